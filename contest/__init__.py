@@ -1,0 +1,105 @@
+"""The participatory design-contest platform: the app factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from contest.config import load_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(load_config(app.instance_path, config))
+    _init_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from contest.errors import init_errors
+    from contest.security import init_security
+
+    init_errors(app)
+    init_security(app)
+
+    from contest.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_logging(app: Flask) -> None:
+    if not app.debug and not app.testing and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _init_extensions(app: Flask) -> None:
+    from contest import models  # noqa: F401  (registers every model with the metadata)
+    from contest.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from contest.i18n import HTML_LANG, LANGUAGE_NAMES, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.user_loader(_load_user)
+
+    @app.context_processor
+    def language_context():
+        from flask_babel import get_locale
+
+        code = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]).split("_")[0]
+        return {"current_language": code, "html_lang": HTML_LANG.get(code, code), "language_names": LANGUAGE_NAMES}
+
+
+def _load_user(user_id: str):
+    """A session names a user *and* their current session token; an ended session names a stale one."""
+    import hmac
+
+    from contest.extensions import db
+    from contest.models import User
+
+    uid, _, token = user_id.partition(":")
+    if not uid.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or not user.is_active or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from contest.admin.routes import bp as admin_bp
+    from contest.auth.routes import bp as auth_bp
+    from contest.console.routes import bp as console_bp
+    from contest.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp, url_prefix="/account")
+    app.register_blueprint(console_bp, url_prefix="/console")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # SQLite enforces foreign keys only when asked, per connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,1 @@
+"""Administrator pages: the department tree, users, roles and disabled accounts."""

@@ -1,0 +1,55 @@
+"""Forms of the administrator pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from contest.models import DepartmentKind
+from contest.models.departments import KIND_LABELS
+
+
+class DepartmentForm(FlaskForm):
+    name = StringField(_l("Name (Chinese)"), validators=[DataRequired(message=_l("Give the department a name.")),
+                                                         Length(max=120)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=160)])
+    kind = SelectField(_l("Kind"), choices=[(k.value, KIND_LABELS[k]) for k in DepartmentKind])
+    parent_id = SelectField(_l("Sits under"), coerce=int)
+    submit = SubmitField(_l("Save department"))
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField(_l("Delete"))
+
+
+class AdminRoleForm(FlaskForm):
+    role = SelectField(_l("Administrator"), choices=[("no", _l("No")), ("yes", _l("Yes"))])
+    submit = SubmitField(_l("Save role"))
+
+
+class MembershipForm(FlaskForm):
+    department_id = SelectField(_l("Department"), coerce=int)
+    submit = SubmitField(_l("Add to department"))
+
+
+class RemoveMembershipForm(FlaskForm):
+    submit = SubmitField(_l("Remove"))
+
+
+class DisableForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), description=_l("Kept in the audit log."),
+                           validators=[DataRequired(message=_l("Give a reason.")), Length(max=500)])
+    submit = SubmitField(_l("Disable account"))
+
+
+class EnableForm(FlaskForm):
+    submit = SubmitField(_l("Enable account"))
+
+
+class UserSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = StringField(_l("Search by e-mail or name"), validators=[Optional(), Length(max=100)])
+    submit = SubmitField(_l("Search"))

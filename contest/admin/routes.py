@@ -1,0 +1,203 @@
+"""Administrator pages: thin skins over contest.services.departments and contest.services.users."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from contest.admin.forms import (
+    AdminRoleForm,
+    DeleteForm,
+    DepartmentForm,
+    DisableForm,
+    EnableForm,
+    MembershipForm,
+    RemoveMembershipForm,
+    UserSearchForm,
+)
+from contest.extensions import db
+from contest.models import AuditEvent, Department, DepartmentKind, User
+from contest.permissions import admin_required
+from contest.services import ServiceError
+from contest.services import departments as department_service
+from contest.services import users as user_service
+
+bp = Blueprint("admin", __name__)
+
+
+def _department_choices(rows, top_label=None):
+    choices = [(0, top_label)] if top_label else []
+    choices += [(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in rows]
+    return choices
+
+
+@bp.route("/")
+@admin_required
+def index():
+    figures = {
+        "users": db.session.scalar(select(func.count()).select_from(User)),
+        "disabled": db.session.scalar(select(func.count()).select_from(User).where(User.disabled_at.is_not(None))),
+        "departments": db.session.scalar(select(func.count()).select_from(Department)),
+    }
+    return render_template("admin/index.html", figures=figures)
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@admin_required
+def departments():
+    rows = department_service.tree()
+    form = DepartmentForm()
+    form.parent_id.choices = _department_choices(rows, _("None (top of the tree)"))
+    if form.validate_on_submit():
+        parent = db.session.get(Department, form.parent_id.data) if form.parent_id.data else None
+        try:
+            department = department_service.create_department(
+                current_user, DepartmentKind(form.kind.data), form.name.data, form.name_en.data, parent
+            )
+        except ServiceError as error:
+            form.parent_id.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Department %(name)s added.", name=department.display_name), "success")
+            return redirect(url_for("admin.departments"))
+    return render_template("admin/departments.html", rows=rows, form=form)
+
+
+@bp.route("/departments/<int:department_id>", methods=["GET", "POST"])
+@admin_required
+def department(department_id: int):
+    department = db.get_or_404(Department, department_id)
+    rows = department_service.tree()
+    form = DepartmentForm(obj=department)
+    del form.kind  # a department's kind is fixed once it has a place in the tree
+    form.parent_id.choices = _department_choices(rows, _("None (top of the tree)"))
+    if request.method == "GET":
+        form.parent_id.data = department.parent_id or 0
+    if form.validate_on_submit():
+        parent = db.session.get(Department, form.parent_id.data) if form.parent_id.data else None
+        try:
+            department_service.update_department(current_user, department, form.name.data, form.name_en.data, parent)
+        except ServiceError as error:
+            db.session.rollback()
+            form.parent_id.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Department saved."), "success")
+            return redirect(url_for("admin.department", department_id=department.id))
+    return render_template("admin/department.html", department=department, form=form, delete_form=DeleteForm(),
+                           path=department_service.ancestors(department))
+
+
+@bp.route("/departments/<int:department_id>/delete", methods=["POST"])
+@admin_required
+def delete_department(department_id: int):
+    department = db.get_or_404(Department, department_id)
+    if DeleteForm().validate_on_submit():
+        try:
+            department_service.delete_department(current_user, department)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("admin.department", department_id=department_id))
+        db.session.commit()
+        flash(_("Department deleted."), "success")
+    return redirect(url_for("admin.departments"))
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    form = UserSearchForm(request.args)
+    query = form.q.data or "" if form.validate() else ""
+    page = request.args.get("page", 1, type=int)
+    pagination = user_service.search_users(query, page, current_app.config["USERS_PER_PAGE"])
+    return render_template("admin/users.html", form=form, pagination=pagination, query=query)
+
+
+def _user_page(user: User, **forms):
+    rows = department_service.tree()
+    membership_form = forms.get("membership_form") or MembershipForm()
+    membership_form.department_id.choices = _department_choices(rows)
+    role_form = forms.get("role_form") or AdminRoleForm(role="yes" if user.is_admin else "no")
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(db.or_(db.and_(AuditEvent.target_type == "user", AuditEvent.target_id == user.id),
+                      AuditEvent.actor_id == user.id))
+        .order_by(AuditEvent.at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "admin/user.html", user=user, role_form=role_form, membership_form=membership_form,
+        disable_form=forms.get("disable_form") or DisableForm(), enable_form=EnableForm(),
+        remove_form=RemoveMembershipForm(), events=events,
+    )
+
+
+@bp.route("/users/<int:user_id>")
+@admin_required
+def user(user_id: int):
+    return _user_page(db.get_or_404(User, user_id))
+
+
+def _apply(user: User, action, form_name: str, form, success: str):
+    """Run one administrator action from a form on the user page; show the page again on an error."""
+    if form.validate_on_submit():
+        try:
+            action()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(success, "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    return _user_page(user, **{form_name: form}), 400
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@admin_required
+def set_role(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = AdminRoleForm()
+    return _apply(user, lambda: user_service.set_admin(current_user, user, form.role.data == "yes"),
+                  "role_form", form, _("Role saved."))
+
+
+@bp.route("/users/<int:user_id>/memberships", methods=["POST"])
+@admin_required
+def add_membership(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = MembershipForm()
+    form.department_id.choices = _department_choices(department_service.tree())
+
+    def action():
+        user_service.add_membership(current_user, user, db.get_or_404(Department, form.department_id.data))
+
+    return _apply(user, action, "membership_form", form, _("Added to the department."))
+
+
+@bp.route("/users/<int:user_id>/memberships/<int:department_id>/remove", methods=["POST"])
+@admin_required
+def remove_membership(user_id: int, department_id: int):
+    user = db.get_or_404(User, user_id)
+    department = db.get_or_404(Department, department_id)
+    return _apply(user, lambda: user_service.remove_membership(current_user, user, department),
+                  "remove_form", RemoveMembershipForm(), _("Removed from the department."))
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@admin_required
+def disable(user_id: int):
+    user = db.get_or_404(User, user_id)
+    form = DisableForm()
+    return _apply(user, lambda: user_service.disable_user(current_user, user, form.reason.data),
+                  "disable_form", form, _("The account is disabled and all its sessions have ended."))
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["POST"])
+@admin_required
+def enable(user_id: int):
+    user = db.get_or_404(User, user_id)
+    return _apply(user, lambda: user_service.enable_user(current_user, user),
+                  "enable_form", EnableForm(), _("The account is enabled."))

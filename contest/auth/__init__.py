@@ -1,0 +1,1 @@
+"""Accounts: registration, confirmation, logging in and out, password resets, the profile."""

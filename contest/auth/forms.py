@@ -1,0 +1,84 @@
+"""Forms of the account pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from contest.forms import GroupField
+from contest.i18n import LANGUAGE_NAMES
+
+EMAIL_VALIDATORS = [DataRequired(message=_l("Enter your e-mail address.")),
+                    Email(message=_l("Enter a valid e-mail address, like name@example.org.")),
+                    Length(max=254)]
+NEW_PASSWORD_VALIDATORS = [DataRequired(message=_l("Choose a password.")), Length(max=256)]
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS)
+    display_name = StringField(
+        _l("Name to show"),
+        description=_l("Shown with your entries unless a round is blind."),
+        validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)],
+    )
+    group = GroupField()
+    password = PasswordField(_l("Password"), description=_l("At least 10 characters."),
+                             validators=NEW_PASSWORD_VALIDATORS)
+    confirm = PasswordField(
+        _l("Password again"),
+        validators=[DataRequired(message=_l("Enter the password again.")),
+                    EqualTo("password", message=_l("The two passwords are not the same."))],
+    )
+    submit = SubmitField(_l("Create account"))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS)
+    password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter your password."))])
+    submit = SubmitField(_l("Log in"))
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField(_l("Log out"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS)
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), description=_l("At least 10 characters."),
+                             validators=NEW_PASSWORD_VALIDATORS)
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(message=_l("Enter the password again.")),
+                    EqualTo("password", message=_l("The two passwords are not the same."))],
+    )
+    submit = SubmitField(_l("Set new password"))
+
+
+class ResendConfirmationForm(FlaskForm):
+    submit = SubmitField(_l("Send the confirmation link again"))
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Name to show"),
+                               validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)])
+    group = GroupField()
+    locale = SelectField(_l("Language of the mails we send you"), choices=list(LANGUAGE_NAMES.items()))
+    submit = SubmitField(_l("Save profile"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(message=_l("Enter your current password."))])
+    password = PasswordField(_l("New password"), description=_l("At least 10 characters."),
+                             validators=NEW_PASSWORD_VALIDATORS)
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(message=_l("Enter the password again.")),
+                    EqualTo("password", message=_l("The two passwords are not the same."))],
+    )
+    submit = SubmitField(_l("Change password"))

@@ -1,0 +1,208 @@
+"""Account pages: thin skins over contest.services.accounts."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from contest.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    ProfileForm,
+    RegisterForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
+)
+from contest.extensions import db, limiter
+from contest.models import User
+from contest.security import safe_next
+from contest.services import ServiceError
+from contest.services import accounts
+
+bp = Blueprint("auth", __name__)
+
+
+def _account_key() -> str:
+    """Rate limits per account: keyed by the e-mail typed into the form."""
+    return "account:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+def _failed_login(response) -> bool:
+    # A successful login redirects; everything else (wrong password, bad form) counts against the limits.
+    return response.status_code != 302
+
+
+def _config(key):
+    return lambda: current_app.config[key]
+
+
+def _start_session(user: User) -> None:
+    """Log in on a fresh session (nothing from before login carries over but the chosen language)."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    login_user(user)
+
+
+def _end_session() -> None:
+    language = session.get("lang")
+    logout_user()
+    session.clear()
+    if language:
+        session["lang"] = language
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_config("REGISTER_LIMIT_PER_ADDRESS"), methods=["POST"])
+@limiter.limit(_config("REGISTER_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("public.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register_user(
+                form.email.data, form.password.data, form.display_name.data, form.group.group,
+                locale=str(get_locale()),
+            )
+        except ServiceError as error:
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            return redirect(url_for("auth.check_mail", reason="register"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/check-mail")
+def check_mail():
+    reason = request.args.get("reason", "register")
+    return render_template("auth/check_mail.html", reason=reason if reason in {"register", "reset"} else "register")
+
+
+@bp.route("/confirm/<token>")
+def confirm_email(token: str):
+    try:
+        accounts.confirm_email(token)
+    except ServiceError as error:
+        return render_template("auth/message.html", title=_("Confirm your e-mail address"), message=str(error)), 400
+    db.session.commit()
+    flash(_("Thank you: your e-mail address is confirmed."), "success")
+    return redirect(url_for("public.index") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.route("/confirm/resend", methods=["POST"])
+@login_required
+@limiter.limit(_config("MAIL_LIMIT_PER_ACCOUNT"), key_func=lambda: f"user:{current_user.id}")
+def resend_confirmation():
+    form = ResendConfirmationForm()
+    if form.validate_on_submit() and not current_user.is_confirmed:
+        accounts.send_confirmation(current_user)
+        flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_config("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(_config("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"],
+               deduct_when=_failed_login)
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("public.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except ServiceError as error:
+            form.form_errors.append(str(error))
+        else:
+            if user is None:
+                form.form_errors.append(_("The e-mail address or the password is not correct."))
+            else:
+                accounts.record_login(user)
+                db.session.commit()
+                _start_session(user)
+                flash(_("You are logged in."), "success")
+                return redirect(next_url or url_for("public.index"))
+    return render_template("auth/login.html", form=form, next_url=next_url)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        accounts.end_all_sessions(current_user)
+        db.session.commit()
+        _end_session()
+        flash(_("You are logged out on every device."), "success")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_config("MAIL_LIMIT_PER_ADDRESS"), methods=["POST"])
+@limiter.limit(_config("MAIL_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        return redirect(url_for("auth.check_mail", reason="reset"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        accounts.user_for_reset_token(token)
+    except ServiceError as error:
+        return render_template("auth/message.html", title=_("Reset your password"), message=str(error)), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except ServiceError as error:
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            _end_session()
+            flash(_("Your password has been changed and you are logged out everywhere. Please log in."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.group.data = current_user.group.value
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(current_user, form.display_name.data, form.group.group, form.locale.data)
+        except ServiceError as error:
+            form.locale.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, resend_form=ResendConfirmationForm())
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.password.data)
+        except ServiceError as error:
+            form.current_password.errors.append(str(error))
+        else:
+            db.session.commit()
+            _start_session(current_user._get_current_object())
+            flash(_("Your password has been changed. Every other session has been logged out."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/change_password.html", form=form)

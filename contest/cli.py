@@ -1,0 +1,58 @@
+"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `flask --app wsgi demo`."""
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import Flask, current_app
+
+from contest.extensions import db
+from contest.services import ServiceError
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(demo_command)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", help="Name to show.")
+@click.option("--password", envvar="CONTEST_ADMIN_PASSWORD", default=None,
+              help="Password for a new account (default: ask; with --generate: make one up and print it).")
+@click.option("--generate", is_flag=True, help="Make up a strong password and print it.")
+def create_admin_command(email: str, name: str, password: str | None, generate: bool) -> None:
+    """Make EMAIL an administrator, creating a confirmed account when it has none."""
+    from contest.services.accounts import find_user_by_email
+    from contest.services.users import create_admin
+
+    existing = find_user_by_email(email)
+    if existing is None and password is None:
+        if generate:
+            password = secrets.token_urlsafe(12)
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_admin(email, password or "", name)
+    except ServiceError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    if existing is not None:
+        click.echo(f"{user.email} is now an administrator.")
+    else:
+        click.echo(f"Created administrator {user.email}" + (f" with password {password}" if generate else "") + ".")
+
+
+@click.command("demo")
+@click.option("--force", is_flag=True, help="Load demo data even in production mode.")
+def demo_command(force: bool) -> None:
+    """Load demo data a newcomer can click through (does nothing for data already there)."""
+    from contest.demo import load_demo
+
+    if current_app.config["CONTEST_ENV"] == "production" and not force:
+        raise click.ClickException("Refusing to load demo accounts in production (use --force if you mean it).")
+    accounts = load_demo()
+    db.session.commit()
+    click.echo("Demo data loaded. Demo accounts (password for each shown beside it):")
+    for role, email, password in accounts:
+        click.echo(f"  {role:<28} {email:<40} {password}")

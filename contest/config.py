@@ -1,0 +1,130 @@
+"""Configuration: defaults, then CONTEST_* environment variables, then the overrides given to create_app."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely (e.g. production without a secret key)."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name of the environment variable -> (config key, converter)
+ENVIRONMENT = {
+    "CONTEST_ENV": ("CONTEST_ENV", str),
+    "CONTEST_SECRET_KEY": ("SECRET_KEY", str),
+    "CONTEST_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "CONTEST_STORAGE": ("STORAGE_BACKEND", str),
+    "CONTEST_UPLOAD_DIR": ("UPLOAD_DIR", str),
+    "CONTEST_S3_BUCKET": ("S3_BUCKET", str),
+    "CONTEST_S3_ENDPOINT_URL": ("S3_ENDPOINT_URL", str),
+    "CONTEST_S3_REGION": ("S3_REGION", str),
+    "CONTEST_REDIS_URL": ("REDIS_URL", str),
+    "CONTEST_MAIL_BACKEND": ("MAIL_BACKEND", str),
+    "CONTEST_MAIL_SERVER": ("MAIL_SERVER", str),
+    "CONTEST_MAIL_PORT": ("MAIL_PORT", int),
+    "CONTEST_MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "CONTEST_MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "CONTEST_MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),
+    "CONTEST_MAIL_SENDER": ("MAIL_SENDER", str),
+    "CONTEST_MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
+    "CONTEST_TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "CONTEST_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
+}
+
+DEFAULTS = {
+    "CONTEST_ENV": "development",  # development | production | testing
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": None,  # None: a SQLite file under instance/
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "STORAGE_BACKEND": "local",  # local | s3
+    "UPLOAD_DIR": None,  # None: uploads/ beside the package
+    "S3_BUCKET": None,
+    "S3_ENDPOINT_URL": None,
+    "S3_REGION": "us-east-1",
+    "REDIS_URL": None,
+    "MAIL_BACKEND": "log",  # log (to the log and an in-process outbox) | smtp
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": False,
+    "MAIL_SENDER": "no-reply@contest.example.org",
+    "MAX_UPLOAD_MB": 64,
+    "TRUSTED_PROXIES": 0,
+    "LANGUAGES": ("zh", "en"),
+    "BABEL_DEFAULT_LOCALE": "zh",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "EMAIL_CONFIRM_MAX_AGE": timedelta(days=7),
+    "PASSWORD_RESET_MAX_AGE": timedelta(hours=1),
+    "PASSWORD_MIN_LENGTH": 10,
+    # Rate limits (Flask-Limiter notation). Failed logins count per account and per address;
+    # the address limit is higher so that a school or an office behind one address can still log in.
+    "LOGIN_LIMIT_PER_ACCOUNT": "10/minute",
+    "LOGIN_LIMIT_PER_ADDRESS": "30/minute",
+    "REGISTER_LIMIT_PER_ACCOUNT": "5/hour",
+    "REGISTER_LIMIT_PER_ADDRESS": "30/hour",
+    "MAIL_LIMIT_PER_ACCOUNT": "5/hour",  # reset and confirmation mails, against mail-bombing
+    "MAIL_LIMIT_PER_ADDRESS": "30/hour",
+    "RATELIMIT_STRATEGY": "moving-window",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+    # The token lives as long as the session: a citizen writing a long entry must not lose it.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "USERS_PER_PAGE": 50,
+}
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Return the settings for one app: defaults, then the environment, then overrides."""
+    config = dict(DEFAULTS)
+    for variable, (key, convert) in ENVIRONMENT.items():
+        if variable in os.environ and os.environ[variable] != "":
+            config[key] = convert(os.environ[variable])
+    config.update(overrides or {})
+
+    production = config["CONTEST_ENV"] == "production"
+    root = Path(__file__).resolve().parent.parent
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "contest.sqlite3")
+    if not config["UPLOAD_DIR"]:
+        config["UPLOAD_DIR"] = str(root / "uploads")
+    if not config["SECRET_KEY"]:
+        if production:
+            raise ConfigError("CONTEST_SECRET_KEY must be set when CONTEST_ENV=production.")
+        config["SECRET_KEY"] = _instance_secret(instance_path)
+    if production:
+        config["SESSION_COOKIE_SECURE"] = True
+    if config["REDIS_URL"]:
+        config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
+        config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    else:
+        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
+    return config
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A secret generated once per instance folder, so sessions survive restarts in development."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must end with one key, not two.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key

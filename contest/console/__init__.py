@@ -1,0 +1,1 @@
+"""The organisers' console: one per department, seen only by its members (and administrators)."""

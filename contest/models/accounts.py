@@ -1,0 +1,98 @@
+"""Accounts: users, their participant group and what they may administer."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contest.extensions import db
+from contest.models.types import UTCDateTime, enum_column, utcnow
+
+if TYPE_CHECKING:
+    from contest.models.departments import Department, DepartmentMember
+
+
+class ParticipantGroup(enum.Enum):
+    PROFESSIONAL = "professional"
+    STUDENT = "student"
+    CITIZEN = "citizen"
+    ORGANISATION = "organisation"
+
+    @property
+    def label(self) -> str:
+        return str(GROUP_LABELS[self])
+
+
+GROUP_LABELS = {
+    ParticipantGroup.PROFESSIONAL: _l("Professional"),
+    ParticipantGroup.STUDENT: _l("Student"),
+    ParticipantGroup.CITIZEN: _l("Citizen"),
+    ParticipantGroup.ORGANISATION: _l("Organisation"),
+}
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # always stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80))
+    group: Mapped[ParticipantGroup] = mapped_column(enum_column(ParticipantGroup))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    # Part of every session's identity: replacing it ends all sessions of the user at once,
+    # on every app server, because each request checks it against the database.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+
+    memberships: Mapped[list[DepartmentMember]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def departments(self) -> list[Department]:
+        return [m.department for m in self.memberships]
+
+    @property
+    def is_organiser(self) -> bool:
+        return bool(self.memberships)
+
+    @property
+    def role_labels(self) -> list[str]:
+        labels = []
+        if self.is_admin:
+            labels.append(str(_l("Administrator")))
+        if self.is_organiser:
+            labels.append(str(_l("Organiser")))
+        if not labels:
+            labels.append(str(_l("Citizen")))
+        return labels
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"

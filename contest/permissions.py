@@ -1,0 +1,65 @@
+"""Who may do what: the rules in one place, and decorators that make them readable at each route.
+
+Anonymous visitors are sent to log in; a logged-in user without the right gets 403.
+Per-round roles (jurors) will be added here beside the department rules.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from contest.extensions import db
+from contest.models import Department, DepartmentMember, User
+
+
+def can_administer(user: User) -> bool:
+    return user.is_authenticated and user.is_admin
+
+
+def can_manage_department(user: User, department: Department) -> bool:
+    """Organisers run their own departments; administrators may look into any."""
+    if not user.is_authenticated:
+        return False
+    if user.is_admin:
+        return True
+    return db.session.get(DepartmentMember, (department.id, user.id)) is not None
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not can_administer(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view):
+    """Any organiser (member of at least one department) or administrator."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not (current_user.is_admin or current_user.is_organiser):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def department_staff_required(view):
+    """The route takes `department_id`; it receives the Department as `department` instead."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, department_id: int, **kwargs):
+        department = db.get_or_404(Department, department_id)
+        if not can_manage_department(current_user, department):
+            abort(403)
+        return view(*args, department=department, **kwargs)
+
+    return wrapper

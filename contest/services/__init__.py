@@ -1,0 +1,5 @@
+"""The verbs of the domain. Each takes the acting user, checks the rules, writes, flushes and logs; the caller commits."""
+
+
+class ServiceError(Exception):
+    """A rule of the contest refused the action; the message is translated and safe to show."""

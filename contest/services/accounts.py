@@ -1,0 +1,189 @@
+"""Accounts: registration, confirmation, authentication, password resets and ending sessions."""
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from contest.extensions import db
+from contest.mail import send_mail
+from contest.models import ParticipantGroup, User
+from contest.models.accounts import new_session_token
+from contest.models.types import utcnow
+from contest.services import ServiceError
+from contest.services.audit import record
+from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
+
+PASSWORD_METHOD = "scrypt"
+
+
+@cache
+def _dummy_hash() -> str:
+    # Checked against when the e-mail is unknown, so an unknown address costs as much time as a known one.
+    return generate_password_hash("not a real password", method=PASSWORD_METHOD)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def check_password_rules(password: str, email: str = "") -> None:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise ServiceError(_("The password must have at least %(n)d characters.", n=minimum))
+    if email and password.strip().lower() == normalise_email(email):
+        raise ServiceError(_("The password must not be your e-mail address."))
+
+
+def register_user(
+    email: str, password: str, display_name: str, group: ParticipantGroup, locale: str
+) -> User | None:
+    """Create an unconfirmed account and mail a confirmation link.
+
+    An address that already has an account gets a mail saying so instead, and the caller shows the
+    same page either way: the form must not tell strangers who has an account.
+    """
+    email = normalise_email(email)
+    check_password_rules(password, email)
+    existing = find_user_by_email(email)
+    if existing is None:
+        user = User(
+            email=email,
+            password_hash=hash_password(password),
+            display_name=display_name.strip(),
+            group=group,
+            locale=locale,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(user)
+                db.session.flush()
+        except IntegrityError:  # registered by a concurrent request a moment ago
+            existing = find_user_by_email(email)
+        else:
+            record(user, "user.register", "user", user.id, group=group.value)
+            send_confirmation(user)
+            return user
+    if existing is not None:
+        send_mail(existing.email, existing.locale, "already_registered", user=existing,
+                  login_url=url_for("auth.login", _external=True),
+                  reset_url=url_for("auth.forgot_password", _external=True))
+    return None
+
+
+def send_confirmation(user: User) -> None:
+    token = make_token("confirm-email", {"uid": user.id, "email": user.email})
+    send_mail(user.email, user.locale, "confirm_email", user=user,
+              url=url_for("auth.confirm_email", token=token, _external=True),
+              days=current_app.config["EMAIL_CONFIRM_MAX_AGE"].days)
+
+
+def confirm_email(token: str) -> User:
+    try:
+        data = read_token("confirm-email", token, current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    except TokenExpired:
+        raise ServiceError(_("This confirmation link has expired. Log in to get a new one.")) from None
+    except TokenInvalid:
+        raise ServiceError(_("This confirmation link is not valid.")) from None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.email != data.get("email"):
+        raise ServiceError(_("This confirmation link is not valid."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        record(user, "user.confirm_email", "user", user.id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose e-mail and password these are, or None; the same for an unknown e-mail."""
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    if user.disabled_at is not None:
+        raise ServiceError(_("This account has been disabled. Please contact the site's administrators."))
+    return user
+
+
+def record_login(user: User) -> None:
+    user.last_login_at = utcnow()
+
+
+def end_all_sessions(user: User) -> None:
+    """Every session of this user, on any device and any app server, is anonymous from now on."""
+    user.session_token = new_session_token()
+
+
+def _password_fingerprint(user: User) -> str:
+    # Bound into reset links, so a link stops working once the password has changed (single use).
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the address has an active account; say nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or user.disabled_at is not None:
+        return
+    token = make_token("reset-password", {"uid": user.id, "pw": _password_fingerprint(user)})
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    send_mail(user.email, user.locale, "reset_password", user=user,
+              url=url_for("auth.reset_password", token=token, _external=True),
+              minutes=int(max_age.total_seconds() // 60))
+
+
+def user_for_reset_token(token: str) -> User:
+    try:
+        data = read_token("reset-password", token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except TokenExpired:
+        raise ServiceError(_("This password reset link has expired. Please ask for a new one.")) from None
+    except TokenInvalid:
+        raise ServiceError(_("This password reset link is not valid.")) from None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or user.disabled_at is not None or data.get("pw") != _password_fingerprint(user):
+        raise ServiceError(_("This password reset link has already been used or is not valid."))
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset_token(token)
+    check_password_rules(new_password, user.email)
+    user.password_hash = hash_password(new_password)
+    # The link came by mail, so the address is proven too.
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    end_all_sessions(user)
+    record(user, "user.reset_password", "user", user.id)
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not check_password_hash(user.password_hash, current_password):
+        raise ServiceError(_("The current password is not correct."))
+    check_password_rules(new_password, user.email)
+    user.password_hash = hash_password(new_password)
+    end_all_sessions(user)
+    record(user, "user.change_password", "user", user.id)
+
+
+def update_profile(user: User, display_name: str, group: ParticipantGroup, locale: str) -> None:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ServiceError(_("Unknown language."))
+    user.display_name = display_name.strip()
+    user.group = group
+    user.locale = locale
+    record(user, "user.update_profile", "user", user.id)
