@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 from wtforms import SelectField
 
 from contest.models import GROUP_LABELS, ParticipantGroup
@@ -13,7 +14,7 @@ class GroupField(SelectField):
     def __init__(self, label=None, **kwargs):
         super().__init__(
             label or _l("Which group do you belong to?"),
-            choices=[(g.value, GROUP_LABELS[g]) for g in ParticipantGroup],
+            choices=[SelectChoice(g.value, GROUP_LABELS[g]) for g in ParticipantGroup],
             coerce=str,
             **kwargs,
         )

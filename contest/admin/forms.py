@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -14,7 +15,7 @@ class DepartmentForm(FlaskForm):
     name = StringField(_l("Name (Chinese)"), validators=[DataRequired(message=_l("Give the department a name.")),
                                                          Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=160)])
-    kind = SelectField(_l("Kind"), choices=[(k.value, KIND_LABELS[k]) for k in DepartmentKind])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in DepartmentKind])
     parent_id = SelectField(_l("Sits under"), coerce=int)
     submit = SubmitField(_l("Save department"))
 
@@ -24,7 +25,7 @@ class DeleteForm(FlaskForm):
 
 
 class AdminRoleForm(FlaskForm):
-    role = SelectField(_l("Administrator"), choices=[("no", _l("No")), ("yes", _l("Yes"))])
+    role = SelectField(_l("Administrator"), choices=[SelectChoice("no", _l("No")), SelectChoice("yes", _l("Yes"))])
     submit = SubmitField(_l("Save role"))
 
 

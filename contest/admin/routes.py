@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from contest.admin.forms import (
     AdminRoleForm,
@@ -27,8 +28,8 @@ bp = Blueprint("admin", __name__)
 
 
 def _department_choices(rows, top_label=None):
-    choices = [(0, top_label)] if top_label else []
-    choices += [(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in rows]
+    choices = [SelectChoice(0, top_label)] if top_label else []
+    choices += [SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in rows]
     return choices
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
@@ -67,7 +68,7 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Name to show"),
                                validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)])
     group = GroupField()
-    locale = SelectField(_l("Language of the mails we send you"), choices=list(LANGUAGE_NAMES.items()))
+    locale = SelectField(_l("Language of the mails we send you"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
     submit = SubmitField(_l("Save profile"))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from contest.extensions import db
 from contest.models import Department, DepartmentMember, ParticipantGroup, User
@@ -77,7 +78,7 @@ def remove_membership(actor: User, user: User, department: Department) -> None:
 
 
 def search_users(query: str, page: int, per_page: int):
-    stmt = select(User).order_by(User.id)
+    stmt = select(User).options(selectinload(User.memberships)).order_by(User.id)
     query = query.strip()
     if query:
         like = f"%{query.lower()}%"

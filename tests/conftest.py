@@ -1,0 +1,221 @@
+"""Fixtures: a database made by the migrations once per run (SQLite, or PostgreSQL with --db postgresql),
+an app per test on it, emptied after each test; clients; domain-named people and departments."""
+from __future__ import annotations
+
+import contextvars
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from contest import create_app
+from contest.extensions import db, limiter
+from contest.models import DepartmentKind
+from tests import helpers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=["sqlite", "postgresql"], default=os.environ.get("CONTEST_TEST_DB", "sqlite"),
+                     help="database backend to run the suite on")
+
+
+def pytest_report_header(config):
+    return f"database backend: {config.getoption('--db')}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogs():
+    """The catalogs are compiled at install, never committed; compile them here too so a bare `pytest` works."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (ROOT / "contest" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with po_path.with_suffix(".mo").open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    if request.config.getoption("--db") == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'contest.sqlite3'}"
+        return
+    # A database of its own for this run, created here and dropped at the end.
+    server_url = make_url(os.environ.get("CONTEST_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"))
+    name = f"contest_test_{os.getpid()}_{secrets.token_hex(4)}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def settings_for_tests(database_url: str, tmp_path: Path, **overrides) -> dict:
+    config = {
+        "CONTEST_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "MAIL_BACKEND": "log",
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url, tmp_path_factory):
+    """The schema, made the only way it is ever made: by running the migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app(settings_for_tests(database_url, tmp_path_factory.mktemp("migrate")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def empty_all_tables(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            else:
+                connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # the tree refers to itself
+                for table in reversed(db.metadata.sorted_tables):
+                    connection.execute(table.delete())
+        db.engine.dispose()
+
+
+class RequestIsolatingClient(FlaskClient):
+    """Each request runs in contexts of its own, as it would on a server.
+
+    Flask reuses an app context already pushed (the one a test body works in), which would share `g`
+    and the database session between requests. Run each request in an empty contextvars context
+    instead, then expire what the test's session holds so that it reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def app_factory(migrated_database, tmp_path):
+    """Make an app on the test database with extra settings; every table is emptied afterwards."""
+    made = []
+
+    def factory(**overrides):
+        app = create_app(settings_for_tests(migrated_database, tmp_path, **overrides))
+        app.test_client_class = RequestIsolatingClient
+        made.append(app)
+        return app
+
+    yield factory
+    limiter.reset()
+    for app in made:
+        empty_all_tables(app)
+
+
+@pytest.fixture
+def app(app_factory):
+    app = app_factory()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def another_client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def outbox(app):
+    from contest.mail import outbox as app_outbox
+
+    return app_outbox()
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements a block runs: `with count_queries() as counter: ...; counter.n`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        class Counter:
+            n = 0
+
+        def before(*args, **kwargs):
+            Counter.n += 1
+
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield Counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+
+    return counting
+
+
+# People and places of the contest -------------------------------------------------------------
+
+@pytest.fixture
+def citizen(app):
+    return helpers.make_user("citizen@example.org", name="张三")
+
+
+@pytest.fixture
+def admin(app):
+    return helpers.make_user("admin@example.org", name="管理员", admin=True)
+
+
+@pytest.fixture
+def city(app):
+    return helpers.make_department("上海市", DepartmentKind.CITY, name_en="Shanghai")
+
+
+@pytest.fixture
+def transport_commission(city):
+    return helpers.make_department("上海市交通委员会", DepartmentKind.AGENCY, city,
+                                   name_en="Shanghai Municipal Transport Commission")
+
+
+@pytest.fixture
+def planning_bureau(city):
+    return helpers.make_department("上海市规划和自然资源局", DepartmentKind.AGENCY, city,
+                                   name_en="Shanghai Planning and Natural Resources Bureau")
+
+
+@pytest.fixture
+def transport_organiser(transport_commission):
+    return helpers.make_organiser(transport_commission, "transport@example.org", name="王老师")

@@ -1,0 +1,143 @@
+"""CSRF, rate limits, redirects and headers."""
+import pytest
+from sqlalchemy import select
+
+from contest.extensions import db
+from contest.models import User
+from contest.services.accounts import find_user_by_email
+from tests.helpers import PASSWORD, csrf_token, log_in, make_user, post_form
+
+
+def test_a_form_without_its_csrf_token_gets_400_and_changes_nothing(client):
+    data = {"email": "new@example.org", "display_name": "x", "group": "citizen",
+            "password": "long enough password", "confirm": "long enough password"}
+    response = client.post("/account/register", data=data)
+    assert response.status_code == 400
+    assert db.session.scalar(select(db.func.count()).select_from(User)) == 0
+
+
+def test_a_wrong_csrf_token_gets_400_and_changes_nothing(client, admin, citizen):
+    log_in(client, admin.email)
+    response = client.post(f"/admin/users/{citizen.id}/disable",
+                           data={"reason": "spam", "csrf_token": "not-the-token"})
+    assert response.status_code == 400
+    assert find_user_by_email(citizen.email).disabled_at is None
+
+
+def test_a_csrf_token_from_another_session_is_refused(client, another_client, admin, citizen):
+    log_in(client, admin.email)
+    stolen = csrf_token(another_client)
+    response = client.post(f"/admin/users/{citizen.id}/role", data={"role": "yes", "csrf_token": stolen})
+    assert response.status_code == 400
+    assert not find_user_by_email(citizen.email).is_admin
+
+
+def test_logout_without_a_token_logs_nobody_out(client, citizen):
+    log_in(client, citizen.email)
+    assert client.post("/account/logout").status_code == 400
+    assert client.get("/account/profile").status_code == 200
+
+
+def test_the_eleventh_failed_login_in_a_minute_gets_429(client, citizen):
+    for attempt in range(10):
+        assert log_in(client, citizen.email, "wrong password").status_code == 200, attempt
+    response = log_in(client, citizen.email, "wrong password")
+    assert response.status_code == 429
+    # Even the right password waits until the minute is over: the limit is on the account.
+    assert log_in(client, citizen.email, PASSWORD).status_code == 429
+
+
+def test_failed_logins_are_limited_per_account_from_any_address(client, app, citizen):
+    for attempt in range(10):
+        address = f"10.0.0.{attempt}"
+        response = post_form(client, "/account/login", {"email": citizen.email, "password": "wrong"},
+                             environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 200
+    response = post_form(client, "/account/login", {"email": citizen.email, "password": "wrong"},
+                         environ_base={"REMOTE_ADDR": "10.0.0.99"})
+    assert response.status_code == 429
+
+
+def test_failed_logins_are_limited_per_address_across_accounts(client, app):
+    for n in range(30):
+        assert log_in(client, f"user{n}@example.org", "wrong").status_code == 200, n
+    assert log_in(client, "one-more@example.org", "wrong").status_code == 429
+
+
+def test_successful_logins_do_not_count_against_the_limit(client, citizen):
+    for _ in range(12):
+        assert log_in(client, citizen.email).status_code == 302
+        with client.session_transaction() as session:
+            session.clear()
+
+
+def test_registration_is_rate_limited_per_address(client, app):
+    app.config["REGISTER_LIMIT_PER_ADDRESS"] = "3/hour"
+    for n in range(3):
+        response = post_form(client, "/account/register", {
+            "email": f"n{n}@example.org", "display_name": "x", "group": "citizen",
+            "password": "long enough password", "confirm": "long enough password"})
+        assert response.status_code == 302
+    response = post_form(client, "/account/register", {
+        "email": "n9@example.org", "display_name": "x", "group": "citizen",
+        "password": "long enough password", "confirm": "long enough password"})
+    assert response.status_code == 429
+    assert find_user_by_email("n9@example.org") is None
+
+
+def test_the_429_page_speaks_the_visitors_language(client, citizen):
+    client.get("/lang/en")
+    for _ in range(11):
+        response = log_in(client, citizen.email, "wrong password")
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert "Retry-After" in response.headers
+
+
+@pytest.mark.parametrize("evil", ["//evil.example", "https://evil.example/", "/\\evil.example", "//evil.example/%2F.."])
+def test_a_next_that_leaves_the_site_is_ignored(client, citizen, evil):
+    response = log_in(client, citizen.email, next_url=evil)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_a_local_next_is_followed(client, citizen):
+    response = log_in(client, citizen.email, next_url="/account/profile")
+    assert response.headers["Location"] == "/account/profile"
+
+
+def test_the_language_switch_keeps_only_local_next(client):
+    assert client.get("/lang/en?next=//evil.example").headers["Location"] == "/"
+    assert client.get("/lang/en?next=/account/login").headers["Location"] == "/account/login"
+
+
+def test_every_page_carries_the_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_no_page_has_inline_script_or_style(client, admin):
+    log_in(client, admin.email)
+    for url in ["/", "/account/profile", "/admin/", "/admin/departments", "/admin/users"]:
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>" not in html and "<script " not in html, url
+        assert " style=" not in html and "<style" not in html, url
+
+
+def test_the_session_cookie_is_http_only_and_same_site(client, citizen):
+    log_in(client, citizen.email)
+    cookie = client.get_cookie("session")
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"
+
+
+def test_a_user_who_is_removed_is_anonymous(client, app):
+    user = make_user("leaving@example.org")
+    log_in(client, user.email)
+    db.session.delete(user)
+    db.session.commit()
+    assert client.get("/account/profile").status_code == 302

@@ -1,0 +1,60 @@
+import pytest
+
+from contest import create_app
+from contest.config import ConfigError, load_config
+
+
+def test_defaults_are_the_embedded_ones(tmp_path, monkeypatch):
+    for name in ["CONTEST_DATABASE_URL", "CONTEST_SECRET_KEY", "CONTEST_REDIS_URL", "CONTEST_ENV"]:
+        monkeypatch.delenv(name, raising=False)
+    config = load_config(str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'contest.sqlite3'}"
+    assert config["STORAGE_BACKEND"] == "local"
+    assert config["MAIL_BACKEND"] == "log"
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["BABEL_DEFAULT_LOCALE"] == "zh"
+
+
+def test_a_secret_is_generated_once_and_kept_in_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONTEST_SECRET_KEY", raising=False)
+    first = load_config(str(tmp_path))["SECRET_KEY"]
+    second = load_config(str(tmp_path))["SECRET_KEY"]
+    assert first == second and len(first) >= 40
+    assert (tmp_path / "secret_key").read_text().strip() == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONTEST_SECRET_KEY", raising=False)
+    monkeypatch.setenv("CONTEST_ENV", "production")
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path))
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_the_environment_overrides_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTEST_ENV", "production")
+    monkeypatch.setenv("CONTEST_SECRET_KEY", "s3cret-from-the-environment")
+    monkeypatch.setenv("CONTEST_DATABASE_URL", "postgresql+psycopg://db.internal/contest")
+    monkeypatch.setenv("CONTEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("CONTEST_STORAGE", "s3")
+    monkeypatch.setenv("CONTEST_S3_BUCKET", "contest-images")
+    monkeypatch.setenv("CONTEST_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("CONTEST_MAIL_PORT", "2525")
+    monkeypatch.setenv("CONTEST_MAX_UPLOAD_MB", "20")
+    config = load_config(str(tmp_path))
+    assert config["SECRET_KEY"] == "s3cret-from-the-environment"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db.internal/contest"
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert config["STORAGE_BACKEND"] == "s3" and config["S3_BUCKET"] == "contest-images"
+    assert config["MAIL_BACKEND"] == "smtp" and config["MAIL_PORT"] == 2525
+    assert config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_factory_takes_overrides_last(tmp_path):
+    app = create_app({"SECRET_KEY": "given", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+                      "TESTING": True})
+    assert app.config["SECRET_KEY"] == "given"
+    assert app.testing
+    assert {"public", "auth", "console", "admin"} <= set(app.blueprints)
