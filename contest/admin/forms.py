@@ -15,8 +15,8 @@ class DepartmentForm(FlaskForm):
     name = StringField(_l("Name (Chinese)"), validators=[DataRequired(message=_l("Give the department a name.")),
                                                          Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=160)])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in DepartmentKind])
-    parent_id = SelectField(_l("Sits under"), coerce=int)
+    kind = SelectField(_l("Level"), choices=[SelectChoice(k.value, KIND_LABELS[k]) for k in DepartmentKind])
+    parent_id = SelectField(_l("Parent department"), coerce=int)
     submit = SubmitField(_l("Save department"))
 
 
@@ -25,7 +25,7 @@ class DeleteForm(FlaskForm):
 
 
 class AdminRoleForm(FlaskForm):
-    role = SelectField(_l("Administrator"), choices=[SelectChoice("no", _l("No")), SelectChoice("yes", _l("Yes"))])
+    role = SelectField(_l("Make this user an administrator?"), choices=[SelectChoice("no", _l("No")), SelectChoice("yes", _l("Yes"))])
     submit = SubmitField(_l("Save role"))
 
 

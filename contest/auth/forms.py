@@ -1,6 +1,8 @@
 """Forms of the account pages."""
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 from flask_wtf import FlaskForm
@@ -13,6 +15,8 @@ from contest.i18n import LANGUAGE_NAMES
 EMAIL_VALIDATORS = [DataRequired(message=_l("Enter your e-mail address.")),
                     Email(message=_l("Enter a valid e-mail address, like name@example.org.")),
                     Length(max=254)]
+PASSWORD_HINT = LazyString(
+    lambda: gettext("At least %(n)d characters.", n=current_app.config["PASSWORD_MIN_LENGTH"]))
 NEW_PASSWORD_VALIDATORS = [DataRequired(message=_l("Choose a password.")), Length(max=256)]
 
 
@@ -24,7 +28,7 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)],
     )
     group = GroupField()
-    password = PasswordField(_l("Password"), description=_l("At least 10 characters."),
+    password = PasswordField(_l("Password"), description=PASSWORD_HINT,
                              validators=NEW_PASSWORD_VALIDATORS)
     confirm = PasswordField(
         _l("Password again"),
@@ -50,7 +54,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), description=_l("At least 10 characters."),
+    password = PasswordField(_l("New password"), description=PASSWORD_HINT,
                              validators=NEW_PASSWORD_VALIDATORS)
     confirm = PasswordField(
         _l("New password again"),
@@ -68,14 +72,14 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Name to show"),
                                validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)])
     group = GroupField()
-    locale = SelectField(_l("Language of the mails we send you"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+    locale = SelectField(_l("Language of the e-mails we send you"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
     submit = SubmitField(_l("Save profile"))
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(message=_l("Enter your current password."))])
-    password = PasswordField(_l("New password"), description=_l("At least 10 characters."),
+    password = PasswordField(_l("New password"), description=PASSWORD_HINT,
                              validators=NEW_PASSWORD_VALIDATORS)
     confirm = PasswordField(
         _l("New password again"),

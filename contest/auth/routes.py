@@ -80,7 +80,8 @@ def register():
 @bp.route("/check-mail")
 def check_mail():
     reason = request.args.get("reason", "register")
-    return render_template("auth/check_mail.html", reason=reason if reason in {"register", "reset"} else "register")
+    return render_template("auth/check_mail.html", reason=reason if reason in {"register", "reset"} else "register",
+                           reset_minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds() // 60))
 
 
 @bp.route("/confirm/<token>")
@@ -158,7 +159,7 @@ def reset_password(token: str):
     try:
         accounts.user_for_reset_token(token)
     except ServiceError as error:
-        return render_template("auth/message.html", title=_("Reset your password"), message=str(error)), 400
+        return render_template("auth/message.html", title=_("Set a new password"), message=str(error)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:

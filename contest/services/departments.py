@@ -56,9 +56,10 @@ def _check_place(kind: DepartmentKind, parent: Department | None) -> None:
     parent_kind = parent.kind if parent is not None else None
     if parent_kind not in ALLOWED_PARENTS[kind]:
         if parent is None:
-            raise ServiceError(_("A %(kind)s must sit under another department.", kind=kind.label))
+            raise ServiceError(_("A department of the level “%(kind)s” needs a parent department.", kind=kind.label))
         raise ServiceError(
-            _("A %(kind)s cannot sit under a %(parent)s.", kind=kind.label, parent=parent.kind.label)
+            _("A department of the level “%(kind)s” cannot sit under one of the level “%(parent)s”.",
+              kind=kind.label, parent=parent.kind.label)
         )
 
 
@@ -98,7 +99,7 @@ def delete_department(actor: User, department: Department) -> None:
     if department.children:
         raise ServiceError(_("Remove or move the sub-departments first."))
     if department.members:
-        raise ServiceError(_("Remove the department's members first."))
+        raise ServiceError(_("Remove the department's organisers first."))
     record(actor, "department.delete", "department", department.id, name=department.name)
     db.session.delete(department)
     db.session.flush()

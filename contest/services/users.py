@@ -62,7 +62,7 @@ def enable_user(actor: User, user: User) -> None:
 def add_membership(actor: User, user: User, department: Department) -> None:
     exists = db.session.get(DepartmentMember, (department.id, user.id))
     if exists is not None:
-        raise ServiceError(_("%(name)s is already a member of this department.", name=user.display_name))
+        raise ServiceError(_("%(name)s is already an organiser of this department.", name=user.display_name))
     db.session.add(DepartmentMember(department=department, user=user))
     db.session.flush()
     record(actor, "department.add_member", "department", department.id, user_id=user.id)
@@ -71,7 +71,7 @@ def add_membership(actor: User, user: User, department: Department) -> None:
 def remove_membership(actor: User, user: User, department: Department) -> None:
     membership = db.session.get(DepartmentMember, (department.id, user.id))
     if membership is None:
-        raise ServiceError(_("%(name)s is not a member of this department.", name=user.display_name))
+        raise ServiceError(_("%(name)s is not an organiser of this department.", name=user.display_name))
     db.session.delete(membership)
     db.session.flush()
     record(actor, "department.remove_member", "department", department.id, user_id=user.id)

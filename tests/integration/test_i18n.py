@@ -1,0 +1,157 @@
+"""Chinese and English throughout: every message has its Chinese translation, and every page is walked in both."""
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from flask import url_for
+
+from contest.tokens import make_token
+from tests.helpers import log_in, make_organiser, make_user
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "contest" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "lazy_ngettext": (1, 2)}
+METHODS = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")]
+
+
+def extracted_messages() -> set:
+    """Every message the code and the templates ask to translate (msgid, or (singular, plural))."""
+    found = set()
+    for folder in ("contest", "templates"):
+        for _filename, _lineno, message, _comments, _context in extract_from_dir(
+            ROOT / folder, METHODS, keywords=KEYWORDS
+        ):
+            found.add(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    with CATALOG.open("rb") as f:
+        return read_po(f)
+
+
+def test_every_message_has_a_chinese_translation(catalog):
+    missing = []
+    for message in sorted(extracted_messages(), key=str):
+        msgid = message[0] if isinstance(message, tuple) else message
+        entry = catalog.get(msgid)
+        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else (
+            (entry.string,) if entry is not None else ("",))
+        if entry is None or entry.fuzzy or not all(strings):
+            missing.append(msgid)
+    assert missing == [], f"{len(missing)} messages have no Chinese translation: {missing}"
+
+
+def test_the_translations_keep_their_placeholders(catalog):
+    problems = [(message.id, [str(e) for e in errors]) for message, errors in catalog.check() if errors]
+    assert problems == []
+
+
+def test_the_catalog_holds_no_obsolete_messages(catalog):
+    wanted = {m[0] if isinstance(m, tuple) else m for m in extracted_messages()}
+    stale = [m.id for m in catalog if m.id and (m.id[0] if isinstance(m.id, tuple) else m.id) not in wanted]
+    assert stale == [], "messages no longer used; run pybabel update"
+
+
+# The page walk ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def cast(app, city, transport_commission, transport_organiser, admin):
+    citizen = make_user("citizen@example.org", name="张三", confirmed=False)
+    return {"citizen": citizen, "organiser": transport_organiser, "admin": admin,
+            "department": transport_commission, "city": city}
+
+
+# endpoint -> (who visits, how to build its address, expected status)
+PAGES = {
+    "public.index": ("anonymous", lambda c: url_for("public.index"), 200),
+    "public.set_language": ("anonymous", lambda c: url_for("public.set_language", code=c["language"]), 302),
+    "auth.register": ("anonymous", lambda c: url_for("auth.register"), 200),
+    "auth.check_mail": ("anonymous", lambda c: url_for("auth.check_mail", reason="reset"), 200),
+    "auth.confirm_email": ("anonymous", lambda c: url_for(
+        "auth.confirm_email", token=make_token("confirm-email", {"uid": c["citizen"].id,
+                                                                 "email": c["citizen"].email})), 302),
+    "auth.login": ("anonymous", lambda c: url_for("auth.login"), 200),
+    "auth.forgot_password": ("anonymous", lambda c: url_for("auth.forgot_password"), 200),
+    "auth.reset_password": ("anonymous", lambda c: url_for("auth.reset_password", token=_reset_token(c)), 200),
+    "auth.profile": ("citizen", lambda c: url_for("auth.profile"), 200),
+    "auth.change_password": ("citizen", lambda c: url_for("auth.change_password"), 200),
+    "console.index": ("organiser", lambda c: url_for("console.index"), 200),
+    "console.department": ("organiser", lambda c: url_for("console.department",
+                                                          department_id=c["department"].id), 200),
+    "admin.index": ("admin", lambda c: url_for("admin.index"), 200),
+    "admin.departments": ("admin", lambda c: url_for("admin.departments"), 200),
+    "admin.department": ("admin", lambda c: url_for("admin.department", department_id=c["city"].id), 200),
+    "admin.users": ("admin", lambda c: url_for("admin.users"), 200),
+    "admin.user": ("admin", lambda c: url_for("admin.user", user_id=c["citizen"].id), 200),
+}
+
+
+def _reset_token(cast):
+    from contest.services.accounts import _password_fingerprint
+
+    return make_token("reset-password", {"uid": cast["citizen"].id, "pw": _password_fingerprint(cast["citizen"])})
+
+
+def test_the_walk_covers_every_page(app):
+    pages = {rule.endpoint for rule in app.url_map.iter_rules()
+             if "GET" in rule.methods and rule.endpoint != "static"}
+    assert pages == set(PAGES), "add the new page to PAGES so that it is walked in both languages"
+
+
+def english_phrases(catalog) -> list[str]:
+    """Longer English messages: on a Chinese page, any of them showing means a string escaped translation."""
+    phrases = []
+    for message in catalog:
+        msgid = message.id[0] if isinstance(message.id, tuple) else message.id
+        if msgid and len(msgid) >= 12 and "%(" not in msgid:
+            phrases.append(msgid)
+    return phrases
+
+
+def visible_text(html: str) -> str:
+    main = html.split("<body>", 1)[-1]
+    main = re.sub(r"<[^>]+>", " ", main)
+    return re.sub(r"\s+", " ", main)
+
+
+@pytest.mark.parametrize("language,html_lang", [("zh", "zh-Hans"), ("en", "en")])
+def test_every_page_in_both_languages(app, cast, catalog, language, html_lang):
+    clients = {}
+    for role in ("anonymous", "citizen", "organiser", "admin"):
+        client = app.test_client()
+        if role != "anonymous":
+            log_in(client, cast[role].email)
+        client.get(f"/lang/{language}")
+        clients[role] = client
+    phrases = english_phrases(catalog)
+    cast = dict(cast, language=language)
+    walked = 0
+    for endpoint, (role, build, status) in PAGES.items():
+        with app.test_request_context():
+            url = build(cast)
+        response = clients[role].get(url)
+        assert response.status_code == status, (endpoint, url)
+        if status != 200:
+            continue
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{html_lang}">' in html, endpoint
+        assert html.count("<h1") == 1, f"{endpoint}: a page has one main heading"
+        if language == "zh":
+            text = visible_text(html)
+            leftovers = [p for p in phrases if p in text]
+            assert leftovers == [], f"{endpoint} shows English on a Chinese page: {leftovers}"
+        walked += 1
+    assert walked == sum(1 for _, _, s in PAGES.values() if s == 200)
+
+
+def test_the_language_switch_changes_the_page(client):
+    assert '<html lang="zh-Hans">' in client.get("/").get_data(as_text=True)
+    client.get("/lang/en")
+    html = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Help shape your city" in html
+    assert client.get("/lang/fr").status_code == 404
