@@ -16,6 +16,7 @@ class GroupField(SelectField):
             label or _l("Which group do you belong to?"),
             choices=[SelectChoice(g.value, GROUP_LABELS[g]) for g in ParticipantGroup],
             coerce=str,
+            default=kwargs.pop("default", ParticipantGroup.CITIZEN.value),
             **kwargs,
         )
 
