@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 
 from contest.models import GROUP_LABELS, ParticipantGroup
 

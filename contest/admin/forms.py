@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from contest.models import DepartmentKind
@@ -25,7 +24,8 @@ class DeleteForm(FlaskForm):
 
 
 class AdminRoleForm(FlaskForm):
-    role = SelectField(_l("Make this user an administrator?"), choices=[SelectChoice("no", _l("No")), SelectChoice("yes", _l("Yes"))])
+    role = SelectField(_l("Make this user an administrator?"),
+                       choices=[SelectChoice("no", _l("No")), SelectChoice("yes", _l("Yes"))])
     submit = SubmitField(_l("Save role"))
 
 

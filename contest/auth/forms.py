@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from contest.forms import GroupField
@@ -17,7 +16,17 @@ EMAIL_VALIDATORS = [DataRequired(message=_l("Enter your e-mail address.")),
                     Length(max=254)]
 PASSWORD_HINT = LazyString(
     lambda: gettext("At least %(n)d characters.", n=current_app.config["PASSWORD_MIN_LENGTH"]))
-NEW_PASSWORD_VALIDATORS = [DataRequired(message=_l("Choose a password.")), Length(max=256)]
+
+
+def new_password_fields(label, again_label):
+    """A new password and the same again, as two fields."""
+    password = PasswordField(label, description=PASSWORD_HINT,
+                             validators=[DataRequired(message=_l("Choose a password.")), Length(max=256)])
+    confirm = PasswordField(again_label, validators=[
+        DataRequired(message=_l("Enter the password again.")),
+        EqualTo("password", message=_l("The two passwords are not the same.")),
+    ])
+    return password, confirm
 
 
 class RegisterForm(FlaskForm):
@@ -28,13 +37,7 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)],
     )
     group = GroupField()
-    password = PasswordField(_l("Password"), description=PASSWORD_HINT,
-                             validators=NEW_PASSWORD_VALIDATORS)
-    confirm = PasswordField(
-        _l("Password again"),
-        validators=[DataRequired(message=_l("Enter the password again.")),
-                    EqualTo("password", message=_l("The two passwords are not the same."))],
-    )
+    password, confirm = new_password_fields(_l("Password"), _l("Password again"))
     submit = SubmitField(_l("Create account"))
 
 
@@ -54,13 +57,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), description=PASSWORD_HINT,
-                             validators=NEW_PASSWORD_VALIDATORS)
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(message=_l("Enter the password again.")),
-                    EqualTo("password", message=_l("The two passwords are not the same."))],
-    )
+    password, confirm = new_password_fields(_l("New password"), _l("New password again"))
     submit = SubmitField(_l("Set new password"))
 
 
@@ -72,18 +69,13 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Name to show"),
                                validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)])
     group = GroupField()
-    locale = SelectField(_l("Language of the e-mails we send you"), choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
+    locale = SelectField(_l("Language of the e-mails we send you"),
+                         choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
     submit = SubmitField(_l("Save profile"))
 
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(message=_l("Enter your current password."))])
-    password = PasswordField(_l("New password"), description=PASSWORD_HINT,
-                             validators=NEW_PASSWORD_VALIDATORS)
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(message=_l("Enter the password again.")),
-                    EqualTo("password", message=_l("The two passwords are not the same."))],
-    )
+    password, confirm = new_password_fields(_l("New password"), _l("New password again"))
     submit = SubmitField(_l("Change password"))

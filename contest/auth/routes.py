@@ -19,8 +19,7 @@ from contest.auth.forms import (
 from contest.extensions import db, limiter
 from contest.models import User
 from contest.security import safe_next
-from contest.services import ServiceError
-from contest.services import accounts
+from contest.services import ServiceError, accounts
 
 bp = Blueprint("auth", __name__)
 

@@ -44,7 +44,8 @@ def test_a_department_cannot_move_under_its_own_child(client, admin, city):
     district = Department(name="徐汇区", kind=DepartmentKind.DISTRICT, parent=city)
     db.session.add(district)
     db.session.commit()
-    response = post_form(client, f"/admin/departments/{city.id}", {"name": "上海市", "name_en": "", "parent_id": district.id})
+    response = post_form(client, f"/admin/departments/{city.id}",
+                         {"name": "上海市", "name_en": "", "parent_id": district.id})
     assert response.status_code == 200
     db.session.refresh(city)
     assert city.parent_id is None

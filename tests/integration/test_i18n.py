@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 from flask import url_for
 
 from contest.tokens import make_token
-from tests.helpers import log_in, make_organiser, make_user
+from tests.helpers import log_in, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "contest" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
