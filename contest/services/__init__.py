@@ -1,4 +1,4 @@
-"""The verbs of the domain: each takes the acting user, checks the rules, writes, flushes and logs; the caller commits."""
+"""The verbs of the domain: each takes the acting user, checks the rules, writes and logs; the caller commits."""
 
 
 class ServiceError(Exception):
