@@ -52,6 +52,12 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     limiter.init_app(app)
 
+    from contest.markup import render_markdown
+    from contest.storage import init_storage
+
+    init_storage(app)
+    app.jinja_env.filters["markdown"] = render_markdown
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -88,9 +94,13 @@ def _register_blueprints(app: Flask) -> None:
     from contest.admin.routes import bp as admin_bp
     from contest.auth.routes import bp as auth_bp
     from contest.console.routes import bp as console_bp
+    from contest.media.routes import bp as media_bp
     from contest.public.routes import bp as public_bp
+    from contest.submit.routes import bp as submit_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(media_bp)
+    app.register_blueprint(submit_bp)
     app.register_blueprint(auth_bp, url_prefix="/account")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -13,6 +13,7 @@ from contest.services import ServiceError
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(orphans_command)
 
 
 @click.command("create-admin")
@@ -56,3 +57,22 @@ def demo_command(force: bool) -> None:
     click.echo("Demo data loaded. Demo accounts (password for each shown beside it):")
     for role, email, password in accounts:
         click.echo(f"  {role:<28} {email:<40} {password}")
+
+
+@click.command("orphans")
+@click.option("--delete", is_flag=True, help="Delete them (default: only list them).")
+@click.option("--older-than-minutes", default=60, show_default=True,
+              help="Leave younger files alone: they may belong to a submission still in progress.")
+def orphans_command(delete: bool, older_than_minutes: int) -> None:
+    """List (or delete) stored files that no image row refers to."""
+    from datetime import timedelta
+
+    from contest.services.media import find_orphans
+    from contest.storage import storage
+
+    keys = find_orphans(timedelta(minutes=older_than_minutes))
+    for key in keys:
+        click.echo(key)
+        if delete:
+            storage().delete(key)
+    click.echo(f"{len(keys)} orphaned files" + (" deleted." if delete else "."))

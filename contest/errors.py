@@ -15,6 +15,8 @@ MESSAGES = {
     405: (_l("Not allowed"), _l("This page cannot be used that way.")),
     413: (_l("File too large"), _l("What you sent is larger than this site accepts. Please send something smaller.")),
     429: (_l("Too many attempts"), _l("You have tried too often. Please wait a moment and try again.")),
+    503: (_l("Please try again soon"), _l("Part of the site is not available just now. Please try again "
+                                          "in a few minutes.")),
     500: (_l("Something went wrong"), _l("Something went wrong on our side. Please try again later.")),
 }
 

@@ -63,3 +63,29 @@ def department_staff_required(view):
         return view(*args, department=department, **kwargs)
 
     return wrapper
+
+
+def can_manage_call(user: User, call) -> bool:
+    """Organisers of the lead department or of any co-organising department, and administrators."""
+    if not user.is_authenticated:
+        return False
+    if user.is_admin:
+        return True
+    department_ids = {d.id for d in call.departments}
+    return any(m.department_id in department_ids for m in user.memberships)
+
+
+def call_staff_required(view):
+    """The route takes `call_id`; it receives the Call as `call` instead."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, call_id: int, **kwargs):
+        from contest.models import Call
+
+        call = db.get_or_404(Call, call_id)
+        if not can_manage_call(current_user, call):
+            abort(403)
+        return view(*args, call=call, **kwargs)
+
+    return wrapper

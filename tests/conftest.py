@@ -114,6 +114,8 @@ class RequestIsolatingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
+        response.get_data()  # read it all, then close it: that closes the request body's temporary file too
+        response.close()
         if has_app_context():
             db.session.expire_all()
         return response

@@ -89,3 +89,79 @@ def zh(message: str, **variables) -> str:
         text = gettext(message, **variables)
     assert text != message % variables if variables else text != message, f"untranslated: {message}"
     return str(escape(text))
+
+
+# Calls and entries ----------------------------------------------------------------------------
+
+def picture_bytes(seed: int = 1, size=(800, 600), fmt: str = "JPEG", **save) -> bytes:
+    """A small picture that is not blank: stripes and a disc placed by the seed, so seeds differ."""
+    import io
+    import random
+
+    from PIL import Image as PILImage
+    from PIL import ImageDraw
+
+    rng = random.Random(seed)
+    image = PILImage.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    draw = ImageDraw.Draw(image)
+    step = rng.randrange(20, 60)
+    for x in range(0, size[0], step):
+        draw.rectangle([x, 0, x + step // 3, size[1]], fill=(rng.randrange(256), 40, 40))
+    r = rng.randrange(max(2, min(size) // 8), max(3, min(size) // 3))
+    cx, cy = rng.randrange(r, size[0] - r), rng.randrange(r, size[1] - r)
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(250, 250, rng.randrange(256)))
+    out = io.BytesIO()
+    image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+def make_call(department, *, kind=None, title="道路栏杆请您绘", state="open", co_departments=(), **fields):
+    """A published call, open now (or `upcoming`, `closed`, `draft`)."""
+    from datetime import timedelta
+
+    from contest.models import Call, CallKind, Topic
+
+    now = utcnow()
+    opens, closes = {
+        "open": (now - timedelta(days=1), now + timedelta(days=30)),
+        "upcoming": (now + timedelta(days=2), now + timedelta(days=30)),
+        "closed": (now - timedelta(days=30), now - timedelta(days=1)),
+        "draft": (now - timedelta(days=1), now + timedelta(days=30)),
+    }[state]
+    settings = dict(summary="为城市道路栏杆设计新图案。", brief="## 要求\n\n请设计。",
+                    licence_text="作品以 CC BY 4.0 许可发布。", originality_text="本人原创。",
+                    image_formats=["JPEG", "PNG"], images_min=1, images_max=3, image_max_mb=5, entries_per_person=2)
+    settings.update(fields)
+    call = Call(kind=kind or CallKind.DESIGN, title=title, department=department, opens_at=opens, closes_at=closes,
+                published_at=None if state == "draft" else opens, co_departments=list(co_departments), **settings)
+    if call.kind is CallKind.IDEA:
+        call.topics = [Topic(title="社区空间品质", position=0), Topic(title="公共设施", position=1)]
+    db.session.add(call)
+    db.session.commit()
+    return call
+
+
+def submit_design(client, call, *, title="海派栏杆", images=None, accept=True, alts=None):
+    """Send a design entry through the form, as an entrant's browser does."""
+    images = images if images is not None else [picture_bytes(1)]
+    data = {"title": title, "description": "以石库门纹样为灵感。", "topic_id": "0", "place_id": "0"}
+    if accept:
+        data["accept"] = "y"
+    for n, content in enumerate(images, start=1):
+        name = content[0] if isinstance(content, tuple) else f"design-{n}.jpg"
+        body = content[1] if isinstance(content, tuple) else content
+        data[f"image-{n}"] = (io_bytes(body), name)
+        data[f"image-{n}-alt"] = (alts or {}).get(n, f"第{n}张设计图：红色栏杆")
+    return post_form(client, f"/calls/{call.id}/enter", data, content_type="multipart/form-data")
+
+
+def io_bytes(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def count_rows(model) -> int:
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model))

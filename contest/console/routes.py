@@ -1,12 +1,37 @@
-"""Console pages."""
+"""Console pages: thin skins over contest.services.calls and contest.services.entries."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import current_user
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from contest.models import Department
-from contest.permissions import department_staff_required, staff_required
-from contest.services.departments import ancestors
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
+
+from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
+from contest.extensions import db
+from contest.models import (
+    Call,
+    CallKind,
+    Channel,
+    Department,
+    DuplicateFlag,
+    Entry,
+    EntryImage,
+    EntryStatus,
+    Image,
+)
+from contest.permissions import call_staff_required, department_staff_required, staff_required
+from contest.services import ServiceError
+from contest.services import calls as call_service
+from contest.services import entries as entry_service
+from contest.services.accounts import find_user_by_email
+from contest.services.departments import ancestors, tree
+from contest.services.media import process_uploads, store_image
+from contest.submit.forms import image_slots
 
 bp = Blueprint("console", __name__)
 
@@ -20,4 +45,209 @@ def index():
 @bp.route("/<int:department_id>/")
 @department_staff_required
 def department(department: Department):
-    return render_template("console/department.html", department=department, path=ancestors(department))
+    return render_template("console/department.html", department=department, path=ancestors(department),
+                           calls=call_service.calls_of_department(department))
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _to_utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=_zone()).astimezone(ZoneInfo("UTC")) if value else None
+
+
+def _to_local(value: datetime | None) -> datetime | None:
+    return value.astimezone(_zone()).replace(tzinfo=None) if value else None
+
+
+def _call_form(call: Call | None = None) -> CallForm:
+    form = CallForm(obj=call) if call is not None and request.method == "GET" else CallForm()
+    form.co_department_ids.choices = [
+        SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in tree()]
+    if request.method == "GET":
+        if call is None:
+            form.image_formats.data = ["JPEG", "PNG"]
+        else:
+            form.kind.data = call.kind.value
+            form.themes.data = ", ".join(call.theme_names)
+            form.topics.data = "\n".join(t.title for t in call.topics)
+            form.prizes.data = "\n".join(f"{p.name} | {p.count} | {p.reward}" for p in call.prizes)
+            form.co_department_ids.data = [d.id for d in call.co_departments]
+            form.image_formats.data = list(call.image_formats)
+            form.opens_at.data, form.closes_at.data = _to_local(call.opens_at), _to_local(call.closes_at)
+    return form
+
+
+def _call_data(form: CallForm) -> call_service.CallData:
+    return call_service.CallData(
+        title=form.title.data or "", summary=form.summary.data or "", brief=form.brief.data or "",
+        kind=CallKind(form.kind.data), themes=call_service.split_list(form.themes.data),
+        topics=[line.strip() for line in (form.topics.data or "").splitlines() if line.strip()],
+        prizes=call_service.parse_prizes(form.prizes.data), co_department_ids=form.co_department_ids.data or [],
+        image_formats=form.image_formats.data or [], images_min=form.images_min.data,
+        images_max=form.images_max.data, image_max_mb=form.image_max_mb.data,
+        entries_per_person=form.entries_per_person.data, licence_text=form.licence_text.data or "",
+        originality_text=form.originality_text.data or "", opens_at=_to_utc(form.opens_at.data),
+        closes_at=_to_utc(form.closes_at.data), cover_alt=form.cover_alt.data or "",
+    )
+
+
+def _save_cover(form: CallForm, call: Call) -> None:
+    upload = form.cover.data
+    if upload and getattr(upload, "filename", ""):
+        if not (form.cover_alt.data or "").strip():
+            raise ServiceError(_("Describe the cover image for people who cannot see it."))
+        processed = process_uploads([upload.read()], formats=("JPEG", "PNG"), max_mb=10)[0]
+        call.cover_image = store_image(processed, current_user)
+
+
+@bp.route("/<int:department_id>/calls/new", methods=["GET", "POST"])
+@department_staff_required
+def new_call(department: Department):
+    form = _call_form()
+    if form.validate_on_submit():
+        try:
+            call = call_service.create_call(current_user, department, _call_data(form))
+            _save_cover(form, call)
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The call is saved as a draft."), "success")
+            return redirect(url_for("console.call", call_id=call.id))
+    return render_template("console/call_form.html", form=form, department=department, call=None)
+
+
+@bp.route("/calls/<int:call_id>/edit", methods=["GET", "POST"])
+@call_staff_required
+def edit_call(call: Call):
+    form = _call_form(call)
+    if form.validate_on_submit():
+        try:
+            call_service.update_call(current_user, call, _call_data(form))
+            _save_cover(form, call)
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The call is saved."), "success")
+            return redirect(url_for("console.call", call_id=call.id))
+    return render_template("console/call_form.html", form=form, department=call.department, call=call)
+
+
+@bp.route("/calls/<int:call_id>/")
+@call_staff_required
+def call(call: Call):
+    counts = {status.value: n for status, n in db.session.execute(
+        select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status)).all()}
+    flags = _open_flags(call, count_only=True)
+    return render_template("console/call.html", call=call, counts=counts, flags=flags, publish_form=PublishForm(),
+                           timeline=call_service.timeline(call))
+
+
+@bp.route("/calls/<int:call_id>/publish", methods=["POST"])
+@call_staff_required
+def publish(call: Call):
+    if PublishForm().validate_on_submit():
+        try:
+            call_service.publish_call(current_user, call)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("The call is published. It opens and closes by its dates."), "success")
+    return redirect(url_for("console.call", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/moderation", methods=["GET", "POST"])
+@call_staff_required
+def moderation(call: Call):
+    form = ModerationForm()
+    if form.validate_on_submit():
+        ids = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
+        chosen = db.session.scalars(select(Entry).where(Entry.call_id == call.id, Entry.id.in_(ids))).all()
+        if not chosen:
+            form.form_errors.append(_("Select at least one entry."))
+        else:
+            try:
+                changed = entry_service.moderate(current_user, list(chosen), approve=bool(form.approve.data),
+                                                 reason=form.reason.data or "")
+            except ServiceError as error:
+                db.session.rollback()
+                form.reason.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash(_("%(n)d entries updated.", n=changed), "success")
+                return redirect(url_for("console.moderation", call_id=call.id))
+    status = request.args.get("status", EntryStatus.SUBMITTED.value)
+    status = status if status in {s.value for s in EntryStatus} else EntryStatus.SUBMITTED.value
+    entries = db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus(status))
+        .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.author),
+                 selectinload(Entry.topic))
+        .order_by(Entry.id)
+    ).all()
+    return render_template("console/moderation.html", call=call, form=form, entries=entries, status=status,
+                           statuses=list(EntryStatus)), (400 if form.errors else 200)
+
+
+def _open_flags(call: Call, count_only: bool = False):
+    """Near-duplicate flags that concern an image of this call's entries."""
+    call_images = select(EntryImage.image_id).join(Entry, Entry.id == EntryImage.entry_id).where(
+        Entry.call_id == call.id)
+    stmt = select(DuplicateFlag).where(DuplicateFlag.dismissed_at.is_(None), DuplicateFlag.image_id.in_(call_images))
+    if count_only:
+        return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    return db.session.scalars(stmt.order_by(DuplicateFlag.distance, DuplicateFlag.id)).all()
+
+
+@bp.route("/calls/<int:call_id>/duplicates")
+@call_staff_required
+def duplicates(call: Call):
+    flags = _open_flags(call)
+    image_ids = {f.image_id for f in flags} | {f.other_image_id for f in flags}
+    pictures = {p.image_id: p for p in db.session.scalars(
+        select(EntryImage).where(EntryImage.image_id.in_(image_ids))
+        .options(selectinload(EntryImage.entry).selectinload(Entry.call)))}
+    images = {i.id: i for i in db.session.scalars(select(Image).where(Image.id.in_(image_ids)))}
+    pairs = [(f, pictures.get(f.image_id), pictures.get(f.other_image_id), images.get(f.image_id),
+              images.get(f.other_image_id)) for f in flags]
+    return render_template("console/duplicates.html", call=call, pairs=pairs)
+
+
+@bp.route("/calls/<int:call_id>/enter", methods=["GET", "POST"])
+@call_staff_required
+def staff_entry(call: Call):
+    form = StaffEntryForm()
+    form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title)
+                                                                      for t in call.topics]
+    form.place_id.choices = [SelectChoice(0, _("No particular place"))] + [
+        SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in tree()]
+    if form.validate_on_submit():
+        author = None
+        if form.author_email.data:
+            author = find_user_by_email(form.author_email.data)
+            if author is None:
+                form.author_email.errors.append(_("No account has this e-mail address. Leave it empty and give "
+                                                  "the entrant's name instead."))
+        if not form.errors:
+            data = entry_service.EntryData(title=form.title.data, description=form.description.data or "",
+                                           topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
+            try:
+                entry = entry_service.staff_entry(
+                    current_user, call, channel=Channel(form.channel.data), data=data,
+                    uploads=image_slots(call.images_max), scans=image_slots(2, prefix="scan"),
+                    author=author, author_name=form.author_name.data or "")
+            except ServiceError as error:
+                db.session.rollback()
+                form.form_errors.append(str(error))
+            else:
+                db.session.commit()
+                flash(_("The entry “%(title)s” is saved.", title=entry.title), "success")
+                return redirect(url_for("console.staff_entry", call_id=call.id))
+    return render_template("console/staff_entry.html", call=call, form=form,
+                           design=call.kind is CallKind.DESIGN), (400 if form.errors else 200)

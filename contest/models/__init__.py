@@ -1,15 +1,22 @@
 """The models, one module per aggregate; importing this package registers them all with the metadata."""
 from contest.models.accounts import GROUP_LABELS, ParticipantGroup, User
 from contest.models.audit import AuditEvent
+from contest.models.calls import Call, CallDepartment, CallEvent, CallKind, CallState, CallTheme, Prize, Topic
 from contest.models.departments import ALLOWED_PARENTS, Department, DepartmentKind, DepartmentMember
+from contest.models.entries import (
+    CHANNEL_LABELS,
+    STAFF_CHANNELS,
+    Channel,
+    DuplicateFlag,
+    Entry,
+    EntryImage,
+    EntryStatus,
+)
+from contest.models.media import RENDITIONS, Image, ImageFile
 
 __all__ = [
-    "ALLOWED_PARENTS",
-    "AuditEvent",
-    "GROUP_LABELS",
-    "Department",
-    "DepartmentKind",
-    "DepartmentMember",
-    "ParticipantGroup",
-    "User",
+    "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
+    "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
+    "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",
+    "Image", "ImageFile", "ParticipantGroup", "Prize", "Topic", "User",
 ]

@@ -1,16 +1,29 @@
-"""Public pages."""
+"""Public pages: the home page, the language switch, calls, galleries and entries."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
+from contest.extensions import db
+from contest.models import Call, CallState, Department, Entry, EntryImage, EntryStatus
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
 from contest.security import safe_next
+from contest.services import calls as call_service
+from contest.services.entries import can_view_entry
 
 bp = Blueprint("public", __name__)
+
+GALLERY_SIZES = (12, 24, 48)
 
 
 @bp.route("/")
 def index():
-    return render_template("public/index.html")
+    now = utcnow()
+    calls = db.session.scalars(call_service.public_calls(now, state=CallState.OPEN.value).limit(6)).all()
+    return render_template("public/index.html", calls=calls, counts=call_service.approved_counts([c.id for c in calls]))
 
 
 @bp.route("/lang/<code>")
@@ -20,3 +33,64 @@ def set_language(code: str):
         abort(404)
     session["lang"] = code
     return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
+
+
+@bp.route("/calls")
+def calls():
+    now = utcnow()
+    words = request.args.get("q", "").strip()[:100]
+    state = request.args.get("state", "")
+    theme = request.args.get("theme", "").strip()[:40]
+    department_id = request.args.get("department", 0, type=int)
+    stmt = call_service.public_calls(now, words=words, state=state, department_id=department_id, theme=theme)
+    pagination = db.paginate(stmt.options(selectinload(Call.department)), per_page=20, error_out=False)
+    departments = db.session.scalars(
+        select(Department).where(Department.id.in_(select(Call.department_id).where(Call.published_at.is_not(None))))
+        .order_by(Department.id)
+    ).all()
+    return render_template(
+        "calls/list.html", pagination=pagination, now=now, words=words, state=state, theme=theme,
+        department_id=department_id, departments=departments, themes=call_service.all_themes(),
+        counts=call_service.approved_counts([c.id for c in pagination.items]), states=list(CallState)[1:],
+    )
+
+
+def _public_call(call_id: int) -> Call:
+    call = db.get_or_404(Call, call_id)
+    if call.published_at is None and not can_manage_call(current_user, call):
+        abort(404)
+    return call
+
+
+@bp.route("/calls/<int:call_id>")
+def call(call_id: int):
+    call = _public_call(call_id)
+    count = call_service.approved_counts([call.id]).get(call.id, 0)
+    return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call))
+
+
+@bp.route("/calls/<int:call_id>/entries")
+def gallery(call_id: int):
+    call = _public_call(call_id)
+    per_page = request.args.get("per_page", 24, type=int)
+    per_page = per_page if per_page in GALLERY_SIZES else 24
+    stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
+            .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.author))
+            .order_by(Entry.id.desc()))
+    pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
+    total = db.session.scalar(select(func.count()).select_from(Entry).where(
+        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED))
+    pagination.total = total
+    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total)
+
+
+@bp.route("/entries/<int:entry_id>")
+def entry(entry_id: int):
+    entry = db.session.scalar(
+        select(Entry).where(Entry.id == entry_id)
+        .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.call))
+    )
+    if entry is None or not can_view_entry(current_user, entry):
+        abort(404)
+    staff = can_manage_call(current_user, entry.call)
+    return render_template("calls/entry.html", entry=entry, call=entry.call, staff=staff)

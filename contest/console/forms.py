@@ -1,0 +1,85 @@
+"""Forms of the organisers' console: a call, moderation, entries made on someone's behalf."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind
+from contest.services.calls import IMAGE_FORMATS
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CallForm(FlaskForm):
+    kind = SelectField(_l("Kind of call"), choices=[SelectChoice(k.value, k.label) for k in CallKind])
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the call a title.")),
+                                                  Length(max=200)])
+    summary = TextAreaField(_l("Summary"), description=_l("One or two sentences for the list of calls."),
+                            validators=[Length(max=500)])
+    brief = TextAreaField(_l("Brief"), description=_l("What you ask for and why. Markdown: **bold**, lists, "
+                                                      "## headings, links."), validators=[Length(max=50000)])
+    themes = StringField(_l("Themes"), description=_l("Separated by commas, e.g. red culture, Haipai culture."),
+                         validators=[Length(max=500)])
+    topics = TextAreaField(_l("Topics"), description=_l("For an idea call: one topic a line."),
+                           validators=[Length(max=5000)])
+    prizes = TextAreaField(_l("Prizes"), description=_l("One prize a line: name | how many | reward, e.g. "
+                                                        "First prize | 1 | 20,000 yuan."),
+                           validators=[Length(max=5000)])
+    co_department_ids = SelectMultipleField(_l("Co-organising departments"), coerce=int,
+                                            description=_l("Their organisers can see and edit this call too."))
+    image_formats = CheckboxesField(_l("Accepted image types"),
+                                    choices=[SelectChoice(f, f) for f in IMAGE_FORMATS])
+    images_min = IntegerField(_l("Images per entry: at least"), default=1, validators=[NumberRange(0, 12)])
+    images_max = IntegerField(_l("Images per entry: at most"), default=4, validators=[NumberRange(1, 12)])
+    image_max_mb = IntegerField(_l("Megabytes per image"), default=10, validators=[NumberRange(1, 50)])
+    entries_per_person = IntegerField(_l("Entries per person"), default=3, validators=[NumberRange(1, 50)])
+    licence_text = TextAreaField(_l("Licence terms the entrant accepts"), validators=[Length(max=10000)])
+    originality_text = TextAreaField(_l("Originality declaration"), validators=[Length(max=5000)])
+    opens_at = DateTimeLocalField(_l("Opens (Shanghai time)"), validators=[Optional()])
+    closes_at = DateTimeLocalField(_l("Closes (Shanghai time)"), validators=[Optional()])
+    cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
+    cover_alt = StringField(_l("Description of the cover image"), validators=[Length(max=300)])
+    submit = SubmitField(_l("Save call"))
+
+
+class PublishForm(FlaskForm):
+    submit = SubmitField(_l("Publish call"))
+
+
+class ModerationForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for a rejection"), description=_l("The entrant sees it."),
+                           validators=[Length(max=2000)])
+    approve = SubmitField(_l("Approve selected"))
+    reject = SubmitField(_l("Reject selected"))
+
+
+class StaffEntryForm(FlaskForm):
+    channel = SelectField(_l("How the entry reached you"),
+                          choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in STAFF_CHANNELS])
+    author_email = EmailField(_l("Entrant's e-mail, if they have an account"),
+                              validators=[Optional(), Email(), Length(max=254)])
+    author_name = StringField(_l("Entrant's name"), description=_l("Leave empty for an anonymous entry."),
+                              validators=[Length(max=80)])
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the entry a title.")),
+                                                  Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+    topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
+    place_id = SelectField(_l("Place"), coerce=int, validate_choice=False)
+    submit = SubmitField(_l("Save entry"))

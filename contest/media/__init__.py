@@ -1,0 +1,1 @@
+"""Serving stored images: derived sizes to whoever may see the entry, originals and scans to the call's staff."""

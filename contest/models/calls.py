@@ -1,0 +1,164 @@
+"""Calls: a department's themed public call for designs or ideas, its rules, prizes, topics and timeline."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contest.extensions import db
+from contest.models.accounts import User
+from contest.models.departments import Department
+from contest.models.media import Image
+from contest.models.types import UTCDateTime, enum_column, utcnow
+
+
+class CallKind(enum.Enum):
+    DESIGN = "design"
+    IDEA = "idea"
+
+    @property
+    def label(self) -> str:
+        return str({CallKind.DESIGN: _l("Design call"), CallKind.IDEA: _l("Idea call")}[self])
+
+
+class CallState(enum.Enum):
+    """Computed from the clock and the call's dates, never stored: no job needs to run for a call to open."""
+
+    DRAFT = "draft"
+    UPCOMING = "upcoming"  # published, not open yet
+    OPEN = "open"
+    CLOSED = "closed"  # closed for entries
+
+    @property
+    def label(self) -> str:
+        return str(STATE_LABELS[self])
+
+
+STATE_LABELS = {
+    CallState.DRAFT: _l("Draft"),
+    CallState.UPCOMING: _l("Opening soon"),
+    CallState.OPEN: _l("Open for entries"),
+    CallState.CLOSED: _l("Closed for entries"),
+}
+
+
+class Call(db.Model):
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CallKind] = mapped_column(enum_column(CallKind))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    brief: Mapped[str] = mapped_column(Text, default="")  # Markdown, sanitised when shown
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"), index=True)
+    cover_image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+    cover_alt: Mapped[str] = mapped_column(String(300), default="")
+    # Submission rules
+    image_formats: Mapped[list] = mapped_column(JSON, default=lambda: ["JPEG", "PNG"])
+    images_min: Mapped[int] = mapped_column(default=1)
+    images_max: Mapped[int] = mapped_column(default=4)
+    image_max_mb: Mapped[int] = mapped_column(default=10)
+    entries_per_person: Mapped[int] = mapped_column(default=3)
+    licence_text: Mapped[str] = mapped_column(Text, default="")
+    originality_text: Mapped[str] = mapped_column(Text, default="")
+    # Timeline
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    department: Mapped[Department] = relationship()
+    co_departments: Mapped[list[Department]] = relationship(secondary="call_department", order_by="Department.id")
+    cover_image: Mapped[Image | None] = relationship()
+    themes: Mapped[list[CallTheme]] = relationship(cascade="all, delete-orphan", order_by="CallTheme.id",
+                                                   lazy="selectin")
+    topics: Mapped[list[Topic]] = relationship(cascade="all, delete-orphan", order_by="Topic.position",
+                                               back_populates="call")
+    prizes: Mapped[list[Prize]] = relationship(cascade="all, delete-orphan", order_by="Prize.position")
+    events: Mapped[list[CallEvent]] = relationship(cascade="all, delete-orphan", order_by="CallEvent.at")
+
+    def state_at(self, now: datetime) -> CallState:
+        if self.published_at is None or self.opens_at is None or self.closes_at is None:
+            return CallState.DRAFT
+        if now < self.opens_at:
+            return CallState.UPCOMING
+        if now < self.closes_at:
+            return CallState.OPEN
+        return CallState.CLOSED
+
+    @property
+    def state(self) -> CallState:
+        return self.state_at(utcnow())
+
+    @property
+    def departments(self) -> list[Department]:
+        return [self.department, *[d for d in self.co_departments if d.id != self.department_id]]
+
+    @property
+    def theme_names(self) -> list[str]:
+        return [t.name for t in self.themes]
+
+
+class CallDepartment(db.Model):
+    """A co-organising department: its organisers see and edit the call like the lead's."""
+
+    __tablename__ = "call_department"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+
+
+class CallTheme(db.Model):
+    __tablename__ = "call_theme"
+    __table_args__ = (UniqueConstraint("call_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40), index=True)
+
+
+class Topic(db.Model):
+    """A sub-question of an idea call ("quality of community space")."""
+
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    call: Mapped[Call] = relationship(back_populates="topics")
+
+
+class Prize(db.Model):
+    """A prize tier, in order: first prize, second prize, ..., honourable mention."""
+
+    __tablename__ = "prize"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(default=1)
+    reward: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CallEvent(db.Model):
+    """A dated line of the call's public timeline (publication, changed dates, later rounds and results)."""
+
+    __tablename__ = "call_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    actor: Mapped[User | None] = relationship()

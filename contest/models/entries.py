@@ -1,0 +1,143 @@
+"""Entries: designs and ideas submitted to a call, their images, their moderation, and near-duplicate flags."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contest.extensions import db
+from contest.models.accounts import User
+from contest.models.calls import Call, Topic
+from contest.models.departments import Department
+from contest.models.media import Image
+from contest.models.types import UTCDateTime, enum_column, utcnow
+
+
+class Channel(enum.Enum):
+    WEB = "web"
+    MOBILE = "mobile"
+    PAPER = "paper"  # a paper form, e.g. from a red mailbox
+    MEETING = "meeting"  # a long-table talk or a panel
+    QUESTIONNAIRE = "questionnaire"
+
+    @property
+    def label(self) -> str:
+        return str(CHANNEL_LABELS[self])
+
+
+CHANNEL_LABELS = {
+    Channel.WEB: _l("Web"),
+    Channel.MOBILE: _l("Mobile"),
+    Channel.PAPER: _l("Paper form"),
+    Channel.MEETING: _l("Meeting"),
+    Channel.QUESTIONNAIRE: _l("Questionnaire"),
+}
+STAFF_CHANNELS = (Channel.PAPER, Channel.MEETING, Channel.QUESTIONNAIRE)
+
+
+class EntryStatus(enum.Enum):
+    SUBMITTED = "submitted"  # waiting for moderation
+    APPROVED = "approved"  # public
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    EntryStatus.SUBMITTED: _l("Waiting for moderation"),
+    EntryStatus.APPROVED: _l("Approved"),
+    EntryStatus.REJECTED: _l("Rejected"),
+    EntryStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+class Entry(db.Model):
+    __tablename__ = "entry"
+    # Held per author and call: a slot number below the call's limit. Two submissions at the same moment
+    # cannot take the same slot, so the limit holds without a lock (withdrawing frees the slot).
+    __table_args__ = (UniqueConstraint("call_id", "author_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    slot: Mapped[int | None] = mapped_column(Integer)
+    author_name: Mapped[str] = mapped_column(String(80), default="")  # for entries made on someone's behalf
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), default=EntryStatus.SUBMITTED, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"))
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    licence_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    call: Mapped[Call] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
+    topic: Mapped[Topic | None] = relationship()
+    place: Mapped[Department | None] = relationship()
+    pictures: Mapped[list[EntryImage]] = relationship(back_populates="entry", cascade="all, delete-orphan",
+                                                      order_by="EntryImage.position")
+
+    @property
+    def images(self) -> list[EntryImage]:
+        """The entry's own images, in order (what the public sees once it is approved)."""
+        return [p for p in self.pictures if not p.is_scan]
+
+    @property
+    def scans(self) -> list[EntryImage]:
+        """Scans or photos of a paper original: for the call's staff only."""
+        return [p for p in self.pictures if p.is_scan]
+
+    @property
+    def byline(self) -> str:
+        if self.author is not None:
+            return self.author.display_name
+        return self.author_name
+
+    @property
+    def cover(self) -> EntryImage | None:
+        return self.images[0] if self.images else None
+
+
+class EntryImage(db.Model):
+    """An image of an entry, in order, with its alt text; a scan is the paper original, never public."""
+
+    __tablename__ = "entry_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("image.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    alt_text: Mapped[str] = mapped_column(String(300), default="")
+    is_scan: Mapped[bool] = mapped_column(default=False)
+
+    entry: Mapped[Entry] = relationship(back_populates="pictures")
+    image: Mapped[Image] = relationship(lazy="joined")
+
+
+class DuplicateFlag(db.Model):
+    """Two images that look the same (a design uploaded twice, or copied from another entry)."""
+
+    __tablename__ = "duplicate_flag"
+    __table_args__ = (UniqueConstraint("image_id", "other_image_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("image.id", ondelete="CASCADE"), index=True)
+    other_image_id: Mapped[int] = mapped_column(ForeignKey("image.id", ondelete="CASCADE"), index=True)
+    distance: Mapped[int]  # differing bits of the perceptual hashes; 0 for the same file
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

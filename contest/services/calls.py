@@ -1,0 +1,275 @@
+"""Calls: creating and editing them, publishing, their public timeline, and finding them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, or_, select
+
+from contest.extensions import db
+from contest.models import (
+    Call,
+    CallDepartment,
+    CallEvent,
+    CallKind,
+    CallState,
+    CallTheme,
+    Department,
+    Entry,
+    EntryStatus,
+    Prize,
+    Topic,
+    User,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call, can_manage_department
+from contest.services import ServiceError
+from contest.services.audit import record
+
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
+
+
+@dataclass
+class CallData:
+    """Everything an organiser edits on a call's form."""
+
+    title: str
+    summary: str = ""
+    brief: str = ""
+    kind: CallKind = CallKind.DESIGN
+    themes: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    prizes: list[tuple[str, int, str]] = field(default_factory=list)  # (name, count, reward)
+    co_department_ids: list[int] = field(default_factory=list)
+    image_formats: list[str] = field(default_factory=lambda: ["JPEG", "PNG"])
+    images_min: int = 1
+    images_max: int = 4
+    image_max_mb: int = 10
+    entries_per_person: int = 3
+    licence_text: str = ""
+    originality_text: str = ""
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    cover_alt: str = ""
+
+
+def split_list(text: str) -> list[str]:
+    """Themes as typed: separated by commas (Chinese or Latin), 、 or new lines; blanks and repeats dropped."""
+    seen, names = set(), []
+    for part in re.split(r"[,，、;；\n]+", text or ""):
+        name = part.strip()
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            names.append(name[:40])
+    return names
+
+
+def parse_prizes(text: str) -> list[tuple[str, int, str]]:
+    """One prize tier a line: `name | how many | reward` (the last two optional)."""
+    prizes = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        count = 1
+        if len(parts) > 1 and parts[1]:
+            if not parts[1].isdigit() or int(parts[1]) < 1:
+                raise ServiceError(_("Line %(n)d of the prizes: the number of prizes must be a whole number.",
+                                     n=number))
+            count = int(parts[1])
+        prizes.append((parts[0][:100], count, (parts[2] if len(parts) > 2 else "")[:200]))
+    return prizes
+
+
+def _check(data: CallData) -> None:
+    if not data.title.strip():
+        raise ServiceError(_("Give the call a title."))
+    if not set(data.image_formats) <= set(IMAGE_FORMATS) or not data.image_formats:
+        raise ServiceError(_("Choose at least one accepted image type."))
+    minimum = 1 if data.kind is CallKind.DESIGN else 0
+    if not (minimum <= data.images_min <= data.images_max <= 12):
+        raise ServiceError(_("Images per entry: the minimum must be at most the maximum, and the maximum at most 12."))
+    if not (1 <= data.image_max_mb <= 50):
+        raise ServiceError(_("Megabytes per image must be between 1 and 50."))
+    if not (1 <= data.entries_per_person <= 50):
+        raise ServiceError(_("Entries per person must be between 1 and 50."))
+    if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
+        raise ServiceError(_("The call must close after it opens."))
+
+
+def create_call(actor: User, department: Department, data: CallData) -> Call:
+    if not can_manage_department(actor, department):
+        raise ServiceError(_("You do not run calls for this department."))
+    call = Call(kind=data.kind, title=data.title.strip(), department=department, created_by_id=actor.id)
+    db.session.add(call)
+    _apply(actor, call, data)
+    db.session.flush()
+    record(actor, "call.create", "call", call.id, title=call.title)
+    return call
+
+
+def update_call(actor: User, call: Call, data: CallData) -> None:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    state = call.state
+    if state is not CallState.DRAFT and data.kind is not call.kind:
+        raise ServiceError(_("The kind of a published call cannot change."))
+    before = (call.opens_at, call.closes_at)
+    _apply(actor, call, data)
+    db.session.flush()
+    if state is not CallState.DRAFT and before != (call.opens_at, call.closes_at):
+        db.session.add(CallEvent(call_id=call.id, kind="dates_changed", actor_id=actor.id, detail={
+            "opens_at": call.opens_at.isoformat(), "closes_at": call.closes_at.isoformat(),
+            "before": [d.isoformat() if d else None for d in before]}))
+    record(actor, "call.update", "call", call.id)
+
+
+def _apply(actor: User, call: Call, data: CallData) -> None:
+    _check(data)
+    call.title = data.title.strip()
+    call.summary = data.summary.strip()
+    call.brief = data.brief
+    call.kind = data.kind
+    call.image_formats = list(data.image_formats)
+    call.images_min, call.images_max = data.images_min, data.images_max
+    call.image_max_mb, call.entries_per_person = data.image_max_mb, data.entries_per_person
+    call.licence_text, call.originality_text = data.licence_text.strip(), data.originality_text.strip()
+    call.opens_at, call.closes_at = data.opens_at, data.closes_at
+    call.cover_alt = data.cover_alt.strip()
+    _set_co_departments(actor, call, data.co_department_ids)
+    _set_themes(call, data.themes)
+    _set_topics(call, data.topics)
+    call.prizes = [Prize(position=i, name=name, count=count, reward=reward)
+                   for i, (name, count, reward) in enumerate(data.prizes)]
+
+
+def _set_co_departments(actor: User, call: Call, department_ids: list[int]) -> None:
+    wanted = {i for i in department_ids if i != call.department_id}
+    current = {d.id for d in call.co_departments}
+    if wanted == current:
+        return
+    departments = db.session.scalars(select(Department).where(Department.id.in_(wanted))).all()
+    if len(departments) != len(wanted):
+        raise ServiceError(_("Unknown department."))
+    call.co_departments = list(departments)
+
+
+def _set_themes(call: Call, names: list[str]) -> None:
+    existing = {t.name: t for t in call.themes}
+    call.themes = [existing.get(name) or CallTheme(name=name) for name in names]
+
+
+def _set_topics(call: Call, titles: list[str]) -> None:
+    """Topics are kept by position, so ideas already filed under a topic stay under it when it is reworded."""
+    topics = list(call.topics)
+    for position, title in enumerate(titles):
+        if position < len(topics):
+            topics[position].title = title[:200]
+            topics[position].position = position
+        else:
+            call.topics.append(Topic(title=title[:200], position=position))
+    for topic in topics[len(titles):]:
+        if topic.id and db.session.scalar(select(func.count()).select_from(Entry).where(Entry.topic_id == topic.id)):
+            raise ServiceError(_("The topic “%(title)s” has ideas filed under it and cannot be removed.",
+                                 title=topic.title))
+        call.topics.remove(topic)
+
+
+def publish_call(actor: User, call: Call) -> None:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    if call.published_at is not None:
+        raise ServiceError(_("This call is already published."))
+    missing = []
+    if not call.summary:
+        missing.append(_("a summary"))
+    if not call.brief.strip():
+        missing.append(_("a brief"))
+    if not call.opens_at or not call.closes_at:
+        missing.append(_("opening and closing dates"))
+    if not call.licence_text:
+        missing.append(_("the licence terms"))
+    if call.kind is CallKind.IDEA and not call.topics:
+        missing.append(_("at least one topic"))
+    if missing:
+        raise ServiceError(_("Before publishing, add: %(what)s.", what=", ".join(str(m) for m in missing)))
+    if call.closes_at <= utcnow():
+        raise ServiceError(_("The closing date has passed: set new dates before publishing."))
+    call.published_at = utcnow()
+    db.session.add(CallEvent(call_id=call.id, kind="published", actor_id=actor.id, at=call.published_at))
+    record(actor, "call.publish", "call", call.id)
+
+
+@dataclass
+class TimelineItem:
+    at: datetime
+    kind: str  # published | opens | closes | dates_changed | ...
+    past: bool
+    detail: dict
+
+
+def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
+    """The dated story of the call: recorded events, and the opening and closing its dates bring."""
+    now = now or utcnow()
+    items = [TimelineItem(e.at, e.kind, True, e.detail or {}) for e in call.events]
+    if call.published_at is not None:
+        items.append(TimelineItem(call.opens_at, "opens", call.opens_at <= now, {}))
+        items.append(TimelineItem(call.closes_at, "closes", call.closes_at <= now, {}))
+    return sorted(items, key=lambda item: item.at)
+
+
+def state_order(now: datetime):
+    """A SQL expression ordering open calls first, then upcoming, then closed."""
+    return case(
+        (Call.opens_at > now, 1),
+        (Call.closes_at > now, 0),
+        else_=2,
+    )
+
+
+def public_calls(now: datetime, *, words: str = "", state: str = "", department_id: int | None = None,
+                 theme: str = ""):
+    """The published calls a visitor may browse, filtered, open ones first (a statement to paginate)."""
+    stmt = select(Call).where(Call.published_at.is_not(None))
+    if state == CallState.OPEN.value:
+        stmt = stmt.where(Call.opens_at <= now, Call.closes_at > now)
+    elif state == CallState.UPCOMING.value:
+        stmt = stmt.where(Call.opens_at > now)
+    elif state == CallState.CLOSED.value:
+        stmt = stmt.where(Call.closes_at <= now)
+    if department_id:
+        joint = select(CallDepartment.call_id).where(CallDepartment.department_id == department_id)
+        stmt = stmt.where(or_(Call.department_id == department_id, Call.id.in_(joint)))
+    if theme:
+        stmt = stmt.where(Call.id.in_(select(CallTheme.call_id).where(CallTheme.name == theme)))
+    for word in words.split():
+        # LIKE matches inside Chinese text, which has no spaces between words.
+        like = f"%{word.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Call.title.ilike(like), Call.summary.ilike(like)))
+    return stmt.order_by(state_order(now), Call.closes_at.desc(), Call.id.desc())
+
+
+def approved_counts(call_ids: list[int]) -> dict[int, int]:
+    """Approved entries per call, in one query."""
+    if not call_ids:
+        return {}
+    rows = db.session.execute(
+        select(Entry.call_id, func.count()).where(Entry.call_id.in_(call_ids), Entry.status == EntryStatus.APPROVED)
+        .group_by(Entry.call_id)
+    ).all()
+    return dict(rows)
+
+
+def all_themes() -> list[str]:
+    stmt = (select(CallTheme.name).join(Call, Call.id == CallTheme.call_id)
+            .where(Call.published_at.is_not(None)).distinct().order_by(CallTheme.name))
+    return list(db.session.scalars(stmt))
+
+
+def calls_of_department(department: Department) -> list[Call]:
+    joint = select(CallDepartment.call_id).where(CallDepartment.department_id == department.id)
+    return list(db.session.scalars(
+        select(Call).where(or_(Call.department_id == department.id, Call.id.in_(joint))).order_by(Call.id.desc())
+    ))

@@ -1,0 +1,297 @@
+"""Entries: submitting, editing and withdrawing them, entering them on someone's behalf, moderating them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from contest.extensions import db
+from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
+from contest.mail import send_mail
+from contest.models import (
+    STAFF_CHANNELS,
+    Call,
+    CallKind,
+    CallState,
+    Channel,
+    Department,
+    DuplicateFlag,
+    Entry,
+    EntryImage,
+    EntryStatus,
+    Image,
+    Topic,
+    User,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
+from contest.services import ServiceError
+from contest.services.audit import record
+from contest.services.media import process_uploads, store_image
+
+
+@dataclass
+class Upload:
+    data: bytes
+    alt_text: str = ""
+
+
+@dataclass
+class EntryData:
+    title: str
+    description: str = ""
+    topic_id: int | None = None
+    place_id: int | None = None
+
+
+def can_view_entry(user: User, entry: Entry) -> bool:
+    if entry.status is EntryStatus.APPROVED and entry.call.published_at is not None:
+        return True
+    if not user.is_authenticated:
+        return False
+    return entry.author_id == user.id or can_manage_call(user, entry.call)
+
+
+def check_open(call: Call) -> None:
+    state = call.state
+    if state is CallState.CLOSED:
+        raise ServiceError(_("This call closed on %(date)s: entries can no longer be sent or changed.",
+                             date=_format_date(call.closes_at)))
+    if state is not CallState.OPEN:
+        raise ServiceError(_("This call is not open for entries yet."))
+
+
+def _format_date(value) -> str:
+    from flask_babel import format_datetime
+
+    return format_datetime(value, "medium")
+
+
+def check_can_enter(actor: User, call: Call) -> None:
+    check_open(call)
+    if not actor.is_confirmed:
+        raise ServiceError(_("Please confirm your e-mail address before sending an entry: we will write to you "
+                             "about it."))
+
+
+def _check_data(call: Call, data: EntryData) -> None:
+    if not data.title.strip():
+        raise ServiceError(_("Give your entry a title."))
+    if call.kind is CallKind.IDEA:
+        if not data.description.strip():
+            raise ServiceError(_("Write your idea."))
+        if data.topic_id is None or db.session.get(Topic, data.topic_id) is None or \
+                db.session.get(Topic, data.topic_id).call_id != call.id:
+            raise ServiceError(_("Choose the topic of your idea."))
+        if data.place_id is not None and db.session.get(Department, data.place_id) is None:
+            raise ServiceError(_("Unknown place."))
+
+
+def _check_image_count(call: Call, count: int) -> None:
+    minimum = call.images_min if call.kind is CallKind.DESIGN else 0
+    if count < minimum:
+        raise ServiceError(_("This call asks for at least %(n)d images per entry.", n=minimum))
+    if count > call.images_max:
+        raise ServiceError(_("This call accepts at most %(n)d images per entry.", n=call.images_max))
+
+
+def _check_alt_texts(uploads: list[Upload]) -> None:
+    for number, upload in enumerate(uploads, start=1):
+        if not upload.alt_text.strip():
+            raise ServiceError(_("Image %(n)d: describe the image in a sentence for people who cannot see it.",
+                                 n=number))
+
+
+def _free_slot(call: Call, author: User) -> int:
+    used = set(db.session.scalars(
+        select(Entry.slot).where(Entry.call_id == call.id, Entry.author_id == author.id, Entry.slot.is_not(None))
+    ))
+    free = [n for n in range(1, call.entries_per_person + 1) if n not in used]
+    if not free:
+        raise ServiceError(_("You have already sent %(n)d entries to this call, which is the most it accepts. "
+                             "You can withdraw one to send another.", n=call.entries_per_person))
+    return free[0]
+
+
+def _add_with_slot(entry: Entry, call: Call, author: User | None) -> None:
+    """Insert the entry holding a free slot of its author; two inserts racing for one slot: one retries."""
+    for _attempt in range(3):
+        if author is not None:
+            entry.slot = _free_slot(call, author)
+        try:
+            with db.session.begin_nested():
+                db.session.add(entry)
+                db.session.flush()
+            return
+        except IntegrityError:
+            if entry in db.session:
+                db.session.expunge(entry)
+            if author is None:
+                raise
+    raise ServiceError(_("You have already sent %(n)d entries to this call, which is the most it accepts. "
+                         "You can withdraw one to send another.", n=call.entries_per_person))
+
+
+def _attach_images(entry: Entry, uploads: list[Upload], processed, actor: User | None, is_scan: bool,
+                   start: int = 0) -> list[Image]:
+    images = []
+    for position, (upload, image_data) in enumerate(zip(uploads, processed, strict=True), start=start):
+        image = store_image(image_data, actor)
+        entry.pictures.append(EntryImage(image=image, position=position, alt_text=upload.alt_text.strip()[:300],
+                                         is_scan=is_scan))
+        images.append(image)
+    return images
+
+
+def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload], *, accepted_terms: bool,
+                 channel: Channel = Channel.WEB) -> Entry:
+    check_can_enter(actor, call)
+    _check_data(call, data)
+    _check_image_count(call, len(uploads))
+    _check_alt_texts(uploads)
+    if not accepted_terms:
+        raise ServiceError(_("Accept the licence terms and the originality declaration to send your entry."))
+    _free_slot(call, actor)  # say so before the images are processed
+    processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    entry = Entry(call=call, author=actor, channel=channel, title=data.title.strip()[:200],
+                  description=data.description.strip(), topic_id=data.topic_id, place_id=data.place_id,
+                  licence_accepted_at=utcnow())
+    _add_with_slot(entry, call, actor)
+    images = _attach_images(entry, uploads, processed, actor, is_scan=False)
+    db.session.flush()
+    flag_near_duplicates(images)
+    record(actor, "entry.submit", "entry", entry.id, call_id=call.id, images=len(images))
+    send_mail(actor.email, actor.locale, "entry_received", user=actor, entry=entry,
+              url=url_for("submit.my_entries", _external=True))
+    return entry
+
+
+def _check_author_may_change(actor: User, entry: Entry) -> None:
+    if entry.author_id != actor.id:
+        raise ServiceError(_("Only the author of an entry can change it."))
+    if entry.status is EntryStatus.WITHDRAWN:
+        raise ServiceError(_("This entry has been withdrawn."))
+    check_open(entry.call)
+
+
+def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, str], remove_ids: set[int],
+               new_uploads: list[Upload]) -> None:
+    """Change an entry while the call is open; a changed approved entry goes back to moderation."""
+    _check_author_may_change(actor, entry)
+    call = entry.call
+    _check_data(call, data)
+    kept = [p for p in entry.images if p.id not in remove_ids]
+    _check_image_count(call, len(kept) + len(new_uploads))
+    for picture in kept:
+        text = alt_texts.get(picture.id, picture.alt_text).strip()
+        if not text:
+            raise ServiceError(_("Every image needs a description for people who cannot see it."))
+        picture.alt_text = text[:300]
+    _check_alt_texts(new_uploads)
+    processed = process_uploads([u.data for u in new_uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    for picture in entry.images:
+        if picture.id in remove_ids:
+            entry.pictures.remove(picture)
+    for position, picture in enumerate(kept):
+        picture.position = position
+    images = _attach_images(entry, new_uploads, processed, actor, is_scan=False, start=len(kept))
+    entry.title, entry.description = data.title.strip()[:200], data.description.strip()
+    entry.topic_id, entry.place_id = data.topic_id, data.place_id
+    entry.updated_at = utcnow()
+    if entry.status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
+        entry.status = EntryStatus.SUBMITTED
+    db.session.flush()
+    flag_near_duplicates(images)
+    record(actor, "entry.edit", "entry", entry.id)
+
+
+def withdraw_entry(actor: User, entry: Entry) -> None:
+    _check_author_may_change(actor, entry)
+    entry.status = EntryStatus.WITHDRAWN
+    entry.withdrawn_at = utcnow()
+    entry.slot = None  # frees a place under the per-person limit
+    record(actor, "entry.withdraw", "entry", entry.id)
+
+
+def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, uploads: list[Upload],
+                scans: list[Upload], author: User | None = None, author_name: str = "") -> Entry:
+    """An entry sent on paper or raised at a meeting, typed in by the call's staff with a scan of the original."""
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    if channel not in STAFF_CHANNELS:
+        raise ServiceError(_("Choose how the entry reached you."))
+    check_open(call)
+    _check_data(call, data)
+    _check_image_count(call, len(uploads))
+    _check_alt_texts(uploads)
+    if not scans:
+        raise ServiceError(_("Add a scan or a photo of the original."))
+    _check_alt_texts(scans)
+    processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    processed_scans = process_uploads([u.data for u in scans], formats=("JPEG", "PNG", "WEBP"), max_mb=20)
+    entry = Entry(call=call, author=author, author_name=(author_name.strip()[:80] if author is None else ""),
+                  entered_by_id=actor.id, channel=channel, title=data.title.strip()[:200],
+                  description=data.description.strip(), topic_id=data.topic_id, place_id=data.place_id,
+                  status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id)
+    _add_with_slot(entry, call, author)
+    images = _attach_images(entry, uploads, processed, actor, is_scan=False)
+    _attach_images(entry, scans, processed_scans, actor, is_scan=True)
+    db.session.flush()
+    flag_near_duplicates(images)
+    record(actor, "entry.staff_enter", "entry", entry.id, channel=channel.value)
+    return entry
+
+
+def moderate(actor: User, entries: list[Entry], approve: bool, reason: str = "") -> int:
+    """Approve entries, or reject them with a reason the entrant sees; returns how many changed."""
+    if not approve and not reason.strip():
+        raise ServiceError(_("Give the entrant a reason for the rejection."))
+    changed = 0
+    for entry in entries:
+        if not can_manage_call(actor, entry.call):
+            raise ServiceError(_("You do not run this call."))
+        if entry.status is EntryStatus.WITHDRAWN:
+            continue
+        new_status = EntryStatus.APPROVED if approve else EntryStatus.REJECTED
+        if entry.status is new_status:
+            continue
+        entry.status = new_status
+        entry.rejection_reason = "" if approve else reason.strip()
+        entry.moderated_at, entry.moderated_by_id = utcnow(), actor.id
+        record(actor, "entry.approve" if approve else "entry.reject", "entry", entry.id, reason=reason.strip())
+        if entry.author is not None:
+            send_mail(entry.author.email, entry.author.locale, "entry_approved" if approve else "entry_rejected",
+                      user=entry.author, entry=entry, reason=entry.rejection_reason,
+                      url=url_for("submit.my_entries", _external=True))
+        changed += 1
+    return changed
+
+
+def flag_near_duplicates(images: list[Image]) -> list[DuplicateFlag]:
+    """Flag each new image that looks like an image of another entry (any call) or of the same entry."""
+    if not images:
+        return []
+    new_ids = {i.id for i in images}
+    others = db.session.execute(
+        select(Image.id, Image.dhash, Image.sha256)
+        .join(EntryImage, EntryImage.image_id == Image.id).where(EntryImage.is_scan.is_(False))
+    ).all()
+    flags = []
+    for image in images:
+        for other_id, other_hash, other_sha in others:
+            if other_id == image.id or (other_id in new_ids and other_id > image.id):
+                continue
+            distance = 0 if other_sha == image.sha256 else dhash_distance(image.dhash, other_hash)
+            if distance <= NEAR_DUPLICATE_DISTANCE:
+                flag = DuplicateFlag(image_id=image.id, other_image_id=other_id, distance=distance)
+                db.session.add(flag)
+                flags.append(flag)
+    return flags
+
+
+def count_entries_of(author: User, call: Call) -> int:
+    return db.session.scalar(select(func.count()).select_from(Entry).where(
+        Entry.call_id == call.id, Entry.author_id == author.id, Entry.status != EntryStatus.WITHDRAWN))

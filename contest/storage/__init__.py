@@ -1,0 +1,123 @@
+"""Where uploaded files live: one Storage protocol with a local-folder and an S3 backend, chosen by configuration."""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from flask import Flask, current_app
+
+from contest.config import ConfigError
+
+BACKENDS = ("local", "s3")
+
+# Keys are made by new_key, never from what a user typed, so they can be held to a strict shape: lowercase
+# segments that start with a letter or digit. That rules out absolute paths, "." and "..", empty segments,
+# backslashes, NUL and hidden files (the local backend's temp files start with a dot), on every backend alike,
+# so that a file can move between backends under the same key.
+KEY_RE = re.compile(r"[a-z0-9][a-z0-9_.-]*(?:/[a-z0-9][a-z0-9_.-]*)*")
+# A listing prefix is the start of such a key: empty, ending in "/", or ending part-way through a segment.
+PREFIX_RE = re.compile(r"(?:[a-z0-9][a-z0-9_.-]*/)*(?:[a-z0-9][a-z0-9_.-]*)?")
+EXTENSION_RE = re.compile(r"[a-z0-9]{1,10}")
+MAX_KEY_LENGTH = 255  # the length of ImageFile.key
+
+_EXTENSION_KEY = "contest_storage"
+_BY_NAME_KEY = "contest_storage_by_name"
+
+
+class StorageError(Exception):
+    """Any failure of a storage backend (S3 unreachable, disk full, ...), wrapping the original error."""
+
+
+class FileMissing(StorageError):
+    """The key names no stored file."""
+
+
+class InvalidKey(StorageError):
+    """The key is not one new_key could have made (and might escape the storage's root)."""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    name: str  # "local" or "s3": recorded in each stored file's row
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def presigned_url(self, key: str, expires: int = 300, content_type: str | None = None) -> str | None: ...
+
+
+def check_key(key: str) -> str:
+    """Return the key if it has the shape new_key gives, else raise InvalidKey."""
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not KEY_RE.fullmatch(key):
+        raise InvalidKey(f"not a storage key: {key!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """Return the listing prefix if it stays inside the key space, else raise InvalidKey."""
+    if not isinstance(prefix, str) or len(prefix) > MAX_KEY_LENGTH or not PREFIX_RE.fullmatch(prefix):
+        raise InvalidKey(f"not a storage key prefix: {prefix!r}")
+    return prefix
+
+
+def new_key(prefix: str, extension: str) -> str:
+    """A random, unguessable key under a prefix: "entries/12/<32 hex>.jpg"."""
+    if not KEY_RE.fullmatch(prefix) or not EXTENSION_RE.fullmatch(extension):
+        raise ValueError(f"a key is made of a key-safe prefix and extension, not {prefix!r} and {extension!r}")
+    return check_key(f"{prefix}/{secrets.token_hex(16)}.{extension}")
+
+
+def init_storage(app: Flask) -> None:
+    """Build the configured backend, so a bad setting fails at start-up; no file or network access happens here."""
+    backend = _build(app, app.config["STORAGE_BACKEND"])
+    app.extensions[_EXTENSION_KEY] = backend
+    app.extensions.setdefault(_BY_NAME_KEY, {})[backend.name] = backend
+
+
+def storage(name: str | None = None) -> Storage:
+    """The current app's configured backend, or (given the name a file's row records) the backend holding that file."""
+    app = current_app
+    configured = app.extensions.get(_EXTENSION_KEY)
+    if configured is None:
+        init_storage(app)
+        configured = app.extensions[_EXTENSION_KEY]
+    if name is None or name == configured.name:
+        return configured
+    if name not in BACKENDS:
+        raise StorageError(f"unknown storage backend {name!r}")
+    by_name = app.extensions.setdefault(_BY_NAME_KEY, {})
+    if name not in by_name:
+        # Two requests may race to build it; both objects are equivalent and the first one stored wins.
+        by_name.setdefault(name, _build(app, name))
+    return by_name[name]
+
+
+def _build(app: Flask, name: str) -> Storage:
+    config = app.config
+    if name == "local":
+        from contest.storage.local import LocalStorage
+
+        return LocalStorage(config["UPLOAD_DIR"])
+    if name == "s3":
+        from contest.storage.s3 import S3Storage
+
+        if not config.get("S3_BUCKET"):
+            raise ConfigError("S3_BUCKET (CONTEST_S3_BUCKET) must be set to use the s3 storage backend.")
+        return S3Storage(
+            config["S3_BUCKET"],
+            endpoint_url=config.get("S3_ENDPOINT_URL") or None,
+            region=config.get("S3_REGION") or "us-east-1",
+            access_key=config.get("S3_ACCESS_KEY_ID"),
+            secret_key=config.get("S3_SECRET_ACCESS_KEY"),
+            addressing_style=config.get("S3_ADDRESSING_STYLE"),
+        )
+    raise ConfigError(f"STORAGE_BACKEND must be one of {', '.join(BACKENDS)}, not {name!r}.")

@@ -1,0 +1,1 @@
+"""Entrants' pages: sending an entry, editing or withdrawing it, and "my entries"."""

@@ -1,0 +1,41 @@
+"""Forms of the entrants' pages. Image slots (a file and its description each) are read by `image_slots`."""
+from __future__ import annotations
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from contest.services.entries import Upload
+
+
+class EntryForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give your entry a title.")),
+                                                  Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+    topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
+    place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
+                           description=_l("Where your idea is about (optional)."))
+    accept = BooleanField(_l("I accept the licence terms and declare that this is my own original work."))
+    submit = SubmitField(_l("Send entry"))
+
+
+class EditEntryForm(EntryForm):
+    submit = SubmitField(_l("Save changes"))
+
+
+class WithdrawForm(FlaskForm):
+    submit = SubmitField(_l("Withdraw entry"))
+
+
+def image_slots(count: int, prefix: str = "image") -> list[Upload]:
+    """The files chosen in the form's image slots, in order, with the description typed beside each."""
+    uploads = []
+    for n in range(1, count + 1):
+        storage = request.files.get(f"{prefix}-{n}")
+        if storage is None or not storage.filename:
+            continue
+        with storage.stream:
+            uploads.append(Upload(data=storage.read(), alt_text=request.form.get(f"{prefix}-{n}-alt", "")))
+    return uploads

@@ -1,0 +1,128 @@
+"""Entrants' pages: thin skins over contest.services.entries."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
+
+from contest.extensions import db
+from contest.models import Call, CallKind, Entry, EntryImage
+from contest.services import ServiceError
+from contest.services import entries as entry_service
+from contest.services.departments import tree
+from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots
+
+bp = Blueprint("submit", __name__)
+
+
+def _choices(form, call: Call) -> None:
+    form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [
+        SelectChoice(t.id, t.title) for t in call.topics]
+    form.place_id.choices = [SelectChoice(0, _("No particular place"))] + [
+        SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in tree()]
+
+
+def _data(form) -> entry_service.EntryData:
+    return entry_service.EntryData(title=form.title.data or "", description=form.description.data or "",
+                                   topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
+
+
+@bp.route("/calls/<int:call_id>/enter", methods=["GET", "POST"])
+@login_required
+def enter(call_id: int):
+    call = db.get_or_404(Call, call_id)
+    if call.published_at is None:
+        abort(404)
+    form = EntryForm()
+    _choices(form, call)
+    problem = None
+    try:
+        entry_service.check_can_enter(current_user, call)
+    except ServiceError as error:
+        problem = str(error)
+    if problem is None and form.validate_on_submit():
+        try:
+            entry = entry_service.submit_entry(current_user, call, _data(form), image_slots(call.images_max),
+                                               accepted_terms=form.accept.data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Thank you: your entry “%(title)s” has been received. We will write to you once it has "
+                    "been checked.", title=entry.title), "success")
+            return redirect(url_for("submit.my_entries"))
+    status = 400 if form.errors and request.method == "POST" else 200
+    return render_template("submit/enter.html", call=call, form=form, problem=problem,
+                           design=call.kind is CallKind.DESIGN), status
+
+
+@bp.route("/my/entries")
+@login_required
+def my_entries():
+    entries = db.session.scalars(
+        select(Entry).where(Entry.author_id == current_user.id)
+        .options(selectinload(Entry.call), selectinload(Entry.pictures).joinedload(EntryImage.image))
+        .order_by(Entry.created_at.desc())
+    ).all()
+    return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm())
+
+
+def _own_entry(entry_id: int) -> Entry:
+    entry = db.get_or_404(Entry, entry_id)
+    if entry.author_id != current_user.id:
+        abort(403)
+    return entry
+
+
+@bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(entry_id: int):
+    entry = _own_entry(entry_id)
+    call = entry.call
+    form = EditEntryForm(obj=entry)
+    _choices(form, call)
+    if request.method == "GET":
+        form.topic_id.data = entry.topic_id or 0
+        form.place_id.data = entry.place_id or 0
+    problem = None
+    try:
+        entry_service.check_open(call)
+    except ServiceError as error:
+        problem = str(error)
+    free_slots = max(call.images_max - len(entry.images), 0)
+    if problem is None and form.validate_on_submit():
+        alt_texts = {p.id: request.form.get(f"alt-{p.id}", p.alt_text) for p in entry.images}
+        remove = {p.id for p in entry.images if request.form.get(f"remove-{p.id}")}
+        try:
+            entry_service.edit_entry(current_user, entry, _data(form), alt_texts, remove,
+                                     image_slots(free_slots + len(remove), prefix="new"))
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Your changes are saved."), "success")
+            return redirect(url_for("submit.my_entries"))
+    status = 400 if form.errors and request.method == "POST" else 200
+    return render_template("submit/edit.html", entry=entry, call=call, form=form, problem=problem,
+                           free_slots=free_slots, design=call.kind is CallKind.DESIGN), status
+
+
+@bp.route("/entries/<int:entry_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(entry_id: int):
+    entry = _own_entry(entry_id)
+    if WithdrawForm().validate_on_submit():
+        try:
+            entry_service.withdraw_entry(current_user, entry)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Your entry has been withdrawn."), "success")
+    return redirect(url_for("submit.my_entries"))
