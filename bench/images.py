@@ -1,21 +1,20 @@
 """Benchmark: contest.images.process_image against a straightforward Pillow pipeline on 24-megapixel photos."""
 from __future__ import annotations
 
+import argparse
+import json
+import math
+import resource
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from io import BytesIO  # noqa: E402
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout, without installing the project
 
 from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat  # noqa: E402
 

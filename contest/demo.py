@@ -89,6 +89,13 @@ def load_tree() -> dict[str, Department]:
 def load_demo() -> list[tuple[str, str, str]]:
     """Load everything; return (role, e-mail, password) of each demo account."""
     departments = load_tree()
+    accounts = load_accounts(departments)
+    load_calls(departments)
+    return accounts
+
+
+def load_accounts(departments: dict[str, Department]) -> list[tuple[str, str, str]]:
+    """The demo's named accounts (administrator, organisers, one citizen of each group)."""
     password_hash = hash_password(DEMO_PASSWORD)
     listed = []
     for role, email, name, group, admin, department_names in ACCOUNTS:
@@ -105,3 +112,148 @@ def load_demo() -> list[tuple[str, str, str]]:
         listed.append((role, email, DEMO_PASSWORD))
     db.session.flush()
     return listed
+
+
+DEMO_CITIZENS = 24  # more entrants, so the gallery is full
+
+
+def _demo_citizens(password_hash: str) -> list[User]:
+    groups = list(ParticipantGroup)
+    citizens = []
+    for n in range(1, DEMO_CITIZENS + 1):
+        email = f"citizen{n:02d}@example.org"
+        user = find_user_by_email(email)
+        if user is None:
+            user = User(email=email, password_hash=password_hash, display_name=f"市民{n:02d}",
+                        group=groups[n % len(groups)], email_confirmed_at=utcnow())
+            db.session.add(user)
+        citizens.append(user)
+    db.session.flush()
+    return citizens
+
+
+RAILING_BRIEF = """## 为什么征集
+
+上海有七百多公里道路隔离栏杆。我们想请市民一起画出它们的新样子：既安全耐用，又能讲出这座城市的故事。
+
+## 我们希望看到
+
+- 以**红色文化**、**海派文化**或**江南文化**为主题的栏杆图案；
+- 适合在道路上大规模生产、安装和维护；
+- 每份作品 1 至 3 张图，附一段设计说明。
+
+优秀作品将由专业团队深化设计后在道路上实施。
+"""
+
+IDEA_BRIEF = """## 15分钟社区生活圈
+
+在步行 15 分钟的范围内，您希望身边有什么？请就下面三个议题提出您的想法，可以附上照片，并说明地点。
+
+线上提交之外，我们也会在各街道举办“线下谈”座谈会。
+"""
+
+
+def load_calls(departments: dict[str, Department]) -> None:
+    """The road-railing design call and the 15-minute-community idea call, with entries in every state."""
+    from datetime import timedelta
+
+    from contest.demo_images import railing, street_photo
+    from contest.images import process_image
+    from contest.models import Call, CallEvent, CallKind, Channel, Entry, EntryImage, EntryStatus
+    from contest.services.calls import CallData, create_call
+    from contest.services.entries import flag_near_duplicates
+    from contest.services.media import store_image
+
+    if db.session.scalar(select(Call).where(Call.title == "道路栏杆请您绘")) is not None:
+        return
+    organiser = find_user_by_email("transport@example.org")
+    planner = find_user_by_email("planning@example.org")
+    citizens = _demo_citizens(hash_password(DEMO_PASSWORD))
+    now = utcnow()
+
+    railing_call = create_call(organiser, departments["上海市交通委员会"], CallData(
+        title="道路栏杆请您绘", kind=CallKind.DESIGN,
+        summary="邀请市民为上海道路隔离栏杆设计新图案：红色文化、海派文化、江南文化。",
+        brief=RAILING_BRIEF, themes=["红色文化", "海派文化", "江南文化"],
+        prizes=[("一等奖", 1, "奖金 20,000 元"), ("二等奖", 2, "奖金 10,000 元"), ("三等奖", 3, "奖金 5,000 元"),
+                ("优秀奖", 10, "证书")],
+        co_department_ids=[departments["上海市道路运输管理局"].id], image_formats=["JPEG", "PNG"],
+        images_min=1, images_max=3, image_max_mb=10, entries_per_person=3,
+        licence_text="投稿人保留著作权，并授权主办单位以展示、深化设计和实施为目的免费使用作品。",
+        originality_text="本人声明作品为本人原创，未侵犯他人权利。",
+        opens_at=now - timedelta(days=20), closes_at=now + timedelta(days=25)))
+    railing_call.cover_image = store_image(process_image(railing(999)), organiser)
+    railing_call.cover_alt = "红色栏杆上排列着金色五角星图案"
+    railing_call.published_at = now - timedelta(days=21)
+    db.session.add(CallEvent(call_id=railing_call.id, kind="published", actor_id=organiser.id,
+                             at=railing_call.published_at))
+
+    idea_call = create_call(planner, departments["上海市规划和自然资源局"], CallData(
+        title="15分钟社区生活圈：您身边还缺什么？", kind=CallKind.IDEA,
+        summary="线上征+线下谈：社区空间品质、便民共享设施、社区文化特色，说说您的想法。",
+        brief=IDEA_BRIEF, themes=["社区更新"],
+        topics=["社区空间品质", "便民共享设施", "社区文化特色"], images_min=0, images_max=3,
+        image_formats=["JPEG", "PNG", "WEBP"], entries_per_person=5,
+        licence_text="您的建议将公开展示，并可能被相关部门采纳实施。", originality_text="",
+        opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=50)))
+    idea_call.published_at = now - timedelta(days=11)
+    db.session.add(CallEvent(call_id=idea_call.id, kind="published", actor_id=planner.id,
+                             at=idea_call.published_at))
+    db.session.flush()
+
+    statuses = [EntryStatus.APPROVED] * 6 + [EntryStatus.SUBMITTED, EntryStatus.REJECTED, EntryStatus.WITHDRAWN]
+    titles = ["海派", "石库门", "玉兰", "江南窗格", "红星", "浪花", "外滩", "弄堂", "水乡"]
+    images = []
+    for n in range(36):
+        author = citizens[n % len(citizens)]
+        status = statuses[n % len(statuses)]
+        entry = Entry(call=railing_call, author=author, slot=(n // len(citizens)) + 1,
+                      channel=Channel.MOBILE if n % 3 else Channel.WEB, status=status,
+                      title=f"{titles[n % len(titles)]}栏杆 {n + 1}号", licence_accepted_at=now,
+                      description="以城市记忆为灵感的栏杆图案，方便工厂化生产。",
+                      created_at=now - timedelta(days=19, hours=-n * 9))
+        if status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
+            entry.moderated_at, entry.moderated_by_id = now - timedelta(days=1), organiser.id
+        if status is EntryStatus.REJECTED:
+            entry.rejection_reason = "作品与道路栏杆主题无关，欢迎修改后再次提交。"
+        if status is EntryStatus.WITHDRAWN:
+            entry.slot, entry.withdrawn_at = None, now - timedelta(days=2)
+        for k in range(1 + n % 2):
+            image = store_image(process_image(railing(n * 3 + k)), author)
+            entry.pictures.append(EntryImage(image=image, position=k, alt_text=f"栏杆设计图{k + 1}：重复的装饰图案"))
+            images.append(image)
+        db.session.add(entry)
+    # A design sent twice, for the duplicate check to find.
+    copy = Entry(call=railing_call, author=citizens[5], slot=3, channel=Channel.WEB, status=EntryStatus.SUBMITTED,
+                 title="海派栏杆（重复投稿）", licence_accepted_at=now, description="与 1 号作品相同。")
+    image = store_image(process_image(railing(0)), citizens[5])
+    copy.pictures.append(EntryImage(image=image, position=0, alt_text="栏杆设计图：重复的装饰图案"))
+    db.session.add(copy)
+    db.session.flush()
+    flag_near_duplicates([image])
+
+    topics = idea_call.topics
+    districts = [d for d in departments.values() if d.kind is DepartmentKind.DISTRICT]
+    ideas = [("弄堂口加几张长椅", "老人买菜回来没地方歇脚，希望在弄堂口放几张有靠背的长椅。"),
+             ("把闲置的自行车棚改成共享书屋", "小区里的自行车棚常年空着，可以改成邻里书屋。"),
+             ("社区食堂延长营业时间", "上班族晚上七点后回家，食堂已经关门。"),
+             ("在口袋公园加一个儿童滑梯", "孩子们没有地方玩，可以做一个青蛙造型的滑梯。"),
+             ("修缮老街的石库门门头", "老门头是社区的记忆，希望请专业团队修缮。"),
+             ("菜场旁增设快递柜", "快递放在门口容易丢失。")]
+    for n, (title, text) in enumerate(ideas * 2):
+        status = [EntryStatus.APPROVED, EntryStatus.APPROVED, EntryStatus.SUBMITTED][n % 3]
+        entry = Entry(call=idea_call, author=citizens[(n + 3) % len(citizens)], slot=1 + n // len(citizens),
+                      channel=Channel.WEB, status=status, title=title, description=text,
+                      topic_id=topics[n % len(topics)].id, place_id=districts[n % len(districts)].id,
+                      licence_accepted_at=now)
+        if n % 4 == 0:
+            photo = store_image(process_image(street_photo(n)), entry.author)
+            entry.pictures.append(EntryImage(image=photo, position=0, alt_text="弄堂口的现状照片"))
+        db.session.add(entry)
+    # One raised at a long-table meeting, typed in by staff.
+    db.session.add(Entry(call=idea_call, author_name="居民代表 王先生", entered_by_id=planner.id,
+                         channel=Channel.MEETING, status=EntryStatus.APPROVED, title="老旧小区加装电梯",
+                         description="长桌会上多位居民提出：希望加快老旧小区加装电梯。",
+                         topic_id=topics[1].id, place_id=districts[1].id, moderated_at=now,
+                         moderated_by_id=planner.id))
+    db.session.flush()

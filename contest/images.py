@@ -115,9 +115,13 @@ def process_image(data: bytes, *, allowed_formats: Iterable[str] = frozenset(FOR
         else:
             im.load()
             pixels = _clean_upright_pixels(im, orientation)
+            if pixels is not im:
+                im.close()  # frees the decoded copy now rather than on return: 96 MB at 24 megapixels
             original = _encode(pixels, "original", ORIGINAL_QUALITY)
-    except ImageRejected:
-        raise
+            if image_format == "JPEG" and sizes:
+                # The step libjpeg's draft takes for the other photos, so that a photo's renditions do not
+                # depend on how the phone was held (and come as fast).
+                pixels = _reduce_like_draft(pixels, _fit(upright, sizes[0][1]))
     except Image.DecompressionBombError as err:
         raise too_many_pixels from err
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, ImageCms.PyCMSError) as err:
@@ -150,10 +154,10 @@ def dhash_distance(a: str, b: str) -> int:
 
 def _open(data: bytes, allowed: frozenset[str],
           too_many_pixels: ImageRejected) -> tuple[ImageFile.ImageFile, str]:
-    # catch_warnings swaps the process-wide filter list, so two uploads at once may leave these filters
-    # in place after both return; both are harmless there: only this module decodes images.
+    # Pillow warns, rather than raises, for sizes between its own limit and twice that: make it raise here
+    # so that it never reaches the log or, in tests, escapes. catch_warnings swaps the process-wide filter
+    # list, so two uploads at once may leave this filter in place; it matters to no one else.
     with warnings.catch_warnings():
-        # Pillow warns, rather than raises, for sizes between its own limit and twice that.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             # By content only, and only with the three readers we trust with untrusted bytes.
@@ -203,6 +207,8 @@ def _other_image_format(data: bytes) -> str | None:
     return None
 
 
+Segments = list[tuple[int, int, int]]  # a JPEG's (marker, start, end), from _jpeg_segments
+
 # Polyglots: an image that is also a web page. The stored files are rebuilt and clean either way, but such
 # an upload is refused outright. Across the whole file only markers too long to turn up by chance in
 # compressed pixel data are looked for (about one false alarm in 10^5 uploads of 20 MB for the shortest);
@@ -215,14 +221,14 @@ _TRAILING_MARKUP = re.compile(
 )
 
 
-def _carries_markup(data: bytes, image_format: str, jpeg_segments) -> bool:
+def _carries_markup(data: bytes, image_format: str, jpeg_segments: Segments | None) -> bool:
     if _MARKUP.search(data):
         return True
     end = _end_of_picture(data, image_format, jpeg_segments)
     return end is not None and _TRAILING_MARKUP.search(data, end) is not None
 
 
-def _end_of_picture(data: bytes, image_format: str, jpeg_segments) -> int | None:
+def _end_of_picture(data: bytes, image_format: str, jpeg_segments: Segments | None) -> int | None:
     if image_format == "PNG":
         return _png_end(data)
     if image_format == "WEBP":
@@ -232,8 +238,9 @@ def _end_of_picture(data: bytes, image_format: str, jpeg_segments) -> int | None
 
 
 def _png_end(data: bytes) -> int | None:
-    pos = 8
-    while pos + 8 <= len(data):
+    pos, chunks = 8, 0
+    while pos + 8 <= len(data) and chunks < 100_000:  # encoders write a few thousand at most
+        chunks += 1
         length = int.from_bytes(data[pos:pos + 4], "big")
         chunk_type = data[pos + 4:pos + 8]
         pos += 12 + length
@@ -254,9 +261,11 @@ _SCAN_DATA = -1
 _STRUCTURE = {0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF,
               0xDA, 0xDB, 0xDC, 0xDD}
 _METADATA = set(range(0xE1, 0xF0)) - {_APP14} | {0xFE}  # APP1..APP15 (EXIF, XMP, ICC, maker notes ...), COM
+# Cameras write a few dozen segments; a file made of thousands of tiny ones is built to keep a loop busy.
+_MAX_SEGMENTS = 1000
 
 
-def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]] | None:
+def _jpeg_segments(data: bytes) -> Segments | None:
     """(marker, start, end) of each segment of the first picture up to its EOI; None unless plainly built."""
     if not data.startswith(b"\xff\xd8"):
         return None
@@ -280,6 +289,8 @@ def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]] | None:
         if end < pos + 2 or end > size:
             return None
         segments.append((marker, start, end))
+        if len(segments) > _MAX_SEGMENTS:
+            return None
         pos = end
         if marker == _SOS:
             found = _SCAN_END.search(data, pos)
@@ -289,7 +300,7 @@ def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]] | None:
             pos = found.start()
 
 
-def _strip_jpeg(data: bytes, segments: list[tuple[int, int, int]]) -> bytes | None:
+def _strip_jpeg(data: bytes, segments: Segments) -> bytes | None:
     """The first picture of a JPEG with nothing but what draws it; None when it holds anything unusual."""
     view = memoryview(data)
     kept = []
@@ -310,7 +321,8 @@ def _strip_jpeg(data: bytes, segments: list[tuple[int, int, int]]) -> bytes | No
     return b"".join(kept)
 
 
-def _stripped_original(data: bytes, segments, im: ImageFile.ImageFile, orientation: int) -> Rendition | None:
+def _stripped_original(data: bytes, segments: Segments | None, im: ImageFile.ImageFile,
+                       orientation: int) -> Rendition | None:
     """The original as its own compressed data without metadata, when that is a faithful copy; else None."""
     if segments is None or im.mode not in ("RGB", "L") or orientation in _TRANSPOSE:
         return None
@@ -358,7 +370,7 @@ def _orientation(im: Image.Image) -> int:
 def _clean_upright_pixels(im: Image.Image, orientation: int) -> Image.Image:
     """The decoded picture as sRGB pixels in L, RGB or (only if some pixel is see-through) RGBA, upright.
 
-    This is what ImageOps.exif_transpose does, without the copy it makes when nothing needs turning.
+    The turning is ImageOps.exif_transpose's, without the full copy it makes when nothing needs turning.
     """
     icc = im.info.get("icc_profile")
     pixels: Image.Image = im
@@ -418,6 +430,14 @@ def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     if width >= height:
         return long_side, max(1, round(height * long_side / width))
     return max(1, round(width * long_side / height)), long_side
+
+
+def _reduce_like_draft(pixels: Image.Image, target: tuple[int, int]) -> Image.Image:
+    scale = min(pixels.width // target[0], pixels.height // target[1])
+    for factor in (8, 4, 2):
+        if scale >= factor:
+            return pixels.reduce(factor)
+    return pixels
 
 
 def _shrink(pixels: Image.Image, target: tuple[int, int]) -> Image.Image:

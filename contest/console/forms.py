@@ -64,7 +64,7 @@ class PublishForm(FlaskForm):
 
 
 class ModerationForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for a rejection"), description=_l("The entrant sees it."),
+    reason = TextAreaField(_l("Reason for rejection"), description=_l("The entrant sees it."),
                            validators=[Length(max=2000)])
     approve = SubmitField(_l("Approve selected"))
     reject = SubmitField(_l("Reject selected"))

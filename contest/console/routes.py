@@ -240,7 +240,7 @@ def staff_entry(call: Call):
             try:
                 entry = entry_service.staff_entry(
                     current_user, call, channel=Channel(form.channel.data), data=data,
-                    uploads=image_slots(call.images_max), scans=image_slots(2, prefix="scan"),
+                    uploads=image_slots(), scans=image_slots(prefix="scan"),
                     author=author, author_name=form.author_name.data or "")
             except ServiceError as error:
                 db.session.rollback()

@@ -194,7 +194,7 @@ def publish_call(actor: User, call: Call) -> None:
     if call.kind is CallKind.IDEA and not call.topics:
         missing.append(_("at least one topic"))
     if missing:
-        raise ServiceError(_("Before publishing, add: %(what)s.", what=", ".join(str(m) for m in missing)))
+        raise ServiceError(_("Before publishing, add: %(what)s.", what=_(", ").join(str(m) for m in missing)))
     if call.closes_at <= utcnow():
         raise ServiceError(_("The closing date has passed: set new dates before publishing."))
     call.published_at = utcnow()

@@ -16,7 +16,7 @@ class EntryForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
-                           description=_l("Where your idea is about (optional)."))
+                           description=_l("The place your idea is about (optional)."))
     accept = BooleanField(_l("I accept the licence terms and declare that this is my own original work."))
     submit = SubmitField(_l("Send entry"))
 
@@ -29,10 +29,13 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField(_l("Withdraw entry"))
 
 
-def image_slots(count: int, prefix: str = "image") -> list[Upload]:
+MAX_SLOTS = 24  # more files than any call accepts are refused as too many, not silently dropped
+
+
+def image_slots(prefix: str = "image") -> list[Upload]:
     """The files chosen in the form's image slots, in order, with the description typed beside each."""
     uploads = []
-    for n in range(1, count + 1):
+    for n in range(1, MAX_SLOTS + 1):
         storage = request.files.get(f"{prefix}-{n}")
         if storage is None or not storage.filename:
             continue

@@ -45,7 +45,7 @@ def enter(call_id: int):
         problem = str(error)
     if problem is None and form.validate_on_submit():
         try:
-            entry = entry_service.submit_entry(current_user, call, _data(form), image_slots(call.images_max),
+            entry = entry_service.submit_entry(current_user, call, _data(form), image_slots(),
                                                accepted_terms=form.accept.data)
         except ServiceError as error:
             db.session.rollback()
@@ -99,7 +99,7 @@ def edit(entry_id: int):
         remove = {p.id for p in entry.images if request.form.get(f"remove-{p.id}")}
         try:
             entry_service.edit_entry(current_user, entry, _data(form), alt_texts, remove,
-                                     image_slots(free_slots + len(remove), prefix="new"))
+                                     image_slots(prefix="new"))
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))

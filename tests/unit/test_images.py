@@ -219,12 +219,29 @@ def test_a_sideways_phone_photo_comes_out_upright():
         assert near_left[0] < 150, (rendition.name, near_left)
 
 
-def test_an_upright_jpeg_keeps_its_own_compressed_pixels_in_the_original():
-    upload = exif_photo(1)
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: exif_photo(1), id="baseline with metadata"),
+    pytest.param(lambda: encoded(noisy_photo((640, 480)), progressive=True, comment=b"x"), id="progressive"),
+    pytest.param(lambda: encoded(noisy_photo((640, 480)), restart_marker_blocks=2), id="restart markers"),
+    pytest.param(lambda: encoded(noisy_photo((640, 480)).convert("L"), dpi=(300, 300)), id="grey"),
+])
+def test_an_upright_jpeg_keeps_its_own_compressed_pixels_in_the_original(make):
+    upload = make()
     processed = process_image(upload)
 
-    assert processed.original.data != upload
+    assert len(processed.original.data) <= len(upload)  # less by whatever metadata there was
     assert opened(processed.original).tobytes() == Image.open(BytesIO(upload)).tobytes()
+
+
+def test_a_cmyk_jpeg_becomes_rgb():
+    processed = process_image(encoded(design((600, 400)).convert("CMYK")))
+
+    for rendition in all_images(processed):
+        im = opened(rendition)
+        assert im.mode == "RGB"
+        # The yellow disc of the design, still yellow.
+        red, green, blue = im.getpixel((im.width // 4, im.height * 3 // 4))
+        assert red > 200 and green > 180 and blue < 100
 
 
 def test_data_after_the_end_of_a_jpeg_that_is_not_markup_is_allowed_and_dropped():
@@ -236,6 +253,19 @@ def test_data_after_the_end_of_a_jpeg_that_is_not_markup_is_allowed_and_dropped(
 
     assert appended not in processed.original.data
     assert processed.original.data.endswith(b"\xff\xd9")
+
+
+def test_a_jpeg_carrying_a_second_picture_is_a_jpeg_and_keeps_only_the_first():
+    first, second = design((600, 400)), noisy_photo((600, 400))
+    out = BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    assert Image.open(BytesIO(out.getvalue())).format == "MPO"
+
+    processed = process_image(out.getvalue(), allowed_formats={"JPEG"})
+
+    assert processed.format == "JPEG"
+    original = opened(processed.original)
+    assert original.format == "JPEG" and getattr(original, "n_frames", 1) == 1
 
 
 @pytest.mark.parametrize("size, expected", [
