@@ -68,8 +68,9 @@ def fill() -> tuple[int, list[int]]:
     department = Department(name="上海市规划和自然资源局", kind=DepartmentKind.AGENCY, name_en="Planning Bureau")
     db.session.add(department)
     db.session.flush()
+    opened = now - timedelta(days=1)
     call = Call(kind=CallKind.DESIGN, title="道路栏杆请您绘", department=department,
-                opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30), published_at=now - timedelta(days=1),
+                opens_at=opened, closes_at=now + timedelta(days=30), published_at=opened,
                 summary="为城市道路栏杆设计新图案。", brief="## 要求\n\n请设计。",
                 licence_text="作品以 CC BY 4.0 许可发布。", originality_text="本人原创。",
                 image_formats=["JPEG", "PNG"], images_min=1, images_max=3, image_max_mb=5,
@@ -198,21 +199,29 @@ def add_baseline_routes(app, memory: InMemory) -> None:
 
 # Measuring -----------------------------------------------------------------------------------------------
 
+TRANSACTION_CONTROL = re.compile(r"(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+
+
 class QueryLog:
-    """Every statement the engine sends while switched on, with its time."""
+    """Every query the engine sends while switched on, with its time (BEGIN, COMMIT and the like are no query)."""
 
     def __init__(self, engine) -> None:
-        self.on = False
+        self.engine, self.on = engine, False
         self.statements: list[tuple[str, float]] = []
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
+
+    def close(self) -> None:
+        """Off the engine, so that the timed requests carry no listener."""
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
 
     def _before(self, conn, cursor, statement, parameters, context, executemany):
         conn.info.setdefault("bench_started", []).append(time.perf_counter())
 
     def _after(self, conn, cursor, statement, parameters, context, executemany):
         started = conn.info["bench_started"].pop()
-        if self.on:
+        if self.on and not TRANSACTION_CONTROL.match(statement.lstrip()):
             self.statements.append((" ".join(statement.split()), time.perf_counter() - started))
 
     def during(self, client, url: str) -> list[tuple[str, float]]:
@@ -303,6 +312,7 @@ def run() -> dict:
             "baseline_gallery": log.during(client, "/_bench/gallery"),
             "baseline_entry": log.during(client, "/_bench/entry"),
         }
+        log.close()
 
         timing_pages = [gallery(p) for p in sample_pages(TIMED)]
         page_s, page_memory_s = compare(client, timing_pages,
@@ -339,9 +349,9 @@ def report(figures: dict) -> None:
     print(f"{'gallery page 1 only':34}{figures['first_page_s'] * 1000:>9.2f} ms")
     print(f"{f'gallery page {FAR_PAGE} only':34}{figures['far_page_s'] * 1000:>9.2f} ms")
     print("in-memory render shows the same <main> as the real page: " + ("yes" if figures["same_html"] else "NO"))
-    print("SQL queries per request:")
+    print(f"SQL queries per request{'':9}count   time in the database (transaction control not counted)")
     for name, count in counts.items():
-        print(f"  {name:26}{count:>3}")
+        print(f"  {name:26}{count:>7}{sum(s for _, s in figures['traces'][name]) * 1000:>9.2f} ms")
     for name in (f"page_{FAR_PAGE}_per_24", "entry"):
         print(f"queries of {name.replace('_', ' ')}:")
         for statement, seconds in figures["traces"][name]:

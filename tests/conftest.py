@@ -113,6 +113,8 @@ class RequestIsolatingClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()  # what the test set up is in the database before the request, as in life
         response = contextvars.Context().run(super().open, *args, **kwargs)
         response.get_data()  # read it all, then close it: that closes the request body's temporary file too
         response.close()
@@ -176,9 +178,13 @@ def count_queries(app):
     def counting():
         class Counter:
             n = 0
+            statements: list[str] = []
 
-        def before(*args, **kwargs):
+        def before(conn, cursor, statement, *args, **kwargs):
+            if statement.split(None, 1)[0].upper() in {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}:
+                return  # transaction control, not a query
             Counter.n += 1
+            Counter.statements.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", before)
         try:

@@ -164,4 +164,5 @@ def io_bytes(data: bytes):
 def count_rows(model) -> int:
     from sqlalchemy import func, select
 
+    db.session.commit()  # a new transaction, so the count sees what other threads committed
     return db.session.scalar(select(func.count()).select_from(model))

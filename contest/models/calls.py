@@ -74,8 +74,7 @@ class Call(db.Model):
     department: Mapped[Department] = relationship()
     co_departments: Mapped[list[Department]] = relationship(secondary="call_department", order_by="Department.id")
     cover_image: Mapped[Image | None] = relationship()
-    themes: Mapped[list[CallTheme]] = relationship(cascade="all, delete-orphan", order_by="CallTheme.id",
-                                                   lazy="selectin")
+    themes: Mapped[list[CallTheme]] = relationship(cascade="all, delete-orphan", order_by="CallTheme.id")
     topics: Mapped[list[Topic]] = relationship(cascade="all, delete-orphan", order_by="Topic.position",
                                                back_populates="call")
     prizes: Mapped[list[Prize]] = relationship(cascade="all, delete-orphan", order_by="Prize.position")

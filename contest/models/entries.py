@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -61,7 +61,11 @@ class Entry(db.Model):
     __tablename__ = "entry"
     # Held per author and call: a slot number below the call's limit. Two submissions at the same moment
     # cannot take the same slot, so the limit holds without a lock (withdrawing frees the slot).
-    __table_args__ = (UniqueConstraint("call_id", "author_id", "slot"),)
+    __table_args__ = (
+        UniqueConstraint("call_id", "author_id", "slot"),
+        # The gallery: a call's approved entries, newest first, a page at a time.
+        Index("ix_entry_gallery", "call_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from contest.extensions import db
-from contest.models import Call, CallState, Department, Entry, EntryImage, EntryStatus
+from contest.models import Call, CallState, Department, Entry, EntryImage, EntryStatus, Image
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.security import safe_next
@@ -75,7 +75,7 @@ def gallery(call_id: int):
     per_page = request.args.get("per_page", 24, type=int)
     per_page = per_page if per_page in GALLERY_SIZES else 24
     stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
-            .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.author))
+            .options(selectinload(Entry.pictures).joinedload(EntryImage.image).joinedload(Image.files))
             .order_by(Entry.id.desc()))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
     total = db.session.scalar(select(func.count()).select_from(Entry).where(
@@ -88,7 +88,8 @@ def gallery(call_id: int):
 def entry(entry_id: int):
     entry = db.session.scalar(
         select(Entry).where(Entry.id == entry_id)
-        .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.call))
+        .options(joinedload(Entry.pictures).joinedload(EntryImage.image).joinedload(Image.files),
+                 joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
     )
     if entry is None or not can_view_entry(current_user, entry):
         abort(404)

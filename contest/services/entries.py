@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from contest.extensions import db
 from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
@@ -131,6 +131,10 @@ def _add_with_slot(entry: Entry, call: Call, author: User | None) -> None:
                 db.session.expunge(entry)
             if author is None:
                 raise
+        except OperationalError:
+            # SQLite, where another submission wrote first since this one began: start again from the top.
+            raise ServiceError(_("Another entry was being saved at the same moment. Please send yours "
+                                 "again.")) from None
     raise ServiceError(_("You have already sent %(n)d entries to this call, which is the most it accepts. "
                          "You can withdraw one to send another.", n=call.entries_per_person))
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 01:08:14.302696
+Create Date: 2026-11-28 01:18:31.642469
 
 """
 from alembic import op
@@ -187,6 +187,7 @@ def upgrade():
     with op.batch_alter_table('entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_entry_author_id'), ['author_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_entry_call_id'), ['call_id'], unique=False)
+        batch_op.create_index('ix_entry_gallery', ['call_id', 'status', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_entry_status'), ['status'], unique=False)
 
     op.create_table('entry_image',
@@ -216,6 +217,7 @@ def downgrade():
     op.drop_table('entry_image')
     with op.batch_alter_table('entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_entry_status'))
+        batch_op.drop_index('ix_entry_gallery')
         batch_op.drop_index(batch_op.f('ix_entry_call_id'))
         batch_op.drop_index(batch_op.f('ix_entry_author_id'))
 

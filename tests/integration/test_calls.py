@@ -7,7 +7,7 @@ from contest.extensions import db
 from contest.models import Call, CallEvent, CallKind, CallState
 from contest.models.types import utcnow
 from contest.services.calls import timeline
-from tests.helpers import log_in, make_call, make_organiser, picture_bytes, io_bytes, post_form
+from tests.helpers import io_bytes, log_in, make_call, make_organiser, picture_bytes, post_form
 
 CALL_FORM = {
     "kind": "design", "title": "道路栏杆请您绘", "summary": "为道路栏杆设计图案。", "brief": "## 背景\n\n**七百公里**栏杆。",

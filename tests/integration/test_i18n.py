@@ -7,8 +7,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask import url_for
 
-from contest.tokens import make_token
 from contest.extensions import db
+from contest.tokens import make_token
 from tests.helpers import log_in, make_call, make_user, picture_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
