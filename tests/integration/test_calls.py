@@ -10,7 +10,8 @@ from contest.services.calls import timeline
 from tests.helpers import io_bytes, log_in, make_call, make_organiser, picture_bytes, post_form
 
 CALL_FORM = {
-    "kind": "design", "title": "道路栏杆请您绘", "summary": "为道路栏杆设计图案。", "brief": "## 背景\n\n**七百公里**栏杆。",
+    "kind": "design", "title": "道路栏杆请您绘", "summary": "为道路栏杆设计图案。",
+    "brief": "## 背景\n\n**七百公里**栏杆。",
     "themes": "红色文化，海派文化、江南文化", "topics": "", "prizes": "一等奖 | 1 | 两万元\n优秀奖 | 5 | 证书",
     "image_formats": ["JPEG", "PNG"], "images_min": "1", "images_max": "3", "image_max_mb": "5",
     "entries_per_person": "2", "licence_text": "CC BY 4.0", "originality_text": "原创声明",
@@ -36,7 +37,8 @@ def test_an_organiser_creates_and_publishes_a_call(client, transport_organiser, 
 
 
 def test_the_brief_is_sanitised(client, transport_commission):
-    call = make_call(transport_commission, brief="<script>alert(1)</script>[x](javascript:alert(1)) <b onclick=x>hi</b>")
+    brief = "<script>alert(1)</script>[x](javascript:alert(1)) <b onclick=x>hi</b>"
+    call = make_call(transport_commission, brief=brief)
     html = client.get(f"/calls/{call.id}").get_data(as_text=True)
     assert "alert(1)" not in html and "onclick" not in html and "javascript:" not in html
 
@@ -60,7 +62,8 @@ def test_changing_the_dates_of_a_published_call_is_dated_on_its_timeline(client,
     assert [e.kind for e in events] == ["dates_changed"]
 
 
-def test_a_joint_call_is_editable_by_each_department_and_no_other(client, transport_commission, planning_bureau, city):
+def test_a_joint_call_is_editable_by_each_department_and_no_other(client, transport_commission, planning_bureau,
+                                                                   city):
     from contest.models import DepartmentKind
     from tests.helpers import make_department
 
