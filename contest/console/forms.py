@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     EmailField,
     IntegerField,
@@ -56,6 +57,7 @@ class CallForm(FlaskForm):
     closes_at = DateTimeLocalField(_l("Closes (Shanghai time)"), validators=[Optional()])
     cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
     cover_alt = StringField(_l("Description of the cover image"), validators=[Length(max=300)])
+    originals_public = BooleanField(_l("Publish the full-size originals of approved entries"))
     submit = SubmitField(_l("Save call"))
 
 

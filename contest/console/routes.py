@@ -90,6 +90,7 @@ def _call_data(form: CallForm) -> call_service.CallData:
         entries_per_person=form.entries_per_person.data, licence_text=form.licence_text.data or "",
         originality_text=form.originality_text.data or "", opens_at=_to_utc(form.opens_at.data),
         closes_at=_to_utc(form.closes_at.data), cover_alt=form.cover_alt.data or "",
+        originals_public=bool(form.originals_public.data),
     )
 
 

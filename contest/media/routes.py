@@ -41,6 +41,12 @@ def _is_staff_of(image_id: int) -> bool:
     return call is not None and can_manage_call(current_user, call)
 
 
+def _original_published(image_id: int) -> bool:
+    picture = db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id))
+    return (picture is not None and not picture.is_scan and picture.entry.call.originals_public
+            and can_view_entry(current_user, picture.entry))
+
+
 @bp.route("/media/<int:image_id>/<name>")
 def image(image_id: int, name: str):
     if name not in RENDITIONS:
@@ -49,8 +55,8 @@ def image(image_id: int, name: str):
     if file is None:
         abort(404)
     if name == "original":
-        # Originals keep the full resolution the entrant sent: for the call's staff only.
-        if not _is_staff_of(image_id):
+        # Originals keep the full resolution the entrant sent: for the call's staff, unless published.
+        if not (_is_staff_of(image_id) or _original_published(image_id)):
             abort(404)
         public = False
     else:

@@ -63,6 +63,8 @@ class Call(db.Model):
     image_max_mb: Mapped[int] = mapped_column(default=10)
     entries_per_person: Mapped[int] = mapped_column(default=3)
     licence_text: Mapped[str] = mapped_column(Text, default="")
+    # Full-size originals stay with the call's staff unless the organiser publishes them.
+    originals_public: Mapped[bool] = mapped_column(default=False)
     originality_text: Mapped[str] = mapped_column(Text, default="")
     # Timeline
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
@@ -53,6 +54,7 @@ class CallData:
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     cover_alt: str = ""
+    originals_public: bool = False
 
 
 def split_list(text: str) -> list[str]:
@@ -95,6 +97,9 @@ def _check(data: CallData) -> None:
         raise ServiceError(_("Megabytes per image must be between 1 and 50."))
     if not (1 <= data.entries_per_person <= 50):
         raise ServiceError(_("Entries per person must be between 1 and 50."))
+    if data.images_max * data.image_max_mb > current_app.config["MAX_UPLOAD_MB"]:
+        raise ServiceError(_("Images per entry times megabytes per image may be at most %(mb)d MB, the most "
+                             "this site accepts in one submission.", mb=current_app.config["MAX_UPLOAD_MB"]))
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
         raise ServiceError(_("The call must close after it opens."))
 
@@ -138,6 +143,7 @@ def _apply(actor: User, call: Call, data: CallData) -> None:
     call.licence_text, call.originality_text = data.licence_text.strip(), data.originality_text.strip()
     call.opens_at, call.closes_at = data.opens_at, data.closes_at
     call.cover_alt = data.cover_alt.strip()
+    call.originals_public = data.originals_public
     _set_co_departments(actor, call, data.co_department_ids)
     _set_themes(call, data.themes)
     _set_topics(call, data.topics)

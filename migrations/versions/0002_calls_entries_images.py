@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 01:18:31.642469
+Create Date: 2026-11-28 01:23:47.358035
 
 """
 from alembic import op
@@ -50,6 +50,7 @@ def upgrade():
     sa.Column('image_max_mb', sa.Integer(), nullable=False),
     sa.Column('entries_per_person', sa.Integer(), nullable=False),
     sa.Column('licence_text', sa.Text(), nullable=False),
+    sa.Column('originals_public', sa.Boolean(), nullable=False),
     sa.Column('originality_text', sa.Text(), nullable=False),
     sa.Column('opens_at', sa.DateTime(), nullable=True),
     sa.Column('closes_at', sa.DateTime(), nullable=True),

@@ -342,3 +342,21 @@ def test_the_gallery_and_entry_pages_run_a_fixed_number_of_queries(client, entra
         client.get(gallery)
     assert many.n == few.n
     assert count_rows(EntryImage) == 4
+
+
+def test_published_originals_are_public_once_approved(client, entrant, transport_commission):
+    call = make_call(transport_commission, originals_public=True)
+    submit_design(client, call)
+    entry = db.session.scalar(select(Entry))
+    public = client.application.test_client()
+    assert public.get(f"/media/{entry.images[0].image_id}/original").status_code == 404  # not approved yet
+    entry.status = EntryStatus.APPROVED
+    db.session.commit()
+    assert public.get(f"/media/{entry.images[0].image_id}/original").status_code == 200
+
+
+def test_an_entry_sent_from_a_phone_counts_as_mobile(client, entrant, railing_call):
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+    client.environ_base["HTTP_USER_AGENT"] = phone
+    submit_design(client, railing_call)
+    assert db.session.scalar(select(Entry)).channel.value == "mobile"
