@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from contest.admin.routes import bp as admin_bp
     from contest.auth.routes import bp as auth_bp
     from contest.console.routes import bp as console_bp
+    from contest.jury.routes import bp as jury_bp
     from contest.media.routes import bp as media_bp
     from contest.public.routes import bp as public_bp
     from contest.submit.routes import bp as submit_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(submit_bp)
     app.register_blueprint(auth_bp, url_prefix="/account")
     app.register_blueprint(console_bp, url_prefix="/console")
+    app.register_blueprint(jury_bp, url_prefix="/jury")
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
 

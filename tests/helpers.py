@@ -166,3 +166,50 @@ def count_rows(model) -> int:
 
     db.session.commit()  # a new transaction, so the count sees what other threads committed
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def make_round(call, actor, *, k=2, state="open", criteria=(("文化表达", 30), ("可行性与安全", 30), ("美观", 40)),
+               blind=True, normalise=False):
+    """An expert round on the call, open now (or `upcoming`)."""
+    from datetime import timedelta
+
+    from contest.services.rounds import RoundData, create_round
+
+    now = utcnow()
+    opens = now - timedelta(hours=1) if state == "open" else now + timedelta(days=1)
+    round_ = create_round(actor, call, RoundData(
+        title="专家评审", opens_at=opens, closes_at=opens + timedelta(days=10),
+        criteria=[(name, weight, "") for name, weight in criteria], jurors_per_entry=k, blind=blind,
+        normalise=normalise))
+    db.session.commit()
+    return round_
+
+
+def make_juror(round_, email, name="评委"):
+    from contest.models import RoundMember
+
+    user = make_user(email, name=name)
+    member = RoundMember(round=round_, email=email, user=user, accepted_at=utcnow())
+    db.session.add(member)
+    db.session.commit()
+    return user, member
+
+
+def approved_entries(call, n, start_seed=100):
+    """n approved design entries by n different citizens."""
+    from contest.models import Entry, EntryStatus
+    from contest.services.entries import EntryData, Upload, submit_entry
+
+    entries = []
+    from flask import current_app
+
+    for i in range(n):
+        author = make_user(f"entrant{i}@example.org", name=f"作者{i}")
+        with current_app.test_request_context():
+            entry = submit_entry(author, call, EntryData(title=f"作品{i}"),
+                                 [Upload(picture_bytes(start_seed + i), f"图{i}")], accepted_terms=True)
+        entry.status = EntryStatus.APPROVED
+        db.session.commit()
+        entries.append(entry)
+    assert all(isinstance(e, Entry) for e in entries)
+    return entries

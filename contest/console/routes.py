@@ -252,3 +252,6 @@ def staff_entry(call: Call):
                 return redirect(url_for("console.staff_entry", call_id=call.id))
     return render_template("console/staff_entry.html", call=call, form=form,
                            design=call.kind is CallKind.DESIGN), (400 if form.errors else 200)
+
+
+from contest.console import rounds as _rounds  # noqa: E402,F401  (registers the round pages on this blueprint)

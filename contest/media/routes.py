@@ -9,6 +9,7 @@ from contest.extensions import db
 from contest.models import RENDITIONS, Call, EntryImage, ImageFile
 from contest.permissions import can_manage_call
 from contest.services.entries import can_view_entry
+from contest.services.rounds import can_judge_entry
 from contest.storage import StorageError, storage
 
 bp = Blueprint("media", __name__)
@@ -23,6 +24,8 @@ def _audience(image_id: int) -> tuple[bool, bool]:
         staff = can_manage_call(current_user, entry.call)
         if picture.is_scan:
             return staff, False
+        if can_judge_entry(current_user, entry):
+            return True, False
         visible = can_view_entry(current_user, entry)
         return visible, visible and not staff and entry.author_id != getattr(current_user, "id", None)
     call = db.session.scalar(select(Call).where(Call.cover_image_id == image_id))

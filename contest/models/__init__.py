@@ -12,9 +12,23 @@ from contest.models.entries import (
     EntryImage,
     EntryStatus,
 )
+from contest.models.judging import (
+    AdvanceMode,
+    Assignment,
+    Conflict,
+    Criterion,
+    Round,
+    RoundEntry,
+    RoundKind,
+    RoundMember,
+    RoundState,
+    Score,
+)
 from contest.models.media import RENDITIONS, Image, ImageFile
 
 __all__ = [
+    "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
+    "RoundState", "Score",
     "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",

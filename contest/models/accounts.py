@@ -84,6 +84,18 @@ class User(UserMixin, db.Model):
         return bool(self.memberships)
 
     @property
+    def is_juror(self) -> bool:
+        """A juror of any round (jurors belong to rounds, so this asks the rounds)."""
+        from sqlalchemy import exists, select
+
+        from contest.models.judging import RoundMember
+
+        if "_is_juror" not in self.__dict__:
+            self.__dict__["_is_juror"] = db.session.scalar(
+                select(exists().where(RoundMember.user_id == self.id)))
+        return self.__dict__["_is_juror"]
+
+    @property
     def role_labels(self) -> list[str]:
         labels = []
         if self.is_admin:

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from contest.models.judging import Round
 
 from contest.extensions import db
 from contest.models.accounts import User
@@ -81,6 +85,8 @@ class Call(db.Model):
                                                back_populates="call")
     prizes: Mapped[list[Prize]] = relationship(cascade="all, delete-orphan", order_by="Prize.position")
     events: Mapped[list[CallEvent]] = relationship(cascade="all, delete-orphan", order_by="CallEvent.at")
+    rounds: Mapped[list[Round]] = relationship(cascade="all, delete-orphan", order_by="Round.position",
+                                               back_populates="call")
 
     def state_at(self, now: datetime) -> CallState:
         if self.published_at is None or self.opens_at is None or self.closes_at is None:

@@ -1,0 +1,213 @@
+"""Console pages for rounds: configure, invite jurors, assign, follow progress, rank, decide who advances."""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from contest.console.routes import _to_local, _to_utc, bp
+from contest.extensions import db
+from contest.jury.forms import ActionForm, DecideForm, InviteForm, RoundForm
+from contest.models import AdvanceMode, Assignment, Call, Round
+from contest.models.types import utcnow
+from contest.permissions import call_staff_required, can_manage_call
+from contest.services import ServiceError
+from contest.services import rounds as round_service
+
+
+def round_staff_required(view):
+    """The route takes `round_id`; it receives the Round as `round_` instead."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, round_id: int, **kwargs):
+        round_ = db.get_or_404(Round, round_id)
+        if not can_manage_call(current_user, round_.call):
+            abort(403)
+        return view(*args, round_=round_, **kwargs)
+
+    return wrapper
+
+
+def _round_data(form: RoundForm) -> round_service.RoundData:
+    return round_service.RoundData(
+        title=form.title.data or "", opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
+        criteria=round_service.parse_criteria(form.criteria.data), scale_low=float(form.scale_low.data),
+        scale_high=float(form.scale_high.data), scale_step=float(form.scale_step.data),
+        jurors_per_entry=form.jurors_per_entry.data, blind=bool(form.blind.data),
+        normalise=bool(form.normalise.data), trim=float(form.trim.data or 0),
+    )
+
+
+@bp.route("/calls/<int:call_id>/rounds/new", methods=["GET", "POST"])
+@call_staff_required
+def new_round(call: Call):
+    form = RoundForm()
+    if request.method == "GET":
+        start = call.closes_at or utcnow()
+        form.opens_at.data, form.closes_at.data = _to_local(start), _to_local(start + timedelta(days=14))
+        form.title.data = _("Expert round")
+    if form.validate_on_submit():
+        try:
+            round_ = round_service.create_round(current_user, call, _round_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The round is saved. Now invite its jurors."), "success")
+            return redirect(url_for("console.round", round_id=round_.id))
+    return render_template("rounds/form.html", form=form, call=call, round=None), (400 if form.errors else 200)
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@round_staff_required
+def edit_round(round_: Round):
+    form = RoundForm(obj=round_) if request.method == "GET" else RoundForm()
+    if request.method == "GET":
+        form.criteria.data = "\n".join(f"{c.name} | {c.weight} | {c.description}".rstrip(" |")
+                                       for c in round_.criteria)
+        form.opens_at.data, form.closes_at.data = _to_local(round_.opens_at), _to_local(round_.closes_at)
+    if form.validate_on_submit():
+        try:
+            round_service.update_round(current_user, round_, _round_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The round is saved."), "success")
+            return redirect(url_for("console.round", round_id=round_.id))
+    return render_template("rounds/form.html", form=form, call=round_.call, round=round_), \
+        (400 if form.errors else 200)
+
+
+@bp.route("/rounds/<int:round_id>/")
+@round_staff_required
+def round(round_: Round):
+    progress = round_service.progress(round_)
+    cut = request.args.get("cut", type=int) or None
+    tally = round_service.ranking(round_, cut=cut)
+    entries = {e.id: e for e, _, _ in progress.by_entry}
+    decide_form = DecideForm()
+    return render_template(
+        "rounds/round.html", round=round_, call=round_.call, progress=progress, tally=tally, entries=entries,
+        cut=cut, distributions=round_service.distributions(round_), invite_form=InviteForm(),
+        action_form=ActionForm(), decide_form=decide_form, steps=_steps(round_),
+    )
+
+
+def _steps(round_: Round) -> list[str]:
+    values, value = [], round_.scale_low
+    while value <= round_.scale_high + 1e-9:
+        values.append(f"{value:g}")
+        value += round_.scale_step
+    return values
+
+
+def _act(round_: Round, action, success):
+    if ActionForm().validate_on_submit():
+        try:
+            result = action()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(success(result), "success")
+    return redirect(request.form.get("back") or url_for("console.round", round_id=round_.id))
+
+
+@bp.route("/rounds/<int:round_id>/invite", methods=["POST"])
+@round_staff_required
+def invite(round_: Round):
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            round_service.invite_juror(current_user, round_, form.email.data, form.name.data or "")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+    return redirect(url_for("console.round", round_id=round_.id))
+
+
+@bp.route("/rounds/<int:round_id>/assign", methods=["POST"])
+@round_staff_required
+def assign(round_: Round):
+    return _act(round_, lambda: round_service.assign(current_user, round_),
+                lambda n: _("%(n)d assignments made.", n=n))
+
+
+@bp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@round_staff_required
+def close_round(round_: Round):
+    return _act(round_, lambda: round_service.close_now(current_user, round_),
+                lambda _result: _("Scoring is closed. Now decide who advances."))
+
+
+@bp.route("/rounds/<int:round_id>/remind", methods=["POST"])
+@round_staff_required
+def remind(round_: Round):
+    return _act(round_, lambda: round_service.remind(current_user, round_),
+                lambda n: _("%(n)d jurors reminded.", n=n))
+
+
+@bp.route("/rounds/<int:round_id>/entries/<int:entry_id>/one-more", methods=["POST"])
+@round_staff_required
+def one_more_juror(round_: Round, entry_id: int):
+    return _act(round_, lambda: round_service.add_juror_to(current_user, round_, entry_id),
+                lambda added: _("One more juror assigned.") if added else _("No other juror is free for it."))
+
+
+@bp.route("/rounds/<int:round_id>/assignments")
+@round_staff_required
+def assignments(round_: Round):
+    rows = db.session.scalars(select(Assignment).where(Assignment.round_id == round_.id)
+                              .options(selectinload(Assignment.member), selectinload(Assignment.score),
+                                       selectinload(Assignment.entry))
+                              .order_by(Assignment.entry_id, Assignment.id)).all()
+    by_entry: dict[int, list[Assignment]] = {}
+    for a in rows:
+        by_entry.setdefault(a.entry_id, []).append(a)
+    return render_template("rounds/assignments.html", round=round_, call=round_.call, by_entry=by_entry,
+                           action_form=ActionForm())
+
+
+@bp.route("/rounds/<int:round_id>/assignments/<int:assignment_id>/remove", methods=["POST"])
+@round_staff_required
+def remove_assignment(round_: Round, assignment_id: int):
+    assignment = db.get_or_404(Assignment, assignment_id)
+    return _act(round_, lambda: round_service.remove_assignment(current_user, round_, assignment),
+                lambda _result: _("Assignment removed."))
+
+
+@bp.route("/rounds/<int:round_id>/decide", methods=["POST"])
+@round_staff_required
+def decide(round_: Round):
+    form = DecideForm()
+    if form.validate_on_submit():
+        picked = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
+        value = float(form.value.data) if form.value.data is not None else None
+        try:
+            advanced = round_service.decide(current_user, round_, AdvanceMode(form.mode.data), value, picked)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Decided: %(n)d entries advance.", n=len(advanced)), "success")
+    return redirect(url_for("console.round", round_id=round_.id))
+
+

@@ -1,0 +1,155 @@
+"""Jurors' pages: thin skins over contest.services.rounds. In a blind round nothing here names an entrant."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from contest.extensions import db
+from contest.jury.forms import ActionForm, RecuseForm, ScoreForm
+from contest.models import Assignment, Entry, EntryImage, Round, RoundMember
+from contest.services import ServiceError
+from contest.services import rounds as round_service
+
+bp = Blueprint("jury", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    members = db.session.scalars(select(RoundMember).where(RoundMember.user_id == current_user.id)
+                                 .options(selectinload(RoundMember.round).selectinload(Round.call))).all()
+    return render_template("jury/index.html", members=members)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    try:
+        member = round_service.member_for_invitation(token)
+    except ServiceError as error:
+        return render_template("auth/message.html", title=_("Invitation to judge"), message=str(error)), 400
+    form = ActionForm()
+    if current_user.is_authenticated and form.validate_on_submit():
+        try:
+            round_service.accept_invitation(current_user, token)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Welcome to the jury. Your entries are listed below."), "success")
+            return redirect(url_for("jury.round", round_id=member.round_id))
+    return render_template("jury/invitation.html", member=member, form=form)
+
+
+def _member(round_id: int) -> tuple[Round, RoundMember]:
+    round_ = db.get_or_404(Round, round_id)
+    member = round_service.juror_of(current_user, round_)
+    if member is None:
+        abort(403)
+    return round_, member
+
+
+@bp.route("/rounds/<int:round_id>/")
+@login_required
+def round(round_id: int):
+    round_, member = _member(round_id)
+    assignments = round_service.juror_list(member)
+    done = sum(1 for a in assignments if a.score is not None and a.score.submitted_at is not None)
+    return render_template("jury/round.html", round=round_, member=member, assignments=assignments, done=done)
+
+
+def _assignment(assignment_id: int) -> tuple[Assignment, RoundMember]:
+    assignment = db.session.scalar(
+        select(Assignment).where(Assignment.id == assignment_id)
+        .options(selectinload(Assignment.entry).selectinload(Entry.pictures).joinedload(EntryImage.image)))
+    if assignment is None:
+        abort(404)
+    member = round_service.juror_of(current_user, db.session.get(Round, assignment.round_id))
+    if member is None or assignment.member_id != member.id or not assignment.active:
+        abort(403)
+    return assignment, member
+
+
+@bp.route("/assignments/<int:assignment_id>", methods=["GET", "POST"])
+@login_required
+def score(assignment_id: int):
+    assignment, member = _assignment(assignment_id)
+    round_ = member.round
+    form = ScoreForm()
+    status = 200
+    if form.validate_on_submit():
+        marks = {c.id: request.form.get(f"mark-{c.id}", "") for c in round_.criteria}
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        try:
+            round_service.save_score(member, assignment, marks, form.note_to_organisers.data or "",
+                                     form.note_to_entrant.data or "", submit=bool(form.submit.data),
+                                     version=version)
+        except round_service.ScoreConflict as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            status = 409
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("Score submitted.") if form.submit.data else _("Draft saved."), "success")
+            following = _next_assignment(member, assignment) if form.submit.data else None
+            return redirect(url_for("jury.score", assignment_id=following.id) if following
+                            else url_for("jury.round", round_id=round_.id))
+    score = assignment.score
+    if request.method == "GET" or status == 409:
+        form.version.data = str(score.version) if score else ""
+        if score:
+            form.note_to_organisers.data = score.note_to_organisers
+            form.note_to_entrant.data = score.note_to_entrant
+    marks = {c.id: request.form.get(f"mark-{c.id}") if request.method == "POST" and status != 409 else
+             (score.marks.get(str(c.id)) if score else None) for c in round_.criteria}
+    other = None
+    if request.args.get("with", "").isdigit():
+        other_assignment = db.session.get(Assignment, int(request.args["with"]))
+        if other_assignment is not None and other_assignment.member_id == member.id and other_assignment.active:
+            other = other_assignment
+    assignments = round_service.juror_list(member)
+    return render_template("jury/score.html", round=round_, assignment=assignment, entry=assignment.entry,
+                           form=form, marks=marks, other=other, assignments=assignments,
+                           recuse_form=RecuseForm(), steps=_steps(round_)), status
+
+
+def _steps(round_: Round) -> list[str]:
+    values, value = [], round_.scale_low
+    while value <= round_.scale_high + 1e-9:
+        values.append(f"{value:g}")
+        value += round_.scale_step
+    return values
+
+
+def _next_assignment(member: RoundMember, current: Assignment) -> Assignment | None:
+    for a in round_service.juror_list(member):
+        if a.id != current.id and (a.score is None or a.score.submitted_at is None):
+            return a
+    return None
+
+
+@bp.route("/assignments/<int:assignment_id>/recuse", methods=["POST"])
+@login_required
+def recuse(assignment_id: int):
+    assignment, member = _assignment(assignment_id)
+    form = RecuseForm()
+    if form.validate_on_submit():
+        try:
+            round_service.recuse(member, assignment, form.reason.data, conflict=bool(form.conflict.data))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("jury.score", assignment_id=assignment.id))
+        db.session.commit()
+        flash(_("You have stepped back from this entry; another juror will score it."), "success")
+    else:
+        flash(_("Say briefly why."), "error")
+        return redirect(url_for("jury.score", assignment_id=assignment.id))
+    return redirect(url_for("jury.round", round_id=member.round_id))

@@ -1,0 +1,201 @@
+"""Rounds of judging on a call: expert rounds with criteria, jurors, assignments and scores (public rounds later)."""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contest.extensions import db
+from contest.models.accounts import User
+from contest.models.calls import Call
+from contest.models.entries import Entry
+from contest.models.types import UTCDateTime, enum_column, utcnow
+
+
+class RoundKind(enum.Enum):
+    EXPERT = "expert"
+    PUBLIC = "public"
+
+    @property
+    def label(self) -> str:
+        return str({RoundKind.EXPERT: _l("Expert round"), RoundKind.PUBLIC: _l("Public round")}[self])
+
+
+class RoundState(enum.Enum):
+    """Computed from the clock and the round's dates, like a call's state."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"  # scoring is over; the organiser decides who advances
+    DECIDED = "decided"
+
+    @property
+    def label(self) -> str:
+        return str({RoundState.UPCOMING: _l("Not open yet"), RoundState.OPEN: _l("Scoring open"),
+                    RoundState.CLOSED: _l("Scoring closed"), RoundState.DECIDED: _l("Decided")}[self])
+
+
+class AdvanceMode(enum.Enum):
+    TOP_N = "top_n"
+    TOP_SHARE = "top_share"
+    HAND = "hand"
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class Round(db.Model):
+    __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("call_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[RoundKind] = mapped_column(enum_column(RoundKind))
+    title: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Expert rounds
+    scale_low: Mapped[float] = mapped_column(default=1.0)
+    scale_high: Mapped[float] = mapped_column(default=10.0)
+    scale_step: Mapped[float] = mapped_column(default=0.5)
+    jurors_per_entry: Mapped[int] = mapped_column(default=3)
+    blind: Mapped[bool] = mapped_column(default=True)
+    normalise: Mapped[bool] = mapped_column(default=True)
+    trim: Mapped[float] = mapped_column(default=0.0)
+    seed: Mapped[int] = mapped_column(default=new_seed)  # assignments and bootstrap are reproducible
+    # The outcome
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    advance_mode: Mapped[AdvanceMode | None] = mapped_column(enum_column(AdvanceMode))
+    advance_value: Mapped[float | None]
+
+    call: Mapped[Call] = relationship(back_populates="rounds")
+    criteria: Mapped[list[Criterion]] = relationship(cascade="all, delete-orphan", order_by="Criterion.position",
+                                                     back_populates="round")
+    members: Mapped[list[RoundMember]] = relationship(cascade="all, delete-orphan", order_by="RoundMember.id",
+                                                      back_populates="round")
+
+    def state_at(self, now: datetime) -> RoundState:
+        if self.decided_at is not None:
+            return RoundState.DECIDED
+        if now < self.opens_at:
+            return RoundState.UPCOMING
+        if now < self.closes_at:
+            return RoundState.OPEN
+        return RoundState.CLOSED
+
+    @property
+    def state(self) -> RoundState:
+        return self.state_at(utcnow())
+
+    @property
+    def jurors(self) -> list[RoundMember]:
+        return [m for m in self.members if m.role == "juror"]
+
+
+class Criterion(db.Model):
+    __tablename__ = "criterion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[int]  # the weights of a round add up to 100
+
+    round: Mapped[Round] = relationship(back_populates="criteria")
+
+
+class RoundMember(db.Model):
+    """A person's role in one round (a juror): jurors belong to the round, not to the site."""
+
+    __tablename__ = "round_member"
+    __table_args__ = (UniqueConstraint("round_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))  # where the invitation went
+    name: Mapped[str] = mapped_column(String(80), default="")
+    role: Mapped[str] = mapped_column(String(20), default="juror")
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    round: Mapped[Round] = relationship(back_populates="members")
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+
+
+class RoundEntry(db.Model):
+    """An entry taking part in a round, and whether it went on to the next."""
+
+    __tablename__ = "round_entry"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True, index=True)
+    advanced: Mapped[bool | None]
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    entry: Mapped[Entry] = relationship()
+
+
+class Conflict(db.Model):
+    """A juror's declared conflict of interest with an entry: they never see it."""
+
+    __tablename__ = "conflict"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("round_member.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Assignment(db.Model):
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("member_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("round_member.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)  # the order of the juror's list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recusal_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    member: Mapped[RoundMember] = relationship()
+    entry: Mapped[Entry] = relationship()
+    score: Mapped[Score | None] = relationship(back_populates="assignment", uselist=False,
+                                               cascade="all, delete-orphan")
+
+    @property
+    def active(self) -> bool:
+        return self.recused_at is None
+
+
+class Score(db.Model):
+    """A juror's marks for one entry: a draft until submitted; changeable until the round closes."""
+
+    __tablename__ = "score"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), unique=True)
+    marks: Mapped[dict] = mapped_column(JSON, default=dict)  # criterion id (as text) -> mark
+    note_to_organisers: Mapped[str] = mapped_column(Text, default="")
+    note_to_entrant: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Two tabs saving the same score: the second save names the version it started from and is refused.
+    version: Mapped[int] = mapped_column(default=1)
+
+    assignment: Mapped[Assignment] = relationship(back_populates="score")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,523 @@
+"""Expert rounds: configuring them, inviting jurors, assigning entries, scoring, ranking and advancing."""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from contest import assignment as balancing
+from contest import scoring
+from contest.extensions import db
+from contest.mail import send_mail
+from contest.models import (
+    AdvanceMode,
+    Assignment,
+    Call,
+    CallEvent,
+    Conflict,
+    Criterion,
+    Entry,
+    EntryStatus,
+    Round,
+    RoundEntry,
+    RoundKind,
+    RoundMember,
+    RoundState,
+    Score,
+    User,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
+from contest.services import ServiceError
+from contest.services.audit import record
+from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
+
+INVITATION_MAX_AGE = timedelta(days=30)
+
+
+class ScoreConflict(ServiceError):
+    """The score changed since the juror's page was loaded (another tab saved it)."""
+
+
+@dataclass
+class RoundData:
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    criteria: list[tuple[str, int, str]] = field(default_factory=list)  # (name, weight, description)
+    scale_low: float = 1.0
+    scale_high: float = 10.0
+    scale_step: float = 0.5
+    jurors_per_entry: int = 3
+    blind: bool = True
+    normalise: bool = True
+    trim: float = 0.0
+
+
+def parse_criteria(text: str) -> list[tuple[str, int, str]]:
+    """One criterion a line: `name | weight | description` (the description optional)."""
+    criteria = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) < 2 or not parts[1].isdigit():
+            raise ServiceError(_("Line %(n)d of the criteria: write the name, a bar and the weight, e.g. "
+                                 "Aesthetics | 40.", n=number))
+        criteria.append((parts[0][:100], int(parts[1]), parts[2] if len(parts) > 2 else ""))
+    return criteria
+
+
+def _check(data: RoundData) -> None:
+    if not data.title.strip():
+        raise ServiceError(_("Give the round a title."))
+    if data.closes_at <= data.opens_at:
+        raise ServiceError(_("The round must close after it opens."))
+    if not data.criteria:
+        raise ServiceError(_("Give the round at least one criterion."))
+    if sum(weight for _, weight, _ in data.criteria) != 100:
+        raise ServiceError(_("The weights of the criteria must add up to 100 (they add up to %(n)d).",
+                             n=sum(weight for _, weight, _ in data.criteria)))
+    if not (data.scale_low < data.scale_high and data.scale_step > 0
+            and _on_grid(data.scale_high, data.scale_low, data.scale_step)):
+        raise ServiceError(_("The scale must run from a low to a higher mark in whole steps."))
+    if not 1 <= data.jurors_per_entry <= 20:
+        raise ServiceError(_("Jurors per entry must be between 1 and 20."))
+    if not 0 <= data.trim < 0.5:
+        raise ServiceError(_("The trimmed share must be below one half."))
+
+
+def _on_grid(value: float, low: float, step: float) -> bool:
+    steps = (value - low) / step
+    return abs(steps - round(steps)) < 1e-9
+
+
+def create_round(actor: User, call: Call, data: RoundData) -> Round:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    _check(data)
+    rounds = call.rounds
+    if rounds and data.opens_at < rounds[-1].closes_at:
+        raise ServiceError(_("A round opens after the round before it closes."))
+    round_ = Round(call=call, position=len(rounds) + 1, kind=RoundKind.EXPERT, title=data.title.strip())
+    _apply(round_, data)
+    db.session.add(round_)
+    db.session.flush()
+    record(actor, "round.create", "round", round_.id, call_id=call.id)
+    return round_
+
+
+def update_round(actor: User, round_: Round, data: RoundData) -> None:
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    _check(data)
+    if round_.state is not RoundState.UPCOMING:
+        # Once scoring has begun, only the closing date may move (e.g. to give jurors more time).
+        if (data.opens_at, data.scale_low, data.scale_high, data.scale_step) != (
+                round_.opens_at, round_.scale_low, round_.scale_high, round_.scale_step) or \
+                [(c.name, c.weight) for c in round_.criteria] != [(n, w) for n, w, _ in data.criteria]:
+            raise ServiceError(_("Scoring has begun: only the closing date and the descriptions can change now."))
+    _apply(round_, data)
+    record(actor, "round.update", "round", round_.id)
+
+
+def _apply(round_: Round, data: RoundData) -> None:
+    round_.title = data.title.strip()
+    round_.opens_at, round_.closes_at = data.opens_at, data.closes_at
+    round_.scale_low, round_.scale_high, round_.scale_step = data.scale_low, data.scale_high, data.scale_step
+    round_.jurors_per_entry, round_.blind = data.jurors_per_entry, data.blind
+    round_.normalise, round_.trim = data.normalise, data.trim
+    existing = list(round_.criteria)
+    for position, (name, weight, description) in enumerate(data.criteria):
+        if position < len(existing):
+            criterion = existing[position]
+            criterion.name, criterion.weight, criterion.description = name, weight, description
+        else:
+            round_.criteria.append(Criterion(position=position, name=name, weight=weight, description=description))
+    for criterion in existing[len(data.criteria):]:
+        round_.criteria.remove(criterion)
+
+
+# Jurors ---------------------------------------------------------------------------------------
+
+def juror_of(user: User, round_: Round) -> RoundMember | None:
+    if not user.is_authenticated:
+        return None
+    return db.session.scalar(select(RoundMember).where(
+        RoundMember.round_id == round_.id, RoundMember.user_id == user.id, RoundMember.role == "juror"))
+
+
+def invite_juror(actor: User, round_: Round, email: str, name: str = "") -> RoundMember:
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.state in (RoundState.CLOSED, RoundState.DECIDED):
+        raise ServiceError(_("This round is over."))
+    email = email.strip().lower()
+    if db.session.scalar(select(RoundMember).where(RoundMember.round_id == round_.id, RoundMember.email == email)):
+        raise ServiceError(_("%(email)s has already been invited to this round.", email=email))
+    member = RoundMember(round=round_, email=email, name=name.strip()[:80], invited_by_id=actor.id)
+    db.session.add(member)
+    db.session.flush()
+    send_invitation(member)
+    record(actor, "round.invite_juror", "round", round_.id, member_id=member.id)
+    return member
+
+
+def send_invitation(member: RoundMember) -> None:
+    token = make_token("juror-invitation", {"member": member.id, "email": member.email})
+    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    send_mail(member.email, locale, "juror_invitation", member=member, round=member.round,
+              url=url_for("jury.invitation", token=token, _external=True))
+
+
+def member_for_invitation(token: str) -> RoundMember:
+    try:
+        data = read_token("juror-invitation", token, INVITATION_MAX_AGE)
+    except TokenExpired:
+        raise ServiceError(_("This invitation has expired. Please ask the organisers for a new one.")) from None
+    except TokenInvalid:
+        raise ServiceError(_("This invitation link is not valid.")) from None
+    member = db.session.get(RoundMember, data.get("member"))
+    if member is None or member.email != data.get("email"):
+        raise ServiceError(_("This invitation link is not valid."))
+    return member
+
+
+def accept_invitation(user: User, token: str) -> RoundMember:
+    member = member_for_invitation(token)
+    if member.user_id is not None and member.user_id != user.id:
+        raise ServiceError(_("This invitation has already been accepted by another account."))
+    if member.user_id is None:
+        if juror_of(user, member.round) is not None:
+            raise ServiceError(_("You are already a juror of this round."))
+        member.user_id, member.accepted_at = user.id, utcnow()
+        record(user, "round.accept_invitation", "round", member.round_id, member_id=member.id)
+    return member
+
+
+# Entries and assignments ----------------------------------------------------------------------
+
+def candidates(round_: Round) -> list[Entry]:
+    """The entries that take part: approved ones in the first round, those advanced in later rounds."""
+    call = round_.call
+    previous = [r for r in call.rounds if r.position < round_.position]
+    if not previous:
+        stmt = select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
+    else:
+        advanced = select(RoundEntry.entry_id).where(RoundEntry.round_id == previous[-1].id,
+                                                     RoundEntry.advanced.is_(True))
+        stmt = select(Entry).where(Entry.id.in_(advanced), Entry.status == EntryStatus.APPROVED)
+    return list(db.session.scalars(stmt.order_by(Entry.id)))
+
+
+def assign(actor: User, round_: Round) -> int:
+    """Take in the round's entries and give every entry its k jurors, balanced; returns the new assignments."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.state in (RoundState.CLOSED, RoundState.DECIDED):
+        raise ServiceError(_("This round is over."))
+    jurors = [m for m in round_.jurors if m.user_id is not None]
+    if not jurors:
+        raise ServiceError(_("No juror has accepted an invitation yet."))
+    entries = candidates(round_)
+    taking_part = set(db.session.scalars(select(RoundEntry.entry_id).where(RoundEntry.round_id == round_.id)))
+    for entry in entries:
+        if entry.id not in taking_part:
+            db.session.add(RoundEntry(round_id=round_.id, entry_id=entry.id))
+    current = _assignments(round_)
+    existing = defaultdict(set)
+    for a in current:
+        existing[a.entry_id].add(a.member_id)  # recused ones too: never the same juror again
+    conflicts = _conflicts(round_, jurors, entries)
+    keep = {entry_id: {a.member_id for a in current if a.entry_id == entry_id and a.active} for entry_id in existing}
+    added = balancing.assign([e.id for e in entries], [m.id for m in jurors], round_.jurors_per_entry,
+                             conflicts=conflicts | _recused_pairs(current), existing=keep, seed=round_.seed)
+    loads = Counter(a.member_id for a in current)
+    count = 0
+    for entry_id, member_ids in added.items():
+        for member_id in member_ids:
+            if member_id in existing[entry_id]:
+                continue
+            loads[member_id] += 1
+            db.session.add(Assignment(round_id=round_.id, member_id=member_id, entry_id=entry_id,
+                                      position=loads[member_id]))
+            count += 1
+    db.session.flush()
+    record(actor, "round.assign", "round", round_.id, added=count)
+    return count
+
+
+def _assignments(round_: Round) -> list[Assignment]:
+    return list(db.session.scalars(select(Assignment).where(Assignment.round_id == round_.id)))
+
+
+def _recused_pairs(assignments: list[Assignment]) -> set[tuple[int, int]]:
+    return {(a.member_id, a.entry_id) for a in assignments if not a.active}
+
+
+def _conflicts(round_: Round, jurors: list[RoundMember], entries: list[Entry]) -> set[tuple[int, int]]:
+    """Declared conflicts, and a juror's own entries (a conflict nobody needs to declare)."""
+    pairs = {tuple(row) for row in db.session.execute(select(Conflict.member_id, Conflict.entry_id).join(
+        RoundMember, RoundMember.id == Conflict.member_id).where(RoundMember.round_id == round_.id)).all()}
+    by_user = {m.user_id: m.id for m in jurors}
+    pairs |= {(by_user[e.author_id], e.id) for e in entries if e.author_id in by_user}
+    return pairs
+
+
+def recuse(member: RoundMember, assignment: Assignment, reason: str, *, conflict: bool = False) -> Assignment | None:
+    """A juror steps back from an entry (declaring a conflict, if so); another juror takes their place."""
+    if assignment.member_id != member.id:
+        raise ServiceError(_("This entry is not on your list."))
+    round_ = member.round
+    if round_.state is not RoundState.OPEN and round_.state is not RoundState.UPCOMING:
+        raise ServiceError(_("This round is closed."))
+    if not reason.strip():
+        raise ServiceError(_("Say briefly why (the organisers see it)."))
+    assignment.recused_at, assignment.recusal_reason = utcnow(), reason.strip()[:500]
+    if assignment.score is not None:
+        db.session.delete(assignment.score)
+    if conflict and db.session.get(Conflict, (member.id, assignment.entry_id)) is None:
+        db.session.add(Conflict(member_id=member.id, entry_id=assignment.entry_id, reason=reason.strip()[:500]))
+    db.session.flush()
+    record(member.user, "round.recuse", "assignment", assignment.id, conflict=conflict)
+    return _replace(round_, assignment.entry_id)
+
+
+def _replace(round_: Round, entry_id: int) -> Assignment | None:
+    current = _assignments(round_)
+    on_entry = {a.member_id for a in current if a.entry_id == entry_id}
+    loads = Counter(a.member_id for a in current if a.active)
+    jurors = [m for m in round_.jurors if m.user_id is not None]
+    entries = [db.session.get(Entry, entry_id)]
+    member_id = balancing.replacement(entry_id, [m.id for m in jurors], on_entry,
+                                      {m.id: loads.get(m.id, 0) for m in jurors},
+                                      conflicts=_conflicts(round_, jurors, entries), seed=round_.seed + entry_id)
+    if member_id is None:
+        return None
+    new = Assignment(round_id=round_.id, member_id=member_id, entry_id=entry_id, position=loads[member_id] + 1)
+    db.session.add(new)
+    db.session.flush()
+    return new
+
+
+def add_juror_to(actor: User, round_: Round, entry_id: int) -> Assignment | None:
+    """One more juror on an entry (e.g. one whose rank interval straddles the cut)."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.state in (RoundState.CLOSED, RoundState.DECIDED):
+        raise ServiceError(_("This round is over."))
+    added = _replace(round_, entry_id)
+    record(actor, "round.add_juror", "round", round_.id, entry_id=entry_id,
+           member_id=added.member_id if added else None)
+    return added
+
+
+def remove_assignment(actor: User, round_: Round, assignment: Assignment) -> None:
+    if not can_manage_call(actor, round_.call) or assignment.round_id != round_.id:
+        raise ServiceError(_("You do not run this call."))
+    if assignment.score is not None and assignment.score.submitted_at is not None:
+        raise ServiceError(_("This juror has already scored the entry; the score stays."))
+    db.session.delete(assignment)
+    record(actor, "round.remove_assignment", "round", round_.id, entry_id=assignment.entry_id,
+           member_id=assignment.member_id)
+
+
+# Scoring --------------------------------------------------------------------------------------
+
+def juror_list(member: RoundMember) -> list[Assignment]:
+    """A juror's entries, in their order, without the ones they stepped back from."""
+    return list(db.session.scalars(
+        select(Assignment).where(Assignment.member_id == member.id, Assignment.recused_at.is_(None))
+        .options(selectinload(Assignment.score), selectinload(Assignment.entry).selectinload(Entry.pictures))
+        .order_by(Assignment.position, Assignment.id)))
+
+
+def save_score(member: RoundMember, assignment: Assignment, marks: dict[int, str], note_to_organisers: str,
+               note_to_entrant: str, *, submit: bool, version: int | None) -> Score:
+    """Save a draft or submit; `version` is the score's version the juror's page showed (None: no score yet)."""
+    round_ = member.round
+    if assignment.member_id != member.id or not assignment.active:
+        raise ServiceError(_("This entry is not on your list."))
+    if round_.state is not RoundState.OPEN:
+        raise ServiceError(_("This round is not open for scoring."))
+    values = {}
+    for criterion in round_.criteria:
+        raw = (marks.get(criterion.id) or "").strip()
+        if not raw:
+            if submit:
+                raise ServiceError(_("Give a mark for “%(name)s”.", name=criterion.name))
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ServiceError(_("“%(name)s”: write a number.", name=criterion.name)) from None
+        if not (round_.scale_low <= value <= round_.scale_high and _on_grid(value, round_.scale_low,
+                                                                            round_.scale_step)) or math.isnan(value):
+            raise ServiceError(_("“%(name)s”: the mark must be between %(low)s and %(high)s in steps of %(step)s.",
+                                 name=criterion.name, low=_fmt(round_.scale_low), high=_fmt(round_.scale_high),
+                                 step=_fmt(round_.scale_step)))
+        values[str(criterion.id)] = value
+    score = assignment.score
+    if score is None:
+        if version is not None:
+            raise ScoreConflict(_("This score was changed elsewhere (in another tab?) since you opened it. "
+                                  "Reload the page to see it, then make your change again."))
+        score = Score(assignment=assignment)
+        db.session.add(score)
+    elif version != score.version:
+        raise ScoreConflict(_("This score was changed elsewhere (in another tab?) since you opened it. "
+                              "Reload the page to see it, then make your change again."))
+    score.marks = values
+    score.note_to_organisers = note_to_organisers.strip()[:5000]
+    score.note_to_entrant = note_to_entrant.strip()[:5000]
+    score.updated_at = utcnow()
+    if submit:
+        score.submitted_at = score.submitted_at or utcnow()
+    try:
+        db.session.flush()
+    except (StaleDataError, OperationalError):  # SQLite reports a write that came first as a lock
+        raise ScoreConflict(_("This score was changed elsewhere (in another tab?) since you opened it. "
+                              "Reload the page to see it, then make your change again.")) from None
+    return score
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+# Progress, ranking, advancement ---------------------------------------------------------------
+
+@dataclass
+class Progress:
+    by_juror: list[tuple[RoundMember, int, int]]  # (juror, submitted, assigned)
+    by_entry: list[tuple[Entry, int, int]]  # (entry, submitted, assigned)
+
+
+def progress(round_: Round) -> Progress:
+    rows = db.session.execute(
+        select(Assignment.member_id, Assignment.entry_id, Score.submitted_at)
+        .outerjoin(Score, Score.assignment_id == Assignment.id)
+        .where(Assignment.round_id == round_.id, Assignment.recused_at.is_(None))).all()
+    juror_done, juror_all, entry_done, entry_all = Counter(), Counter(), Counter(), Counter()
+    for member_id, entry_id, submitted in rows:
+        juror_all[member_id] += 1
+        entry_all[entry_id] += 1
+        if submitted is not None:
+            juror_done[member_id] += 1
+            entry_done[entry_id] += 1
+    entries = db.session.scalars(select(Entry).where(Entry.id.in_(
+        select(RoundEntry.entry_id).where(RoundEntry.round_id == round_.id))).order_by(Entry.id)).all()
+    return Progress(
+        by_juror=[(m, juror_done[m.id], juror_all[m.id]) for m in round_.jurors],
+        by_entry=[(e, entry_done[e.id], entry_all[e.id]) for e in entries],
+    )
+
+
+def remind(actor: User, round_: Round) -> int:
+    """Mail each juror who has entries left to score; returns how many were reminded."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    count = 0
+    for member, done, assigned in progress(round_).by_juror:
+        if member.user is None or done >= assigned:
+            continue
+        send_mail(member.user.email, member.user.locale, "juror_reminder", member=member, round=round_,
+                  done=done, assigned=assigned, url=url_for("jury.round", round_id=round_.id, _external=True))
+        member.reminded_at = utcnow()
+        count += 1
+    record(actor, "round.remind", "round", round_.id, reminded=count)
+    return count
+
+
+def sheets(round_: Round) -> list[scoring.Sheet]:
+    rows = db.session.execute(
+        select(Assignment.entry_id, Assignment.member_id, Score.marks)
+        .join(Score, Score.assignment_id == Assignment.id)
+        .where(Assignment.round_id == round_.id, Assignment.recused_at.is_(None), Score.submitted_at.is_not(None))
+    ).all()
+    return [scoring.Sheet(entry_id=e, juror_id=m, marks={int(k): float(v) for k, v in marks.items()})
+            for e, m, marks in rows]
+
+
+def ranking(round_: Round, cut: int | None = None, samples: int = 1000) -> scoring.Tally:
+    criteria = [scoring.Criterion(id=c.id, weight=c.weight) for c in round_.criteria]
+    scale = scoring.Scale(round_.scale_low, round_.scale_high, round_.scale_step)
+    return scoring.tally(sheets(round_), criteria, scale, normalise=round_.normalise, trim=round_.trim,
+                         samples=samples, seed=round_.seed, cut=cut)
+
+
+def distributions(round_: Round) -> dict[int, list[int]]:
+    criteria = [scoring.Criterion(id=c.id, weight=c.weight) for c in round_.criteria]
+    scale = scoring.Scale(round_.scale_low, round_.scale_high, round_.scale_step)
+    return scoring.distributions(sheets(round_), criteria, scale)
+
+
+def close_now(actor: User, round_: Round) -> None:
+    """End scoring before the closing date (every juror is done, say); the timeline keeps the date."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.state is not RoundState.OPEN:
+        raise ServiceError(_("Scoring is not open."))
+    round_.closes_at = utcnow()
+    db.session.add(CallEvent(call_id=round_.call_id, kind="round_closed", actor_id=actor.id,
+                             detail={"round": round_.title}))
+    record(actor, "round.close", "round", round_.id)
+
+
+def advancing_ids(round_: Round, mode: AdvanceMode, value: float | None, picked: set[int]) -> list[int]:
+    """Which entries the rule advances (not yet saved): top N, the top share, or those picked by hand."""
+    order = [r.entry_id for r in ranking(round_, samples=0).results]
+    if mode is AdvanceMode.TOP_N:
+        if value is None or value < 1:
+            raise ServiceError(_("Say how many entries advance."))
+        return order[:int(value)]
+    if mode is AdvanceMode.TOP_SHARE:
+        if value is None or not 0 < value <= 100:
+            raise ServiceError(_("Give the share that advances, in per cent."))
+        return order[:max(1, math.ceil(len(order) * value / 100))]
+    taking_part = set(db.session.scalars(select(RoundEntry.entry_id).where(RoundEntry.round_id == round_.id)))
+    if not picked or not picked <= taking_part:
+        raise ServiceError(_("Pick the entries that advance."))
+    return [e for e in order if e in picked] + sorted(picked - set(order))
+
+
+def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, picked: set[int]) -> list[int]:
+    """Close the round for good: the chosen entries advance, the others are told, the timeline says so."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.state is not RoundState.CLOSED:
+        raise ServiceError(_("The round can be decided once scoring has closed."))
+    advancing = set(advancing_ids(round_, mode, value, picked))
+    rows = db.session.scalars(select(RoundEntry).where(RoundEntry.round_id == round_.id)
+                              .options(selectinload(RoundEntry.entry).selectinload(Entry.author))).all()
+    for row in rows:
+        row.advanced = row.entry_id in advancing
+        author = row.entry.author
+        if author is not None:
+            send_mail(author.email, author.locale, "entry_advanced" if row.advanced else "entry_not_advanced",
+                      user=author, entry=row.entry, round=round_,
+                      url=url_for("submit.my_entries", _external=True))
+    round_.decided_at, round_.decided_by_id = utcnow(), actor.id
+    round_.advance_mode, round_.advance_value = mode, value
+    db.session.add(CallEvent(call_id=round_.call_id, kind="round_decided", actor_id=actor.id,
+                             detail={"round": round_.title, "advanced": len(advancing), "of": len(rows)}))
+    record(actor, "round.decide", "round", round_.id, mode=mode.value, value=value, advanced=sorted(advancing))
+    return sorted(advancing)
+
+
+def can_judge_entry(user: User, entry: Entry) -> bool:
+    """A juror may see an entry assigned to them (and not stepped back from) while their round runs."""
+    if not user.is_authenticated:
+        return False
+    return db.session.scalar(
+        select(func.count()).select_from(Assignment).join(RoundMember, RoundMember.id == Assignment.member_id)
+        .where(Assignment.entry_id == entry.id, Assignment.recused_at.is_(None), RoundMember.user_id == user.id)
+    ) > 0
