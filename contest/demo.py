@@ -181,10 +181,10 @@ def load_calls(departments: dict[str, Department]) -> None:
         images_min=1, images_max=3, image_max_mb=10, entries_per_person=3,
         licence_text="投稿人保留著作权，并授权主办单位以展示、深化设计和实施为目的免费使用作品。",
         originality_text="本人声明作品为本人原创，未侵犯他人权利。",
-        opens_at=now - timedelta(days=20), closes_at=now + timedelta(days=25)))
+        opens_at=now - timedelta(days=40), closes_at=now - timedelta(days=2)))
     railing_call.cover_image = store_image(process_image(railing(999)), organiser)
     railing_call.cover_alt = "红色栏杆上排列着金色五角星图案"
-    railing_call.published_at = now - timedelta(days=21)
+    railing_call.published_at = now - timedelta(days=41)
     db.session.add(CallEvent(call_id=railing_call.id, kind="published", actor_id=organiser.id,
                              at=railing_call.published_at))
 
@@ -211,7 +211,7 @@ def load_calls(departments: dict[str, Department]) -> None:
                       channel=Channel.MOBILE if n % 3 else Channel.WEB, status=status,
                       title=f"{titles[n % len(titles)]}栏杆 {n + 1}号", licence_accepted_at=now,
                       description="以城市记忆为灵感的栏杆图案，方便工厂化生产。",
-                      created_at=now - timedelta(days=19, hours=-n * 9))
+                      created_at=now - timedelta(days=39, hours=-n * 20))
         if status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
             entry.moderated_at, entry.moderated_by_id = now - timedelta(days=1), organiser.id
         if status is EntryStatus.REJECTED:
@@ -250,6 +250,8 @@ def load_calls(departments: dict[str, Department]) -> None:
             photo = store_image(process_image(street_photo(n)), entry.author)
             entry.pictures.append(EntryImage(image=photo, position=0, alt_text="弄堂口的现状照片"))
         db.session.add(entry)
+    db.session.flush()
+    load_expert_round(railing_call, organiser)
     # One raised at a long-table meeting, typed in by staff.
     db.session.add(Entry(call=idea_call, author_name="居民代表 王先生", entered_by_id=planner.id,
                          channel=Channel.MEETING, status=EntryStatus.APPROVED, title="老旧小区加装电梯",
@@ -257,3 +259,54 @@ def load_calls(departments: dict[str, Department]) -> None:
                          topic_id=topics[1].id, place_id=districts[1].id, moderated_at=now,
                          moderated_by_id=planner.id))
     db.session.flush()
+
+
+JURORS = [("juror1@example.org", "评委 周教授"), ("juror2@example.org", "评委 吴设计师"),
+          ("juror3@example.org", "评委 郑工程师"), ("juror4@example.org", "评委 孙馆长"),
+          ("juror5@example.org", "评委 钱规划师")]
+
+
+def load_expert_round(call, organiser: User) -> None:
+    """The railing call's expert round: three criteria, five jurors, scores submitted, drafted and missing."""
+    from datetime import timedelta
+
+    from contest.models import RoundMember
+    from contest.services.rounds import RoundData, assign, create_round, juror_list, recuse, save_score
+
+    now = utcnow()
+    round_ = create_round(organiser, call, RoundData(
+        title="专家评审", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=13),
+        criteria=[("文化表达", 30, "是否讲出红色、海派或江南文化的故事"),
+                  ("可行性与安全", 30, "能否工厂化生产、安装和维护，是否安全"),
+                  ("美观", 40, "在街道上是否好看、耐看")],
+        jurors_per_entry=3, blind=True, normalise=True))
+    password_hash = hash_password(DEMO_PASSWORD)
+    members = []
+    for email, name in JURORS:
+        user = find_user_by_email(email)
+        if user is None:
+            user = User(email=email, password_hash=password_hash, display_name=name,
+                        group=ParticipantGroup.PROFESSIONAL, email_confirmed_at=now)
+            db.session.add(user)
+            db.session.flush()
+        member = RoundMember(round=round_, email=email, name=name, user=user, accepted_at=now,
+                             invited_by_id=organiser.id)
+        db.session.add(member)
+        members.append(member)
+    db.session.flush()
+    assign(organiser, round_)
+    for n, member in enumerate(members):
+        work = juror_list(member)
+        # Jurors at different points: all done, most done, a few drafts, one who stepped back, one not started.
+        share = [1.0, 0.8, 0.5, 0.3, 0.0][n]
+        for i, assignment in enumerate(work):
+            if n == 3 and i == 0:
+                recuse(member, assignment, "作者是我以前的同事", conflict=True)
+                continue
+            if i >= int(len(work) * share):
+                break
+            base = 4 + (assignment.entry_id * 3 + n) % 6
+            marks = {c.id: str(min(10, base + (j % 2) * 0.5 + (1 if n == 1 else 0)))
+                     for j, c in enumerate(round_.criteria)}
+            save_score(member, assignment, marks, "", "图案很有特色，配色可以更克制。", submit=(i % 4 != 3),
+                       version=None)

@@ -74,7 +74,20 @@ def cast(app, city, transport_commission, transport_organiser, admin):
                              accepted_terms=True)
     entry.status = EntryStatus.APPROVED
     db.session.commit()
-    return {"citizen": citizen, "entrant": entrant, "organiser": transport_organiser, "admin": admin,
+    from contest.services.rounds import assign
+    from tests.helpers import make_juror, make_round
+
+    round_ = make_round(call, transport_organiser, k=1)
+    juror, _member = make_juror(round_, "juror@example.org", name="评委")
+    with app.test_request_context():
+        assign(transport_organiser, round_)
+    db.session.commit()
+    from contest.models import Assignment
+    from contest.tokens import make_token as token
+
+    assignment = db.session.scalar(db.select(Assignment))
+    invitation = token("juror-invitation", {"member": _member.id, "email": _member.email})
+    return {"juror": juror, "round": round_, "assignment": assignment, "invitation": invitation,"citizen": citizen, "entrant": entrant, "organiser": transport_organiser, "admin": admin,
             "department": transport_commission, "city": city, "call": call, "idea_call": idea_call,
             "entry": entry, "image_id": entry.images[0].image_id}
 
@@ -115,6 +128,14 @@ PAGES = {
     "console.moderation": ("organiser", lambda c: url_for("console.moderation", call_id=c["call"].id), 200),
     "console.duplicates": ("organiser", lambda c: url_for("console.duplicates", call_id=c["call"].id), 200),
     "console.staff_entry": ("organiser", lambda c: url_for("console.staff_entry", call_id=c["call"].id), 200),
+    "console.new_round": ("organiser", lambda c: url_for("console.new_round", call_id=c["call"].id), 200),
+    "console.edit_round": ("organiser", lambda c: url_for("console.edit_round", round_id=c["round"].id), 200),
+    "console.round": ("organiser", lambda c: url_for("console.round", round_id=c["round"].id), 200),
+    "console.assignments": ("organiser", lambda c: url_for("console.assignments", round_id=c["round"].id), 200),
+    "jury.index": ("juror", lambda c: url_for("jury.index"), 200),
+    "jury.invitation": ("anonymous", lambda c: url_for("jury.invitation", token=c["invitation"]), 200),
+    "jury.round": ("juror", lambda c: url_for("jury.round", round_id=c["round"].id), 200),
+    "jury.score": ("juror", lambda c: url_for("jury.score", assignment_id=c["assignment"].id), 200),
 }
 # Pages that are not HTML.
 NOT_HTML = {"media.image"}
@@ -151,7 +172,7 @@ def visible_text(html: str) -> str:
 @pytest.mark.parametrize("language,html_lang", [("zh", "zh-Hans"), ("en", "en")])
 def test_every_page_in_both_languages(app, cast, catalog, language, html_lang):
     clients = {}
-    for role in ("anonymous", "citizen", "entrant", "organiser", "admin"):
+    for role in ("anonymous", "citizen", "entrant", "juror", "organiser", "admin"):
         client = app.test_client()
         if role != "anonymous":
             log_in(client, cast[role].email)

@@ -45,7 +45,6 @@ def jury(expert_round):
 
 
 def assigned(expert_round):
-    with_app = expert_round  # noqa: F841
     return db.session.scalars(select(Assignment).where(Assignment.round_id == expert_round.id)).all()
 
 
@@ -131,7 +130,7 @@ def test_a_juror_scores_and_sees_their_progress(client, assigned_round, jury):
     assert response.status_code == 302
     score = db.session.scalar(select(Score).where(Score.assignment_id == assignment.id))
     assert score.submitted_at is not None and score.marks == {str(c.id): v for c, v in
-                                                              zip(assigned_round.criteria, [8, 6.5, 9])}
+                                                              zip(assigned_round.criteria, [8, 6.5, 9], strict=True)}
     total = db.session.scalar(select(db.func.count()).select_from(Assignment).join(RoundMember)
                               .where(RoundMember.user_id == user.id))
     assert zh("%(done)d of %(total)d scored", done=1, total=total) in \
@@ -242,7 +241,7 @@ def test_a_blind_round_shows_nothing_of_the_entrant(client, assigned_round, jury
 
 
 def test_ranking_and_advancing_the_top_two(client, app, transport_organiser, assigned_round, jury, outbox):
-    for n, (user, member) in enumerate(jury):
+    for n, (_user, member) in enumerate(jury):
         with app.test_request_context():
             for assignment in round_service.juror_list(member):
                 value = str(1 + (assignment.entry_id * 7 + n) % 10)
