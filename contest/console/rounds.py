@@ -168,7 +168,7 @@ def remind(round_: Round):
 @round_staff_required
 def one_more_juror(round_: Round, entry_id: int):
     return _act(round_, lambda: round_service.add_juror_to(current_user, round_, entry_id),
-                lambda added: _("One more juror assigned.") if added else _("No other juror is free for it."))
+                lambda added: _("One more juror assigned.") if added else _("No other juror is free for this entry."))
 
 
 @bp.route("/rounds/<int:round_id>/assignments")

@@ -39,7 +39,7 @@ def invitation(token: str):
             flash(str(error), "error")
         else:
             db.session.commit()
-            flash(_("Welcome to the jury. Your entries are listed below."), "success")
+            flash(_("Welcome to the jury. The entries assigned to you are listed below."), "success")
             return redirect(url_for("jury.round", round_id=member.round_id))
     return render_template("jury/invitation.html", member=member, form=form)
 

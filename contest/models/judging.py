@@ -36,7 +36,7 @@ class RoundState(enum.Enum):
     @property
     def label(self) -> str:
         return str({RoundState.UPCOMING: _l("Not open yet"), RoundState.OPEN: _l("Scoring open"),
-                    RoundState.CLOSED: _l("Scoring closed"), RoundState.DECIDED: _l("Decided")}[self])
+                    RoundState.CLOSED: _l("Scoring closed"), RoundState.DECIDED: _l("Advancement decided")}[self])
 
 
 class AdvanceMode(enum.Enum):

@@ -88,7 +88,7 @@ def _check(data: RoundData) -> None:
                              n=sum(weight for _, weight, _ in data.criteria)))
     if not (data.scale_low < data.scale_high and data.scale_step > 0
             and _on_grid(data.scale_high, data.scale_low, data.scale_step)):
-        raise ServiceError(_("The scale must run from a low to a higher mark in whole steps."))
+        raise ServiceError(_("The lowest mark must be below the highest, and the scale a whole number of steps."))
     if not 1 <= data.jurors_per_entry <= 20:
         raise ServiceError(_("Jurors per entry must be between 1 and 20."))
     if not 0 <= data.trim < 0.5:
@@ -106,7 +106,7 @@ def create_round(actor: User, call: Call, data: RoundData) -> Round:
     _check(data)
     rounds = call.rounds
     if rounds and data.opens_at < rounds[-1].closes_at:
-        raise ServiceError(_("A round opens after the round before it closes."))
+        raise ServiceError(_("A round must open after the round before it closes."))
     round_ = Round(call=call, position=len(rounds) + 1, kind=RoundKind.EXPERT, title=data.title.strip())
     _apply(round_, data)
     db.session.add(round_)
@@ -465,7 +465,7 @@ def close_now(actor: User, round_: Round) -> None:
     if not can_manage_call(actor, round_.call):
         raise ServiceError(_("You do not run this call."))
     if round_.state is not RoundState.OPEN:
-        raise ServiceError(_("Scoring is not open."))
+        raise ServiceError(_("Scoring can only be closed while it is open."))
     round_.closes_at = utcnow()
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_closed", actor_id=actor.id,
                              detail={"round": round_.title}))

@@ -1,11 +1,14 @@
 """A juror accepts an invitation, scores three entries and sees their progress; the organiser closes the round
 and advances the top two — in a real browser."""
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from contest.extensions import db
 from contest.models import RoundEntry
+from contest.models.types import utcnow
 from contest.services.rounds import invite_juror
 from tests.helpers import approved_entries, last_mail, link_in, make_call, make_round, make_user, zh
 
@@ -21,8 +24,10 @@ def log_in(page, base, email, next_path=None):
 
 def test_a_juror_scores_three_entries_and_the_organiser_advances_two(app, live_server, browser, outbox,
                                                                       transport_organiser, transport_commission):
-    call = make_call(transport_commission, state="closed")
+    call = make_call(transport_commission)
     approved_entries(call, 3)
+    call.closes_at = utcnow() - timedelta(hours=2)  # closed for entries; judging begins
+    db.session.commit()
     round_ = make_round(call, transport_organiser, k=1)
     round_id = round_.id
     with app.test_request_context(base_url=live_server):
@@ -63,4 +68,5 @@ def test_a_juror_scores_three_entries_and_the_organiser_advances_two(app, live_s
     organiser.get_by_label(zh("N or per cent")).fill("2")
     organiser.get_by_role("button", name=zh("Confirm who advances")).click()
     expect(organiser.get_by_role("status")).to_contain_text(zh("Decided: %(n)d entries advance.", n=2))
+    db.session.commit()  # a fresh transaction sees what the server committed
     assert len(db.session.scalars(select(RoundEntry).where(RoundEntry.advanced.is_(True))).all()) == 2
