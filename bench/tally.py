@@ -27,8 +27,21 @@ def build(app):
     from contest.assignment import assign
     from contest.extensions import db
     from contest.models import (
-        Assignment, Call, CallKind, Channel, Criterion, Department, DepartmentKind, Entry, EntryStatus,
-        ParticipantGroup, Round, RoundKind, RoundMember, Score, User,
+        Assignment,
+        Call,
+        CallKind,
+        Channel,
+        Criterion,
+        Department,
+        DepartmentKind,
+        Entry,
+        EntryStatus,
+        ParticipantGroup,
+        Round,
+        RoundKind,
+        RoundMember,
+        Score,
+        User,
     )
     from contest.models.types import utcnow
 

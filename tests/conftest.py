@@ -116,11 +116,21 @@ class RequestIsolatingClient(FlaskClient):
         if has_app_context():
             db.session.commit()  # what the test set up is in the database before the request, as in life
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        response.get_data()  # read it all, then close it: that closes the request body's temporary file too
+        response.get_data()  # read it all, then close it
         response.close()
+        body = getattr(self, "_request_body", None)
+        if body is not None:  # a large body is spooled to a temporary file that nothing else closes
+            body.close()
+            self._request_body = None
         if has_app_context():
             db.session.expire_all()
         return response
+
+
+    def _request_from_builder_args(self, args, kwargs):
+        request = super()._request_from_builder_args(args, kwargs)
+        self._request_body = request.environ.get("wsgi.input")
+        return request
 
 
 @pytest.fixture

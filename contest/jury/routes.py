@@ -87,7 +87,7 @@ def score(assignment_id: int):
             round_service.save_score(member, assignment, marks, form.note_to_organisers.data or "",
                                      form.note_to_entrant.data or "", submit=bool(form.submit.data),
                                      version=version)
-        except round_service.ScoreConflict as error:
+        except (round_service.ScoreConflict, round_service.RoundNotOpen) as error:
             db.session.rollback()
             form.form_errors.append(str(error))
             status = 409

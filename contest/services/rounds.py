@@ -47,6 +47,10 @@ class ScoreConflict(ServiceError):
     """The score changed since the juror's page was loaded (another tab saved it)."""
 
 
+class RoundNotOpen(ServiceError):
+    """Scoring is not open (not yet, or no longer): the request conflicts with the round's state."""
+
+
 @dataclass
 class RoundData:
     title: str
@@ -347,7 +351,7 @@ def save_score(member: RoundMember, assignment: Assignment, marks: dict[int, str
     if assignment.member_id != member.id or not assignment.active:
         raise ServiceError(_("This entry is not on your list."))
     if round_.state is not RoundState.OPEN:
-        raise ServiceError(_("This round is not open for scoring."))
+        raise RoundNotOpen(_("This round is not open for scoring."))
     values = {}
     for criterion in round_.criteria:
         raw = (marks.get(criterion.id) or "").strip()

@@ -252,9 +252,6 @@ BAD_FILES = {
 }
 
 
-# Werkzeug's test client spools a request body over 500 KB to a temporary file that it leaves to the
-# garbage collector; the application reads and closes every upload it accepts.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_bad_files_get_a_clear_message_and_store_nothing(client, entrant, transport_commission, app, case):
     call = make_call(transport_commission, image_max_mb=1)

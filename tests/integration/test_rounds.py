@@ -204,7 +204,8 @@ def test_who_may_not_score(client, app, assigned_round, jury, transport_commissi
     assigned_round.closes_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     response = post_form(client, f"/jury/assignments/{mine.id}", marks_form(assigned_round, [5, 5, 5]))
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert zh("This round is not open for scoring.") in response.get_data(as_text=True)
     assert db.session.scalar(select(Score)) is None
 
 
