@@ -98,10 +98,12 @@ def _register_blueprints(app: Flask) -> None:
     from contest.media.routes import bp as media_bp
     from contest.public.routes import bp as public_bp
     from contest.submit.routes import bp as submit_bp
+    from contest.vote.routes import bp as vote_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(submit_bp)
+    app.register_blueprint(vote_bp)
     app.register_blueprint(auth_bp, url_prefix="/account")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(jury_bp, url_prefix="/jury")

@@ -72,6 +72,10 @@ DEFAULTS = {
     "REGISTER_LIMIT_PER_ADDRESS": "30/hour",
     "MAIL_LIMIT_PER_ACCOUNT": "5/hour",  # reset and confirmation mails, against mail-bombing
     "MAIL_LIMIT_PER_ADDRESS": "30/hour",
+    # Votes and comparisons: generous per account (a citizen comparing pairs answers quickly), and per address
+    # high enough for a school or an office behind one address; the integrity view shows crowded addresses.
+    "VOTE_LIMIT_PER_ACCOUNT": "60/minute",
+    "VOTE_LIMIT_PER_ADDRESS": "600/minute",
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,

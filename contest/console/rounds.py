@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from contest.console.routes import _to_local, _to_utc, bp
 from contest.extensions import db
-from contest.jury.forms import ActionForm, DecideForm, InviteForm, RoundForm
+from contest.jury.forms import ActionForm, DecideForm, InviteForm, PublicRoundForm, RoundForm, VoidForm
 from contest.models import AdvanceMode, Assignment, Call, Round
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
 from contest.services import ServiceError
+from contest.services import public as public_service
 from contest.services import rounds as round_service
 
 
@@ -87,9 +88,66 @@ def edit_round(round_: Round):
         (400 if form.errors else 200)
 
 
+@bp.route("/calls/<int:call_id>/public-rounds/new", methods=["GET", "POST"])
+@call_staff_required
+def new_public_round(call: Call):
+    form = PublicRoundForm()
+    if request.method == "GET":
+        start = call.rounds[-1].closes_at if call.rounds else (call.closes_at or utcnow())
+        form.opens_at.data, form.closes_at.data = _to_local(start), _to_local(start + timedelta(days=14))
+        form.title.data = _("Public round")
+    if form.validate_on_submit():
+        data = public_service.PublicRoundData(
+            title=form.title.data, opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
+            mode=PublicMode(form.mode.data), votes_per_citizen=form.votes_per_citizen.data,
+            min_account_age_hours=form.min_account_age_hours.data, hide_counts=bool(form.hide_counts.data))
+        try:
+            round_ = public_service.create_public_round(current_user, call, data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The public round is saved."), "success")
+            return redirect(url_for("console.round", round_id=round_.id))
+    return render_template("rounds/public_form.html", form=form, call=call), (400 if form.errors else 200)
+
+
+@bp.route("/rounds/<int:round_id>/void", methods=["POST"])
+@round_staff_required
+def void(round_: Round):
+    form = VoidForm()
+    ids = [int(i) for i in request.form.getlist("ballot") if i.isdigit()]
+    if form.validate_on_submit() and ids:
+        try:
+            changed = public_service.void(current_user, round_, ids, form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("%(n)d ballots voided.", n=changed), "success")
+    else:
+        flash(_("Select ballots and write the reason."), "error")
+    return redirect(url_for("console.round", round_id=round_.id))
+
+
+def _public_round(round_: Round):
+    visible_scores = (public_service.vote_counts(round_) if round_.public_mode is PublicMode.VOTES
+                      else public_service.pairwise_scores(round_))
+    entries = {e.id: e for e in public_service.entries_of(round_)}
+    return render_template(
+        "rounds/public.html", round=round_, call=round_.call, entries=entries, results=visible_scores,
+        bursts=public_service.bursts(round_), addresses=public_service.crowded_addresses(round_),
+        voided=public_service.voided_summary(round_), total=public_service.ballot_total(round_),
+        void_form=VoidForm(), action_form=ActionForm())
+
+
 @bp.route("/rounds/<int:round_id>/")
 @round_staff_required
 def round(round_: Round):
+    if round_.kind is RoundKind.PUBLIC:
+        return _public_round(round_)
     progress = round_service.progress(round_)
     cut = request.args.get("cut", type=int) or None
     tally = round_service.ranking(round_, cut=cut)

@@ -46,6 +46,30 @@ class RoundForm(FlaskForm):
     submit = SubmitField(_l("Save round"))
 
 
+class PublicRoundForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
+                                                  Length(max=200)])
+    mode = SelectField(_l("How citizens take part"), choices=[
+        SelectChoice("votes", _l("Votes: each citizen has a number of votes, one per entry")),
+        SelectChoice("pairwise", _l("Pairs: citizens say which of two entries they prefer")),
+    ])
+    votes_per_citizen = IntegerField(_l("Votes per citizen"), default=3, validators=[NumberRange(1, 50)])
+    min_account_age_hours = IntegerField(_l("Accounts can vote from this many hours old"), default=24,
+                                         validators=[NumberRange(0, 1440)])
+    hide_counts = BooleanField(_l("Hide the counts until voting closes"), default=True)
+    opens_at = DateTimeLocalField(_l("Voting opens (Shanghai time)"),
+                                  validators=[DataRequired(message=_l("Give the opening date."))])
+    closes_at = DateTimeLocalField(_l("Voting closes (Shanghai time)"),
+                                   validators=[DataRequired(message=_l("Give the closing date."))])
+    submit = SubmitField(_l("Save round"))
+
+
+class VoidForm(FlaskForm):
+    reason = StringField(_l("Reason for voiding"), description=_l("Published with the results."),
+                         validators=[DataRequired(message=_l("Write the reason.")), Length(max=500)])
+    submit = SubmitField(_l("Void the selected ballots"))
+
+
 class InviteForm(FlaskForm):
     email = EmailField(_l("Juror's e-mail address"), validators=[DataRequired(message=_l("Enter the e-mail address.")),
                                                                  Email(), Length(max=254)])

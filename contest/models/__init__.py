@@ -15,20 +15,24 @@ from contest.models.entries import (
 from contest.models.judging import (
     AdvanceMode,
     Assignment,
+    Comparison,
     Conflict,
     Criterion,
+    PublicMode,
     Round,
     RoundEntry,
     RoundKind,
     RoundMember,
     RoundState,
     Score,
+    Vote,
+    VoteAllowance,
 )
 from contest.models.media import RENDITIONS, Image, ImageFile
 
 __all__ = [
     "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
-    "RoundState", "Score",
+    "RoundState", "Score", "Comparison", "PublicMode", "Vote", "VoteAllowance",
     "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",

@@ -39,6 +39,15 @@ class RoundState(enum.Enum):
                     RoundState.CLOSED: _l("Scoring closed"), RoundState.DECIDED: _l("Advancement decided")}[self])
 
 
+class PublicMode(enum.Enum):
+    VOTES = "votes"  # each citizen has V votes, one per entry
+    PAIRWISE = "pairwise"  # "which do you prefer?", fitted with Bradley-Terry
+
+    @property
+    def label(self) -> str:
+        return str({PublicMode.VOTES: _l("Votes"), PublicMode.PAIRWISE: _l("Compare pairs")}[self])
+
+
 class AdvanceMode(enum.Enum):
     TOP_N = "top_n"
     TOP_SHARE = "top_share"
@@ -70,6 +79,11 @@ class Round(db.Model):
     normalise: Mapped[bool] = mapped_column(default=True)
     trim: Mapped[float] = mapped_column(default=0.0)
     seed: Mapped[int] = mapped_column(default=new_seed)  # assignments and bootstrap are reproducible
+    # Public rounds
+    public_mode: Mapped[PublicMode | None] = mapped_column(enum_column(PublicMode))
+    votes_per_citizen: Mapped[int] = mapped_column(default=3)
+    min_account_age_hours: Mapped[int] = mapped_column(default=24)
+    hide_counts: Mapped[bool] = mapped_column(default=True)  # until the round closes
     # The outcome
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -199,3 +213,51 @@ class Score(db.Model):
     assignment: Mapped[Assignment] = relationship(back_populates="score")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class VoteAllowance(db.Model):
+    """How many of their votes a citizen has used in a round: raised by one atomic conditional UPDATE, so
+    votes sent at the same moment can never take a citizen past their quota."""
+
+    __tablename__ = "vote_allowance"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    used: Mapped[int] = mapped_column(default=0)
+
+
+class Vote(db.Model):
+    """One citizen's vote for one entry in a votes round; the unique key makes a second copy impossible."""
+
+    __tablename__ = "vote"
+    __table_args__ = (UniqueConstraint("round_id", "user_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    voided_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Comparison(db.Model):
+    """One answer to "which do you prefer?"; the nonce of the pair shown makes a double submit count once."""
+
+    __tablename__ = "comparison"
+    __table_args__ = (UniqueConstraint("round_id", "user_id", "nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[str] = mapped_column(String(32))
+    left_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
+    right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
+    winner_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))  # None: can't decide
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    voided_reason: Mapped[str] = mapped_column(String(500), default="")

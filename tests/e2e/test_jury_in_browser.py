@@ -55,7 +55,7 @@ def test_a_juror_scores_three_entries_and_the_organiser_advances_two(app, live_s
     juror.reload()
     expect(juror.get_by_text(zh("%(done)d of %(total)d scored", done=0, total=3))).to_be_visible()
     juror.locator(".jury-list a").first.click()
-    for n, marks in enumerate([("9", "8.5", "9"), ("6", "7", "6.5"), ("8", "8", "7.5")]):
+    for marks in [("9", "8.5", "9"), ("6", "7", "6.5"), ("8", "8", "7.5")]:
         for select_box, mark in zip(juror.locator("select.mark").all(), marks, strict=True):
             select_box.select_option(mark)
         juror.get_by_role("button", name=zh("Submit score")).click()

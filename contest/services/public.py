@@ -1,0 +1,334 @@
+"""Public rounds: one person one voice, by votes or by "which do you prefer?" pairs, with an audit trail."""
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from contest import pairwise
+from contest.extensions import db
+from contest.models import (
+    Call,
+    Comparison,
+    Entry,
+    EntryStatus,
+    PublicMode,
+    Round,
+    RoundEntry,
+    RoundKind,
+    RoundMember,
+    RoundState,
+    User,
+    Vote,
+    VoteAllowance,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
+from contest.services import ServiceError
+from contest.services.audit import record
+from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
+
+PAIR_MAX_AGE = timedelta(hours=12)
+
+
+class AlreadyVoted(ServiceError):
+    """The same vote again (a double click, a second tab): nothing changes, and that is fine."""
+
+
+class NotEligible(ServiceError):
+    """This person may not vote here (yet)."""
+
+
+@dataclass
+class PublicRoundData:
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    mode: PublicMode = PublicMode.VOTES
+    votes_per_citizen: int = 3
+    min_account_age_hours: int = 24
+    hide_counts: bool = True
+
+
+def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    if not data.title.strip():
+        raise ServiceError(_("Give the round a title."))
+    if data.closes_at <= data.opens_at:
+        raise ServiceError(_("The round must close after it opens."))
+    if not 1 <= data.votes_per_citizen <= 50:
+        raise ServiceError(_("Votes per citizen must be between 1 and 50."))
+    if not 0 <= data.min_account_age_hours <= 24 * 60:
+        raise ServiceError(_("The account age must be between 0 and 1,440 hours."))
+    rounds = call.rounds
+    if rounds and data.opens_at < rounds[-1].closes_at:
+        raise ServiceError(_("A round must open after the round before it closes."))
+    round_ = Round(call=call, position=len(rounds) + 1, kind=RoundKind.PUBLIC, title=data.title.strip()[:200],
+                   opens_at=data.opens_at, closes_at=data.closes_at, public_mode=data.mode,
+                   votes_per_citizen=data.votes_per_citizen, min_account_age_hours=data.min_account_age_hours,
+                   hide_counts=data.hide_counts, jurors_per_entry=0)
+    db.session.add(round_)
+    db.session.flush()
+    record(actor, "round.create_public", "round", round_.id, mode=data.mode.value)
+    return round_
+
+
+def entries_of(round_: Round) -> list[Entry]:
+    """The entries in the round: approved ones, or those advanced from the round before."""
+    previous = [r for r in round_.call.rounds if r.position < round_.position]
+    stmt = select(Entry).where(Entry.call_id == round_.call_id, Entry.status == EntryStatus.APPROVED)
+    if previous:
+        stmt = stmt.where(Entry.id.in_(select(RoundEntry.entry_id).where(
+            RoundEntry.round_id == previous[-1].id, RoundEntry.advanced.is_(True))))
+    return list(db.session.scalars(stmt.order_by(Entry.id)))
+
+
+def check_eligible(user: User, round_: Round, now: datetime | None = None) -> None:
+    """Logged in, confirmed, old enough, and not running or judging this call."""
+    now = now or utcnow()
+    if round_.kind is not RoundKind.PUBLIC:
+        raise ServiceError(_("This is not a public round."))
+    state = round_.state_at(now)
+    if state is RoundState.UPCOMING:
+        raise NotEligible(_("Voting has not opened yet."))
+    if state is not RoundState.OPEN:
+        raise NotEligible(_("Voting has closed."))
+    if not user.is_authenticated:
+        raise NotEligible(_("Log in to vote."))
+    if not user.is_confirmed:
+        raise NotEligible(_("Please confirm your e-mail address before voting."))
+    age = timedelta(hours=round_.min_account_age_hours)
+    if user.created_at > now - age:  # old enough now, at its first vote (or it was at the opening)
+        raise NotEligible(_("Accounts can vote once they are %(hours)d hours old: one person, one voice.",
+                            hours=round_.min_account_age_hours))
+    if can_manage_call(user, round_.call):
+        raise NotEligible(_("Organisers of a call do not vote in its public round."))
+    judging = select(RoundMember.id).join(Round, Round.id == RoundMember.round_id).where(
+        Round.call_id == round_.call_id, RoundMember.user_id == user.id)
+    if db.session.scalar(select(func.count()).select_from(judging.subquery())):
+        raise NotEligible(_("Jurors of a call do not vote in its public round."))
+
+
+def _check_entry(user: User, round_: Round, entry: Entry) -> None:
+    if entry.call_id != round_.call_id or entry.id not in {e.id for e in entries_of(round_)}:
+        raise ServiceError(_("This entry is not in this round."))
+    if entry.author_id == user.id:
+        raise NotEligible(_("You cannot vote for your own entry."))
+
+
+def _insert_ignoring_conflicts(model, values: dict, keys: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; returns the number of rows inserted."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return db.session.execute(statement).rowcount
+
+
+def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> None:
+    """Record one vote. The same vote twice is stored once; a vote past the quota is refused, atomically."""
+    check_eligible(user, round_)
+    if round_.public_mode is not PublicMode.VOTES:
+        raise ServiceError(_("This round compares pairs; it has no votes."))
+    _check_entry(user, round_, entry)
+    inserted = _insert_ignoring_conflicts(Vote, {
+        "round_id": round_.id, "user_id": user.id, "entry_id": entry.id, "created_at": utcnow(),
+        "address": address[:64], "voided_reason": ""}, ["round_id", "user_id", "entry_id"])
+    if not inserted:
+        raise AlreadyVoted(_("You have already voted for this entry."))
+    _insert_ignoring_conflicts(VoteAllowance, {"round_id": round_.id, "user_id": user.id, "used": 0},
+                               ["round_id", "user_id"])
+    # One conditional UPDATE: the database, not this process, decides whether a vote is left.
+    taken = db.session.execute(
+        update(VoteAllowance).where(VoteAllowance.round_id == round_.id, VoteAllowance.user_id == user.id,
+                                    VoteAllowance.used < round_.votes_per_citizen)
+        .values(used=VoteAllowance.used + 1)).rowcount
+    if not taken:
+        raise ServiceError(_("You have used all %(n)d of your votes. Take one back to vote for another entry.",
+                             n=round_.votes_per_citizen))
+
+
+def take_back(user: User, round_: Round, entry: Entry) -> None:
+    if round_.state is not RoundState.OPEN:
+        raise ServiceError(_("Voting has closed."))
+    removed = db.session.execute(delete(Vote).where(
+        Vote.round_id == round_.id, Vote.user_id == user.id, Vote.entry_id == entry.id,
+        Vote.voided_at.is_(None))).rowcount
+    if not removed:
+        raise ServiceError(_("You had not voted for this entry."))
+    db.session.execute(update(VoteAllowance).where(
+        VoteAllowance.round_id == round_.id, VoteAllowance.user_id == user.id, VoteAllowance.used > 0)
+        .values(used=VoteAllowance.used - 1))
+    record(user, "vote.take_back", "round", round_.id, entry_id=entry.id)
+
+
+def my_votes(user: User, round_: Round) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(db.session.scalars(select(Vote.entry_id).where(
+        Vote.round_id == round_.id, Vote.user_id == user.id, Vote.voided_at.is_(None))))
+
+
+def vote_counts(round_: Round) -> dict[int, int]:
+    return dict(db.session.execute(select(Vote.entry_id, func.count()).where(
+        Vote.round_id == round_.id, Vote.voided_at.is_(None)).group_by(Vote.entry_id)).all())
+
+
+def counts_visible(round_: Round, viewer: User) -> bool:
+    return not round_.hide_counts or round_.state in (RoundState.CLOSED, RoundState.DECIDED) or \
+        can_manage_call(viewer, round_.call)
+
+
+# Pairs ----------------------------------------------------------------------------------------
+
+def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
+    """Two entries to compare, favouring the least seen, never the citizen's own; with a one-time token."""
+    check_eligible(user, round_)
+    entries = {e.id: e for e in entries_of(round_)}
+    rows = db.session.execute(select(Comparison.left_id, Comparison.right_id, Comparison.user_id).where(
+        Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()
+    appearances, pair_counts, seen = Counter(), Counter(), set()
+    for left, right, who in rows:
+        appearances[left] += 1
+        appearances[right] += 1
+        pair_counts[frozenset((left, right))] += 1
+        if who == user.id:
+            seen.add(frozenset((left, right)))
+    own = {e.id for e in entries.values() if e.author_id == user.id}
+    rng = random.Random(secrets.randbits(64))
+    pair = pairwise.choose_pair(list(entries), appearances, pair_counts, exclude=own, seen_pairs=seen, rng=rng)
+    if pair is None:
+        return None
+    left, right = pair
+    token = make_token("pair", {"round": round_.id, "user": user.id, "left": left, "right": right,
+                                "nonce": secrets.token_hex(8)})
+    return entries[left], entries[right], token
+
+
+def answer_pair(user: User, round_: Round, token: str, choice: str, address: str = "") -> bool:
+    """Store the answer to a pair shown by `next_pair`; an answer sent twice is stored once (returns False)."""
+    check_eligible(user, round_)
+    try:
+        data = read_token("pair", token, PAIR_MAX_AGE)
+    except (TokenExpired, TokenInvalid):
+        raise ServiceError(_("This pair is no longer valid. Here is a new one.")) from None
+    if data.get("round") != round_.id or data.get("user") != user.id:
+        raise ServiceError(_("This pair is no longer valid. Here is a new one."))
+    left, right = data["left"], data["right"]
+    winner = {"left": left, "right": right, "none": None}.get(choice, "invalid")
+    if winner == "invalid":
+        raise ServiceError(_("Choose one of the two, or say you cannot decide."))
+    return bool(_insert_ignoring_conflicts(Comparison, {
+        "round_id": round_.id, "user_id": user.id, "nonce": data["nonce"], "left_id": left, "right_id": right,
+        "winner_id": winner, "created_at": utcnow(), "address": address[:64], "voided_reason": ""},
+        ["round_id", "user_id", "nonce"]))
+
+
+def comparisons_made(user: User, round_: Round) -> int:
+    if not user.is_authenticated:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(Comparison).where(
+        Comparison.round_id == round_.id, Comparison.user_id == user.id))
+
+
+def pairwise_scores(round_: Round) -> dict[int, float]:
+    """Each entry's chance of beating a randomly chosen other entry, from a Bradley-Terry fit."""
+    ids = [e.id for e in entries_of(round_)]
+    outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
+        select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(
+            Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()]
+    return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes))
+
+
+# Integrity ------------------------------------------------------------------------------------
+
+@dataclass
+class Burst:
+    entry_id: int
+    start: datetime
+    count: int
+    ids: list[int]
+
+
+def _ballots(round_: Round):
+    model = Vote if round_.public_mode is PublicMode.VOTES else Comparison
+    target = Vote.entry_id if model is Vote else Comparison.winner_id
+    return model, target
+
+
+def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: int = 7,
+           threshold: int = 5) -> list[Burst]:
+    """Many new accounts backing the same entry within a short time."""
+    model, target = _ballots(round_)
+    rows = db.session.execute(
+        select(model.id, target, model.created_at).join(User, User.id == model.user_id)
+        .where(model.round_id == round_.id, model.voided_at.is_(None), target.is_not(None),
+               User.created_at > model.created_at - timedelta(days=new_days))
+        .order_by(target, model.created_at)).all()
+    by_entry = defaultdict(list)
+    for ballot_id, entry_id, at in rows:
+        by_entry[entry_id].append((at, ballot_id))
+    found = []
+    for entry_id, ballots in by_entry.items():
+        start = 0
+        best = None
+        for end in range(len(ballots)):
+            while ballots[end][0] - ballots[start][0] > window:
+                start += 1
+            size = end - start + 1
+            if size >= threshold and (best is None or size > best[1] - best[0] + 1):
+                best = (start, end)
+        if best:
+            chosen = ballots[best[0]:best[1] + 1]
+            found.append(Burst(entry_id, chosen[0][0], len(chosen), [b for _, b in chosen]))
+    return sorted(found, key=lambda b: -b.count)
+
+
+def crowded_addresses(round_: Round, threshold: int = 5) -> list[tuple[str, int, int]]:
+    """Addresses many accounts voted from: (address, accounts, ballots). A school may be innocent: look first."""
+    model, _target = _ballots(round_)
+    rows = db.session.execute(
+        select(model.address, func.count(func.distinct(model.user_id)), func.count())
+        .where(model.round_id == round_.id, model.voided_at.is_(None), model.address != "")
+        .group_by(model.address).having(func.count(func.distinct(model.user_id)) >= threshold)
+        .order_by(func.count(func.distinct(model.user_id)).desc())).all()
+    return [tuple(r) for r in rows]
+
+
+def void(actor: User, round_: Round, ids: list[int], reason: str) -> int:
+    """Void ballots with a written reason: they stop counting, and the results say how many and why."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if not reason.strip():
+        raise ServiceError(_("Write the reason for voiding: it is published with the results."))
+    model, _target = _ballots(round_)
+    changed = db.session.execute(
+        update(model).where(model.round_id == round_.id, model.id.in_(ids), model.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by_id=actor.id, voided_reason=reason.strip()[:500])).rowcount
+    record(actor, "round.void", "round", round_.id, ids=sorted(ids), reason=reason.strip(), count=changed)
+    return changed
+
+
+def voided_summary(round_: Round) -> list[tuple[str, int]]:
+    """(reason, how many) of the voided ballots: shown with the results, never hidden."""
+    model, _target = _ballots(round_)
+    return [tuple(r) for r in db.session.execute(
+        select(model.voided_reason, func.count()).where(model.round_id == round_.id, model.voided_at.is_not(None))
+        .group_by(model.voided_reason).order_by(func.count().desc())).all()]
+
+
+def ballot_total(round_: Round) -> int:
+    model, _target = _ballots(round_)
+    return db.session.scalar(select(func.count()).select_from(model).where(
+        model.round_id == round_.id, model.voided_at.is_(None)))
+
+
+def open_public_round(call: Call, now: datetime | None = None) -> Round | None:
+    now = now or utcnow()
+    return next((r for r in call.rounds if r.kind is RoundKind.PUBLIC and r.state_at(now) is RoundState.OPEN), None)

@@ -1,0 +1,1 @@
+"""Citizens' pages of a public round: voting, taking a vote back, comparing pairs."""

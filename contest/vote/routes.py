@@ -1,0 +1,137 @@
+"""Public round pages: thin skins over contest.services.public."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
+
+from contest.extensions import db, limiter
+from contest.models import Entry, PublicMode, Round, RoundKind
+from contest.services import ServiceError
+from contest.services import public as public_service
+
+bp = Blueprint("vote", __name__)
+
+
+class BallotForm(FlaskForm):
+    """Only the CSRF token: the entry and the choice are in the address and the button."""
+
+
+def _round(round_id: int) -> Round:
+    round_ = db.get_or_404(Round, round_id)
+    if round_.kind is not RoundKind.PUBLIC or round_.call.published_at is None:
+        abort(404)
+    return round_
+
+
+def _account_key() -> str:
+    return f"voter:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or ""
+
+
+def _address() -> str:
+    return request.remote_addr or ""
+
+
+def _with_retries(action):
+    """Run a write and commit it; SQLite may report a concurrent writer as a lock: try again shortly."""
+    for attempt in range(8):
+        try:
+            result = action()
+            db.session.commit()
+            return result
+        except OperationalError:
+            db.session.rollback()
+            time.sleep(0.02 * (attempt + 1))
+    raise ServiceError(_("The site is very busy. Please try again in a moment."))
+
+
+@bp.route("/rounds/<int:round_id>")
+def round(round_id: int):
+    round_ = _round(round_id)
+    entries = public_service.entries_of(round_)
+    visible = public_service.counts_visible(round_, current_user)
+    problem = None
+    try:
+        public_service.check_eligible(current_user, round_)
+    except ServiceError as error:
+        problem = str(error)
+    mine = public_service.my_votes(current_user, round_)
+    return render_template(
+        "vote/round.html", round=round_, call=round_.call, entries=entries, problem=problem, mine=mine,
+        counts=public_service.vote_counts(round_) if visible and round_.public_mode is PublicMode.VOTES else None,
+        scores=public_service.pairwise_scores(round_) if visible and round_.public_mode is PublicMode.PAIRWISE
+        else None, made=public_service.comparisons_made(current_user, round_), form=BallotForm(),
+        voided=public_service.voided_summary(round_) if visible else [],
+    )
+
+
+@bp.route("/rounds/<int:round_id>/votes/<int:entry_id>", methods=["POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
+def cast(round_id: int, entry_id: int):
+    round_ = _round(round_id)
+    entry = db.get_or_404(Entry, entry_id)
+    if BallotForm().validate_on_submit():
+        try:
+            _with_retries(lambda: public_service.cast_vote(current_user, round_, entry, _address()))
+        except public_service.AlreadyVoted as notice:
+            db.session.rollback()
+            flash(str(notice), "info")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("vote.round", round_id=round_.id, _anchor=f"entry-{entry.id}"))
+        else:
+            flash(_("Your vote for “%(title)s” is counted.", title=entry.title), "success")
+    return redirect(url_for("vote.round", round_id=round_.id, _anchor=f"entry-{entry.id}"))
+
+
+@bp.route("/rounds/<int:round_id>/votes/<int:entry_id>/take-back", methods=["POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
+def take_back(round_id: int, entry_id: int):
+    round_ = _round(round_id)
+    entry = db.get_or_404(Entry, entry_id)
+    if BallotForm().validate_on_submit():
+        try:
+            _with_retries(lambda: public_service.take_back(current_user, round_, entry))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("Your vote for “%(title)s” is taken back.", title=entry.title), "success")
+    return redirect(url_for("vote.round", round_id=round_.id, _anchor=f"entry-{entry.id}"))
+
+
+@bp.route("/rounds/<int:round_id>/compare", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"], methods=["POST"])
+def compare(round_id: int):
+    round_ = _round(round_id)
+    if round_.public_mode is not PublicMode.PAIRWISE:
+        abort(404)
+    form = BallotForm()
+    if form.validate_on_submit():
+        choice = request.form.get("choice", "")
+        token = request.form.get("pair", "")
+        try:
+            _with_retries(lambda: public_service.answer_pair(current_user, round_, token, choice, _address()))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("Thank you. Here is the next pair."), "success")
+        return redirect(url_for("vote.compare", round_id=round_.id))
+    problem, pair = None, None
+    try:
+        pair = public_service.next_pair(current_user, round_)
+    except ServiceError as error:
+        problem = str(error)
+    return render_template("vote/compare.html", round=round_, call=round_.call, pair=pair, problem=problem,
+                           made=public_service.comparisons_made(current_user, round_), form=form)
