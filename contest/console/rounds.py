@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from contest.console.routes import _to_local, _to_utc, bp
 from contest.extensions import db
 from contest.jury.forms import ActionForm, DecideForm, InviteForm, PublicRoundForm, RoundForm, VoidForm
-from contest.models import AdvanceMode, Assignment, Call, Round
+from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
 from contest.services import ServiceError
