@@ -26,16 +26,18 @@ def fit_bradley_terry(entry_ids: Sequence[int], outcomes: Iterable[Outcome], *, 
     equally good, which is evidence the two are close; dropping the answer would let the few decided
     answers set their gap alone.
 
-    Each entry also gets `prior` virtual wins and `prior` virtual losses against a fixed opponent of
-    strength 1. That keeps an entry that never lost (or never won) finite, pins the scale of every part
-    of a disconnected comparison graph, and makes the likelihood strictly concave in log-strength, so
-    the fit has one maximum and MM climbs to it. It shrinks every strength a little towards 1; a prior
-    small next to each entry's number of comparisons changes little.
+    Each entry also gets `prior` virtual wins and `prior` virtual losses against a virtual average
+    opponent: one whose strength is the geometric mean of the entries it is connected to by comparisons.
+    That keeps an entry that never lost (or never won) finite, and makes the likelihood strictly concave
+    in log-strength up to the one scale each connected group is free to take, so the fit has one answer
+    and MM climbs to it. It shrinks every gap a little; a prior small next to an entry's number of
+    comparisons changes little.
 
-    Entries never compared get exactly 1; the compared ones are scaled to a geometric mean of 1, so the
-    geometric mean over all entries is 1 too. Outcomes naming an entry not in `entry_ids` (withdrawn,
-    disqualified) are skipped; an outcome that compares an entry with itself or names a winner who was
-    not shown is corrupt, and raises ValueError rather than tilting a published result.
+    Each connected group of entries is scaled to a geometric mean of 1; nothing ties the groups of a
+    disconnected graph to one another, and "their average entries are equally good" is the neutral
+    statement. Entries never compared get exactly 1. Outcomes naming an entry not in `entry_ids`
+    (withdrawn, disqualified) are skipped; an outcome that compares an entry with itself or names a
+    winner who was not shown is corrupt, and raises ValueError rather than tilting a published result.
     """
     if not (prior > 0 and math.isfinite(prior)):
         raise ValueError("the prior must be a positive number: without it an unbeaten entry has no finite strength")
@@ -62,29 +64,51 @@ def fit_bradley_terry(entry_ids: Sequence[int], outcomes: Iterable[Outcome], *, 
         highs.append(j)
         low_wins.append(left_won)
 
-    strengths = np.ones(n)
-    if lows:
-        # One row per distinct pair rather than an n x n matrix: the work per iteration follows the pairs
-        # actually compared, and memory stays small however many entries a round has.
-        keys, inverse = np.unique(np.asarray(lows) * n + np.asarray(highs), return_inverse=True)
-        a, b = keys // n, keys % n
-        games = np.bincount(inverse, minlength=len(keys)).astype(float)
-        a_wins = np.bincount(inverse, weights=low_wins, minlength=len(keys))
-        wins = np.bincount(a, a_wins, n) + np.bincount(b, games - a_wins, n) + prior
-        compared = (np.bincount(a, games, n) + np.bincount(b, games, n)) > 0
+    if not lows:
+        return dict.fromkeys(ids, 1.0)
+    # One row per distinct pair rather than an n x n matrix: the work per iteration follows the pairs
+    # actually compared, and memory stays small however many entries a round has.
+    keys, inverse = np.unique(np.asarray(lows) * n + np.asarray(highs), return_inverse=True)
+    a, b = keys // n, keys % n
+    games = np.bincount(inverse, minlength=len(keys)).astype(float)
+    a_wins = np.bincount(inverse, weights=low_wins, minlength=len(keys))
+    group = _groups(n, a, b)
+    group_size = np.bincount(group, minlength=n)[group]
+    # Real wins, the virtual win, and `prior` more from the average opponent's strength sitting in every
+    # virtual answer (the log of a geometric mean is the mean of the logs: it splits over the group).
+    numerator = np.bincount(a, a_wins, n) + np.bincount(b, games - a_wins, n) + 2 * prior
 
-        for _ in range(iterations):
-            share = games / (strengths[a] + strengths[b])
-            denominator = np.bincount(a, share, n) + np.bincount(b, share, n) + 2 * prior / (strengths + 1)
-            updated = wins / denominator
-            change = np.max(np.abs(updated - strengths) / updated)
-            strengths = updated
-            if change <= tolerance:
-                break
-        # An uncompared entry sits at the virtual opponent's 1 already (its update is (s + 1) / 2 from 1);
-        # rescaling only the compared ones keeps it there.
-        strengths[compared] /= np.exp(np.mean(np.log(strengths[compared])))
+    strengths = np.ones(n)
+    for _ in range(iterations):
+        # Hunter's minorisation at the current strengths, whose groups have geometric mean 1: the real
+        # games as in his paper, the virtual ones against an opponent of strength 1, and the opponent's own
+        # strength bounded by the arithmetic mean of the ratios (AM-GM, equal at the current point).
+        share = games / (strengths[a] + strengths[b])
+        pull = 2 * prior / (strengths + 1)
+        denominator = (np.bincount(a, share, n) + np.bincount(b, share, n) + pull
+                       + np.bincount(group, pull, n)[group] / (group_size * strengths))
+        updated = numerator / denominator
+        # The likelihood does not change with a group's scale, so this costs the ascent nothing.
+        updated /= np.exp(np.bincount(group, np.log(updated), n)[group] / group_size)
+        change = np.max(np.abs(updated - strengths) / updated)
+        strengths = updated
+        if change <= tolerance:
+            break
     return {entry: float(strengths[i]) for entry, i in index.items()}
+
+
+def _groups(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each entry's connected group in the comparison graph, named by the smallest index in it."""
+    labels = np.arange(n)
+    while True:
+        merged = labels.copy()
+        np.minimum.at(merged, a, labels[b])
+        np.minimum.at(merged, b, labels[a])
+        # A label's own label is in the same group and no larger: jumping to it shortens long chains.
+        merged = merged[merged]
+        if np.array_equal(merged, labels):
+            return labels
+        labels = merged
 
 
 def win_chances(strengths: Mapping[int, float]) -> dict[int, float]:
@@ -160,6 +184,5 @@ def kendall_tau(order_a: Sequence[int], order_b: Sequence[int]) -> float:
     position_in_b = {entry: i for i, entry in enumerate(order_b)}
     ranks = np.array([position_in_b[entry] for entry in order_a])
     # A pair is discordant when a puts it one way and b the other: an inversion of b's positions in a's order.
-    discordant = np.count_nonzero(np.triu(ranks[:, None] > ranks[None, :], k=1))
-    pairs = n * (n - 1) // 2
-    return 1.0 - 2.0 * discordant / pairs
+    discordant = int(np.count_nonzero(np.triu(ranks[:, None] > ranks[None, :], k=1)))
+    return 1.0 - 2.0 * discordant / (n * (n - 1) // 2)

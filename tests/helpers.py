@@ -213,3 +213,38 @@ def approved_entries(call, n, start_seed=100):
         entries.append(entry)
     assert all(isinstance(e, Entry) for e in entries)
     return entries
+
+
+def make_public_round(call, actor, *, mode="votes", votes=3, age_hours=24, hide_counts=True, state="open"):
+    from datetime import timedelta
+
+    from contest.models import PublicMode
+    from contest.services.public import PublicRoundData, create_public_round
+
+    now = utcnow()
+    opens = now - timedelta(hours=1) if state == "open" else now + timedelta(days=1)
+    round_ = create_public_round(actor, call, PublicRoundData(
+        title="公众评选", opens_at=opens, closes_at=opens + timedelta(days=7), mode=PublicMode(mode),
+        votes_per_citizen=votes, min_account_age_hours=age_hours, hide_counts=hide_counts))
+    db.session.commit()
+    return round_
+
+
+def make_voter(email, *, days_old=3, **kwargs):
+    from datetime import timedelta
+
+    user = make_user(email, **kwargs)
+    user.created_at = utcnow() - timedelta(days=days_old)
+    db.session.commit()
+    return user
+
+
+def zh_n(singular: str, plural: str, num: int, **variables) -> str:
+    """A plural message as a Chinese page shows it."""
+    from flask_babel import force_locale, ngettext
+    from markupsafe import escape
+
+    with force_locale("zh"):
+        text = ngettext(singular, plural, num, **variables)
+    assert text not in (singular % dict(variables, num=num), plural % dict(variables, num=num)), "untranslated"
+    return str(escape(text))

@@ -1,6 +1,8 @@
 """Public pages: the home page, the language switch, calls, galleries and entries."""
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -12,6 +14,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.security import safe_next
 from contest.services import calls as call_service
+from contest.services import public as public_service
 from contest.services.entries import can_view_entry
 
 bp = Blueprint("public", __name__)
@@ -69,6 +72,21 @@ def call(call_id: int):
     return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call))
 
 
+PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
+
+
+def _gallery_order(call: Call):
+    """Newest first; during a public round, an order random for each visitor but stable for them, so that
+    no entry wins votes by being first."""
+    if call.rounds and public_service.open_public_round(call) is not None:
+        if "order_seed" not in session:
+            session["order_seed"] = secrets.randbelow(PRIME - 2) + 1
+        seed = session["order_seed"]
+        a, b = seed, (seed * 7919) % PRIME
+        return ((Entry.id * a + b) % PRIME, Entry.id)
+    return (Entry.id.desc(),)
+
+
 @bp.route("/calls/<int:call_id>/entries")
 def gallery(call_id: int):
     call = _public_call(call_id)
@@ -76,7 +94,7 @@ def gallery(call_id: int):
     per_page = per_page if per_page in GALLERY_SIZES else 24
     stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
             .options(selectinload(Entry.pictures).joinedload(EntryImage.image).joinedload(Image.files))
-            .order_by(Entry.id.desc()))
+            .order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
     total = db.session.scalar(select(func.count()).select_from(Entry).where(
         Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED))

@@ -267,13 +267,13 @@ def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: i
     """Many new accounts backing the same entry within a short time."""
     model, target = _ballots(round_)
     rows = db.session.execute(
-        select(model.id, target, model.created_at).join(User, User.id == model.user_id)
-        .where(model.round_id == round_.id, model.voided_at.is_(None), target.is_not(None),
-               User.created_at > model.created_at - timedelta(days=new_days))
+        select(model.id, target, model.created_at, User.created_at).join(User, User.id == model.user_id)
+        .where(model.round_id == round_.id, model.voided_at.is_(None), target.is_not(None))
         .order_by(target, model.created_at)).all()
     by_entry = defaultdict(list)
-    for ballot_id, entry_id, at in rows:
-        by_entry[entry_id].append((at, ballot_id))
+    for ballot_id, entry_id, at, account_created in rows:
+        if at - account_created < timedelta(days=new_days):  # only new accounts make a burst suspicious
+            by_entry[entry_id].append((at, ballot_id))
     found = []
     for entry_id, ballots in by_entry.items():
         start = 0

@@ -87,7 +87,12 @@ def cast(app, city, transport_commission, transport_organiser, admin):
 
     assignment = db.session.scalar(db.select(Assignment))
     invitation = token("juror-invitation", {"member": _member.id, "email": _member.email})
-    return {"juror": juror, "round": round_, "assignment": assignment, "invitation": invitation,"citizen": citizen, "entrant": entrant, "organiser": transport_organiser, "admin": admin,
+    from tests.helpers import make_public_round
+
+    public_round = make_public_round(idea_call, transport_organiser, mode="pairwise")
+    return {"juror": juror, "round": round_, "assignment": assignment, "invitation": invitation,
+            "public_round": public_round,
+            "citizen": citizen, "entrant": entrant, "organiser": transport_organiser, "admin": admin,
             "department": transport_commission, "city": city, "call": call, "idea_call": idea_call,
             "entry": entry, "image_id": entry.images[0].image_id}
 
@@ -133,6 +138,10 @@ PAGES = {
     "console.round": ("organiser", lambda c: url_for("console.round", round_id=c["round"].id), 200),
     "console.assignments": ("organiser", lambda c: url_for("console.assignments", round_id=c["round"].id), 200),
     "jury.index": ("juror", lambda c: url_for("jury.index"), 200),
+    "console.new_public_round": ("organiser", lambda c: url_for("console.new_public_round",
+                                                                call_id=c["idea_call"].id), 200),
+    "vote.round": ("anonymous", lambda c: url_for("vote.round", round_id=c["public_round"].id), 200),
+    "vote.compare": ("entrant", lambda c: url_for("vote.compare", round_id=c["public_round"].id), 200),
     "jury.invitation": ("anonymous", lambda c: url_for("jury.invitation", token=c["invitation"]), 200),
     "jury.round": ("juror", lambda c: url_for("jury.round", round_id=c["round"].id), 200),
     "jury.score": ("juror", lambda c: url_for("jury.score", assignment_id=c["assignment"].id), 200),

@@ -1,0 +1,120 @@
+"""The same vote sent 50 times at once, and 10 votes against a quota of 3, against a real server process
+(gunicorn, two workers) on the suite's database: nothing is counted twice, no response is a 5xx."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from contest.extensions import db
+from contest.models import Vote
+from tests.helpers import PASSWORD, approved_entries, make_call, make_public_round, make_voter, zh
+
+ROOT = Path(__file__).resolve().parents[2]
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(app, tmp_path):
+    port = free_port()
+    env = dict(os.environ, CONTEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               CONTEST_SECRET_KEY="load test secret", CONTEST_UPLOAD_DIR=str(tmp_path / "uploads"),
+               CONTEST_MAIL_BACKEND="log", CONTEST_REDIS_URL="")
+    log = (tmp_path / "gunicorn.log").open("w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "8", "--bind",
+         f"127.0.0.1:{port}", "--graceful-timeout", "2", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(base + "/", timeout=1)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise AssertionError((tmp_path / "gunicorn.log").read_text()) from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+def logged_in(base: str, email: str) -> requests.Session:
+    session = requests.Session()
+    token = CSRF.search(session.get(base + "/account/login").text).group(1)
+    response = session.post(base + "/account/login", data={"csrf_token": token, "email": email,
+                                                            "password": PASSWORD}, allow_redirects=False)
+    assert response.status_code == 302
+    return session
+
+
+def fire(base, session, round_id, entry_ids, token):
+    """Send one vote per entry id, all at the same moment, each from its own connection."""
+    barrier = threading.Barrier(len(entry_ids))
+    results = []
+
+    def send(entry_id):
+        own = requests.Session()
+        own.cookies.update(session.cookies)
+        barrier.wait()
+        response = own.post(f"{base}/rounds/{round_id}/votes/{entry_id}", data={"csrf_token": token}, timeout=60)
+        results.append((response.status_code, [r.status_code for r in response.history], response.text))
+
+    threads = [threading.Thread(target=send, args=(e,)) for e in entry_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def stored_votes() -> int:
+    db.session.commit()
+    return db.session.scalar(select(func.count()).select_from(Vote).where(Vote.voided_at.is_(None)))
+
+
+def test_the_same_vote_fifty_times_at_once_is_stored_once(app, server, transport_commission, transport_organiser):
+    call = make_call(transport_commission)
+    entries = approved_entries(call, 2)
+    round_ = make_public_round(call, transport_organiser, votes=3)
+    make_voter("crowd@example.org")
+    session = logged_in(server, "crowd@example.org")
+    token = CSRF.search(session.get(f"{server}/rounds/{round_.id}").text).group(1)
+    results = fire(server, session, round_.id, [entries[0].id] * 50, token)
+    counted = zh("Your vote for “%(title)s” is counted.", title=entries[0].title)
+    already = zh("You have already voted for this entry.")
+    assert len(results) == 50
+    assert all(status < 500 and all(h < 500 for h in history) for status, history, _ in results)
+    assert sum(counted in text for _, _, text in results) == 1
+    assert all(counted in text or already in text for _, _, text in results)
+    assert stored_votes() == 1
+
+
+def test_ten_votes_at_once_against_a_quota_of_three(app, server, transport_commission, transport_organiser):
+    call = make_call(transport_commission)
+    entries = approved_entries(call, 10)
+    round_ = make_public_round(call, transport_organiser, votes=3)
+    make_voter("eager@example.org")
+    session = logged_in(server, "eager@example.org")
+    token = CSRF.search(session.get(f"{server}/rounds/{round_.id}").text).group(1)
+    results = fire(server, session, round_.id, [e.id for e in entries], token)
+    assert all(status < 500 and all(h < 500 for h in history) for status, history, _ in results)
+    used_up = zh("You have used all %(n)d of your votes. Take one back to vote for another entry.", n=3)
+    assert sum(used_up in text for _, _, text in results) == 7
+    assert stored_votes() == 3

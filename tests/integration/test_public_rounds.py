@@ -1,0 +1,223 @@
+"""Public rounds: who may vote, votes and their quota, pairs and their fit, voided ballots in the open."""
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from contest import pairwise
+from contest.extensions import db
+from contest.models import Comparison, Vote
+from contest.models.types import utcnow
+from contest.services import public as public_service
+from tests.helpers import (
+    approved_entries,
+    log_in,
+    make_call,
+    make_public_round,
+    make_user,
+    make_voter,
+    post_form,
+    zh,
+)
+
+
+@pytest.fixture
+def railing_call(transport_commission):
+    return make_call(transport_commission)
+
+
+@pytest.fixture
+def entries(railing_call):
+    return approved_entries(railing_call, 5)
+
+
+@pytest.fixture
+def votes_round(railing_call, transport_organiser, entries):
+    return make_public_round(railing_call, transport_organiser, mode="votes", votes=3)
+
+
+@pytest.fixture
+def voter(client):
+    user = make_voter("voter@example.org")
+    log_in(client, user.email)
+    return user
+
+
+def vote(client, round_, entry):
+    return post_form(client, f"/rounds/{round_.id}/votes/{entry.id}", page=f"/rounds/{round_.id}",
+                     follow_redirects=True)
+
+
+def votes_in_db():
+    db.session.commit()
+    return db.session.scalars(select(Vote)).all()
+
+
+def test_voting_and_taking_a_vote_back(client, voter, votes_round, entries):
+    page = vote(client, votes_round, entries[0]).get_data(as_text=True)
+    assert zh("Your vote for “%(title)s” is counted.", title=entries[0].title) in page
+    again = vote(client, votes_round, entries[0]).get_data(as_text=True)
+    assert zh("You have already voted for this entry.") in again
+    assert len(votes_in_db()) == 1
+    post_form(client, f"/rounds/{votes_round.id}/votes/{entries[0].id}/take-back", page=f"/rounds/{votes_round.id}")
+    assert votes_in_db() == []
+    assert zh("Votes left: %(n)d of %(total)d.", n=3, total=3) in client.get(f"/rounds/{votes_round.id}").get_data(
+        as_text=True)
+
+
+def test_the_quota(client, voter, votes_round, entries):
+    for entry in entries[:3]:
+        vote(client, votes_round, entry)
+    page = vote(client, votes_round, entries[3]).get_data(as_text=True)
+    assert zh("You have used all %(n)d of your votes. Take one back to vote for another entry.", n=3) in page
+    assert len(votes_in_db()) == 3
+
+
+@pytest.mark.parametrize("who", ["unconfirmed", "too new", "author", "organiser", "juror"])
+def test_who_may_not_vote(client, votes_round, entries, transport_organiser, who):
+    from contest.models import RoundMember
+
+    if who == "unconfirmed":
+        user = make_voter("u@example.org", confirmed=False)
+        expected = zh("Please confirm your e-mail address before voting.")
+    elif who == "too new":
+        user = make_user("new@example.org")
+        expected = zh("Accounts can vote once they are %(hours)d hours old: one person, one voice.", hours=24)
+    elif who == "author":
+        user = entries[0].author
+        user.created_at = utcnow() - timedelta(days=5)
+        db.session.commit()
+        expected = zh("You cannot vote for your own entry.")
+    elif who == "organiser":
+        user = transport_organiser
+        user.created_at = utcnow() - timedelta(days=5)
+        db.session.commit()
+        expected = zh("Organisers of a call do not vote in its public round.")
+    else:
+        from tests.helpers import make_round
+
+        user = make_voter("juror@example.org")
+        expert = votes_round.call.rounds[0]
+        assert expert.id == votes_round.id
+        other = make_round(votes_round.call, transport_organiser, state="upcoming")
+        other.opens_at = votes_round.closes_at + timedelta(days=1)
+        other.closes_at = other.opens_at + timedelta(days=1)
+        db.session.add(RoundMember(round=other, email=user.email, user=user))
+        db.session.commit()
+        expected = zh("Jurors of a call do not vote in its public round.")
+    log_in(client, user.email)
+    page = vote(client, votes_round, entries[0]).get_data(as_text=True)
+    assert expected in page
+    assert votes_in_db() == []
+
+
+def test_a_vote_after_the_close_or_without_a_token_changes_nothing(client, voter, votes_round, entries):
+    assert client.post(f"/rounds/{votes_round.id}/votes/{entries[0].id}").status_code == 400
+    votes_round.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    page = vote(client, votes_round, entries[0]).get_data(as_text=True)
+    assert zh("Voting has closed.") in page
+    assert votes_in_db() == []
+
+
+def test_counts_are_hidden_until_the_close(client, voter, votes_round, entries):
+    vote(client, votes_round, entries[0])
+    label = zh("The counts are shown when voting closes.")
+    assert label in client.get(f"/rounds/{votes_round.id}").get_data(as_text=True)
+    votes_round.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert label not in client.get(f"/rounds/{votes_round.id}").get_data(as_text=True)
+
+
+def test_pairs_are_answered_once_each_and_never_show_ones_own_entry(app, railing_call, transport_organiser, entries):
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise")
+    author = entries[0].author
+    author.created_at = utcnow() - timedelta(days=5)
+    db.session.commit()
+    with app.test_request_context():
+        for _ in range(20):
+            left, right, token = public_service.next_pair(author, round_)
+            assert entries[0].id not in (left.id, right.id)
+        left, right, token = public_service.next_pair(author, round_)
+        assert public_service.answer_pair(author, round_, token, "left") is True
+        assert public_service.answer_pair(author, round_, token, "left") is False  # a double submit
+        db.session.commit()
+        assert public_service.comparisons_made(author, round_) == 1
+        with pytest.raises(public_service.ServiceError):
+            public_service.answer_pair(author, round_, token + "x", "left")
+
+
+def test_simulated_citizens_recover_the_true_order(app, railing_call, transport_organiser):
+    """20 entries with known strengths, 2,000 noisy answers through the services: the fit finds the order."""
+    entries = approved_entries(railing_call, 20, start_seed=300)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", age_hours=0)
+    rng = random.Random(42)
+    strength = {e.id: 1.35 ** rank for rank, e in enumerate(entries)}
+    citizens = [make_voter(f"sim{n}@example.org") for n in range(40)]
+    with app.test_request_context():
+        for n in range(2000):
+            citizen = citizens[n % len(citizens)]
+            left, right, token = public_service.next_pair(citizen, round_)
+            p_left = strength[left.id] / (strength[left.id] + strength[right.id])
+            answer = "none" if rng.random() < 0.1 else ("left" if rng.random() < p_left else "right")
+            public_service.answer_pair(citizen, round_, token, answer)
+            if n % 200 == 199:
+                db.session.commit()
+        db.session.commit()
+        scores = public_service.pairwise_scores(round_)
+    fitted = sorted(scores, key=scores.get)
+    true = sorted(strength, key=strength.get)
+    tau = pairwise.kendall_tau(fitted, true)
+    print(f"Kendall's tau between the fitted and the true order: {tau:.3f}")
+    assert tau >= 0.9
+
+
+def test_voided_votes_are_counted_with_their_reason(client, app, votes_round, entries, transport_organiser):
+    voters = [make_voter(f"burst{n}@example.org", days_old=1) for n in range(6)]
+    with app.test_request_context():
+        for user in voters:
+            public_service.cast_vote(user, votes_round, entries[1], "10.1.2.3")
+        db.session.commit()
+    bursts = public_service.bursts(votes_round, new_days=7, threshold=5)
+    assert bursts and bursts[0].entry_id == entries[1].id and bursts[0].count == 6
+    assert public_service.crowded_addresses(votes_round, threshold=5) == [("10.1.2.3", 6, 6)]
+    log_in(client, transport_organiser.email)
+    page = f"/console/rounds/{votes_round.id}/"
+    assert zh("Bursts: many new accounts backing one entry within an hour") in client.get(page).get_data(as_text=True)
+    response = post_form(client, f"/console/rounds/{votes_round.id}/void",
+                         {"ballot": [str(i) for i in bursts[0].ids[:4]], "reason": "同一地址短时间内新注册账号集中投票"},
+                         page=page)
+    assert response.status_code == 302
+    assert public_service.vote_counts(votes_round) == {entries[1].id: 2}
+    assert "同一地址短时间内新注册账号集中投票" in client.get(page).get_data(as_text=True)
+    votes_round.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    public = app.test_client().get(f"/rounds/{votes_round.id}").get_data(as_text=True)
+    assert "同一地址短时间内新注册账号集中投票" in public
+    assert zh("%(num)d voided", num=4) in public
+
+
+def test_the_gallery_order_is_random_but_stable_for_each_visitor(app, votes_round, entries):
+    first, second = app.test_client(), app.test_client()
+    url = f"/calls/{votes_round.call_id}/entries"
+
+    def order(c):
+        html = c.get(url).get_data(as_text=True)
+        return [int(part.split('"')[0]) for part in html.split('href="/entries/')[1:]]
+
+    a1, a2 = order(first), order(first)
+    assert a1 == a2 and sorted(a1) == sorted(e.id for e in entries)
+    orders = {tuple(order(app.test_client())) for _ in range(8)}
+    assert len(orders) > 1  # different visitors see different orders
+
+
+def test_comparison_rows_keep_the_answer(app, railing_call, transport_organiser, entries):
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise")
+    citizen = make_voter("c@example.org")
+    with app.test_request_context():
+        left, right, token = public_service.next_pair(citizen, round_)
+        public_service.answer_pair(citizen, round_, token, "right")
+        db.session.commit()
+    row = db.session.scalar(select(Comparison))
+    assert (row.left_id, row.right_id, row.winner_id) == (left.id, right.id, right.id)
