@@ -52,8 +52,10 @@ def demo_command(force: bool) -> None:
 
     if current_app.config["CONTEST_ENV"] == "production" and not force:
         raise click.ClickException("Refusing to load demo accounts in production (use --force if you mean it).")
-    accounts = load_demo()
-    db.session.commit()
+    # Mails the demo's story sends (decisions, say) need addresses of the site.
+    with current_app.test_request_context(base_url="http://127.0.0.1:5000"):
+        accounts = load_demo()
+        db.session.commit()
     click.echo("Demo data loaded. Demo accounts (password for each shown beside it):")
     for role, email, password in accounts:
         click.echo(f"  {role:<28} {email:<40} {password}")

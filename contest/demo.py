@@ -118,14 +118,18 @@ DEMO_CITIZENS = 24  # more entrants, so the gallery is full
 
 
 def _demo_citizens(password_hash: str) -> list[User]:
+    from datetime import timedelta
+
     groups = list(ParticipantGroup)
     citizens = []
     for n in range(1, DEMO_CITIZENS + 1):
         email = f"citizen{n:02d}@example.org"
         user = find_user_by_email(email)
         if user is None:
+            # Registered weeks ago: old enough to vote in the public rounds.
             user = User(email=email, password_hash=password_hash, display_name=f"市民{n:02d}",
-                        group=groups[n % len(groups)], email_confirmed_at=utcnow())
+                        group=groups[n % len(groups)], email_confirmed_at=utcnow(),
+                        created_at=utcnow() - timedelta(days=30 + n))
             db.session.add(user)
         citizens.append(user)
     db.session.flush()
@@ -251,7 +255,7 @@ def load_calls(departments: dict[str, Department]) -> None:
             entry.pictures.append(EntryImage(image=photo, position=0, alt_text="弄堂口的现状照片"))
         db.session.add(entry)
     db.session.flush()
-    load_expert_round(railing_call, organiser)
+    expert_round = load_expert_round(railing_call, organiser)
     # One raised at a long-table meeting, typed in by staff.
     db.session.add(Entry(call=idea_call, author_name="居民代表 王先生", entered_by_id=planner.id,
                          channel=Channel.MEETING, status=EntryStatus.APPROVED, title="老旧小区加装电梯",
@@ -259,6 +263,7 @@ def load_calls(departments: dict[str, Department]) -> None:
                          topic_id=topics[1].id, place_id=districts[1].id, moderated_at=now,
                          moderated_by_id=planner.id))
     db.session.flush()
+    load_public_rounds(railing_call, idea_call, organiser, planner, expert_round, citizens)
 
 
 JURORS = [("juror1@example.org", "评委 周教授"), ("juror2@example.org", "评委 吴设计师"),
@@ -275,7 +280,7 @@ def load_expert_round(call, organiser: User) -> None:
 
     now = utcnow()
     round_ = create_round(organiser, call, RoundData(
-        title="专家评审", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=13),
+        title="专家评审", opens_at=now - timedelta(days=12), closes_at=now + timedelta(days=1),
         criteria=[("文化表达", 30, "是否讲出红色、海派或江南文化的故事"),
                   ("可行性与安全", 30, "能否工厂化生产、安装和维护，是否安全"),
                   ("美观", 40, "在街道上是否好看、耐看")],
@@ -310,3 +315,45 @@ def load_expert_round(call, organiser: User) -> None:
                      for j, c in enumerate(round_.criteria)}
             save_score(member, assignment, marks, "", "图案很有特色，配色可以更克制。", submit=(i % 4 != 3),
                        version=None)
+    return round_
+
+
+def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_organiser: User, expert_round,
+                       citizens: list[User]) -> None:
+    """After the expert round (closed, the top 15 advance): a pairwise round on the railings with a few hundred
+    comparisons; and a votes round on the ideas."""
+    import random
+    from datetime import timedelta
+
+    from contest.models import AdvanceMode, PublicMode
+    from contest.services.public import PublicRoundData, answer_pair, cast_vote, create_public_round, next_pair
+    from contest.services.rounds import decide
+
+    now = utcnow()
+    expert_round.closes_at = now - timedelta(days=2)
+    decide(railing_organiser, expert_round, AdvanceMode.TOP_N, 15, set())
+    pairs = create_public_round(railing_organiser, railing_call, PublicRoundData(
+        title="公众评选：您更喜欢哪一种栏杆？", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10),
+        mode=PublicMode.PAIRWISE, min_account_age_hours=24, hide_counts=False))
+    rng = random.Random(2026)
+    appeal = {}
+    for n in range(300):
+        citizen = citizens[n % len(citizens)]
+        pair = next_pair(citizen, pairs)
+        if pair is None:
+            continue
+        left, right, token = pair
+        a = appeal.setdefault(left.id, rng.uniform(0.5, 3))
+        b = appeal.setdefault(right.id, rng.uniform(0.5, 3))
+        choice = "none" if rng.random() < 0.08 else ("left" if rng.random() < a / (a + b) else "right")
+        answer_pair(citizen, pairs, token, choice, address=f"192.0.2.{n % 40}")
+    votes = create_public_round(idea_organiser, idea_call, PublicRoundData(
+        title="为您支持的想法投票", opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=20),
+        mode=PublicMode.VOTES, votes_per_citizen=3, hide_counts=True))
+    from contest.services.public import entries_of
+
+    ideas = entries_of(votes)
+    for n, citizen in enumerate(citizens):
+        for idea in rng.sample(ideas, k=min(2 + n % 2, len(ideas))):
+            if idea.author_id != citizen.id:
+                cast_vote(citizen, votes, idea, address=f"198.51.100.{n}")

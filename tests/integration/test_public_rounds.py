@@ -185,9 +185,9 @@ def test_voided_votes_are_counted_with_their_reason(client, app, votes_round, en
     log_in(client, transport_organiser.email)
     page = f"/console/rounds/{votes_round.id}/"
     assert zh("Bursts: many new accounts backing one entry within an hour") in client.get(page).get_data(as_text=True)
+    reason = "同一地址短时间内新注册账号集中投票"
     response = post_form(client, f"/console/rounds/{votes_round.id}/void",
-                         {"ballot": [str(i) for i in bursts[0].ids[:4]], "reason": "同一地址短时间内新注册账号集中投票"},
-                         page=page)
+                         {"ballot": [str(i) for i in bursts[0].ids[:4]], "reason": reason}, page=page)
     assert response.status_code == 302
     assert public_service.vote_counts(votes_round) == {entries[1].id: 2}
     assert "同一地址短时间内新注册账号集中投票" in client.get(page).get_data(as_text=True)
@@ -199,7 +199,7 @@ def test_voided_votes_are_counted_with_their_reason(client, app, votes_round, en
 
 
 def test_the_gallery_order_is_random_but_stable_for_each_visitor(app, votes_round, entries):
-    first, second = app.test_client(), app.test_client()
+    first = app.test_client()
     url = f"/calls/{votes_round.call_id}/entries"
 
     def order(c):
