@@ -204,7 +204,7 @@ def approved_entries(call, n, start_seed=100):
     from flask import current_app
 
     for i in range(n):
-        author = make_user(f"entrant{i}@example.org", name=f"作者{i}")
+        author = make_user(f"entrant{call.id}-{i}@example.org", name=f"作者{call.id}-{i}")
         with current_app.test_request_context():
             entry = submit_entry(author, call, EntryData(title=f"作品{i}"),
                                  [Upload(picture_bytes(start_seed + i), f"图{i}")], accepted_terms=True)

@@ -54,7 +54,7 @@ class PublicRoundForm(FlaskForm):
         SelectChoice("pairwise", _l("Pairs: citizens say which of two entries they prefer")),
     ])
     votes_per_citizen = IntegerField(_l("Votes per citizen"), default=3, validators=[NumberRange(1, 50)])
-    min_account_age_hours = IntegerField(_l("Accounts can vote from this many hours old"), default=24,
+    min_account_age_hours = IntegerField(_l("Hours an account must exist before it can vote"), default=24,
                                          validators=[NumberRange(0, 1440)])
     hide_counts = BooleanField(_l("Hide the counts until voting closes"), default=True)
     opens_at = DateTimeLocalField(_l("Voting opens (Shanghai time)"),

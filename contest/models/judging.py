@@ -110,6 +110,12 @@ class Round(db.Model):
         return self.state_at(utcnow())
 
     @property
+    def public_state_label(self) -> str:
+        """The state in citizens' words: they vote, they do not score."""
+        return str({RoundState.UPCOMING: _l("Voting not open yet"), RoundState.OPEN: _l("Voting open"),
+                    RoundState.CLOSED: _l("Voting closed"), RoundState.DECIDED: _l("Results decided")}[self.state])
+
+    @property
     def jurors(self) -> list[RoundMember]:
         return [m for m in self.members if m.role == "juror"]
 

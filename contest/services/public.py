@@ -66,7 +66,7 @@ def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round
     if not 1 <= data.votes_per_citizen <= 50:
         raise ServiceError(_("Votes per citizen must be between 1 and 50."))
     if not 0 <= data.min_account_age_hours <= 24 * 60:
-        raise ServiceError(_("The account age must be between 0 and 1,440 hours."))
+        raise ServiceError(_("The account age must be between 0 and 1440 hours."))
     rounds = call.rounds
     if rounds and data.opens_at < rounds[-1].closes_at:
         raise ServiceError(_("A round must open after the round before it closes."))
