@@ -102,6 +102,7 @@ def test_who_may_not_vote(client, votes_round, entries, transport_organiser, who
         later = Round(call=votes_round.call, position=2, kind=RoundKind.EXPERT, title="复评",
                       opens_at=votes_round.closes_at + timedelta(days=1),
                       closes_at=votes_round.closes_at + timedelta(days=5))
+        db.session.add(later)
         db.session.add(RoundMember(round=later, email=user.email, user=user))
         db.session.commit()
         expected = zh("Jurors of a call do not vote in its public round.")
