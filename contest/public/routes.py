@@ -5,7 +5,7 @@ import secrets
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from contest.extensions import db
@@ -83,7 +83,7 @@ def _gallery_order(call: Call):
             session["order_seed"] = secrets.randbelow(PRIME - 2) + 1
         seed = session["order_seed"]
         a, b = seed, (seed * 7919) % PRIME
-        return ((Entry.id * a + b) % PRIME, Entry.id)
+        return ((cast(Entry.id, BigInteger) * a + b) % PRIME, Entry.id)
     return (Entry.id.desc(),)
 
 

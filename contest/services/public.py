@@ -123,12 +123,18 @@ def _check_entry(user: User, round_: Round, entry: Entry) -> None:
         raise NotEligible(_("You cannot vote for your own entry."))
 
 
-def _insert_ignoring_conflicts(model, values: dict, keys: list[str]):
-    """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; returns the number of rows inserted."""
+def _insert_ignoring_conflicts(model, values: dict, keys: list[str]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; True if the row was inserted.
+
+    RETURNING tells for sure (a row comes back only when one was written); rowcount is not reliable for
+    this statement on every driver.
+    """
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
-    return db.session.execute(statement).rowcount
+    table = model.__table__
+    statement = (insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+                 .returning(table.primary_key.columns.values()[0]))
+    return db.session.execute(statement).first() is not None
 
 
 def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> None:
