@@ -32,7 +32,6 @@ import os  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
 import socket  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -56,6 +55,7 @@ QUOTA = 44  # votes_per_citizen: 44 counted, 4 already voted, the last 2 distinc
 ENTRIES = 200
 STEP = 7  # entry order of an account (coprime to ENTRIES: 46 steps never meet an entry twice)
 TARGET_RATIO = 0.5
+WARM_UPS = 40  # untimed requests per client to the bare route first (its own round), after the logins
 PASSWORD = "bench password 123"
 REQUESTS = CLIENTS * VOTERS_PER_CLIENT * VOTES_PER_VOTER
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -444,6 +444,7 @@ def main() -> None:
     dbname = create_database()
     url = f"{SQLALCHEMY_BASE}/{dbname}"
     process = None
+    failed = False
     try:
         with tempfile.TemporaryDirectory(prefix="contest-bench-votes-") as folder:
             started = time.perf_counter()
@@ -453,7 +454,7 @@ def main() -> None:
             port = free_port()
             process, log = start_gunicorn(url, folder, secret, port)
             base = f"http://127.0.0.1:{port}"
-            print(f"gunicorn: {WORKERS} workers x {THREADS} threads on {base} (bench._votes_app, vote limits "
+            print(f"gunicorn: {WORKERS} workers x {THREADS} threads on {base} (bench/_votes_app.py, vote limits "
                   f"raised to 100000/minute through create_app)")
 
             started = time.perf_counter()
@@ -477,7 +478,7 @@ def main() -> None:
             print(f"{len(sessions)} voters logged in (and saw the round page) in {time.perf_counter() - started:.1f} s")
 
             # Warm the bare route too (its own round), so neither side pays first-request costs in the timing.
-            run_phase(lambda n: floor_plan(base, ids["floor_rounds"][2], ids)(n)[:6])
+            run_phase(lambda n: floor_plan(base, ids["floor_rounds"][2], ids)(n)[:WARM_UPS])
 
             print(f"\n{REQUESTS} POSTs per run from {CLIENTS} clients "
                   f"({VOTERS_PER_CLIENT} accounts each, {VOTES_PER_VOTER} votes per account):")
@@ -530,7 +531,8 @@ def main() -> None:
             if ratio < TARGET_RATIO:
                 print(f"BELOW TARGET: the vote endpoint reaches {ratio:.2f}x the bare route (target {TARGET_RATIO}x)")
             print(json.dumps({
-                "bench": "votes", "ratio": round(ratio, 3), "app_rps": round(app_rps, 1), "bare_rps": round(bare_rps, 1),
+                "bench": "votes", "ratio": round(ratio, 3), "app_rps": round(app_rps, 1),
+                "bare_rps": round(bare_rps, 1),
                 "bare_rps_before": round(floor_1_rps, 1), "bare_rps_after": round(floor_2_rps, 1),
                 "duplicates": checks["duplicates"], "errors_5xx": errors_5xx, "errors_4xx": errors_4xx,
                 "quota_violations": checks["quota_violations"],
@@ -543,10 +545,15 @@ def main() -> None:
                 "statements_per_request": per_request, "workers": WORKERS, "threads": THREADS,
                 "seconds_total": round(time.perf_counter() - started_all, 1),
             }, ensure_ascii=False))
+            # Wrong answers fail the run (exit status 1); a slow one is reported, like the other benchmarks.
+            failed = bool(checks["duplicates"] or errors_5xx or checks["quota_violations"]
+                          or checks["allowance_mismatches"] or mis_told)
     finally:
         if process is not None:
             stop_gunicorn(process)
         drop_database(dbname)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -71,8 +71,16 @@ def can_manage_call(user: User, call) -> bool:
         return False
     if user.is_admin:
         return True
-    department_ids = {d.id for d in call.departments}
-    return any(m.department_id in department_ids for m in user.memberships)
+    from sqlalchemy import exists, or_, select
+
+    from contest.models import CallDepartment
+
+    # One query, whatever is loaded: this runs on every vote and every media request.
+    co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == call.id)
+    return db.session.scalar(select(exists().where(
+        DepartmentMember.user_id == user.id,
+        or_(DepartmentMember.department_id == call.department_id, DepartmentMember.department_id.in_(co_organisers)),
+    )))
 
 
 def call_staff_required(view):

@@ -7,7 +7,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from contest.extensions import db, limiter
 from contest.models import Entry, PublicMode, Round, RoundKind
@@ -22,7 +24,9 @@ class BallotForm(FlaskForm):
 
 
 def _round(round_id: int) -> Round:
-    round_ = db.get_or_404(Round, round_id)
+    round_ = db.session.scalar(select(Round).where(Round.id == round_id).options(joinedload(Round.call)))
+    if round_ is None:
+        abort(404)
     if round_.kind is not RoundKind.PUBLIC or round_.call.published_at is None:
         abort(404)
     return round_

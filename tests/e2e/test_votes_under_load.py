@@ -33,26 +33,32 @@ def server(app, tmp_path):
     env = dict(os.environ, CONTEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                CONTEST_SECRET_KEY="load test secret", CONTEST_UPLOAD_DIR=str(tmp_path / "uploads"),
                CONTEST_MAIL_BACKEND="log", CONTEST_REDIS_URL="")
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "8", "--bind",
-         f"127.0.0.1:{port}", "--graceful-timeout", "2", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+    log_path = tmp_path / "gunicorn.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "8", "--bind",
+             f"127.0.0.1:{port}", "--graceful-timeout", "2", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            requests.get(base + "/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    requests.get(base + "/", timeout=10)
+                    break
+                except requests.RequestException:
+                    # Still starting (a busy machine makes that slow); give up only after a minute.
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise AssertionError(log_path.read_text()) from None
+                    time.sleep(0.3)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                raise AssertionError((tmp_path / "gunicorn.log").read_text()) from None
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+                process.wait()
 
 
 def logged_in(base: str, email: str) -> requests.Session:
