@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contest import pairwise
 from contest.extensions import db
 from contest.models import (
     Call,
+    CallDepartment,
     Comparison,
+    DepartmentMember,
     Entry,
     EntryStatus,
     PublicMode,
@@ -108,11 +110,17 @@ def check_eligible(user: User, round_: Round, now: datetime | None = None) -> No
     if user.created_at > now - age:  # old enough now, at its first vote (or it was at the opening)
         raise NotEligible(_("Accounts can vote once they are %(hours)d hours old: one person, one voice.",
                             hours=round_.min_account_age_hours))
-    if can_manage_call(user, round_.call):
+    # Both questions in one query: this runs on every vote.
+    co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == round_.call_id)
+    staff = exists().where(DepartmentMember.user_id == user.id, or_(
+        DepartmentMember.department_id == round_.call.department_id,
+        DepartmentMember.department_id.in_(co_organisers)))
+    juror = exists().where(RoundMember.user_id == user.id, RoundMember.round_id.in_(
+        select(Round.id).where(Round.call_id == round_.call_id)))
+    is_staff, is_juror = db.session.execute(select(staff, juror)).one()
+    if is_staff or user.is_admin:
         raise NotEligible(_("Organisers of a call do not vote in its public round."))
-    judging = select(RoundMember.id).join(Round, Round.id == RoundMember.round_id).where(
-        Round.call_id == round_.call_id, RoundMember.user_id == user.id)
-    if db.session.scalar(select(func.count()).select_from(judging.subquery())):
+    if is_juror:
         raise NotEligible(_("Jurors of a call do not vote in its public round."))
 
 
@@ -128,7 +136,9 @@ def in_round(round_: Round, entry_id: int) -> bool:
 
 
 def _check_entry(user: User, round_: Round, entry: Entry) -> None:
-    if entry.call_id != round_.call_id or not in_round(round_, entry.id):
+    # The first round takes every approved entry, which the loaded entry tells by itself.
+    taking_part = entry.status is EntryStatus.APPROVED if round_.position == 1 else in_round(round_, entry.id)
+    if entry.call_id != round_.call_id or not taking_part:
         raise ServiceError(_("This entry is not in this round."))
     if entry.author_id == user.id:
         raise NotEligible(_("You cannot vote for your own entry."))
@@ -148,6 +158,20 @@ def _insert_ignoring_conflicts(model, values: dict, keys: list[str]) -> bool:
     return db.session.execute(statement).first() is not None
 
 
+def _take_one_vote(round_: Round, user: User) -> bool:
+    """Use one of the citizen's votes, if one is left, in one atomic statement: an upsert whose update only
+    happens below the quota (the database, not this process, decides; concurrent votes queue on the row)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = VoteAllowance.__table__
+    statement = insert(table).values(round_id=round_.id, user_id=user.id, used=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["round_id", "user_id"], set_={"used": table.c.used + 1},
+        where=table.c.used < round_.votes_per_citizen,
+    ).returning(table.c.used)
+    return db.session.execute(statement).first() is not None
+
+
 def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> None:
     """Record one vote. The same vote twice is stored once; a vote past the quota is refused, atomically."""
     check_eligible(user, round_)
@@ -159,14 +183,7 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> Non
         "address": address[:64], "voided_reason": ""}, ["round_id", "user_id", "entry_id"])
     if not inserted:
         raise AlreadyVoted(_("You have already voted for this entry."))
-    _insert_ignoring_conflicts(VoteAllowance, {"round_id": round_.id, "user_id": user.id, "used": 0},
-                               ["round_id", "user_id"])
-    # One conditional UPDATE: the database, not this process, decides whether a vote is left.
-    taken = db.session.execute(
-        update(VoteAllowance).where(VoteAllowance.round_id == round_.id, VoteAllowance.user_id == user.id,
-                                    VoteAllowance.used < round_.votes_per_citizen)
-        .values(used=VoteAllowance.used + 1)).rowcount
-    if not taken:
+    if not _take_one_vote(round_, user):
         raise ServiceError(_("You have used all %(n)d of your votes. Take one back to vote for another entry.",
                              n=round_.votes_per_citizen))
 
