@@ -6,7 +6,7 @@ import secrets
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import BigInteger, cast, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from contest.extensions import db
 from contest.models import Call, CallState, Department, Entry, EntryImage, EntryStatus, Image
@@ -58,8 +58,10 @@ def calls():
     )
 
 
-def _public_call(call_id: int) -> Call:
-    call = db.get_or_404(Call, call_id)
+def _public_call(call_id: int, *options) -> Call:
+    call = db.session.scalars(select(Call).where(Call.id == call_id).options(*options)).unique().first()
+    if call is None:
+        abort(404)
     if call.published_at is None and not can_manage_call(current_user, call):
         abort(404)
     return call
@@ -78,7 +80,7 @@ PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids be
 def _gallery_order(call: Call):
     """Newest first; during a public round, an order random for each visitor but stable for them, so that
     no entry wins votes by being first."""
-    if call.rounds and public_service.open_public_round(call) is not None:
+    if public_service.open_public_round(call) is not None:
         if "order_seed" not in session:
             session["order_seed"] = secrets.randbelow(PRIME - 2) + 1
         seed = session["order_seed"]
@@ -89,11 +91,17 @@ def _gallery_order(call: Call):
 
 @bp.route("/calls/<int:call_id>/entries")
 def gallery(call_id: int):
-    call = _public_call(call_id)
+    call = _public_call(call_id, joinedload(Call.rounds))  # the rounds decide the order
     per_page = request.args.get("per_page", 24, type=int)
     per_page = per_page if per_page in GALLERY_SIZES else 24
+    # A card needs the title and the cover's sizes: load only that (descriptions can be long).
     stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
-            .options(selectinload(Entry.pictures).joinedload(EntryImage.image).joinedload(Image.files))
+            .options(load_only(Entry.id, Entry.title, Entry.status),
+                     selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
+                                                            EntryImage.position, EntryImage.alt_text,
+                                                            EntryImage.is_scan)
+                     .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height)
+                     .joinedload(Image.files))
             .order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
     total = db.session.scalar(select(func.count()).select_from(Entry).where(
