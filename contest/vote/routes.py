@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -64,13 +65,25 @@ def round(round_id: int):
     except ServiceError as error:
         problem = str(error)
     mine = public_service.my_votes(current_user, round_)
+    outcome = _outcome(round_, mine)
     return render_template(
         "vote/round.html", round=round_, call=round_.call, entries=entries, problem=problem, mine=mine,
         counts=public_service.vote_counts(round_) if visible and round_.public_mode is PublicMode.VOTES else None,
         scores=public_service.pairwise_scores(round_) if visible and round_.public_mode is PublicMode.PAIRWISE
         else None, made=public_service.comparisons_made(current_user, round_), form=BallotForm(),
-        voided=public_service.voided_summary(round_) if visible else [],
+        voided=public_service.voided_summary(round_) if visible else [], outcome=outcome,
     )
+
+
+def _outcome(round_: Round, mine: set[int]):
+    """The message of a vote just sent (see `cast`), shown only when the voter's votes bear it out."""
+    kind, entry_id = request.args.get("outcome"), request.args.get("entry", type=int)
+    if kind not in ("counted", "already") or entry_id not in mine:
+        return None
+    entry = db.session.get(Entry, entry_id)
+    message = (_("Your vote for “%(title)s” is counted.", title=entry.title) if kind == "counted"
+               else _("You have already voted for this entry."))
+    return SimpleNamespace(kind=kind, message=message)
 
 
 @bp.route("/rounds/<int:round_id>/votes/<int:entry_id>", methods=["POST"])
@@ -80,19 +93,22 @@ def round(round_id: int):
 def cast(round_id: int, entry_id: int):
     round_ = _round(round_id)
     entry = db.get_or_404(Entry, entry_id)
+    # The outcome travels in the address, not in a flash: a vote then never rewrites the session cookie,
+    # which is most of a vote's cost. The page shows it only if it is true for this voter.
+    outcome = None
     if BallotForm().validate_on_submit():
         try:
             _with_retries(lambda: public_service.cast_vote(current_user, round_, entry, _address()))
-        except public_service.AlreadyVoted as notice:
+        except public_service.AlreadyVoted:
             db.session.rollback()
-            flash(str(notice), "info")
+            outcome = "already"
         except ServiceError as error:
             db.session.rollback()
             flash(str(error), "error")
-            return redirect(url_for("vote.round", round_id=round_.id, _anchor=f"entry-{entry.id}"))
         else:
-            flash(_("Your vote for “%(title)s” is counted.", title=entry.title), "success")
-    return redirect(url_for("vote.round", round_id=round_.id, _anchor=f"entry-{entry.id}"))
+            outcome = "counted"
+    return redirect(url_for("vote.round", round_id=round_.id, outcome=outcome, entry=entry.id if outcome else None,
+                            _anchor=f"entry-{entry.id}"))
 
 
 @bp.route("/rounds/<int:round_id>/votes/<int:entry_id>/take-back", methods=["POST"])
