@@ -11,8 +11,8 @@ success), each client voting in turn for 3 accounts of its own; every account se
 entries and 4 double clicks (the entry just voted for, sent again, three of them before the quota is used
 up), with a quota of 44, so the run crosses all three paths: counted (88 %), already voted (8 %) and refused
 over the quota (4 %). What each response told its voter is read from its redirect (or from the flash in
-its session cookie). The same requests go to the bare route, once before and once after the app (on rounds of their own, so each
-starts from the same table state), and their mean is the floor.
+its session cookie). The same requests go to the bare route, once before and once after the app (on
+rounds of their own, so each starts from the same table state), and their mean is the floor.
 
 Prints votes per second for both, the ratio (target >= 0.5), duplicates in the vote table (must be 0), 5xx
 responses (must be 0), quota violations (must be 0), accounts whose used allowance differs from their votes
