@@ -156,16 +156,8 @@ def round(round_: Round):
     return render_template(
         "rounds/round.html", round=round_, call=round_.call, progress=progress, tally=tally, entries=entries,
         cut=cut, distributions=round_service.distributions(round_), invite_form=InviteForm(),
-        action_form=ActionForm(), decide_form=decide_form, steps=_steps(round_),
+        action_form=ActionForm(), decide_form=decide_form, steps=round_.scale_marks,
     )
-
-
-def _steps(round_: Round) -> list[str]:
-    values, value = [], round_.scale_low
-    while value <= round_.scale_high + 1e-9:
-        values.append(f"{value:g}")
-        value += round_.scale_step
-    return values
 
 
 def _act(round_: Round, action, success):

@@ -117,15 +117,7 @@ def score(assignment_id: int):
     assignments = round_service.juror_list(member)
     return render_template("jury/score.html", round=round_, assignment=assignment, entry=assignment.entry,
                            form=form, marks=marks, other=other, assignments=assignments,
-                           recuse_form=RecuseForm(), steps=_steps(round_)), status
-
-
-def _steps(round_: Round) -> list[str]:
-    values, value = [], round_.scale_low
-    while value <= round_.scale_high + 1e-9:
-        values.append(f"{value:g}")
-        value += round_.scale_step
-    return values
+                           recuse_form=RecuseForm(), steps=round_.scale_marks), status
 
 
 def _next_assignment(member: RoundMember, current: Assignment) -> Assignment | None:

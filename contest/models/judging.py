@@ -110,6 +110,12 @@ class Round(db.Model):
         return self.state_at(utcnow())
 
     @property
+    def scale_marks(self) -> list[str]:
+        """Every mark of the scale, as shown: "1", "1.5", ... "10"."""
+        count = round((self.scale_high - self.scale_low) / self.scale_step)
+        return [f"{self.scale_low + i * self.scale_step:g}" for i in range(count + 1)]
+
+    @property
     def public_state_label(self) -> str:
         """The state in citizens' words: they vote, they do not score."""
         return str({RoundState.UPCOMING: _l("Voting not open yet"), RoundState.OPEN: _l("Voting open"),
