@@ -107,8 +107,10 @@ def cast(round_id: int, entry_id: int):
             flash(str(error), "error")
         else:
             outcome = "counted"
-    return redirect(url_for("vote.round", round_id=round_.id, outcome=outcome, entry=entry.id if outcome else None,
-                            _anchor=f"entry-{entry.id}"))
+    # The ids from the address, not from the objects: the commit expired those, and reading them would
+    # cost two more queries on every vote.
+    return redirect(url_for("vote.round", round_id=round_id, outcome=outcome, entry=entry_id if outcome else None,
+                            _anchor=f"entry-{entry_id}"))
 
 
 @bp.route("/rounds/<int:round_id>/votes/<int:entry_id>/take-back", methods=["POST"])
@@ -125,7 +127,7 @@ def take_back(round_id: int, entry_id: int):
             flash(str(error), "error")
         else:
             flash(_("Your vote for “%(title)s” is taken back.", title=entry.title), "success")
-    return redirect(url_for("vote.round", round_id=round_.id, _anchor=f"entry-{entry.id}"))
+    return redirect(url_for("vote.round", round_id=round_id, _anchor=f"entry-{entry_id}"))
 
 
 @bp.route("/rounds/<int:round_id>/compare", methods=["GET", "POST"])
