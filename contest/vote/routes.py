@@ -33,6 +33,16 @@ def _round(round_id: int) -> Round:
     return round_
 
 
+def _round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry]:
+    """The round (with its call) and the entry in one query: this runs on every vote."""
+    row = db.session.execute(select(Round, Entry).join(Entry, Entry.call_id == Round.call_id)
+                             .where(Round.id == round_id, Entry.id == entry_id)
+                             .options(joinedload(Round.call))).first()
+    if row is None or row[0].kind is not RoundKind.PUBLIC or row[0].call.published_at is None:
+        abort(404)
+    return row[0], row[1]
+
+
 def _account_key() -> str:
     return f"voter:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or ""
 
@@ -91,8 +101,7 @@ def _outcome(round_: Round, mine: set[int]):
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast(round_id: int, entry_id: int):
-    round_ = _round(round_id)
-    entry = db.get_or_404(Entry, entry_id)
+    round_, entry = _round_and_entry(round_id, entry_id)
     # The outcome travels in the address, not in a flash: a vote then never rewrites the session cookie,
     # which is most of a vote's cost. The page shows it only if it is true for this voter.
     outcome = None
