@@ -422,6 +422,13 @@ def _to_srgb(pixels: Image.Image, icc: bytes) -> Image.Image:
         return pixels
 
 
+def rendition_size(size: tuple[int, int], name: str) -> tuple[int, int]:
+    """The size of a stored rendition, known from the upright original's size alone (pages can lay out
+    images without loading their file rows)."""
+    long_sides = dict(SIZES)
+    return size if name not in long_sides else _fit(size, long_sides[name])
+
+
 def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
     """The size with this long side and the same aspect; the size itself when it is already smaller."""
     width, height = size

@@ -33,6 +33,11 @@ class Image(db.Model):
     def file(self, name: str) -> ImageFile | None:
         return next((f for f in self.files if f.name == name), None)
 
+    def size_of(self, name: str) -> tuple[int, int]:
+        from contest.images import rendition_size
+
+        return rendition_size((self.width, self.height), name)
+
     @property
     def aspect(self) -> float:
         return self.width / self.height if self.height else 1.0

@@ -101,7 +101,7 @@ def gallery(call_id: int):
                                                             EntryImage.position, EntryImage.alt_text,
                                                             EntryImage.is_scan)
                      .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height)
-                     .joinedload(Image.files))
+                     .lazyload(Image.files))
             .order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
     total = db.session.scalar(select(func.count()).select_from(Entry).where(
@@ -114,7 +114,7 @@ def gallery(call_id: int):
 def entry(entry_id: int):
     entry = db.session.scalar(
         select(Entry).where(Entry.id == entry_id)
-        .options(joinedload(Entry.pictures).joinedload(EntryImage.image).joinedload(Image.files),
+        .options(joinedload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files),
                  joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
     )
     if entry is None or not can_view_entry(current_user, entry):
