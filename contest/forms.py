@@ -1,6 +1,7 @@
 """Form pieces shared by the blueprints."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField
 
@@ -22,3 +23,19 @@ class GroupField(SelectField):
     @property
     def group(self) -> ParticipantGroup:
         return ParticipantGroup(self.data)
+
+
+def department_choices(top_label=None, rows=None) -> list[SelectChoice]:
+    """The department tree as indented choices (optionally headed by a "none" choice of value 0)."""
+    from contest.services.departments import tree
+
+    choices = [SelectChoice(0, top_label)] if top_label else []
+    choices += [SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name)
+                for r in (rows if rows is not None else tree())]
+    return choices
+
+
+def set_entry_choices(form, call) -> None:
+    """The topic and place choices of an entry form for this call."""
+    form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title) for t in call.topics]
+    form.place_id.choices = department_choices(_("No particular place"))

@@ -5,7 +5,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from wtforms import SelectChoice
 
 from contest.admin.forms import (
     AdminRoleForm,
@@ -18,6 +17,7 @@ from contest.admin.forms import (
     UserSearchForm,
 )
 from contest.extensions import db
+from contest.forms import department_choices
 from contest.models import AuditEvent, Department, DepartmentKind, User
 from contest.permissions import admin_required
 from contest.services import ServiceError
@@ -25,12 +25,6 @@ from contest.services import departments as department_service
 from contest.services import users as user_service
 
 bp = Blueprint("admin", __name__)
-
-
-def _department_choices(rows, top_label=None):
-    choices = [SelectChoice(0, top_label)] if top_label else []
-    choices += [SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in rows]
-    return choices
 
 
 @bp.route("/")
@@ -49,7 +43,7 @@ def index():
 def departments():
     rows = department_service.tree()
     form = DepartmentForm()
-    form.parent_id.choices = _department_choices(rows, _("None (top of the tree)"))
+    form.parent_id.choices = department_choices(_("None (top of the tree)"), rows)
     if form.validate_on_submit():
         parent = db.session.get(Department, form.parent_id.data) if form.parent_id.data else None
         try:
@@ -69,10 +63,9 @@ def departments():
 @admin_required
 def department(department_id: int):
     department = db.get_or_404(Department, department_id)
-    rows = department_service.tree()
     form = DepartmentForm(obj=department)
     del form.kind  # a department's kind is fixed once it has a place in the tree
-    form.parent_id.choices = _department_choices(rows, _("None (top of the tree)"))
+    form.parent_id.choices = department_choices(_("None (top of the tree)"))
     if request.method == "GET":
         form.parent_id.data = department.parent_id or 0
     if form.validate_on_submit():
@@ -117,9 +110,8 @@ def users():
 
 
 def _user_page(user: User, **forms):
-    rows = department_service.tree()
     membership_form = forms.get("membership_form") or MembershipForm()
-    membership_form.department_id.choices = _department_choices(rows)
+    membership_form.department_id.choices = department_choices()
     role_form = forms.get("role_form") or AdminRoleForm(role="yes" if user.is_admin else "no")
     events = db.session.scalars(
         select(AuditEvent)
@@ -170,7 +162,7 @@ def set_role(user_id: int):
 def add_membership(user_id: int):
     user = db.get_or_404(User, user_id)
     form = MembershipForm()
-    form.department_id.choices = _department_choices(department_service.tree())
+    form.department_id.choices = department_choices()
 
     def action():
         user_service.add_membership(current_user, user, db.get_or_404(Department, form.department_id.data))

@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import SelectChoice
 
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
 from contest.extensions import db
+from contest.forms import department_choices, set_entry_choices
 from contest.models import (
     Call,
     CallKind,
@@ -29,7 +29,7 @@ from contest.services import ServiceError
 from contest.services import calls as call_service
 from contest.services import entries as entry_service
 from contest.services.accounts import find_user_by_email
-from contest.services.departments import ancestors, tree
+from contest.services.departments import ancestors
 from contest.services.media import process_uploads, store_image
 from contest.submit.forms import image_slots
 
@@ -63,8 +63,7 @@ def _to_local(value: datetime | None) -> datetime | None:
 
 def _call_form(call: Call | None = None) -> CallForm:
     form = CallForm(obj=call) if call is not None and request.method == "GET" else CallForm()
-    form.co_department_ids.choices = [
-        SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in tree()]
+    form.co_department_ids.choices = department_choices()
     if request.method == "GET":
         if call is None:
             form.image_formats.data = ["JPEG", "PNG"]
@@ -224,10 +223,7 @@ def duplicates(call: Call):
 @call_staff_required
 def staff_entry(call: Call):
     form = StaffEntryForm()
-    form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title)
-                                                                      for t in call.topics]
-    form.place_id.choices = [SelectChoice(0, _("No particular place"))] + [
-        SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in tree()]
+    set_entry_choices(form, call)
     if form.validate_on_submit():
         author = None
         if form.author_email.data:

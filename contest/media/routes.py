@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from contest.extensions import db
-from contest.models import RENDITIONS, Call, EntryImage, ImageFile
+from contest.models import RENDITIONS, Call, Entry, EntryImage, ImageFile
 from contest.permissions import can_manage_call
 from contest.services.entries import can_view_entry
 from contest.services.rounds import can_judge_entry
@@ -16,38 +17,33 @@ bp = Blueprint("media", __name__)
 YEAR = 365 * 24 * 3600
 
 
-def _audience(image_id: int) -> tuple[bool, bool]:
-    """(may the viewer see the derived sizes, is the view public) for an image of an entry or a call's cover."""
-    picture = db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id))
+def _access(image_id: int, original: bool) -> tuple[bool, bool]:
+    """(may the viewer have this file, may shared caches keep it), for an image of an entry or a call's cover.
+
+    Derived sizes go to whoever may see the entry (and its jurors); originals and scans to the call's staff,
+    originals also to everyone once the organiser publishes them.
+    """
+    picture = db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id)
+                                .options(joinedload(EntryImage.entry).joinedload(Entry.call)))
     if picture is not None:
         entry = picture.entry
         staff = can_manage_call(current_user, entry.call)
+        if staff:
+            return True, False
         if picture.is_scan:
-            return staff, False
+            return False, False
+        visible = can_view_entry(current_user, entry)
+        if original:
+            return visible and entry.call.originals_public, False
         if can_judge_entry(current_user, entry):
             return True, False
-        visible = can_view_entry(current_user, entry)
-        return visible, visible and not staff and entry.author_id != getattr(current_user, "id", None)
+        return visible, visible and entry.author_id != getattr(current_user, "id", None)
     call = db.session.scalar(select(Call).where(Call.cover_image_id == image_id))
-    if call is not None:
-        if call.published_at is not None:
-            return True, True
-        return can_manage_call(current_user, call), False
-    return False, False
-
-
-def _is_staff_of(image_id: int) -> bool:
-    picture = db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id))
-    if picture is not None:
-        return can_manage_call(current_user, picture.entry.call)
-    call = db.session.scalar(select(Call).where(Call.cover_image_id == image_id))
-    return call is not None and can_manage_call(current_user, call)
-
-
-def _original_published(image_id: int) -> bool:
-    picture = db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id))
-    return (picture is not None and not picture.is_scan and picture.entry.call.originals_public
-            and can_view_entry(current_user, picture.entry))
+    if call is None:
+        return False, False
+    if can_manage_call(current_user, call):
+        return True, False
+    return call.published_at is not None and not original, call.published_at is not None
 
 
 @bp.route("/media/<int:image_id>/<name>")
@@ -57,15 +53,9 @@ def image(image_id: int, name: str):
     file = db.session.get(ImageFile, (image_id, name))
     if file is None:
         abort(404)
-    if name == "original":
-        # Originals keep the full resolution the entrant sent: for the call's staff, unless published.
-        if not (_is_staff_of(image_id) or _original_published(image_id)):
-            abort(404)
-        public = False
-    else:
-        allowed, public = _audience(image_id)
-        if not allowed:
-            abort(404)
+    allowed, public = _access(image_id, original=name == "original")
+    if not allowed:
+        abort(404)
     try:
         backend = storage(file.backend)
         if name == "original":

@@ -30,9 +30,6 @@ class Image(db.Model):
     files: Mapped[list[ImageFile]] = relationship(back_populates="image", cascade="all, delete-orphan",
                                                   lazy="selectin")
 
-    def file(self, name: str) -> ImageFile | None:
-        return next((f for f in self.files if f.name == name), None)
-
     def size_of(self, name: str) -> tuple[int, int]:
         from contest.images import rendition_size
 

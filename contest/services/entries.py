@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from contest.extensions import db
@@ -294,8 +294,3 @@ def flag_near_duplicates(images: list[Image]) -> list[DuplicateFlag]:
                 db.session.add(flag)
                 flags.append(flag)
     return flags
-
-
-def count_entries_of(author: User, call: Call) -> int:
-    return db.session.scalar(select(func.count()).select_from(Entry).where(
-        Entry.call_id == call.id, Entry.author_id == author.id, Entry.status != EntryStatus.WITHDRAWN))

@@ -59,15 +59,6 @@ def store_image(processed: ProcessedImage, uploaded_by: User | None) -> Image:
     return image
 
 
-def delete_image_files(image: Image) -> None:
-    """Delete an image's files once its rows are gone (called after the commit that removed them)."""
-    for f in image.files:
-        try:
-            storage(f.backend).delete(f.key)
-        except StorageError:
-            log.warning("could not delete %s from %s; `flask orphans` will find it", f.key, f.backend)
-
-
 @event.listens_for(Session, "after_commit")
 def _forget_written(session):
     session.info.pop(WRITTEN, None)

@@ -34,6 +34,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.services.rounds import candidates
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
 PAIR_MAX_AGE = timedelta(hours=12)
@@ -83,13 +84,8 @@ def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round
 
 
 def entries_of(round_: Round) -> list[Entry]:
-    """The entries in the round: approved ones, or those advanced from the round before."""
-    previous = [r for r in round_.call.rounds if r.position < round_.position]
-    stmt = select(Entry).where(Entry.call_id == round_.call_id, Entry.status == EntryStatus.APPROVED)
-    if previous:
-        stmt = stmt.where(Entry.id.in_(select(RoundEntry.entry_id).where(
-            RoundEntry.round_id == previous[-1].id, RoundEntry.advanced.is_(True))))
-    return list(db.session.scalars(stmt.order_by(Entry.id)))
+    """The entries in the round (the rule is the one every round follows)."""
+    return candidates(round_)
 
 
 def check_eligible(user: User, round_: Round, now: datetime | None = None) -> None:
@@ -144,16 +140,20 @@ def _check_entry(user: User, round_: Round, entry: Entry) -> None:
         raise NotEligible(_("You cannot vote for your own entry."))
 
 
+def _insert(table):
+    """The INSERT of this database's dialect, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _insert_ignoring_conflicts(model, values: dict, keys: list[str]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; True if the row was inserted.
 
     RETURNING tells for sure (a row comes back only when one was written); rowcount is not reliable for
     this statement on every driver.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
-    statement = (insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    statement = (_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
                  .returning(table.primary_key.columns.values()[0]))
     return db.session.execute(statement).first() is not None
 
@@ -161,10 +161,8 @@ def _insert_ignoring_conflicts(model, values: dict, keys: list[str]) -> bool:
 def _take_one_vote(round_: Round, user: User) -> bool:
     """Use one of the citizen's votes, if one is left, in one atomic statement: an upsert whose update only
     happens below the quota (the database, not this process, decides; concurrent votes queue on the row)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = VoteAllowance.__table__
-    statement = insert(table).values(round_id=round_.id, user_id=user.id, used=1)
+    statement = _insert(table).values(round_id=round_.id, user_id=user.id, used=1)
     statement = statement.on_conflict_do_update(
         index_elements=["round_id", "user_id"], set_={"used": table.c.used + 1},
         where=table.c.used < round_.votes_per_citizen,

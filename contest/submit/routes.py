@@ -6,23 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import SelectChoice
 
 from contest.extensions import db
+from contest.forms import set_entry_choices
 from contest.models import Call, CallKind, Channel, Entry, EntryImage
 from contest.services import ServiceError
 from contest.services import entries as entry_service
-from contest.services.departments import tree
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots
 
 bp = Blueprint("submit", __name__)
-
-
-def _choices(form, call: Call) -> None:
-    form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [
-        SelectChoice(t.id, t.title) for t in call.topics]
-    form.place_id.choices = [SelectChoice(0, _("No particular place"))] + [
-        SelectChoice(r.department.id, "\u2003" * r.depth + r.department.display_name) for r in tree()]
 
 
 def _data(form) -> entry_service.EntryData:
@@ -42,7 +34,7 @@ def enter(call_id: int):
     if call.published_at is None:
         abort(404)
     form = EntryForm()
-    _choices(form, call)
+    set_entry_choices(form, call)
     problem = None
     try:
         entry_service.check_can_enter(current_user, call)
@@ -89,7 +81,7 @@ def edit(entry_id: int):
     entry = _own_entry(entry_id)
     call = entry.call
     form = EditEntryForm(obj=entry)
-    _choices(form, call)
+    set_entry_choices(form, call)
     if request.method == "GET":
         form.topic_id.data = entry.topic_id or 0
         form.place_id.data = entry.place_id or 0
