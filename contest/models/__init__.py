@@ -1,7 +1,17 @@
 """The models, one module per aggregate; importing this package registers them all with the metadata."""
 from contest.models.accounts import GROUP_LABELS, ParticipantGroup, User
 from contest.models.audit import AuditEvent
-from contest.models.calls import Call, CallDepartment, CallEvent, CallKind, CallState, CallTheme, Prize, Topic
+from contest.models.calls import (
+    Call,
+    CallDepartment,
+    CallEvent,
+    CallKind,
+    CallState,
+    CallTheme,
+    CombineOn,
+    Prize,
+    Topic,
+)
 from contest.models.departments import ALLOWED_PARENTS, Department, DepartmentKind, DepartmentMember
 from contest.models.entries import (
     CHANNEL_LABELS,
@@ -29,6 +39,7 @@ from contest.models.judging import (
     VoteAllowance,
 )
 from contest.models.media import RENDITIONS, Image, ImageFile
+from contest.models.results import STAGE_LABELS, Award, FollowUp, FollowUpStage, FollowUpUpdate, Objection
 
 __all__ = [
     "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
@@ -37,4 +48,5 @@ __all__ = [
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",
     "Image", "ImageFile", "ParticipantGroup", "Prize", "Topic", "User",
+    "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
 ]

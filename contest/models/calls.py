@@ -49,6 +49,17 @@ STATE_LABELS = {
 }
 
 
+class CombineOn(enum.Enum):
+    """How the final ranking combines the parts: never raw counts, so a small margin cannot carry full weight."""
+
+    RANKS = "ranks"  # weighted mean of each part's rank (lower is better)
+    PERCENTILES = "percentiles"  # weighted mean of each part's percentile (higher is better)
+
+    @property
+    def label(self) -> str:
+        return str({CombineOn.RANKS: _l("on ranks"), CombineOn.PERCENTILES: _l("on percentiles")}[self])
+
+
 class Call(db.Model):
     __tablename__ = "call"
 
@@ -76,6 +87,19 @@ class Call(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The final formula, declared before the call opens: the weight of the expert and the public part.
+    expert_weight: Mapped[int] = mapped_column(default=100, server_default="100")
+    public_weight: Mapped[int] = mapped_column(default=0, server_default="0")
+    combine_on: Mapped[CombineOn] = mapped_column(enum_column(CombineOn), default=CombineOn.PERCENTILES,
+                                                  server_default=CombineOn.PERCENTILES.value)
+    # Results: published into a notice period (公示期), then final. The snapshot is the ranking as published.
+    results_top_n: Mapped[int | None] = mapped_column()  # None: the ranking shows every entry
+    notice_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    results_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    results_snapshot: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    award_statement: Mapped[str] = mapped_column(Text, default="", server_default="")  # why awards depart
 
     department: Mapped[Department] = relationship()
     co_departments: Mapped[list[Department]] = relationship(secondary="call_department", order_by="Department.id")

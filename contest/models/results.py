@@ -1,0 +1,117 @@
+"""What comes of a call: awards, objections filed during the notice period, and the follow-up of adopted entries."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from contest.extensions import db
+from contest.models.accounts import User
+from contest.models.calls import Call, Prize
+from contest.models.entries import Entry
+from contest.models.media import Image
+from contest.models.types import UTCDateTime, enum_column, utcnow
+
+
+class Award(db.Model):
+    """A prize tier given to an entry; one award per entry and call."""
+
+    __tablename__ = "award"
+    __table_args__ = (UniqueConstraint("call_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    prize_id: Mapped[int] = mapped_column(ForeignKey("prize.id", ondelete="CASCADE"), index=True)
+    awarded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    awarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    entry: Mapped[Entry] = relationship()
+    prize: Mapped[Prize] = relationship()
+
+
+class Objection(db.Model):
+    """A citizen's objection to a named entry (or to the results as a whole), and the organisers' public answer."""
+
+    __tablename__ = "objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    entry: Mapped[Entry | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+
+
+class FollowUpStage(enum.Enum):
+    """From design to street, in order."""
+
+    ADOPTED = "adopted"
+    REFINING = "refining"
+    BUILDING = "building"
+    IMPLEMENTED = "implemented"
+
+    @property
+    def label(self) -> str:
+        return str(STAGE_LABELS[self])
+
+    @property
+    def position(self) -> int:
+        return list(FollowUpStage).index(self)
+
+
+STAGE_LABELS = {
+    FollowUpStage.ADOPTED: _l("Adopted"),
+    FollowUpStage.REFINING: _l("Being refined"),
+    FollowUpStage.BUILDING: _l("Being built"),
+    FollowUpStage.IMPLEMENTED: _l("Implemented"),
+}
+
+
+class FollowUp(db.Model):
+    """An adopted entry followed until it is built: its current stage and progress."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), unique=True)
+    stage: Mapped[FollowUpStage] = mapped_column(enum_column(FollowUpStage))
+    progress: Mapped[int] = mapped_column(default=0)  # per cent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    call: Mapped[Call] = relationship()
+    entry: Mapped[Entry] = relationship()
+    updates: Mapped[list[FollowUpUpdate]] = relationship(
+        back_populates="follow_up", cascade="all, delete-orphan",
+        order_by="(FollowUpUpdate.happened_on.desc(), FollowUpUpdate.id.desc())")
+
+
+class FollowUpUpdate(db.Model):
+    """A dated step of a follow-up, with an optional photo (its alt text required)."""
+
+    __tablename__ = "follow_up_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id", ondelete="CASCADE"), index=True)
+    happened_on: Mapped[datetime] = mapped_column(UTCDateTime())
+    stage: Mapped[FollowUpStage] = mapped_column(enum_column(FollowUpStage))
+    progress: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(Text, default="")
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="updates")
+    image: Mapped[Image | None] = relationship()
