@@ -76,6 +76,7 @@ DEFAULTS = {
     # high enough for a school or an office behind one address; the integrity view shows crowded addresses.
     "VOTE_LIMIT_PER_ACCOUNT": "60/minute",
     "VOTE_LIMIT_PER_ADDRESS": "600/minute",
+    "OBJECTION_LIMIT": "10/hour",  # per account: objections are read and answered by people
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,

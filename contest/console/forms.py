@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind
+from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind, CombineOn
 from contest.services.calls import IMAGE_FORMATS
 
 
@@ -58,6 +58,15 @@ class CallForm(FlaskForm):
     cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
     cover_alt = StringField(_l("Description of the cover image"), validators=[Length(max=300)])
     originals_public = BooleanField(_l("Publish the full-size originals of approved entries"))
+    expert_weight = IntegerField(_l("Weight of the jury's ranking (%)"), default=100,
+                                 validators=[NumberRange(0, 100)])
+    public_weight = IntegerField(_l("Weight of the public's ranking (%)"), default=0,
+                                 validators=[NumberRange(0, 100)])
+    combine_on = SelectField(_l("Combine the parts"), choices=[SelectChoice(c.value, c.label) for c in CombineOn],
+                             default=CombineOn.PERCENTILES.value)
+    formula_reason = TextAreaField(_l("Why the final formula changes"),
+                                   description=_l("The call is open: a change of the formula is shown on its "
+                                                  "timeline with this reason."), validators=[Length(max=1000)])
     submit = SubmitField(_l("Save call"))
 
 
@@ -85,3 +94,31 @@ class StaffEntryForm(FlaskForm):
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False)
     submit = SubmitField(_l("Save entry"))
+
+
+class AwardsForm(FlaskForm):
+    """The prize of each entry comes as `prize-<entry id>` fields beside this form's own."""
+
+    statement = TextAreaField(_l("Why the awards depart from the computed order"),
+                              description=_l("Needed when the prizes do not follow the computed order, and for any "
+                                             "change after publication. Published with the results."),
+                              validators=[Length(max=5000)])
+    submit = SubmitField(_l("Save the awards"))
+
+
+class PublishResultsForm(FlaskForm):
+    notice_days = IntegerField(_l("Notice period (days)"), default=7, validators=[
+        DataRequired(message=_l("Give the length of the notice period.")), NumberRange(1, 60)])
+    top_n = IntegerField(_l("Show the first N places"), description=_l("Leave empty to show every entry."),
+                         validators=[Optional(), NumberRange(1, 100000)])
+    submit = SubmitField(_l("Publish the results"))
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Answer"), description=_l("Published under the objection."),
+                           validators=[DataRequired(message=_l("Write the answer.")), Length(max=5000)])
+    submit = SubmitField(_l("Publish the answer"))
+
+
+class FinaliseForm(FlaskForm):
+    submit = SubmitField(_l("Make the results final"))

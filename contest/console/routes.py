@@ -17,6 +17,7 @@ from contest.models import (
     Call,
     CallKind,
     Channel,
+    CombineOn,
     Department,
     DuplicateFlag,
     Entry,
@@ -69,6 +70,7 @@ def _call_form(call: Call | None = None) -> CallForm:
             form.image_formats.data = ["JPEG", "PNG"]
         else:
             form.kind.data = call.kind.value
+            form.combine_on.data = call.combine_on.value
             form.themes.data = ", ".join(call.theme_names)
             form.topics.data = "\n".join(t.title for t in call.topics)
             form.prizes.data = "\n".join(f"{p.name} | {p.count} | {p.reward}" for p in call.prizes)
@@ -90,6 +92,9 @@ def _call_data(form: CallForm) -> call_service.CallData:
         originality_text=form.originality_text.data or "", opens_at=_to_utc(form.opens_at.data),
         closes_at=_to_utc(form.closes_at.data), cover_alt=form.cover_alt.data or "",
         originals_public=bool(form.originals_public.data),
+        expert_weight=form.expert_weight.data if form.expert_weight.data is not None else 100,
+        public_weight=form.public_weight.data or 0, combine_on=CombineOn(form.combine_on.data),
+        formula_reason=form.formula_reason.data or "",
     )
 
 
@@ -250,4 +255,5 @@ def staff_entry(call: Call):
                            design=call.kind is CallKind.DESIGN), (400 if form.errors else 200)
 
 
+from contest.console import results as _results  # noqa: E402,F401  (registers the results pages on this blueprint)
 from contest.console import rounds as _rounds  # noqa: E402,F401  (registers the round pages on this blueprint)

@@ -3,18 +3,35 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from sqlalchemy import BigInteger, cast, func, select
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload, undefer
+from wtforms import SelectChoice
 
-from contest.extensions import db
-from contest.models import Call, CallState, Department, Entry, EntryImage, EntryStatus, Image
+from contest.extensions import db, limiter
+from contest.models import (
+    CHANNEL_LABELS,
+    GROUP_LABELS,
+    Call,
+    CallState,
+    Channel,
+    Department,
+    Entry,
+    EntryImage,
+    EntryStatus,
+    Image,
+    ParticipantGroup,
+)
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
+from contest.public.forms import ObjectionForm
 from contest.security import safe_next
+from contest.services import ServiceError
 from contest.services import calls as call_service
 from contest.services import public as public_service
+from contest.services import results as results_service
 from contest.services.entries import can_view_entry
 
 bp = Blueprint("public", __name__)
@@ -71,7 +88,10 @@ def _public_call(call_id: int, *options) -> Call:
 def call(call_id: int):
     call = _public_call(call_id)
     count = call_service.approved_counts([call.id]).get(call.id, 0)
-    return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call))
+    from contest.services.followup import count_of
+
+    return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call),
+                           follow_up_count=count_of(call))
 
 
 PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
@@ -121,3 +141,61 @@ def entry(entry_id: int):
         abort(404)
     staff = can_manage_call(current_user, entry.call)
     return render_template("calls/entry.html", entry=entry, call=entry.call, staff=staff)
+
+
+# Results ----------------------------------------------------------------------------------------
+
+def results_context(call: Call, snap: dict, rows: list[dict]) -> dict:
+    """What the results pages need besides the snapshot, in a fixed number of queries."""
+    entries = {e.id: e for e in db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
+        .options(load_only(Entry.id, Entry.title, Entry.author_name, Entry.author_id)))}
+    awards = results_service.awards_of(call)
+    winners = db.session.scalars(
+        select(Entry).where(Entry.id.in_(list(awards)))
+        .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
+    order = {r["entry"]: i for i, r in enumerate(snap["rows"])}
+    winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
+    return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
+            "objections": results_service.objections_of(call), "group_labels": GROUP_LABELS,
+            "channel_labels": CHANNEL_LABELS, "channels": {c.value: c for c in Channel},
+            "groups": {g.value: g for g in ParticipantGroup}}
+
+
+@bp.route("/calls/<int:call_id>/results")
+def results(call_id: int):
+    call = _public_call(call_id, undefer(Call.results_snapshot), selectinload(Call.prizes))
+    snap = results_service.snapshot(call)
+    if snap is None:
+        abort(404)
+    form = ObjectionForm()
+    context = results_context(call, snap, results_service.shown_rows(call, snap))
+    form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
+        SelectChoice(str(r["entry"]), context["entries"][r["entry"]].title)
+        for r in snap["rows"] if r["entry"] in context["entries"]]
+    return render_template("results/results.html", form=form,
+                           open_for_objections=results_service.in_notice_period(call), **context)
+
+
+@bp.route("/calls/<int:call_id>/results/objections", methods=["POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["OBJECTION_LIMIT"], key_func=lambda: f"objection:{current_user.get_id()}")
+def file_objection(call_id: int):
+    call = _public_call(call_id)
+    form = ObjectionForm()
+    form.entry_id.choices = None  # any value; the service checks the entry belongs to the call
+    if form.validate_on_submit():
+        entry_id = int(form.entry_id.data) if (form.entry_id.data or "").isdigit() else None
+        try:
+            results_service.file_objection(current_user, call, entry_id, form.reason.data or "")
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Your objection is filed. The organisers answer it publicly on this page."), "success")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "error")
+    return redirect(url_for("public.results", call_id=call.id, _anchor="objections"))

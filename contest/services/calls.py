@@ -11,12 +11,14 @@ from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
 from contest.models import (
+    Award,
     Call,
     CallDepartment,
     CallEvent,
     CallKind,
     CallState,
     CallTheme,
+    CombineOn,
     Department,
     Entry,
     EntryStatus,
@@ -26,7 +28,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call, can_manage_department
-from contest.services import ServiceError
+from contest.services import ServiceError, results
 from contest.services.audit import record
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -55,6 +57,11 @@ class CallData:
     closes_at: datetime | None = None
     cover_alt: str = ""
     originals_public: bool = False
+    # The final formula (see contest.services.results)
+    expert_weight: int = 100
+    public_weight: int = 0
+    combine_on: CombineOn = CombineOn.PERCENTILES
+    formula_reason: str = ""  # needed to change it once the call is open
 
 
 def split_list(text: str) -> list[str]:
@@ -108,6 +115,9 @@ def create_call(actor: User, department: Department, data: CallData) -> Call:
     if not can_manage_department(actor, department):
         raise ServiceError(_("You do not run calls for this department."))
     call = Call(kind=data.kind, title=data.title.strip(), department=department, created_by_id=actor.id)
+    formula = results.Formula(data.expert_weight, data.public_weight, data.combine_on)
+    results.check_formula(formula)
+    call.expert_weight, call.public_weight, call.combine_on = data.expert_weight, data.public_weight, data.combine_on
     db.session.add(call)
     _apply(actor, call, data)
     db.session.flush()
@@ -122,6 +132,8 @@ def update_call(actor: User, call: Call, data: CallData) -> None:
     if state is not CallState.DRAFT and data.kind is not call.kind:
         raise ServiceError(_("The kind of a published call cannot change."))
     before = (call.opens_at, call.closes_at)
+    results.set_formula(actor, call, results.Formula(data.expert_weight, data.public_weight, data.combine_on),
+                        data.formula_reason)
     _apply(actor, call, data)
     db.session.flush()
     if state is not CallState.DRAFT and before != (call.opens_at, call.closes_at):
@@ -147,8 +159,22 @@ def _apply(actor: User, call: Call, data: CallData) -> None:
     _set_co_departments(actor, call, data.co_department_ids)
     _set_themes(call, data.themes)
     _set_topics(call, data.topics)
-    call.prizes = [Prize(position=i, name=name, count=count, reward=reward)
-                   for i, (name, count, reward) in enumerate(data.prizes)]
+    _set_prizes(call, data.prizes)
+
+
+def _set_prizes(call: Call, prizes: list[tuple[str, int, str]]) -> None:
+    """Edited in place, position by position: awards keep pointing at their prize."""
+    existing = list(call.prizes)
+    for position, (name, count, reward) in enumerate(prizes):
+        if position < len(existing):
+            prize = existing[position]
+            prize.name, prize.count, prize.reward = name, count, reward
+        else:
+            call.prizes.append(Prize(position=position, name=name, count=count, reward=reward))
+    for prize in existing[len(prizes):]:
+        if prize.id and db.session.scalar(select(func.count()).select_from(Award).where(Award.prize_id == prize.id)):
+            raise ServiceError(_("“%(name)s” has been awarded and cannot be removed.", name=prize.name))
+        call.prizes.remove(prize)
 
 
 def _set_co_departments(actor: User, call: Call, department_ids: list[int]) -> None:
@@ -217,12 +243,27 @@ class TimelineItem:
 
 
 def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
-    """The dated story of the call: recorded events, and the opening and closing its dates bring."""
+    """The dated story of the call: recorded events, and the openings and closings its dates and its rounds'
+    dates bring (a round closed early has its own event instead)."""
     now = now or utcnow()
     items = [TimelineItem(e.at, e.kind, True, e.detail or {}) for e in call.events]
     if call.published_at is not None:
         items.append(TimelineItem(call.opens_at, "opens", call.opens_at <= now, {}))
-        items.append(TimelineItem(call.closes_at, "closes", call.closes_at <= now, {}))
+        closed = call.closes_at <= now
+        detail = {}
+        if closed:
+            counts = dict(db.session.execute(select(Entry.status, func.count()).where(Entry.call_id == call.id)
+                                             .group_by(Entry.status)).all())
+            detail = {"received": sum(n for s, n in counts.items() if s is not EntryStatus.WITHDRAWN),
+                      "approved": counts.get(EntryStatus.APPROVED, 0)}
+        items.append(TimelineItem(call.closes_at, "closes", closed, detail))
+        closed_early = {e.detail.get("round") for e in call.events if e.kind == "round_closed"}
+        for round_ in call.rounds:
+            items.append(TimelineItem(round_.opens_at, "round_opens", round_.opens_at <= now,
+                                      {"round": round_.title}))
+            if round_.title not in closed_early:
+                items.append(TimelineItem(round_.closes_at, "round_closes", round_.closes_at <= now,
+                                          {"round": round_.title}))
     return sorted(items, key=lambda item: item.at)
 
 

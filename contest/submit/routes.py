@@ -12,6 +12,7 @@ from contest.forms import set_entry_choices
 from contest.models import Call, CallKind, Channel, Entry, EntryImage
 from contest.services import ServiceError
 from contest.services import entries as entry_service
+from contest.services import results as results_service
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots
 
 bp = Blueprint("submit", __name__)
@@ -66,6 +67,17 @@ def my_entries():
         .order_by(Entry.created_at.desc())
     ).all()
     return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm())
+
+
+@bp.route("/my/entries/<int:entry_id>/feedback")
+@login_required
+def feedback(entry_id: int):
+    entry = _own_entry(entry_id)
+    try:
+        report = results_service.feedback(current_user, entry)
+    except ServiceError:
+        abort(404)
+    return render_template("submit/feedback.html", entry=entry, call=entry.call, report=report)
 
 
 def _own_entry(entry_id: int) -> Entry:

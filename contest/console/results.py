@@ -1,0 +1,122 @@
+"""Console pages for results: preview the final ranking, give the prizes, publish, answer objections, finalise,
+export."""
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from contest.console.forms import AnswerForm, AwardsForm, FinaliseForm, PublishResultsForm
+from contest.console.routes import bp
+from contest.extensions import db
+from contest.models import Call, Objection
+from contest.permissions import call_staff_required
+from contest.public.routes import results_context
+from contest.services import ServiceError
+from contest.services import results as results_service
+
+
+@bp.route("/calls/<int:call_id>/results")
+@call_staff_required
+def results(call: Call):
+    published = results_service.snapshot(call)
+    ready = results_service.rounds_over(call)
+    snap = published or (results_service.compute(call) if ready else None)
+    context = results_context(call, snap, snap["rows"]) if snap else {"call": call, "snap": None}
+    awards = context.get("awards", {})
+    chosen = {e: a.prize_id for e, a in awards.items()} or (results_service.default_awards(call, snap) if snap else {})
+    publish_form = PublishResultsForm()
+    if request.method == "GET":
+        publish_form.notice_days.data = call.notice_days
+    return render_template(
+        "results/console.html", ready=ready, chosen=chosen, awards_form=AwardsForm(), publish_form=publish_form,
+        answer_form=AnswerForm(), finalise_form=FinaliseForm(), formula=results_service.Formula.of(call),
+        notice_over=call.notice_ends_at is not None and not results_service.in_notice_period(call), **context)
+
+
+def _done(call: Call, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("console.results", call_id=call.id))
+
+
+def _failed(call: Call, error: ServiceError | str):
+    db.session.rollback()
+    flash(str(error), "error")
+    return redirect(url_for("console.results", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/results/awards", methods=["POST"])
+@call_staff_required
+def save_awards(call: Call):
+    form = AwardsForm()
+    if not form.validate_on_submit():
+        return _failed(call, _("The form expired. Please try again."))
+    chosen = {}
+    for key, value in request.form.items():
+        if key.startswith("prize-") and key[6:].isdigit() and value.isdigit():
+            chosen[int(key[6:])] = int(value)
+    try:
+        results_service.set_awards(current_user, call, chosen, form.statement.data or "")
+    except ServiceError as error:
+        return _failed(call, error)
+    return _done(call, _("The awards are saved."))
+
+
+@bp.route("/calls/<int:call_id>/results/publish", methods=["POST"])
+@call_staff_required
+def publish_results(call: Call):
+    form = PublishResultsForm()
+    if not form.validate_on_submit():
+        return _failed(call, " ".join(str(m) for errors in form.errors.values() for m in errors))
+    try:
+        results_service.publish(current_user, call, form.notice_days.data, form.top_n.data)
+    except ServiceError as error:
+        return _failed(call, error)
+    return _done(call, _("The results are published. The notice period has begun."))
+
+
+@bp.route("/calls/<int:call_id>/results/objections/<int:objection_id>/answer", methods=["POST"])
+@call_staff_required
+def answer_objection(call: Call, objection_id: int):
+    objection = db.get_or_404(Objection, objection_id)
+    if objection.call_id != call.id:
+        return _failed(call, _("This objection is not about this call."))
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _failed(call, " ".join(str(m) for errors in form.errors.values() for m in errors))
+    try:
+        results_service.answer_objection(current_user, objection, form.answer.data or "")
+    except ServiceError as error:
+        return _failed(call, error)
+    return _done(call, _("The answer is published."))
+
+
+@bp.route("/calls/<int:call_id>/results/finalise", methods=["POST"])
+@call_staff_required
+def finalise_results(call: Call):
+    if not FinaliseForm().validate_on_submit():
+        return _failed(call, _("The form expired. Please try again."))
+    try:
+        results_service.finalise(current_user, call)
+    except ServiceError as error:
+        return _failed(call, error)
+    return _done(call, _("The results are final."))
+
+
+@bp.route("/calls/<int:call_id>/results.csv")
+@call_staff_required
+def results_csv(call: Call):
+    if results_service.snapshot(call) is None and not results_service.rounds_over(call):
+        return _failed(call, _("The results can be exported once every round is over."))
+    return Response("\ufeff" + results_service.export_csv(call), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=results-call-{call.id}.csv"})
+
+
+@bp.route("/calls/<int:call_id>/results.json")
+@call_staff_required
+def results_json(call: Call):
+    if results_service.snapshot(call) is None and not results_service.rounds_over(call):
+        return _failed(call, _("The results can be exported once every round is over."))
+    return Response(results_service.export_json(call), mimetype="application/json", headers={
+        "Content-Disposition": f"attachment; filename=results-call-{call.id}.json"})
