@@ -163,7 +163,7 @@ def load_calls(departments: dict[str, Department]) -> None:
 
     from contest.demo_images import railing, street_photo
     from contest.images import process_image
-    from contest.models import Call, CallEvent, CallKind, Channel, Entry, EntryImage, EntryStatus
+    from contest.models import Call, CallEvent, CallKind, Channel, CombineOn, Entry, EntryImage, EntryStatus
     from contest.services.calls import CallData, create_call
     from contest.services.entries import flag_near_duplicates
     from contest.services.media import store_image
@@ -185,7 +185,8 @@ def load_calls(departments: dict[str, Department]) -> None:
         images_min=1, images_max=3, image_max_mb=10, entries_per_person=3,
         licence_text="投稿人保留著作权，并授权主办单位以展示、深化设计和实施为目的免费使用作品。",
         originality_text="本人声明作品为本人原创，未侵犯他人权利。",
-        opens_at=now - timedelta(days=40), closes_at=now - timedelta(days=2)))
+        opens_at=now - timedelta(days=40), closes_at=now - timedelta(days=5),
+        expert_weight=70, public_weight=30, combine_on=CombineOn.PERCENTILES))
     railing_call.cover_image = store_image(process_image(railing(999)), organiser)
     railing_call.cover_alt = "红色栏杆上排列着金色五角星图案"
     railing_call.published_at = now - timedelta(days=41)
@@ -199,8 +200,9 @@ def load_calls(departments: dict[str, Department]) -> None:
         topics=["社区空间品质", "便民共享设施", "社区文化特色"], images_min=0, images_max=3,
         image_formats=["JPEG", "PNG", "WEBP"], entries_per_person=5,
         licence_text="您的建议将公开展示，并可能被相关部门采纳实施。", originality_text="",
-        opens_at=now - timedelta(days=10), closes_at=now + timedelta(days=50)))
-    idea_call.published_at = now - timedelta(days=11)
+        opens_at=now - timedelta(days=40), closes_at=now - timedelta(days=9),
+        expert_weight=0, public_weight=100))
+    idea_call.published_at = now - timedelta(days=41)
     db.session.add(CallEvent(call_id=idea_call.id, kind="published", actor_id=planner.id,
                              at=idea_call.published_at))
     db.session.flush()
@@ -264,6 +266,8 @@ def load_calls(departments: dict[str, Department]) -> None:
                          moderated_by_id=planner.id))
     db.session.flush()
     load_public_rounds(railing_call, idea_call, organiser, planner, expert_round, citizens)
+    load_results(railing_call, idea_call, organiser, planner, citizens)
+    load_open_call(departments, citizens)
 
 
 JURORS = [("juror1@example.org", "评委 周教授"), ("juror2@example.org", "评委 吴设计师"),
@@ -280,7 +284,7 @@ def load_expert_round(call, organiser: User) -> None:
 
     now = utcnow()
     round_ = create_round(organiser, call, RoundData(
-        title="专家评审", opens_at=now - timedelta(days=12), closes_at=now + timedelta(days=1),
+        title="专家评审", opens_at=now - timedelta(days=5) + timedelta(hours=1), closes_at=now + timedelta(days=1),
         criteria=[("文化表达", 30, "是否讲出红色、海派或江南文化的故事"),
                   ("可行性与安全", 30, "能否工厂化生产、安装和维护，是否安全"),
                   ("美观", 40, "在街道上是否好看、耐看")],
@@ -330,10 +334,16 @@ def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_or
     from contest.services.rounds import decide
 
     now = utcnow()
-    expert_round.closes_at = now - timedelta(days=2)
+    expert_round.closes_at = now - timedelta(days=3)
     decide(railing_organiser, expert_round, AdvanceMode.TOP_N, 15, set())
+    expert_round.decided_at = now - timedelta(days=3) + timedelta(hours=2)
+    db.session.flush()
+    for event in railing_call.events:
+        if event.kind == "round_decided":
+            event.at = expert_round.decided_at
     pairs = create_public_round(railing_organiser, railing_call, PublicRoundData(
-        title="公众评选：您更喜欢哪一种栏杆？", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10),
+        title="公众评选：您更喜欢哪一种栏杆？", opens_at=now - timedelta(days=3) + timedelta(hours=3),
+        closes_at=now + timedelta(days=10),
         mode=PublicMode.PAIRWISE, min_account_age_hours=24, hide_counts=False))
     rng = random.Random(2026)
     appeal = {}
@@ -348,7 +358,7 @@ def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_or
         choice = "none" if rng.random() < 0.08 else ("left" if rng.random() < a / (a + b) else "right")
         answer_pair(citizen, pairs, token, choice, address=f"192.0.2.{n % 40}")
     votes = create_public_round(idea_organiser, idea_call, PublicRoundData(
-        title="为您支持的想法投票", opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=20),
+        title="为您支持的想法投票", opens_at=now - timedelta(days=8), closes_at=now + timedelta(days=20),
         mode=PublicMode.VOTES, votes_per_citizen=3, hide_counts=True))
     from contest.services.public import entries_of
 
@@ -357,3 +367,135 @@ def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_or
         for idea in rng.sample(ideas, k=min(2 + n % 2, len(ideas))):
             if idea.author_id != citizen.id:
                 cast_vote(citizen, votes, idea, address=f"198.51.100.{n}")
+
+
+RAILING_SHIFT_DAYS = 20  # the railing call's story ran this much earlier: its results are final, its winners built
+
+
+def load_results(railing_call, idea_call, railing_organiser: User, idea_organiser: User,
+                 citizens: list[User]) -> None:
+    """The railing call: results published, final, two winners followed (one implemented, with a photo).
+    The idea call: results in their notice period, with an objection the organisers answered."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from contest.demo_images import street_photo
+    from contest.models import CallEvent, Comparison, FollowUpStage, Vote
+    from contest.services import followup, results
+
+    now = utcnow()
+    for call in (railing_call, idea_call):
+        for round_ in call.rounds:
+            round_.closes_at = min(round_.closes_at, now - timedelta(minutes=5))
+    db.session.flush()
+    snap = results.compute(railing_call)
+    results.set_awards(railing_organiser, railing_call, results.default_awards(railing_call, snap), "")
+    results.publish(railing_organiser, railing_call, 7, None)
+    db.session.flush()
+    # Days pass: move the railing call's story back, then it is final and its winners are built.
+    shift = timedelta(days=RAILING_SHIFT_DAYS)
+    for name in ("opens_at", "closes_at", "published_at", "results_published_at", "notice_ends_at"):
+        setattr(railing_call, name, getattr(railing_call, name) - shift)
+    for round_ in railing_call.rounds:
+        round_.opens_at, round_.closes_at = round_.opens_at - shift, round_.closes_at - shift
+        if round_.decided_at is not None:
+            round_.decided_at -= shift
+    for event in db.session.scalars(select(CallEvent).where(CallEvent.call_id == railing_call.id)):
+        event.at -= shift
+        if event.kind == "results_published":
+            event.detail = {**event.detail, "notice_ends": railing_call.notice_ends_at.isoformat()}
+    for comparison in db.session.scalars(select(Comparison).where(
+            Comparison.round_id.in_([r.id for r in railing_call.rounds]))):
+        comparison.created_at -= shift + timedelta(days=1)  # during the round
+    db.session.flush()
+    results.finalise(railing_organiser, railing_call)
+    final_at = now - timedelta(days=12)
+    railing_call.results_final_at = final_at
+    db.session.execute(update(CallEvent).where(CallEvent.call_id == railing_call.id, CallEvent.kind == "results_final")
+                       .values(at=final_at))
+    winners = [row["entry"] for row in railing_call.results_snapshot["rows"][:2]]
+    from contest.models import Entry
+
+    stories = [
+        [(FollowUpStage.REFINING, 30, "设计团队与作者一起深化图案，确定钢材和涂装工艺。", 9),
+         (FollowUpStage.BUILDING, 60, "首批栏杆在工厂试制，中山北路段开始安装。", 5),
+         (FollowUpStage.IMPLEMENTED, 100, "中山北路 1.2 公里栏杆全部换装完成。", 1)],
+        [(FollowUpStage.REFINING, 20, "根据评委意见调整配色，准备在试点路段比选。", 4)],
+    ]
+    for entry_id, steps in zip(winners, stories, strict=True):
+        follow_up = followup.adopt(railing_organiser, db.session.get(Entry, entry_id))
+        adopted_at = now - timedelta(days=11)
+        follow_up.updates[0].happened_on = follow_up.created_at = adopted_at
+        just_now = now - timedelta(minutes=1)  # this adoption's event, not the other winner's
+        db.session.execute(update(CallEvent).where(CallEvent.call_id == railing_call.id, CallEvent.kind == "follow_up",
+                                                   CallEvent.at > just_now).values(at=adopted_at))
+        for stage, progress, text, days_ago in steps:
+            photo = street_photo(90 + days_ago) if stage is FollowUpStage.IMPLEMENTED else None
+            followup.add_update(railing_organiser, follow_up, stage=stage, progress=progress, text=text,
+                                happened_on=now - timedelta(days=days_ago), upload=photo,
+                                image_alt="换装新栏杆后的中山北路街景" if photo else "")
+
+    # The idea call: the votes round ended two days ago; the results are in their notice period.
+    votes_round = idea_call.rounds[-1]
+    votes_round.closes_at = now - timedelta(days=2)
+    db.session.execute(update(Vote).where(Vote.round_id == votes_round.id)
+                       .values(created_at=now - timedelta(days=5)))
+    results.publish(idea_organiser, idea_call, 7, None)
+    idea_call.results_published_at = now - timedelta(days=1)
+    idea_call.notice_ends_at = idea_call.results_published_at + timedelta(days=7)
+    db.session.execute(update(CallEvent).where(CallEvent.call_id == idea_call.id,
+                                               CallEvent.kind == "results_published").values(
+        at=idea_call.results_published_at, detail={"notice_ends": idea_call.notice_ends_at.isoformat(), "days": 7}))
+    top = idea_call.results_snapshot["rows"][0]["entry"]
+    objection = results.file_objection(citizens[7], idea_call, top,
+                                       "这个想法在我们小区去年已经做过了，为什么还排第一？")
+    results.answer_objection(idea_organiser, objection,
+                             "感谢关注。去年的试点只在一个小区，本次排名反映的是全市居民的投票；"
+                             "我们会把试点经验一并交给实施部门。")
+    db.session.flush()
+
+
+def load_open_call(departments: dict[str, Department], citizens: list[User]) -> None:
+    """A call open now, with a votes round open beside it, so that a newcomer can send an idea and vote."""
+    import random
+    from datetime import timedelta
+
+    from contest.models import CallEvent, CallKind, Channel, Entry, EntryStatus, PublicMode
+    from contest.services.calls import CallData, create_call
+    from contest.services.public import PublicRoundData, cast_vote, create_public_round
+
+    planner = find_user_by_email("planning@example.org")
+    now = utcnow()
+    call = create_call(planner, departments["上海市规划和自然资源局"], CallData(
+        title="口袋公园：家门口的小公园还缺什么？", kind=CallKind.IDEA,
+        summary="全市将新建和改造一批口袋公园。说说您希望家门口的小公园有什么，并为喜欢的想法投票。",
+        brief="## 我们想听什么\n\n- 您和家人会在口袋公园做什么？\n- 现在的小公园缺什么？\n\n想法边征集边投票，"
+              "得票多的想法将交给各区设计时参考。", themes=["社区更新"], topics=["活动与设施", "绿化与休憩"],
+        images_min=0, images_max=3, image_formats=["JPEG", "PNG", "WEBP"], entries_per_person=3,
+        licence_text="您的建议将公开展示，并可能被相关部门采纳实施。", opens_at=now - timedelta(days=5),
+        closes_at=now + timedelta(days=30), expert_weight=0, public_weight=100))
+    call.published_at = now - timedelta(days=6)
+    db.session.add(CallEvent(call_id=call.id, kind="published", actor_id=planner.id, at=call.published_at))
+    db.session.flush()
+    ideas = [("加一块小小的沙坑", "孩子们喜欢玩沙，可以做一个有遮阳的小沙坑。"),
+             ("夜里也能亮着的步道灯", "下班后散步，希望步道有柔和的照明。"),
+             ("给老人留几张有扶手的长椅", "起身方便，也能多坐一会儿。"),
+             ("一面可以涂鸦的墙", "让社区的孩子们画出自己的公园。"),
+             ("宠物便袋箱和饮水点", "遛狗的居民很多，需要便袋和饮水点。")]
+    for n, (title, text) in enumerate(ideas):
+        db.session.add(Entry(call=call, author=citizens[n + 10], slot=1, channel=Channel.MOBILE,
+                             status=EntryStatus.APPROVED, title=title, description=text,
+                             topic_id=call.topics[n % 2].id, licence_accepted_at=now, moderated_at=now,
+                             moderated_by_id=planner.id))
+    db.session.flush()
+    round_ = create_public_round(planner, call, PublicRoundData(
+        title="为喜欢的想法投票", opens_at=now - timedelta(days=4), closes_at=now + timedelta(days=30),
+        mode=PublicMode.VOTES, votes_per_citizen=2, hide_counts=False))
+    rng = random.Random(7)
+    from contest.services.public import entries_of
+
+    for n, citizen in enumerate(citizens[:8]):
+        for idea in rng.sample(entries_of(round_), k=2):
+            if idea.author_id != citizen.id:
+                cast_vote(citizen, round_, idea, address=f"203.0.113.{n}")

@@ -29,7 +29,8 @@ class CheckboxesField(SelectMultipleField):
 
 
 class CallForm(FlaskForm):
-    kind = SelectField(_l("Kind of call"), choices=[SelectChoice(k.value, k.label) for k in CallKind])
+    kind = SelectField(_l("Kind of call"), choices=[
+        SelectChoice(CallKind.DESIGN.value, _l("Design call")), SelectChoice(CallKind.IDEA.value, _l("Idea call"))])
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the call a title.")),
                                                   Length(max=200)])
     summary = TextAreaField(_l("Summary"), description=_l("One or two sentences for the list of calls."),
@@ -62,7 +63,9 @@ class CallForm(FlaskForm):
                                  validators=[NumberRange(0, 100)])
     public_weight = IntegerField(_l("Weight of the public's ranking (%)"), default=0,
                                  validators=[NumberRange(0, 100)])
-    combine_on = SelectField(_l("Combine the parts"), choices=[SelectChoice(c.value, c.label) for c in CombineOn],
+    combine_on = SelectField(_l("Combine the parts"), choices=[
+        SelectChoice(CombineOn.PERCENTILES.value, _l("on percentiles")),
+        SelectChoice(CombineOn.RANKS.value, _l("on ranks"))],
                              default=CombineOn.PERCENTILES.value)
     formula_reason = TextAreaField(_l("Why the final formula changes"),
                                    description=_l("The call is open: a change of the formula is shown on its "

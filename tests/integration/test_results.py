@@ -1,0 +1,420 @@
+"""Results: the final formula on ranks, awards, publication into a notice period, objections, finalising,
+feedback to entrants, exports, and a results page whose queries do not grow with the call."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from contest.extensions import db
+from contest.models import (
+    AdvanceMode,
+    Assignment,
+    AuditEvent,
+    Award,
+    CallEvent,
+    CombineOn,
+    Entry,
+    EntryStatus,
+    Objection,
+    ParticipantGroup,
+    PublicMode,
+    Round,
+    RoundEntry,
+    RoundKind,
+    RoundMember,
+    Score,
+    User,
+    Vote,
+)
+from contest.models.types import utcnow
+from contest.services import ServiceError
+from contest.services import public as public_service
+from contest.services import results as results_service
+from contest.services import rounds as round_service
+from tests.helpers import (
+    approved_entries,
+    log_in,
+    make_call,
+    make_juror,
+    make_organiser,
+    make_public_round,
+    make_round,
+    make_user,
+    make_voter,
+    post_form,
+    zh,
+)
+
+MARKS = {0: 9, 1: 8, 2: 7, 3: 5}  # entry index -> the mark every juror gives on every criterion
+VOTES = [(1, 2, 0), (1, 2), (1,)]  # voter -> entries voted for: B 3 votes, C 2, A 1
+
+
+def score_round(round_, organiser, jurors, marks_of):
+    """Every juror scores every entry assigned to them with the marks given per entry id, then time passes
+    and the round is over."""
+    round_service.assign(organiser, round_)
+    for _user, member in jurors:
+        for assignment in round_service.juror_list(member):
+            mark = str(marks_of[assignment.entry_id])
+            round_service.save_score(member, assignment, {c.id: mark for c in round_.criteria},
+                                     "组织方备注：可以", f"给作者的话{assignment.entry_id}", submit=True, version=None)
+    db.session.commit()
+    round_.opens_at, round_.closes_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=2)
+    db.session.commit()
+
+
+@pytest.fixture
+def story(app, transport_commission, transport_organiser):
+    """A closed call with four entries A-D: a jury round (A 9, B 8, C 7, D 5; the top three advance) and a votes
+    round (B 3 votes, C 2, A 1, and one voided vote for C). Formula 70/30 on ranks."""
+    call = make_call(transport_commission)
+    call.expert_weight, call.public_weight, call.combine_on = 70, 30, CombineOn.RANKS
+    from contest.models import Prize
+
+    call.prizes = [Prize(position=0, name="一等奖", count=1), Prize(position=1, name="二等奖", count=1)]
+    db.session.commit()
+    entries = approved_entries(call, 4)
+    call.closes_at = utcnow() - timedelta(days=4)  # closed for entries
+    db.session.commit()
+    expert = make_round(call, transport_organiser, k=3)
+    jurors = [make_juror(expert, f"juror{n}@example.org", name=f"评委甲{n}") for n in range(3)]
+    with app.test_request_context():
+        score_round(expert, transport_organiser, jurors, {e.id: MARKS[i] for i, e in enumerate(entries)})
+        round_service.decide(transport_organiser, expert, AdvanceMode.TOP_N, 3, set())
+        db.session.commit()
+        public = make_public_round(call, transport_organiser, votes=3)
+        voters = [make_voter(f"voter{n}@example.org") for n in range(4)]
+        for voter, picks in zip(voters, VOTES, strict=False):
+            for index in picks:
+                public_service.cast_vote(voter, public, entries[index])
+        public_service.cast_vote(voters[3], public, entries[2])
+        db.session.commit()
+        ballot = db.session.scalar(select(Vote.id).where(Vote.user_id == voters[3].id))
+        public_service.void(transport_organiser, public, [ballot], "新注册账号集中投票")
+        db.session.commit()
+    public.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    return {"call": call, "entries": entries, "expert": expert, "public": public, "jurors": jurors,
+            "voters": voters}
+
+
+def order(snap):
+    return [(r["entry"], r["rank"]) for r in snap["rows"]]
+
+
+def test_the_final_ranking_is_the_hand_computed_formula_on_ranks(app, story):
+    a, b, c, d = (e.id for e in story["entries"])
+    with app.test_request_context():
+        snap = results_service.compute(story["call"])
+    # 70/30 on ranks: A 0.7*1 + 0.3*3 = 1.6, B 0.7*2 + 0.3*1 = 1.7, C 0.7*3 + 0.3*2 = 2.7; D stopped in the jury round.
+    assert order(snap) == [(a, 1), (b, 2), (c, 3), (d, None)]
+    assert [round(r["value"], 6) for r in snap["rows"][:3]] == [1.6, 1.7, 2.7]
+    assert snap["rows"][3]["out_in"] == story["expert"].title
+    assert snap["rows"][1]["public"]["score"] == 3 and snap["rows"][2]["public"]["score"] == 2  # voided one left out
+    story["call"].expert_weight, story["call"].public_weight = 50, 50
+    with app.test_request_context():
+        snap = results_service.compute(story["call"])
+    # 50/50: B 0.5*2 + 0.5*1 = 1.5 comes before A 0.5*1 + 0.5*3 = 2.
+    assert order(snap)[:3] == [(b, 1), (a, 2), (c, 3)]
+
+
+def test_the_formula_is_on_the_call_page_and_its_change_after_opening_is_logged_and_shown(
+        client, app, transport_commission, transport_organiser):
+    call = make_call(transport_commission, state="upcoming")
+    log_in(client, transport_organiser.email)
+    form = {"kind": "design", "title": call.title, "summary": call.summary, "brief": call.brief,
+            "image_formats": ["JPEG", "PNG"], "images_min": 1, "images_max": 4, "image_max_mb": 10,
+            "entries_per_person": 3, "licence_text": call.licence_text,
+            "opens_at": "", "closes_at": "", "expert_weight": 70, "public_weight": 30, "combine_on": "ranks"}
+
+    def dates(c):
+        from contest.console.routes import _to_local
+
+        return {"opens_at": _to_local(c.opens_at).strftime("%Y-%m-%dT%H:%M"),
+                "closes_at": _to_local(c.closes_at).strftime("%Y-%m-%dT%H:%M")}
+
+    form.update(dates(call))
+    url = f"/console/calls/{call.id}/edit"
+    assert post_form(client, url, form).status_code == 302  # before opening: no reason needed
+    db.session.refresh(call)
+    assert (call.expert_weight, call.public_weight, call.combine_on) == (70, 30, CombineOn.RANKS)
+    page = client.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert zh("The final ranking weighs the jury's ranking %(ew)d%% and the public's %(pw)d%%, combined %(on)s.",
+              ew=70, pw=30, on=zh("on ranks")) in page
+
+    call.opens_at = utcnow() - timedelta(days=1)  # the call opens
+    db.session.commit()
+    form.update(dates(call), expert_weight=60, public_weight=40)
+    response = post_form(client, url, form)
+    assert response.status_code == 200
+    assert zh("The call is open: say why the final formula changes (the timeline shows it).") in \
+        response.get_data(as_text=True)
+    db.session.refresh(call)
+    assert call.expert_weight == 70
+    form["formula_reason"] = "市民参与度超出预期"
+    assert post_form(client, url, form).status_code == 302
+    db.session.refresh(call)
+    assert (call.expert_weight, call.public_weight) == (60, 40)
+    event = db.session.scalar(select(CallEvent).where(CallEvent.call_id == call.id,
+                                                      CallEvent.kind == "formula_changed"))
+    assert event.detail["reason"] == "市民参与度超出预期"
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "call.formula",
+                                                      AuditEvent.actor_id == transport_organiser.id))
+    assert "市民参与度超出预期" in client.get(f"/calls/{call.id}").get_data(as_text=True)
+
+    form.update(expert_weight=60, public_weight=30, formula_reason="x")
+    response = post_form(client, url, form)
+    assert zh("The weights of the final formula must add up to 100 (they add up to %(n)d).", n=90) in \
+        response.get_data(as_text=True)
+
+
+def test_awards_follow_the_computed_order_or_come_with_a_published_reason(app, client, story, transport_organiser):
+    call, (a, b, c, _d) = story["call"], story["entries"]
+    first, second = call.prizes
+    with app.test_request_context():
+        with pytest.raises(ServiceError, match=zh("These awards depart from the computed order: write the reason, "
+                                                  "which is published with the results.")[:8]):
+            results_service.set_awards(transport_organiser, call, {b.id: first.id, a.id: second.id}, "")
+        db.session.rollback()
+        results_service.set_awards(transport_organiser, call, {a.id: first.id, b.id: second.id}, "")
+        db.session.commit()
+    assert call.award_statement == ""
+
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    response = post_form(client, f"/console/calls/{call.id}/results/awards",
+                         {f"prize-{c.id}": first.id, f"prize-{a.id}": second.id, "statement": ""}, page=page)
+    assert zh("These awards depart from the computed order: write the reason, which is published with the "
+              "results.") in client.get(response.location).get_data(as_text=True)
+    assert {w.entry_id: w.prize_id for w in db.session.scalars(select(Award))} == {a.id: first.id, b.id: second.id}
+    post_form(client, f"/console/calls/{call.id}/results/awards",
+              {f"prize-{c.id}": first.id, f"prize-{a.id}": second.id,
+               "statement": "C 的方案更易实施，评委会复议后调整。"}, page=page)
+    db.session.expire_all()
+    assert {w.entry_id: w.prize_id for w in db.session.scalars(select(Award))} == {c.id: first.id, a.id: second.id}
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "results.awards")
+                              .order_by(AuditEvent.id.desc()))
+    assert audit.actor_id == transport_organiser.id and audit.detail["statement"].startswith("C 的方案")
+
+    post_form(client, f"/console/calls/{call.id}/results/publish", {"notice_days": 7, "top_n": ""}, page=page)
+    html = client.get(f"/calls/{call.id}/results").get_data(as_text=True)
+    assert "C 的方案更易实施" in html and "一等奖" in html
+
+
+def test_publishing_freezes_the_ranking_tells_entrants_and_shows_how_the_score_was_made(
+        app, client, story, transport_organiser, outbox):
+    call = story["call"]
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    assert client.get(f"/calls/{call.id}/results").status_code == 404  # nothing public before publication
+    post_form(client, f"/console/calls/{call.id}/results/publish", {"notice_days": 5, "top_n": ""}, page=page)
+    db.session.refresh(call)
+    assert call.results_published_at is not None
+    assert call.notice_ends_at - call.results_published_at == timedelta(days=5)
+    told = {m.to for m in outbox if zh("The results of “%(call)s” are published", call=call.title) == m.subject}
+    assert told == {e.author.email for e in story["entries"]}
+
+    html = client.get(f"/calls/{call.id}/results").get_data(as_text=True)
+    for entry in story["entries"]:
+        assert entry.title in html
+    assert "新注册账号集中投票" in html  # the voided ballots and why
+    assert "文化表达" in html and "30%" in html  # criteria and weights
+    assert zh("Approved entries by channel") in html
+    assert "组织方备注" not in html  # organiser-only notes never reach the public
+    assert "评委甲" not in html  # nor jurors' names
+    assert zh("The results were published. Objections are open until %(end)s.", end="")[:6] in \
+        client.get(f"/calls/{call.id}").get_data(as_text=True)
+
+    # Later changes to the rounds do not change what was published.
+    with app.test_request_context():
+        public_service.void(transport_organiser, story["public"], list(db.session.scalars(select(Vote.id))), "x")
+        db.session.commit()
+    assert "新注册账号集中投票" in client.get(f"/calls/{call.id}/results").get_data(as_text=True)
+    with app.test_request_context():
+        with pytest.raises(ServiceError):
+            results_service.publish(transport_organiser, call, 7, None)
+
+
+def test_objections_during_the_notice_period_only_with_a_reason_and_answered_in_public(
+        app, client, story, transport_organiser):
+    call, entry = story["call"], story["entries"][0]
+    with app.test_request_context():
+        results_service.publish(transport_organiser, call, 7, None)
+        db.session.commit()
+    url = f"/calls/{call.id}/results/objections"
+    results_page = f"/calls/{call.id}/results"
+
+    anonymous = app.test_client()
+    response = post_form(anonymous, url, {"entry_id": entry.id, "reason": "抄袭"}, page="/account/login")
+    assert response.status_code == 302 and "/account/login" in response.location
+    assert db.session.scalar(select(Objection.id)) is None
+
+    citizen = make_user("objector@example.org", name="较真的市民")
+    log_in(client, citizen.email)
+    response = post_form(client, url, {"entry_id": entry.id, "reason": "  "}, page=results_page, follow_redirects=True)
+    assert zh("Write the reason for your objection.") in response.get_data(as_text=True)
+    assert db.session.scalar(select(Objection.id)) is None
+
+    response = post_form(client, url, {"entry_id": entry.id, "reason": "该作品与某网站图案高度相似。"},
+                         page=results_page, follow_redirects=True)
+    assert zh("Your objection is filed. The organisers answer it publicly on this page.") in \
+        response.get_data(as_text=True)
+    objection = db.session.scalar(select(Objection))
+    assert objection.entry_id == entry.id and objection.author_id == citizen.id
+    assert "较真的市民" not in client.get(results_page).get_data(as_text=True)  # the objector stays unnamed
+
+    # Only the call's organisers answer, and only they finalise, after the period with every objection answered.
+    with app.test_request_context():
+        with pytest.raises(ServiceError):
+            results_service.answer_objection(citizen, objection, "不是")
+        with pytest.raises(ServiceError, match=zh("The notice period is not over yet.")):
+            results_service.finalise(transport_organiser, call)
+    other = make_organiser(make_department_of_another_city(), email="other@example.org")
+    other_client = app.test_client()
+    log_in(other_client, other.email)
+    assert post_form(other_client, f"/console/calls/{call.id}/results/finalise", {},
+                     page="/account/profile").status_code == 403
+    assert post_form(client, f"/console/calls/{call.id}/results/finalise", {},
+                     page="/account/profile").status_code == 403
+
+    call.notice_ends_at = utcnow() - timedelta(minutes=1)  # the notice period passes
+    db.session.commit()
+    response = post_form(client, url, {"entry_id": "", "reason": "太晚了"}, page=results_page, follow_redirects=True)
+    assert zh("Objections can be filed only during the notice period.") in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count()).select_from(Objection)) == 1
+
+    organiser = app.test_client()
+    log_in(organiser, transport_organiser.email)
+    console = f"/console/calls/{call.id}/results"
+    response = post_form(organiser, f"/console/calls/{call.id}/results/finalise", {}, page=console,
+                         follow_redirects=True)
+    assert zh("Answer every objection before making the results final (%(n)d unanswered).", n=1) in \
+        response.get_data(as_text=True)
+    post_form(organiser, f"/console/calls/{call.id}/results/objections/{objection.id}/answer",
+              {"answer": "经核查，图案为作者原创，异议不成立。"}, page=console)
+    html = client.get(results_page).get_data(as_text=True)
+    assert "该作品与某网站图案高度相似。" in html and "经核查，图案为作者原创，异议不成立。" in html
+    post_form(organiser, f"/console/calls/{call.id}/results/finalise", {}, page=console)
+    db.session.refresh(call)
+    assert call.results_final_at is not None
+    assert zh("These results are final since %(date)s.", date="")[:4] in client.get(results_page).get_data(as_text=True)
+    kinds = [e.kind for e in db.session.scalars(select(CallEvent).where(CallEvent.call_id == call.id))]
+    assert {"results_published", "objection_filed", "objection_answered", "results_final"} <= set(kinds)
+
+
+def make_department_of_another_city():
+    from tests.helpers import make_department
+
+    return make_department("杭州市规划局")
+
+
+def test_an_entrant_sees_their_own_feedback_without_juror_names_and_nobody_else_sees_it(
+        app, client, story, transport_organiser):
+    call, entries = story["call"], story["entries"]
+    with app.test_request_context():
+        results_service.publish(transport_organiser, call, 7, None)
+        db.session.commit()
+    author = entries[1].author
+    log_in(client, author.email)
+    html = client.get(f"/my/entries/{entries[1].id}/feedback").get_data(as_text=True)
+    assert f"给作者的话{entries[1].id}" in html  # the jurors' notes to this entrant
+    assert f"给作者的话{entries[0].id}" not in html  # never another entrant's
+    assert "评委甲" not in html and "juror0@example.org" not in html  # never a juror's name
+    assert "组织方备注" not in html  # never the notes to the organisers
+    assert zh("Your entry is ranked %(rank)d of %(n)d in the final ranking.", rank=2, n=3) in html
+    assert "8.00" in html  # the mean mark per criterion
+    assert client.get(f"/my/entries/{entries[0].id}/feedback").status_code in (403, 404)
+    other = app.test_client()
+    log_in(other, entries[3].author.email)
+    html = other.get(f"/my/entries/{entries[3].id}/feedback").get_data(as_text=True)
+    assert zh("Your entry did not go beyond “%(round)s”.", round=story["expert"].title) in html
+    assert zh("Yours did not advance.") in html
+
+
+def test_exports_carry_every_part_of_each_score_for_organisers_only(app, client, story, transport_organiser):
+    call = story["call"]
+    log_in(client, transport_organiser.email)
+    csv_text = client.get(f"/console/calls/{call.id}/results.csv").get_data(as_text=True)
+    header, *lines = csv_text.lstrip("\ufeff").strip().splitlines()
+    assert header.startswith("rank,entry_id,title") and "criterion:美观" in header and "public_score" in header
+    assert len(lines) == 4 and lines[0].startswith(f"1,{story['entries'][0].id},")
+    data = client.get(f"/console/calls/{call.id}/results.json").get_json(force=True)
+    assert data["formula"]["expert_weight"] == 70 and data["ranking"][0]["expert_rank"] == 1
+    citizen = app.test_client()
+    make_user("nosy@example.org")
+    log_in(citizen, "nosy@example.org")
+    assert citizen.get(f"/console/calls/{call.id}/results.csv").status_code == 403
+    assert citizen.get(f"/console/calls/{call.id}/results.json").status_code == 403
+
+
+def big_call(department, organiser, n_entries, n_jurors, n_votes):
+    """A finished call made with bulk inserts: n entries, a jury of n_jurors (k = 3), a votes round."""
+    call = make_call(department, state="closed", title=f"大赛{n_entries}")
+    call.expert_weight, call.public_weight = 70, 30
+    db.session.commit()
+    now = utcnow()
+    authors = db.session.execute(insert(User).returning(User.id), [
+        {"email": f"a{n_entries}-{i}@example.org", "display_name": f"作者{i}", "password_hash": "x",
+         "group": list(ParticipantGroup)[i % 4], "locale": "zh", "created_at": now - timedelta(days=30),
+         "email_confirmed_at": now, "session_token": f"t{n_entries}-{i}"} for i in range(n_entries)]).scalars().all()
+    entry_ids = db.session.execute(insert(Entry).returning(Entry.id), [
+        {"call_id": call.id, "author_id": a, "slot": 0, "channel": "web", "status": EntryStatus.APPROVED,
+         "title": f"作品{i}", "created_at": now, "updated_at": now} for i, a in enumerate(authors)]).scalars().all()
+    expert = Round(call=call, position=1, kind=RoundKind.EXPERT, title="专家评审", opens_at=now - timedelta(days=9),
+                   closes_at=now - timedelta(days=8), normalise=True)
+    from contest.models import Criterion
+
+    expert.criteria = [Criterion(position=0, name="美观", weight=60), Criterion(position=1, name="可行性", weight=40)]
+    db.session.add(expert)
+    db.session.flush()
+    jurors = db.session.execute(insert(User).returning(User.id), [
+        {"email": f"j{n_entries}-{i}@example.org", "display_name": f"评委{i}", "password_hash": "x",
+         "group": "citizen", "locale": "zh", "created_at": now, "session_token": f"j{n_entries}-{i}"}
+        for i in range(n_jurors)]).scalars().all()
+    members = db.session.execute(insert(RoundMember).returning(RoundMember.id), [
+        {"round_id": expert.id, "user_id": u, "email": f"j{n_entries}-{i}@example.org", "invited_at": now,
+         "role": "juror", "name": ""} for i, u in enumerate(jurors)]).scalars().all()
+    db.session.execute(insert(RoundEntry), [{"round_id": expert.id, "entry_id": e, "added_at": now,
+                                             "advanced": i < n_entries // 2} for i, e in enumerate(entry_ids)])
+    rows = [{"round_id": expert.id, "member_id": members[(i + j) % n_jurors], "entry_id": e, "position": i,
+             "created_at": now, "recusal_reason": ""} for i, e in enumerate(entry_ids) for j in range(3)]
+    assignments = db.session.execute(insert(Assignment).returning(Assignment.id, Assignment.entry_id),
+                                     rows).all()
+    c1, c2 = (c.id for c in expert.criteria)
+    db.session.execute(insert(Score), [
+        {"assignment_id": a, "marks": {str(c1): float(1 + (e * 7 + a) % 10), str(c2): float(1 + (e + a) % 10)},
+         "submitted_at": now, "updated_at": now, "version": 1, "note_to_organisers": "", "note_to_entrant": ""}
+        for a, e in assignments])
+    expert.decided_at = now - timedelta(days=7)
+    public = Round(call=call, position=2, kind=RoundKind.PUBLIC, title="公众投票", opens_at=now - timedelta(days=6),
+                   closes_at=now - timedelta(days=1), public_mode=PublicMode.VOTES, votes_per_citizen=5)
+    db.session.add(public)
+    db.session.flush()
+    finalists = entry_ids[:n_entries // 2]
+    voters = db.session.execute(insert(User).returning(User.id), [
+        {"email": f"v{n_entries}-{i}@example.org", "display_name": "v", "password_hash": "x", "group": "citizen",
+         "locale": "zh", "created_at": now - timedelta(days=30), "email_confirmed_at": now,
+         "session_token": f"v{n_entries}-{i}"} for i in range(n_votes // 5)]).scalars().all()
+    db.session.execute(insert(Vote), [
+        {"round_id": public.id, "user_id": v, "entry_id": finalists[(i * 5 + k) % len(finalists)],
+         "created_at": now - timedelta(days=2), "address": "", "voided_reason": ""}
+        for i, v in enumerate(voters) for k in range(5)])
+    db.session.commit()
+    return call
+
+
+def test_the_results_page_runs_the_same_queries_for_twenty_or_two_thousand_entries(
+        app, client, transport_commission, transport_organiser, count_queries):
+    counts = []
+    for n_entries, n_jurors, n_votes in ((20, 4, 50), (2000, 30, 20000)):
+        call = big_call(transport_commission, transport_organiser, n_entries, n_jurors, n_votes)
+        with app.test_request_context():
+            results_service.publish(transport_organiser, call, 7, None)
+            db.session.commit()
+        assert len(call.results_snapshot["rows"]) == n_entries
+        client.get(f"/calls/{call.id}/results")  # warm up
+        with count_queries() as queries:
+            response = client.get(f"/calls/{call.id}/results")
+        assert response.status_code == 200
+        counts.append(queries.n)
+    assert counts[0] == counts[1], counts
