@@ -57,6 +57,10 @@ def _init_extensions(app: Flask) -> None:
 
     init_storage(app)
     app.jinja_env.filters["markdown"] = render_markdown
+    from contest.models import CombineOn
+
+    app.jinja_env.globals["combine_label"] = lambda value: CombineOn(value).label
+    app.jinja_env.filters["isodatetime"] = _iso_datetime
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -72,6 +76,18 @@ def _init_extensions(app: Flask) -> None:
 
         code = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]).split("_")[0]
         return {"current_language": code, "html_lang": HTML_LANG.get(code, code), "language_names": LANGUAGE_NAMES}
+
+
+def _iso_datetime(value: str) -> str:
+    """A moment stored as ISO text (in a timeline's detail), shown like any other date."""
+    from datetime import datetime
+
+    from flask_babel import format_datetime
+
+    try:
+        return format_datetime(datetime.fromisoformat(value), "medium")
+    except (TypeError, ValueError):
+        return value or ""
 
 
 def _load_user(user_id: str):
@@ -108,6 +124,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(jury_bp, url_prefix="/jury")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    from contest.followup.routes import bp as followup_bp
+
+    app.register_blueprint(followup_bp)
 
 
 def _is_sqlite(dbapi_connection) -> bool:

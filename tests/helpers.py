@@ -248,3 +248,22 @@ def zh_n(singular: str, plural: str, num: int, **variables) -> str:
         text = ngettext(singular, plural, num, **variables)
     assert text not in (singular % dict(variables, num=num), plural % dict(variables, num=num)), "untranslated"
     return str(escape(text))
+
+
+def adopt(entry, organiser):
+    """The organiser adopts an entry, its call's results published first if they were not."""
+    from flask import current_app
+
+    from contest.services.followup import adopt as adopt_entry
+
+    if entry.call.results_published_at is None:
+        entry.call.results_published_at = utcnow()
+    with current_app.test_request_context():
+        follow_up = adopt_entry(organiser, entry)
+    db.session.commit()
+    return follow_up
+
+
+def adopted_entry(call, organiser, start_seed=700):
+    """A new approved entry of the call, adopted by the organiser: its follow-up."""
+    return adopt(approved_entries(call, 1, start_seed)[0], organiser)

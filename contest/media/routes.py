@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from contest.extensions import db
-from contest.models import RENDITIONS, Call, Entry, EntryImage, ImageFile
+from contest.models import RENDITIONS, Call, Entry, EntryImage, FollowUp, FollowUpUpdate, ImageFile
 from contest.permissions import can_manage_call
 from contest.services.entries import can_view_entry
 from contest.services.rounds import can_judge_entry
@@ -39,6 +39,18 @@ def _access(image_id: int, original: bool) -> tuple[bool, bool]:
             return True, False
         return visible, visible and entry.author_id != getattr(current_user, "id", None)
     call = db.session.scalar(select(Call).where(Call.cover_image_id == image_id))
+    if call is None:
+        return _follow_up_access(image_id, original)
+    if can_manage_call(current_user, call):
+        return True, False
+    return call.published_at is not None and not original, call.published_at is not None
+
+
+def _follow_up_access(image_id: int, original: bool) -> tuple[bool, bool]:
+    """A photo of a follow-up update: public in its derived sizes, like the call it belongs to."""
+    call = db.session.scalar(select(Call).join(FollowUp, FollowUp.call_id == Call.id)
+                             .join(FollowUpUpdate, FollowUpUpdate.follow_up_id == FollowUp.id)
+                             .where(FollowUpUpdate.image_id == image_id))
     if call is None:
         return False, False
     if can_manage_call(current_user, call):

@@ -230,6 +230,7 @@ def compute(call: Call) -> dict:
         "formula": {"expert_weight": value.expert_weight, "public_weight": value.public_weight,
                     "combine_on": value.combine_on.value, "expert_round": expert.title if expert else None,
                     "public_round": public.title if public else None,
+                    "public_mode": public.public_mode.value if public else None,
                     "counted": [p.name for p in parts if p.weight > 0]},
         "rows": rows, "rounds": summaries, "figures": figures(call),
     }
@@ -362,6 +363,11 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
         raise ServiceError(_("Show at least the first entry, or all of them."))
     now = utcnow()
     call.results_snapshot = compute(call)
+    if call.prizes and not awards_of(call):
+        # Prizes never given by hand follow the computed order: the results never go out without winners.
+        for entry_id, prize_id in default_awards(call, call.results_snapshot).items():
+            db.session.add(Award(call_id=call.id, entry_id=entry_id, prize_id=prize_id, awarded_by_id=actor.id))
+        call.award_statement = ""
     call.results_published_at, call.notice_days = now, notice_days
     call.notice_ends_at, call.results_top_n = now + timedelta(days=notice_days), top_n
     db.session.add(CallEvent(call_id=call.id, kind="results_published", actor_id=actor.id, at=now,

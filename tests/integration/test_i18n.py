@@ -90,7 +90,13 @@ def cast(app, city, transport_commission, transport_organiser, admin):
     from tests.helpers import make_public_round
 
     public_round = make_public_round(idea_call, transport_organiser, mode="pairwise")
+    from tests.helpers import adopted_entry
+
+    followed_call = adopted_entry(make_call(transport_commission, title="口袋公园"), transport_organiser).call
+    results_call, feedback_entry = _published_results(app, transport_organiser, transport_commission, entrant)
     return {"juror": juror, "round": round_, "assignment": assignment, "invitation": invitation,
+            "results_call": results_call, "feedback_entry": feedback_entry,
+            "followed_call": followed_call,
             "public_round": public_round,
             "citizen": citizen, "entrant": entrant, "organiser": transport_organiser, "admin": admin,
             "department": transport_commission, "city": city, "call": call, "idea_call": idea_call,
@@ -98,7 +104,40 @@ def cast(app, city, transport_commission, transport_organiser, admin):
 
 
 # endpoint -> (who visits, how to build its address, expected status)
+def _published_results(app, organiser, department, entrant):
+    """A call whose votes round is over and whose results are published, with an answered objection."""
+    from datetime import timedelta
+
+    from contest.models import EntryStatus
+    from contest.models.types import utcnow
+    from contest.services import results
+    from contest.services.entries import EntryData, Upload, submit_entry
+    from tests.helpers import make_public_round
+
+    call = make_call(department, title="口袋公园设计")
+    call.expert_weight, call.public_weight = 0, 100
+    with app.test_request_context():
+        entry = submit_entry(entrant, call, EntryData(title="小小沙坑"), [Upload(picture_bytes(2), "沙坑")],
+                             accepted_terms=True)
+    entry.status = EntryStatus.APPROVED
+    round_ = make_public_round(call, organiser, mode="votes")
+    round_.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    with app.test_request_context():
+        results.publish(organiser, call, 7, None)
+        objection = results.file_objection(entrant, call, None, "请公布投票细节")
+        results.answer_objection(organiser, objection, "已在本页公布")
+    db.session.commit()
+    return call, entry
+
+
 PAGES = {
+    "public.results": ("anonymous", lambda c: url_for("public.results", call_id=c["results_call"].id), 200),
+    "console.results": ("organiser", lambda c: url_for("console.results", call_id=c["results_call"].id), 200),
+    "console.results_csv": ("organiser", lambda c: url_for("console.results_csv", call_id=c["results_call"].id), 200),
+    "console.results_json": ("organiser", lambda c: url_for("console.results_json",
+                                                            call_id=c["results_call"].id), 200),
+    "submit.feedback": ("entrant", lambda c: url_for("submit.feedback", entry_id=c["feedback_entry"].id), 200),
     "public.index": ("anonymous", lambda c: url_for("public.index"), 200),
     "public.set_language": ("anonymous", lambda c: url_for("public.set_language", code=c["language"]), 302),
     "auth.register": ("anonymous", lambda c: url_for("auth.register"), 200),
@@ -145,9 +184,12 @@ PAGES = {
     "jury.invitation": ("anonymous", lambda c: url_for("jury.invitation", token=c["invitation"]), 200),
     "jury.round": ("juror", lambda c: url_for("jury.round", round_id=c["round"].id), 200),
     "jury.score": ("juror", lambda c: url_for("jury.score", assignment_id=c["assignment"].id), 200),
+    "followup.index": ("anonymous", lambda c: url_for("followup.index"), 200),
+    "followup.call": ("anonymous", lambda c: url_for("followup.call", call_id=c["followed_call"].id), 200),
+    "followup.manage": ("organiser", lambda c: url_for("followup.manage", call_id=c["followed_call"].id), 200),
 }
 # Pages that are not HTML.
-NOT_HTML = {"media.image"}
+NOT_HTML = {"media.image", "console.results_csv", "console.results_json"}
 
 
 def _reset_token(cast):

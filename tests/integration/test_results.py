@@ -211,6 +211,9 @@ def test_publishing_freezes_the_ranking_tells_entrants_and_shows_how_the_score_w
     db.session.refresh(call)
     assert call.results_published_at is not None
     assert call.notice_ends_at - call.results_published_at == timedelta(days=5)
+    first, second = call.prizes  # never given by hand: they follow the computed order
+    assert {w.entry_id: w.prize_id for w in db.session.scalars(select(Award))} == {
+        story["entries"][0].id: first.id, story["entries"][1].id: second.id}
     told = {m.to for m in outbox if zh("The results of “%(call)s” are published", call=call.title) == m.subject}
     assert told == {e.author.email for e in story["entries"]}
 

@@ -1,0 +1,1 @@
+"""The follow-up of adopted entries: public pages from design to street, and the organisers' page that feeds them."""

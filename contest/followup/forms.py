@@ -1,0 +1,37 @@
+"""Forms of the follow-up: adopting an entry, and a dated update with an optional photo."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange
+
+from contest.models import STAGE_LABELS, FollowUpStage
+
+
+class AdoptForm(FlaskForm):
+    entry_id = SelectField(_l("Entry to adopt"), coerce=int,
+                           description=_l("In the order of the final ranking, where there is one."),
+                           validators=[InputRequired(message=_l("Choose the entry to adopt."))])
+    submit = SubmitField(_l("Adopt entry"))
+
+
+class UpdateForm(FlaskForm):
+    stage = SelectField(_l("Stage"), choices=[SelectChoice(s.value, STAGE_LABELS[s]) for s in FollowUpStage])
+    progress = IntegerField(_l("Progress (per cent)"), description=_l("From 0 to 100. An implemented entry is at 100."),
+                            validators=[InputRequired(message=_l("Give the progress as a whole number from 0 to 100.")),
+                                        NumberRange(0, 100, message=_l("Give the progress as a whole number from 0 "
+                                                                       "to 100."))])
+    happened_on = DateField(_l("Date"), validators=[InputRequired(message=_l("Give the date of the update."))])
+    text = TextAreaField(_l("What happened"), description=_l("Shown to the public. It may stay empty if you add a "
+                                                            "photo."), validators=[Length(max=5000)])
+    photo = FileField(_l("Photo (optional)"), description=_l("JPEG, PNG or WebP, up to 20 MB."))
+    photo_alt = StringField(_l("Describe the photo in a sentence"),
+                            description=_l("For people who cannot see it. Needed with a photo."),
+                            validators=[Length(max=300)])
+    submit = SubmitField(_l("Add update"))
+
+    @property
+    def stage_value(self) -> FollowUpStage:
+        return FollowUpStage(self.stage.data)

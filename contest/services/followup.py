@@ -1,0 +1,201 @@
+"""The follow-up of adopted entries, from design to street: adoption, dated updates with photos, news to backers."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, load_only, selectinload
+
+from contest.extensions import db
+from contest.mail import send_mail
+from contest.models import (
+    Call,
+    CallEvent,
+    Comparison,
+    Entry,
+    EntryImage,
+    EntryStatus,
+    FollowUp,
+    FollowUpStage,
+    FollowUpUpdate,
+    Image,
+    Round,
+    RoundKind,
+    User,
+    Vote,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
+from contest.services import ServiceError
+from contest.services.audit import record
+from contest.services.media import process_uploads, store_image
+
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
+PHOTO_MAX_MB = 20  # photos of a building site come straight from a phone
+
+
+def _check_staff(actor: User, call: Call) -> None:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+
+
+def adopt(actor: User, entry: Entry) -> FollowUp:
+    """Record that the organisers adopted an entry: it is followed from here until it is built."""
+    call = entry.call
+    _check_staff(actor, call)
+    if call.results_published_at is None:
+        raise ServiceError(_("Entries can be adopted once the results of the call are published."))
+    if entry.status is not EntryStatus.APPROVED:
+        raise ServiceError(_("Only an approved entry can be adopted."))
+    if db.session.scalar(select(FollowUp.id).where(FollowUp.entry_id == entry.id)) is not None:
+        raise ServiceError(_("“%(title)s” is already adopted.", title=entry.title))
+    now = utcnow()
+    follow_up = FollowUp(call=call, entry=entry, stage=FollowUpStage.ADOPTED, progress=0, created_at=now,
+                         updated_at=now)
+    follow_up.updates.append(FollowUpUpdate(happened_on=now, stage=FollowUpStage.ADOPTED, progress=0,
+                                            text="", author_id=actor.id, created_at=now))
+    db.session.add(follow_up)
+    db.session.flush()
+    _timeline_event(actor, follow_up, now)
+    record(actor, "follow_up.adopt", "entry", entry.id, call_id=call.id, follow_up_id=follow_up.id)
+    notify_backers(follow_up)
+    return follow_up
+
+
+def _local_date(value: datetime):
+    return value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progress, text: str,
+               happened_on: datetime, upload: bytes | None = None, image_alt: str = "") -> FollowUpUpdate:
+    """A dated step: the follow-up takes its stage and progress. A new stage goes on the call's timeline and
+    is told to the entrant and the entry's backers."""
+    _check_staff(actor, follow_up.call)
+    text, image_alt = (text or "").strip(), (image_alt or "").strip()
+    if not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= 100:
+        raise ServiceError(_("Give the progress as a whole number from 0 to 100."))
+    if stage.position < follow_up.stage.position:
+        raise ServiceError(_("A follow-up only moves forward: choose “%(stage)s” or a later stage.",
+                             stage=follow_up.stage.label))
+    if stage is FollowUpStage.IMPLEMENTED:
+        progress = 100
+    if not text and not upload:
+        raise ServiceError(_("Write what happened, or add a photo."))
+    if upload and not image_alt:
+        raise ServiceError(_("Describe the photo in a sentence for people who cannot see it."))
+    now = utcnow()
+    if happened_on > now:
+        raise ServiceError(_("The date cannot be in the future."))
+    latest = follow_up.updates[0] if follow_up.updates else None
+    if latest is not None:
+        if _local_date(happened_on) < _local_date(latest.happened_on):
+            raise ServiceError(_("The date cannot be before the latest update (%(date)s).",
+                                 date=_format_date(latest.happened_on)))
+        # Dates are given by the day: an update of the same day as the latest comes after it.
+        happened_on = max(happened_on, latest.happened_on)
+    image = None
+    if upload:
+        # Last, once everything else is known to be right: a refused update stores no photo.
+        processed = process_uploads([upload], formats=PHOTO_FORMATS, max_mb=PHOTO_MAX_MB)[0]
+        image = store_image(processed, actor)
+    update = FollowUpUpdate(happened_on=happened_on, stage=stage, progress=progress, text=text, image=image,
+                            image_alt=image_alt[:300] if image is not None else "", author_id=actor.id,
+                            created_at=now)
+    previous_stage = follow_up.stage
+    follow_up.updates.insert(0, update)
+    follow_up.stage, follow_up.progress, follow_up.updated_at = stage, progress, happened_on
+    db.session.flush()
+    record(actor, "follow_up.update", "follow_up", follow_up.id, entry_id=follow_up.entry_id, stage=stage.value,
+           progress=progress, photo=image is not None)
+    if stage is not previous_stage:
+        _timeline_event(actor, follow_up, happened_on)
+        notify_backers(follow_up)
+    return update
+
+
+def _format_date(value: datetime) -> str:
+    from flask_babel import format_date
+
+    return format_date(value, "medium")
+
+
+def _timeline_event(actor: User, follow_up: FollowUp, at: datetime) -> None:
+    entry = follow_up.entry
+    db.session.add(CallEvent(call_id=follow_up.call_id, at=at, kind="follow_up", actor_id=actor.id,
+                             detail={"entry": entry.title, "entry_id": entry.id, "stage": follow_up.stage.value}))
+
+
+def backers(entry: Entry) -> list[User]:
+    """The entrant and every citizen who backed the entry in a public round of its call (a vote, or a pair won),
+    ballots voided by the organisers excepted; each once, in one query."""
+    in_public_round = select(Round.id).where(Round.call_id == entry.call_id, Round.kind == RoundKind.PUBLIC)
+    voters = select(Vote.user_id).where(Vote.entry_id == entry.id, Vote.voided_at.is_(None),
+                                        Vote.round_id.in_(in_public_round))
+    pickers = select(Comparison.user_id).where(Comparison.winner_id == entry.id, Comparison.voided_at.is_(None),
+                                               Comparison.round_id.in_(in_public_round))
+    return list(db.session.scalars(
+        select(User).where(or_(User.id == entry.author_id, User.id.in_(voters), User.id.in_(pickers)),
+                           User.disabled_at.is_(None))
+        .order_by(User.id)))
+
+
+def notify_backers(follow_up: FollowUp) -> int:
+    """Tell the entrant and the entry's backers, each in their own language, where the entry has got to."""
+    entry = follow_up.entry
+    url = url_for("followup.call", call_id=follow_up.call_id, _external=True, _anchor=f"entry-{entry.id}")
+    people = backers(entry)
+    for user in people:
+        send_mail(user.email, user.locale, "follow_up_stage", user=user, entry=entry, call=follow_up.call,
+                  stage=follow_up.stage, progress=follow_up.progress, is_entrant=user.id == entry.author_id, url=url)
+    return len(people)
+
+
+# What the pages show --------------------------------------------------------------------------------
+
+def _with_pictures(stmt):
+    """A follow-up as the pages show it: its entry's cover, its updates and their photos, a query each."""
+    return stmt.options(
+        selectinload(FollowUp.entry).load_only(Entry.id, Entry.title, Entry.call_id, Entry.status)
+        .selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files),
+        selectinload(FollowUp.updates).joinedload(FollowUpUpdate.image).lazyload(Image.files),
+    )
+
+
+def follow_ups_of(call: Call) -> list[FollowUp]:
+    """A call's adopted entries, the most recently updated first."""
+    return list(db.session.scalars(_with_pictures(
+        select(FollowUp).where(FollowUp.call_id == call.id).order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()))))
+
+
+def all_follow_ups() -> list[tuple[Call, list[FollowUp]]]:
+    """Every published call's adopted entries, grouped by call: the call with the latest news first."""
+    rows = db.session.scalars(_with_pictures(
+        select(FollowUp).join(Call, Call.id == FollowUp.call_id).where(Call.published_at.is_not(None))
+        .options(joinedload(FollowUp.call).load_only(Call.id, Call.title))
+        .order_by(FollowUp.updated_at.desc(), FollowUp.id.desc())))
+    groups: dict[int, tuple[Call, list[FollowUp]]] = {}
+    for follow_up in rows:
+        groups.setdefault(follow_up.call_id, (follow_up.call, []))[1].append(follow_up)
+    return list(groups.values())
+
+
+def count_of(call: Call) -> int:
+    return db.session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.call_id == call.id))
+
+
+def adoptable_entries(call: Call) -> list[Entry]:
+    """The call's approved entries not adopted yet: in the order of the published ranking, then by title."""
+    entries = list(db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED,
+                            Entry.id.not_in(select(FollowUp.entry_id).where(FollowUp.call_id == call.id)))
+        .options(load_only(Entry.id, Entry.title)).order_by(Entry.title, Entry.id)))
+    snapshot = call.results_snapshot if isinstance(call.results_snapshot, dict) else {}
+    rank: dict[int, int] = {}
+    for position, row in enumerate(snapshot.get("rows") or []):
+        entry_id = row.get("entry") if isinstance(row, dict) else None
+        if isinstance(entry_id, int):
+            rank.setdefault(entry_id, position)
+    return sorted(entries, key=lambda e: rank.get(e.id, len(rank)))  # stable: the unranked keep the title order
