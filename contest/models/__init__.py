@@ -21,6 +21,8 @@ from contest.models.entries import (
     Entry,
     EntryImage,
     EntryStatus,
+    EntryTag,
+    Tag,
 )
 from contest.models.judging import (
     AdvanceMode,
@@ -39,6 +41,8 @@ from contest.models.judging import (
     VoteAllowance,
 )
 from contest.models.media import RENDITIONS, Image, ImageFile
+from contest.models.notifications import MAIL_KIND_LABELS, ApiToken, MailKind, OutboxMail
+from contest.models.outreach import MEETING_KIND_LABELS, Meeting, MeetingKind, Poster
 from contest.models.results import STAGE_LABELS, Award, FollowUp, FollowUpStage, FollowUpUpdate, Objection
 
 __all__ = [
@@ -49,4 +53,6 @@ __all__ = [
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",
     "Image", "ImageFile", "ParticipantGroup", "Prize", "Topic", "User",
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
+    "EntryTag", "Tag", "MAIL_KIND_LABELS", "ApiToken", "MailKind", "OutboxMail", "MEETING_KIND_LABELS", "Meeting",
+    "MeetingKind", "Poster",
 ]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import JSON, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -59,6 +59,10 @@ class User(UserMixin, db.Model):
     # Part of every session's identity: replacing it ends all sessions of the user at once,
     # on every app server, because each request checks it against the database.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # Notifications: the kinds of mail this person turned off (see contest.models.notifications), and whether
+    # the rest comes as one daily digest instead of a mail each.
+    mail_off: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    mail_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     memberships: Mapped[list[DepartmentMember]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -22,6 +22,7 @@ class Channel(enum.Enum):
     PAPER = "paper"  # a paper form, e.g. from a red mailbox
     MEETING = "meeting"  # a long-table talk or a panel
     QUESTIONNAIRE = "questionnaire"
+    POSTER = "poster"  # through the QR code of a printed poster
 
     @property
     def label(self) -> str:
@@ -34,6 +35,7 @@ CHANNEL_LABELS = {
     Channel.PAPER: _l("Paper form"),
     Channel.MEETING: _l("Meeting"),
     Channel.QUESTIONNAIRE: _l("Questionnaire"),
+    Channel.POSTER: _l("Poster (QR code)"),
 }
 STAFF_CHANNELS = (Channel.PAPER, Channel.MEETING, Channel.QUESTIONNAIRE)
 
@@ -86,9 +88,18 @@ class Entry(db.Model):
     moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where it came from, beyond the channel: the meeting it was raised at, the poster whose code was scanned.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"), index=True)
+    poster_id: Mapped[int | None] = mapped_column(ForeignKey("poster.id", ondelete="SET NULL"), index=True)
+    # A near-identical idea merged into another: it keeps its text, author and votes, and points to the one kept.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    merge_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     call: Mapped[Call] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    merged_into: Mapped[Entry | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     topic: Mapped[Topic | None] = relationship()
     place: Mapped[Department | None] = relationship()
@@ -145,3 +156,25 @@ class DuplicateFlag(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class Tag(db.Model):
+    """An issue an organiser names in their own words ("not enough benches"), to group a call's entries."""
+
+    __tablename__ = "tag"
+    __table_args__ = (UniqueConstraint("call_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class EntryTag(db.Model):
+    __tablename__ = "entry_tag"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True)
+    tagged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    tagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
