@@ -87,11 +87,16 @@ def _public_call(call_id: int, *options) -> Call:
 @bp.route("/calls/<int:call_id>")
 def call(call_id: int):
     call = _public_call(call_id)
+    if "via" in request.args:  # arrived through a poster's QR code
+        from contest.posters.visits import remember
+
+        remember(call, request.args["via"])
     count = call_service.approved_counts([call.id]).get(call.id, 0)
     from contest.services.followup import count_of
+    from contest.services.meetings import meetings_of
 
     return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call),
-                           follow_up_count=count_of(call))
+                           follow_up_count=count_of(call), meetings=meetings_of(call))
 
 
 PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
@@ -115,7 +120,9 @@ def gallery(call_id: int):
     per_page = request.args.get("per_page", 24, type=int)
     per_page = per_page if per_page in GALLERY_SIZES else 24
     # A card needs the title and the cover's sizes: load only that (descriptions can be long).
-    stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
+    # Merged entries stay reachable by their address, but the gallery shows only the entry kept.
+    stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED,
+                                Entry.merged_into_id.is_(None))
             .options(load_only(Entry.id, Entry.title, Entry.status),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
@@ -125,7 +132,7 @@ def gallery(call_id: int):
             .order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
     total = db.session.scalar(select(func.count()).select_from(Entry).where(
-        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED))
+        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED, Entry.merged_into_id.is_(None)))
     pagination.total = total
     return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total)
 
@@ -140,7 +147,10 @@ def entry(entry_id: int):
     if entry is None or not can_view_entry(current_user, entry):
         abort(404)
     staff = can_manage_call(current_user, entry.call)
-    return render_template("calls/entry.html", entry=entry, call=entry.call, staff=staff)
+    from contest.services.issues import provenance
+
+    return render_template("calls/entry.html", entry=entry, call=entry.call, staff=staff,
+                           provenance=provenance(entry, staff=staff))
 
 
 # Results ----------------------------------------------------------------------------------------

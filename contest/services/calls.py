@@ -299,11 +299,12 @@ def public_calls(now: datetime, *, words: str = "", state: str = "", department_
 
 
 def approved_counts(call_ids: list[int]) -> dict[int, int]:
-    """Approved entries per call, in one query."""
+    """Approved entries per call as the galleries show them (merged ones are shown by the entry kept), in one query."""
     if not call_ids:
         return {}
     rows = db.session.execute(
-        select(Entry.call_id, func.count()).where(Entry.call_id.in_(call_ids), Entry.status == EntryStatus.APPROVED)
+        select(Entry.call_id, func.count()).where(Entry.call_id.in_(call_ids), Entry.status == EntryStatus.APPROVED,
+                                                  Entry.merged_into_id.is_(None))
         .group_by(Entry.call_id)
     ).all()
     return dict(rows)

@@ -1,0 +1,79 @@
+"""Forms of the meetings and common-issues pages."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from contest.models import MEETING_KIND_LABELS, MeetingKind
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(_l("Title"), description=_l("E.g. Long-table talk on the renovation of Tianlin estate."),
+                        validators=[DataRequired(message=_l("Give the meeting a title.")), Length(max=200)])
+    kind = SelectField(_l("Kind of meeting"),
+                       choices=[SelectChoice(k.value, MEETING_KIND_LABELS[k]) for k in MeetingKind])
+    held_at = DateTimeLocalField(_l("Held on (Shanghai time)"), validators=[
+        InputRequired(message=_l("Give the date and time of the meeting."))])
+    place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
+                           description=_l("The district, street or community where it was held (optional)."))
+    venue = StringField(_l("Venue"), description=_l("The room or address (optional)."), validators=[Length(max=200)])
+    attendees = IntegerField(_l("Number of attendees"), default=0, validators=[
+        InputRequired(message=_l("Give the number of attendees as a whole number, 0 or more.")),
+        NumberRange(min=0, max=1_000_000, message=_l("Give the number of attendees as a whole number, 0 or more."))])
+    organisations = TextAreaField(_l("Organisations present"), description=_l("One a line (optional)."),
+                                  validators=[Length(max=5000)])
+    minutes = TextAreaField(_l("Minutes"), description=_l("Public. Markdown: **bold**, lists, ## headings, links."),
+                            validators=[Length(max=50000)])
+    submit = SubmitField(_l("Save meeting"))
+
+    @property
+    def kind_value(self) -> MeetingKind:
+        return MeetingKind(self.kind.data)
+
+
+class SuggestionForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the suggestion a title.")),
+                                                  Length(max=200)])
+    description = TextAreaField(_l("The suggestion"), validators=[Length(max=10000)])
+    topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
+    place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
+                           description=_l("The place the suggestion is about (optional)."))
+    author_name = StringField(_l("Who raised it"), description=_l("Leave empty for an anonymous suggestion."),
+                              validators=[Length(max=80)])
+    submit = SubmitField(_l("Add suggestion"))
+
+
+class TagForm(FlaskForm):
+    """Acts on the entries ticked in the list (`entry` checkboxes inside the same form)."""
+
+    name = StringField(_l("Issue"), description=_l("In your own words, e.g. not enough benches. At most 60 "
+                                                   "characters."))
+    tag_id = SelectField(_l("Tag to remove"), coerce=int, validate_choice=False)
+    add = SubmitField(_l("Tag the selected entries"))
+    remove = SubmitField(_l("Remove the tag from the selected entries"))
+    delete = SubmitField(_l("Remove the tag from every entry"))
+
+
+class MergeForm(FlaskForm):
+    entry_id = SelectField(_l("Entry to merge"), coerce=int, validate_choice=False,
+                           description=_l("It keeps its text, author and votes, and leaves the public gallery."))
+    into_id = SelectField(_l("Merge it into"), coerce=int, validate_choice=False,
+                          description=_l("The entry kept: its page lists the entries merged into it."))
+    reason = TextAreaField(_l("Reason"), description=_l("Shown on both entries' pages."),
+                           validators=[DataRequired(message=_l("Give the reason for the merge: it is shown on both "
+                                                               "entries.")), Length(max=500)])
+    submit = SubmitField(_l("Merge"))
+
+
+class UnmergeForm(FlaskForm):
+    """Only its CSRF token: the button is one per merged entry."""

@@ -1,0 +1,232 @@
+"""A call's common issues: organisers tag entries in their own words, see the most frequent tags with their
+entries, and merge near-identical ideas. A merged entry keeps its text, author, images, votes and comparisons
+(voters chose it, so nothing is moved); it only points to the entry kept and leaves the public gallery."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, load_only
+
+from contest.extensions import db
+from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, Tag, User
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
+from contest.services import ServiceError
+from contest.services.audit import record
+
+TAG_MAX = 60
+REASON_MAX = 500
+
+
+def _check_staff(actor: User, call: Call) -> None:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+
+
+def tag_name(text: str) -> str:
+    """A tag as it is stored: trimmed, inner spaces collapsed; refused when empty or too long."""
+    name = " ".join((text or "").split())
+    if not name:
+        raise ServiceError(_("Name the issue: a tag cannot be empty."))
+    if len(name) > TAG_MAX:
+        raise ServiceError(_("A tag has at most %(n)d characters.", n=TAG_MAX))
+    return name
+
+
+def _check_entries(call: Call, entries: list[Entry]) -> None:
+    if not entries:
+        raise ServiceError(_("Select at least one entry."))
+    if any(e.call_id != call.id for e in entries):
+        raise ServiceError(_("Only entries of this call can be tagged."))
+
+
+def find_tag(call: Call, name: str) -> Tag | None:
+    """The call's tag of that name, whatever its letter case."""
+    return db.session.scalars(select(Tag).where(Tag.call_id == call.id, func.lower(Tag.name) == name.lower())
+                              .order_by(Tag.id).limit(1)).first()
+
+
+def _get_or_create_tag(actor: User, call: Call, name: str) -> Tag:
+    tag = find_tag(call, name)
+    if tag is not None:
+        return tag
+    tag = Tag(call_id=call.id, name=name, created_by_id=actor.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(tag)
+            db.session.flush()
+    except IntegrityError:  # another organiser made the same tag at the same moment
+        if tag in db.session:
+            db.session.expunge(tag)
+        tag = find_tag(call, name)
+        if tag is None:
+            raise
+    return tag
+
+
+def tag_entries(actor: User, call: Call, entries: list[Entry], name: str) -> Tag:
+    """Put the tag on each entry (made when new); entries already tagged stay as they are."""
+    _check_staff(actor, call)
+    name = tag_name(name)
+    _check_entries(call, entries)
+    tag = _get_or_create_tag(actor, call, name)
+    ids = {e.id for e in entries}
+    tagged = set(db.session.scalars(select(EntryTag.entry_id).where(EntryTag.tag_id == tag.id,
+                                                                    EntryTag.entry_id.in_(ids))))
+    new = sorted(ids - tagged)
+    now = utcnow()
+    db.session.add_all([EntryTag(entry_id=i, tag_id=tag.id, tagged_at=now, tagged_by_id=actor.id) for i in new])
+    db.session.flush()
+    record(actor, "tag.add", "tag", tag.id, call_id=call.id, name=tag.name, entry_ids=new)
+    return tag
+
+
+def untag_entries(actor: User, call: Call, entries: list[Entry], tag: Tag) -> int:
+    """Take the tag off the entries; a tag left on no entry is deleted. Returns how many entries lost it."""
+    _check_staff(actor, call)
+    if tag.call_id != call.id:
+        raise ServiceError(_("Choose a tag of this call."))
+    _check_entries(call, entries)
+    ids = [e.id for e in entries]
+    removed = db.session.execute(delete(EntryTag).where(EntryTag.tag_id == tag.id, EntryTag.entry_id.in_(ids))
+                                 .execution_options(synchronize_session=False)).rowcount
+    record(actor, "tag.remove", "tag", tag.id, call_id=call.id, name=tag.name, entry_ids=sorted(ids))
+    if db.session.scalar(select(func.count()).select_from(EntryTag).where(EntryTag.tag_id == tag.id)) == 0:
+        _delete(actor, tag)
+    return removed
+
+
+def delete_tag(actor: User, call: Call, tag: Tag) -> None:
+    """Take the tag off every entry and forget it."""
+    _check_staff(actor, call)
+    if tag.call_id != call.id:
+        raise ServiceError(_("Choose a tag of this call."))
+    _delete(actor, tag)
+
+
+def _delete(actor: User, tag: Tag) -> None:
+    entry_ids = sorted(db.session.scalars(select(EntryTag.entry_id).where(EntryTag.tag_id == tag.id)))
+    db.session.execute(delete(EntryTag).where(EntryTag.tag_id == tag.id)
+                       .execution_options(synchronize_session=False))
+    record(actor, "tag.delete", "tag", tag.id, call_id=tag.call_id, name=tag.name, entry_ids=entry_ids)
+    db.session.delete(tag)
+    db.session.flush()
+
+
+@dataclass
+class Issue:
+    tag: Tag
+    count: int
+    entries: list[Entry] = field(default_factory=list)
+
+
+def _entry_options():
+    return (load_only(Entry.id, Entry.call_id, Entry.title, Entry.status, Entry.channel, Entry.author_id,
+                      Entry.author_name, Entry.meeting_id, Entry.merged_into_id, Entry.merged_at,
+                      Entry.merge_reason, Entry.created_at),
+            joinedload(Entry.author))
+
+
+def common_issues(call: Call) -> list[Issue]:
+    """The call's tags, most frequent first, each with its entries: two queries whatever the number of tags."""
+    count = func.count(EntryTag.entry_id)
+    rows = db.session.execute(
+        select(Tag, count).outerjoin(EntryTag, EntryTag.tag_id == Tag.id).where(Tag.call_id == call.id)
+        .group_by(Tag.id).order_by(count.desc(), Tag.name, Tag.id)
+    ).all()
+    issues = {tag.id: Issue(tag, n) for tag, n in rows}
+    if issues:
+        for tag_id, entry in db.session.execute(
+            select(EntryTag.tag_id, Entry).join(Entry, Entry.id == EntryTag.entry_id)
+            .where(EntryTag.tag_id.in_(list(issues))).options(*_entry_options()).order_by(Entry.id)
+        ).unique():
+            issues[tag_id].entries.append(entry)
+    return list(issues.values())
+
+
+def tags_by_entry(issues: list[Issue]) -> dict[int, list[Tag]]:
+    """Each tagged entry's tags, from what `common_issues` already loaded."""
+    found: dict[int, list[Tag]] = {}
+    for issue in issues:
+        for entry in issue.entries:
+            found.setdefault(entry.id, []).append(issue.tag)
+    return found
+
+
+def taggable_entries(call: Call) -> list[Entry]:
+    """The entries an organiser may tag and merge: approved ones and those waiting, in one query."""
+    return list(db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id,
+                            Entry.status.in_([EntryStatus.APPROVED, EntryStatus.SUBMITTED]))
+        .options(*_entry_options()).order_by(Entry.id)).unique())
+
+
+# Merging ----------------------------------------------------------------------------------------
+
+def merge(actor: User, entry: Entry, into: Entry, reason: str) -> None:
+    """Merge `entry` into `into` (the one kept): both stay, with their own text, author, votes and comparisons;
+    `entry` leaves the public gallery and points to `into`."""
+    _check_staff(actor, into.call)
+    reason = " ".join((reason or "").split())
+    if entry.call_id != into.call_id:
+        raise ServiceError(_("Only entries of the same call can be merged."))
+    if entry.id == into.id:
+        raise ServiceError(_("An entry cannot be merged into itself."))
+    if not reason:
+        raise ServiceError(_("Give the reason for the merge: it is shown on both entries."))
+    if len(reason) > REASON_MAX:
+        raise ServiceError(_("The reason has at most %(n)d characters.", n=REASON_MAX))
+    # Two organisers merging A into B and B into A at the same moment would make a loop: lock both rows first.
+    db.session.scalars(select(Entry).where(Entry.id.in_([entry.id, into.id])).order_by(Entry.id)
+                       .with_for_update().execution_options(populate_existing=True)).all()
+    if entry.status is not EntryStatus.APPROVED or into.status is not EntryStatus.APPROVED:
+        raise ServiceError(_("Only approved entries can be merged."))
+    if entry.merged_into_id is not None:
+        raise ServiceError(_("“%(title)s” is already merged into another entry.", title=entry.title))
+    if into.merged_into_id is not None:
+        raise ServiceError(_("“%(title)s” is itself merged into another entry: merge into that one instead.",
+                             title=into.title))
+    if db.session.scalar(select(func.count()).select_from(Entry).where(Entry.merged_into_id == entry.id)):
+        raise ServiceError(_("Other entries are merged into “%(title)s”: un-merge them first, or merge them "
+                             "into the kept entry directly.", title=entry.title))
+    entry.merged_into_id, entry.merged_at, entry.merged_by_id = into.id, utcnow(), actor.id
+    entry.merge_reason = reason
+    db.session.flush()
+    record(actor, "entry.merge", "entry", entry.id, call_id=entry.call_id, into=into.id, reason=reason)
+
+
+def unmerge(actor: User, entry: Entry) -> None:
+    """Undo a merge: the entry is on its own again and back in the public gallery."""
+    _check_staff(actor, entry.call)
+    if entry.merged_into_id is None:
+        raise ServiceError(_("“%(title)s” is not merged into another entry.", title=entry.title))
+    record(actor, "entry.unmerge", "entry", entry.id, call_id=entry.call_id, was_into=entry.merged_into_id,
+           reason=entry.merge_reason)
+    entry.merged_into_id, entry.merged_at, entry.merged_by_id, entry.merge_reason = None, None, None, ""
+    db.session.flush()
+
+
+@dataclass
+class Provenance:
+    """Where an entry came from and how it relates to merged ones, for its page."""
+
+    meeting: Meeting | None
+    merged_into: Entry | None
+    merged_here: list[tuple[Entry, Meeting | None]]
+
+
+def provenance(entry: Entry, *, staff: bool = False) -> Provenance:
+    """The meeting an entry was raised at, the entry it is merged into, and the entries merged into it with
+    their own meetings: at most three queries."""
+    meeting = db.session.get(Meeting, entry.meeting_id) if entry.meeting_id is not None else None
+    merged_into = entry.merged_into if entry.merged_into_id is not None else None
+    stmt = (select(Entry, Meeting).outerjoin(Meeting, Meeting.id == Entry.meeting_id)
+            .where(Entry.merged_into_id == entry.id).options(joinedload(Entry.author)).order_by(Entry.created_at))
+    if not staff:
+        stmt = stmt.where(Entry.status == EntryStatus.APPROVED)
+    merged_here = [(e, m) for e, m in db.session.execute(stmt).unique()]
+    return Provenance(meeting=meeting, merged_into=merged_into, merged_here=merged_here)
+
