@@ -36,6 +36,7 @@ ENVIRONMENT = {
     "CONTEST_MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
     "CONTEST_TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "CONTEST_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
+    "CONTEST_POSTER_FONT": ("POSTER_FONT", str),
 }
 
 DEFAULTS = {
@@ -77,6 +78,7 @@ DEFAULTS = {
     "VOTE_LIMIT_PER_ACCOUNT": "60/minute",
     "VOTE_LIMIT_PER_ADDRESS": "600/minute",
     "OBJECTION_LIMIT": "10/hour",  # per account: objections are read and answered by people
+    "API_SUBMIT_LIMIT": "30/hour",  # entries sent through the API, per account (the quota per call still holds)
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -86,6 +88,7 @@ DEFAULTS = {
     # The token lives as long as the session: a citizen writing a long entry must not lose it.
     "WTF_CSRF_TIME_LIMIT": None,
     "USERS_PER_PAGE": 50,
+    "POSTER_FONT": None,  # a CJK font file for printed posters; None: the first found in the usual places
 }
 
 

@@ -5,11 +5,22 @@ from flask import current_app
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import (
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from contest.forms import GroupField
 from contest.i18n import LANGUAGE_NAMES
+from contest.models import MAIL_KIND_LABELS
 
 EMAIL_VALIDATORS = [DataRequired(message=_l("Enter your e-mail address.")),
                     Email(message=_l("Enter a valid e-mail address, like name@example.org.")),
@@ -79,3 +90,18 @@ class ChangePasswordForm(FlaskForm):
                                      validators=[DataRequired(message=_l("Enter your current password."))])
     password, confirm = new_password_fields(_l("New password"), _l("New password again"))
     submit = SubmitField(_l("Change password"))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NotificationsForm(FlaskForm):
+    kinds = CheckboxesField(_l("Send me these e-mails"),
+                            choices=[SelectChoice(kind.value, label) for kind, label in MAIL_KIND_LABELS.items()])
+    delivery = RadioField(_l("How to send them"), choices=[
+        SelectChoice("single", _l("One mail each, as it happens")),
+        SelectChoice("digest", _l("A daily digest: everything of the day in one mail")),
+    ], validators=[InputRequired(message=_l("Choose how to send them."))])
+    submit = SubmitField(_l("Save my choices"))

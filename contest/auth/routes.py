@@ -11,15 +11,17 @@ from contest.auth.forms import (
     ForgotPasswordForm,
     LoginForm,
     LogoutForm,
+    NotificationsForm,
     ProfileForm,
     RegisterForm,
     ResendConfirmationForm,
     ResetPasswordForm,
 )
 from contest.extensions import db, limiter
-from contest.models import User
+from contest.i18n import LANGUAGE_NAMES
+from contest.models import MailKind, User
 from contest.security import safe_next
-from contest.services import ServiceError, accounts
+from contest.services import ServiceError, accounts, notifications
 
 bp = Blueprint("auth", __name__)
 
@@ -39,11 +41,11 @@ def _config(key):
 
 
 def _start_session(user: User) -> None:
-    """Log in on a fresh session (nothing from before login carries over but the chosen language)."""
-    language = session.get("lang")
+    """Log in on a fresh session (nothing from before login carries over but the chosen language and the
+    posters the visitor scanned)."""
+    kept = {key: session[key] for key in ("lang", "posters") if key in session}
     session.clear()
-    if language:
-        session["lang"] = language
+    session.update(kept)
     login_user(user)
 
 
@@ -189,6 +191,29 @@ def profile():
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, resend_form=ResendConfirmationForm())
+
+
+@bp.route("/notifications", methods=["GET", "POST"], endpoint="notifications")
+@login_required
+def notifications_page():
+    """Which mails the logged-in person receives, and whether as a daily digest (only their own)."""
+    user = current_user._get_current_object()
+    form = NotificationsForm()
+    if request.method == "GET":
+        form.kinds.data = [kind.value for kind in MailKind if kind.value not in (user.mail_off or ())]
+        form.delivery.data = "digest" if user.mail_digest else "single"
+    if form.validate_on_submit():
+        try:
+            notifications.set_preferences(user, user, [MailKind(value) for value in form.kinds.data],
+                                          digest=form.delivery.data == "digest")
+        except ServiceError as error:
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Your e-mail choices are saved."), "success")
+            return redirect(url_for("auth.notifications"))
+    return render_template("auth/notifications.html", form=form,
+                           language=LANGUAGE_NAMES.get(user.locale, user.locale))
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -23,6 +23,9 @@ from contest.models import (
     EntryImage,
     EntryStatus,
     Image,
+    MailKind,
+    Meeting,
+    Poster,
     Topic,
     User,
 )
@@ -86,8 +89,12 @@ def _check_data(call: Call, data: EntryData) -> None:
         if data.topic_id is None or db.session.get(Topic, data.topic_id) is None or \
                 db.session.get(Topic, data.topic_id).call_id != call.id:
             raise ServiceError(_("Choose the topic of your idea."))
-        if data.place_id is not None and db.session.get(Department, data.place_id) is None:
-            raise ServiceError(_("Unknown place."))
+    # Any call: an unknown place or another call's topic is refused here, not by a foreign key at the insert.
+    if data.topic_id is not None and (db.session.get(Topic, data.topic_id) is None
+                                      or db.session.get(Topic, data.topic_id).call_id != call.id):
+        raise ServiceError(_("Choose the topic of your idea."))
+    if data.place_id is not None and db.session.get(Department, data.place_id) is None:
+        raise ServiceError(_("Unknown place."))
 
 
 def _check_image_count(call: Call, count: int) -> None:
@@ -151,7 +158,13 @@ def _attach_images(entry: Entry, uploads: list[Upload], processed, actor: User |
 
 
 def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload], *, accepted_terms: bool,
-                 channel: Channel = Channel.WEB) -> Entry:
+                 channel: Channel = Channel.WEB, poster: Poster | None = None) -> Entry:
+    """`poster`: the poster whose QR code the entrant arrived through; the entry then counts as sent through
+    it (channel "poster"), whatever the device. Another call's poster is ignored."""
+    if poster is not None and poster.call_id == call.id:
+        channel = Channel.POSTER
+    else:
+        poster = None
     check_can_enter(actor, call)
     _check_data(call, data)
     _check_image_count(call, len(uploads))
@@ -162,13 +175,13 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
     entry = Entry(call=call, author=actor, channel=channel, title=data.title.strip()[:200],
                   description=data.description.strip(), topic_id=data.topic_id, place_id=data.place_id,
-                  licence_accepted_at=utcnow())
+                  licence_accepted_at=utcnow(), poster_id=poster.id if poster is not None else None)
     _add_with_slot(entry, call, actor)
     images = _attach_images(entry, uploads, processed, actor, is_scan=False)
     db.session.flush()
     flag_near_duplicates(images)
-    record(actor, "entry.submit", "entry", entry.id, call_id=call.id, images=len(images))
-    send_mail(actor.email, actor.locale, "entry_received", user=actor, entry=entry,
+    record(actor, "entry.submit", "entry", entry.id, call_id=call.id, images=len(images), channel=channel.value)
+    send_mail(actor.email, actor.locale, "entry_received", kind=MailKind.RECEIVED, user=actor, entry=entry,
               url=url_for("submit.my_entries", _external=True))
     return entry
 
@@ -221,17 +234,21 @@ def withdraw_entry(actor: User, entry: Entry) -> None:
 
 
 def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, uploads: list[Upload],
-                scans: list[Upload], author: User | None = None, author_name: str = "") -> Entry:
-    """An entry sent on paper or raised at a meeting, typed in by the call's staff with a scan of the original."""
+                scans: list[Upload], author: User | None = None, author_name: str = "",
+                meeting: Meeting | None = None) -> Entry:
+    """An entry sent on paper or raised at a meeting, typed in by the call's staff with a scan of the original.
+    A suggestion raised at a recorded meeting is linked to it, and the meeting's minutes stand for the original."""
     if not can_manage_call(actor, call):
         raise ServiceError(_("You do not run this call."))
     if channel not in STAFF_CHANNELS:
         raise ServiceError(_("Choose how the entry reached you."))
+    if meeting is not None and (meeting.call_id != call.id or channel is not Channel.MEETING):
+        raise ServiceError(_("This meeting is not a meeting of this call."))
     check_open(call)
     _check_data(call, data)
     _check_image_count(call, len(uploads))
     _check_alt_texts(uploads)
-    if not scans:
+    if not scans and meeting is None:
         raise ServiceError(_("Add a scan or a photo of the original."))
     _check_alt_texts(scans)
     processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
@@ -239,13 +256,15 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
     entry = Entry(call=call, author=author, author_name=(author_name.strip()[:80] if author is None else ""),
                   entered_by_id=actor.id, channel=channel, title=data.title.strip()[:200],
                   description=data.description.strip(), topic_id=data.topic_id, place_id=data.place_id,
-                  status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id)
+                  status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id,
+                  meeting_id=meeting.id if meeting is not None else None)
     _add_with_slot(entry, call, author)
     images = _attach_images(entry, uploads, processed, actor, is_scan=False)
     _attach_images(entry, scans, processed_scans, actor, is_scan=True)
     db.session.flush()
     flag_near_duplicates(images)
-    record(actor, "entry.staff_enter", "entry", entry.id, channel=channel.value)
+    record(actor, "entry.staff_enter", "entry", entry.id, channel=channel.value,
+           meeting_id=meeting.id if meeting is not None else None)
     return entry
 
 
@@ -268,7 +287,7 @@ def moderate(actor: User, entries: list[Entry], approve: bool, reason: str = "")
         record(actor, "entry.approve" if approve else "entry.reject", "entry", entry.id, reason=reason.strip())
         if entry.author is not None:
             send_mail(entry.author.email, entry.author.locale, "entry_approved" if approve else "entry_rejected",
-                      user=entry.author, entry=entry, reason=entry.rejection_reason,
+                      kind=MailKind.MODERATED, user=entry.author, entry=entry, reason=entry.rejection_reason,
                       url=url_for("submit.my_entries", _external=True))
         changed += 1
     return changed

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from contest.extensions import db
 from contest.forms import set_entry_choices
 from contest.models import Call, CallKind, Channel, Entry, EntryImage
+from contest.posters.visits import remembered as remembered_poster
 from contest.services import ServiceError
 from contest.services import entries as entry_service
 from contest.services import results as results_service
@@ -44,7 +45,8 @@ def enter(call_id: int):
     if problem is None and form.validate_on_submit():
         try:
             entry = entry_service.submit_entry(current_user, call, _data(form), image_slots(),
-                                               accepted_terms=form.accept.data, channel=_channel())
+                                               accepted_terms=form.accept.data, channel=_channel(),
+                                               poster=remembered_poster(call))
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))

@@ -1,0 +1,1 @@
+"""Printed posters of a call with a QR code: the organisers' pages, and the memory of a visitor who scanned one."""
