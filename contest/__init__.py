@@ -129,6 +129,24 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(followup_bp)
 
+    from contest.meetings.routes import bp as meetings_bp
+
+    app.register_blueprint(meetings_bp)
+
+    from contest.posters.routes import bp as posters_bp
+
+    app.register_blueprint(posters_bp)
+
+    from contest.statistics.routes import bp as statistics_bp
+
+    app.register_blueprint(statistics_bp)
+
+    from contest.api.routes import bp as api_bp
+    from contest.api.tokens import bp as api_tokens_bp
+
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(api_tokens_bp, url_prefix="/account")
+
 
 def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")

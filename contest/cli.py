@@ -1,4 +1,4 @@
-"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `flask --app wsgi demo`."""
+"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `demo`, `orphans`, `digest`."""
 from __future__ import annotations
 
 import secrets
@@ -14,6 +14,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(orphans_command)
+    app.cli.add_command(digest_command)
 
 
 @click.command("create-admin")
@@ -78,3 +79,15 @@ def orphans_command(delete: bool, older_than_minutes: int) -> None:
         if delete:
             storage().delete(key)
     click.echo(f"{len(keys)} orphaned files" + (" deleted." if delete else "."))
+
+
+@click.command("digest")
+@click.option("--base-url", envvar="CONTEST_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
+              help="The site's address, for the links in the mails.")
+def digest_command(base_url: str) -> None:
+    """Send each person who chose a daily digest one mail with what waits for them (run it once a day)."""
+    from contest.services.notifications import send_digests
+
+    with current_app.test_request_context(base_url=base_url):
+        sent = send_digests()
+    click.echo(f"{sent} digests sent.")

@@ -1,7 +1,7 @@
 """Error pages in the visitor's language, for browsers; the same status codes for everyone."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -26,7 +26,15 @@ def render_error(code: int, message=None):
     return render_template("errors/error.html", code=code, title=title, message=message or default_message), code
 
 
+def _is_api() -> bool:
+    return request.path.startswith("/api/")  # the JSON API answers in JSON, its errors too
+
+
 def handle_http_exception(error: HTTPException):
+    if _is_api():
+        from contest.api.common import http_error
+
+        return http_error(error)
     code = error.code or 500
     if code not in MESSAGES:
         return error
@@ -46,6 +54,10 @@ def handle_csrf_error(error: CSRFError):
 
 def handle_server_error(error):
     db.session.rollback()
+    if _is_api():
+        from contest.api.common import error_response
+
+        return error_response(500)
     return render_error(500)
 
 

@@ -255,5 +255,6 @@ def staff_entry(call: Call):
                            design=call.kind is CallKind.DESIGN), (400 if form.errors else 200)
 
 
+from contest.console import exports as _exports  # noqa: E402,F401  (registers the CSV exports on this blueprint)
 from contest.console import results as _results  # noqa: E402,F401  (registers the results pages on this blueprint)
 from contest.console import rounds as _rounds  # noqa: E402,F401  (registers the round pages on this blueprint)

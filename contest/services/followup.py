@@ -22,6 +22,7 @@ from contest.models import (
     FollowUpStage,
     FollowUpUpdate,
     Image,
+    MailKind,
     Round,
     RoundKind,
     User,
@@ -148,8 +149,9 @@ def notify_backers(follow_up: FollowUp) -> int:
     url = url_for("followup.call", call_id=follow_up.call_id, _external=True, _anchor=f"entry-{entry.id}")
     people = backers(entry)
     for user in people:
-        send_mail(user.email, user.locale, "follow_up_stage", user=user, entry=entry, call=follow_up.call,
-                  stage=follow_up.stage, progress=follow_up.progress, is_entrant=user.id == entry.author_id, url=url)
+        send_mail(user.email, user.locale, "follow_up_stage", kind=MailKind.FOLLOW_UP, user=user, entry=entry,
+                  call=follow_up.call, stage=follow_up.stage, progress=follow_up.progress,
+                  is_entrant=user.id == entry.author_id, url=url)
     return len(people)
 
 

@@ -33,6 +33,7 @@ from contest.models import (
     CombineOn,
     Entry,
     EntryStatus,
+    MailKind,
     Objection,
     PublicMode,
     Round,
@@ -375,8 +376,8 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
     authors = db.session.execute(select(Entry, User).join(User, User.id == Entry.author_id).where(
         Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
     for entry, author in authors:
-        send_mail(author.email, author.locale, "results_published", user=author, entry=entry, call=call,
-                  url=url_for("submit.feedback", entry_id=entry.id, _external=True),
+        send_mail(author.email, author.locale, "results_published", kind=MailKind.RESULTS, user=author, entry=entry,
+                  call=call, url=url_for("submit.feedback", entry_id=entry.id, _external=True),
                   results_url=url_for("public.results", call_id=call.id, _external=True))
     record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
 

@@ -26,6 +26,7 @@ from contest.models import (
     Criterion,
     Entry,
     EntryStatus,
+    MailKind,
     Round,
     RoundEntry,
     RoundKind,
@@ -37,6 +38,7 @@ from contest.models import (
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
+from contest.services.accounts import find_user_by_email
 from contest.services.audit import record
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
@@ -177,9 +179,11 @@ def invite_juror(actor: User, round_: Round, email: str, name: str = "") -> Roun
 
 def send_invitation(member: RoundMember) -> None:
     token = make_token("juror-invitation", {"member": member.id, "email": member.email})
-    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
-    send_mail(member.email, locale, "juror_invitation", member=member, round=member.round,
-              url=url_for("jury.invitation", token=token, _external=True))
+    # In the invitee's language when the address already has an account.
+    user = member.user or find_user_by_email(member.email)
+    locale = user.locale if user is not None else current_app.config["BABEL_DEFAULT_LOCALE"]
+    send_mail(member.email, locale, "juror_invitation", kind=MailKind.JURY, user=user, member=member,
+              round=member.round, url=url_for("jury.invitation", token=token, _external=True))
 
 
 def member_for_invitation(token: str) -> RoundMember:
@@ -433,8 +437,9 @@ def remind(actor: User, round_: Round) -> int:
     for member, done, assigned in progress(round_).by_juror:
         if member.user is None or done >= assigned:
             continue
-        send_mail(member.user.email, member.user.locale, "juror_reminder", member=member, round=round_,
-                  done=done, assigned=assigned, url=url_for("jury.round", round_id=round_.id, _external=True))
+        send_mail(member.user.email, member.user.locale, "juror_reminder", kind=MailKind.JURY, user=member.user,
+                  member=member, round=round_, done=done, assigned=assigned,
+                  url=url_for("jury.round", round_id=round_.id, _external=True))
         member.reminded_at = utcnow()
         count += 1
     record(actor, "round.remind", "round", round_.id, reminded=count)
@@ -507,7 +512,7 @@ def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, p
         author = row.entry.author
         if author is not None:
             send_mail(author.email, author.locale, "entry_advanced" if row.advanced else "entry_not_advanced",
-                      user=author, entry=row.entry, round=round_,
+                      kind=MailKind.ADVANCED, user=author, entry=row.entry, round=round_,
                       url=url_for("submit.my_entries", _external=True))
     round_.decided_at, round_.decided_by_id = utcnow(), actor.id
     round_.advance_mode, round_.advance_value = mode, value

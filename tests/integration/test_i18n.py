@@ -150,6 +150,7 @@ PAGES = {
     "auth.reset_password": ("anonymous", lambda c: url_for("auth.reset_password", token=_reset_token(c)), 200),
     "auth.profile": ("citizen", lambda c: url_for("auth.profile"), 200),
     "auth.change_password": ("citizen", lambda c: url_for("auth.change_password"), 200),
+    "auth.notifications": ("citizen", lambda c: url_for("auth.notifications"), 200),
     "console.index": ("organiser", lambda c: url_for("console.index"), 200),
     "console.department": ("organiser", lambda c: url_for("console.department",
                                                           department_id=c["department"].id), 200),
@@ -187,9 +188,68 @@ PAGES = {
     "followup.index": ("anonymous", lambda c: url_for("followup.index"), 200),
     "followup.call": ("anonymous", lambda c: url_for("followup.call", call_id=c["followed_call"].id), 200),
     "followup.manage": ("organiser", lambda c: url_for("followup.manage", call_id=c["followed_call"].id), 200),
+    "meetings.console_list": ("organiser", lambda c: url_for("meetings.console_list",
+                                                             call_id=_meeting(c).call_id), 200),
+    "meetings.console_meeting": ("organiser", lambda c: url_for("meetings.console_meeting",
+                                                                meeting_id=_meeting(c).id), 200),
+    "meetings.meeting": ("anonymous", lambda c: url_for("meetings.meeting", meeting_id=_meeting(c).id), 200),
+    "meetings.issues": ("organiser", lambda c: url_for("meetings.issues", call_id=_meeting(c).call_id), 200),
+    "statistics.index": ("anonymous", lambda c: url_for("statistics.index"), 200),
+    "statistics.department": ("anonymous", lambda c: url_for("statistics.department",
+                                                             department_id=c["department"].id), 200),
+    "posters.poster": ("organiser", lambda c: url_for("posters.poster", poster_id=_poster(c).id), 200),
+    "posters.png": ("organiser", lambda c: url_for("posters.png", poster_id=_poster(c).id), 200),
+    "posters.pdf": ("organiser", lambda c: url_for("posters.pdf", poster_id=_poster(c).id), 200),
+    "posters.manage": ("organiser", lambda c: url_for("posters.manage", call_id=c["call"].id), 200),
+    "api_tokens.index": ("citizen", lambda c: url_for("api_tokens.index"), 200),
+    "console.entries_csv": ("organiser", lambda c: url_for("console.entries_csv", call_id=c["call"].id), 200),
+    "console.figures_csv": ("organiser", lambda c: url_for("console.figures_csv", call_id=c["call"].id), 200),
+    **{f"api.{name}": ("anonymous", build, status) for name, build, status in [
+        ("openapi", lambda c: url_for("api.openapi"), 200), ("calls", lambda c: url_for("api.calls"), 200),
+        ("call", lambda c: url_for("api.call", call_id=c["call"].id), 200),
+        ("call_entries", lambda c: url_for("api.call_entries", call_id=c["call"].id), 200),
+        ("entry", lambda c: url_for("api.entry", entry_id=c["entry"].id), 200),
+        ("call_rounds", lambda c: url_for("api.call_rounds", call_id=c["call"].id), 200),
+        ("call_results", lambda c: url_for("api.call_results", call_id=c["results_call"].id), 200),
+        ("call_follow_ups", lambda c: url_for("api.call_follow_ups", call_id=c["followed_call"].id), 200),
+        ("follow_ups", lambda c: url_for("api.follow_ups"), 200),
+        ("statistics", lambda c: url_for("api.statistics"), 200)]},
 }
 # Pages that are not HTML.
-NOT_HTML = {"media.image", "console.results_csv", "console.results_json"}
+NOT_HTML = {"media.image", "console.results_csv", "console.results_json", "posters.png", "posters.pdf",
+            "console.entries_csv", "console.figures_csv"} | {e for e in PAGES if e.startswith("api.")}
+
+
+def _poster(cast):
+    """The call's poster (made on first use)."""
+    from contest.models import Poster
+    from contest.services.posters import create_poster
+
+    poster = db.session.scalar(db.select(Poster).where(Poster.call_id == cast["call"].id))
+    return poster or create_poster(cast["organiser"], cast["call"], label="田林街道 红色信箱 3号")
+
+
+def _meeting(cast):
+    """A meeting of the idea call with two suggestions, one tagged and merged into the other (made on first use)."""
+    from datetime import timedelta
+
+    from contest.models import Meeting, MeetingKind
+    from contest.models.types import utcnow
+    from contest.services import issues, meetings
+    from contest.services.entries import EntryData
+
+    call, organiser = cast["idea_call"], cast["organiser"]
+    meeting = db.session.scalar(db.select(Meeting).where(Meeting.call_id == call.id))
+    if meeting is None:
+        meeting = meetings.create_meeting(organiser, call, meetings.MeetingData(
+            title="田林长桌会", kind=MeetingKind.LONG_TABLE, held_at=utcnow() - timedelta(days=1), attendees=20,
+            organisations="田林街道办事处", minutes="居民提出**增加座椅**。"))
+        kept, merged = (meetings.add_suggestion(organiser, meeting, EntryData(
+            title=title, description="老人没有地方坐。", topic_id=call.topics[0].id), author_name="王阿姨")
+            for title in ("增加座椅", "多放长椅"))
+        issues.tag_entries(organiser, call, [kept, merged], "座椅不够")
+        issues.merge(organiser, merged, kept, "同一个想法")
+    return meeting
 
 
 def _reset_token(cast):

@@ -420,4 +420,5 @@ def test_the_results_page_runs_the_same_queries_for_twenty_or_two_thousand_entri
             response = client.get(f"/calls/{call.id}/results")
         assert response.status_code == 200
         counts.append(queries.n)
+    print(f"results page: {counts[0]} queries with 20 entries, {counts[1]} with 2,000 entries and 20,000 votes")
     assert counts[0] == counts[1], counts

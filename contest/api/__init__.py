@@ -1,0 +1,1 @@
+"""The open-data JSON API under /api/v1: public reads, token-authenticated writes, its OpenAPI document."""

@@ -1,0 +1,298 @@
+"""The API's OpenAPI 3.1 document. Every object is closed (`additionalProperties: false`), so the tests that
+validate every response against it also fail on any field the API does not mean to give, such as an e-mail."""
+from __future__ import annotations
+
+from contest.api.common import MAX_PER_PAGE, PER_PAGE
+
+VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict, description: str | None = None) -> dict:
+    out = {"type": "object", "additionalProperties": False, "properties": properties, "required": list(properties)}
+    if description:
+        out["description"] = description
+    return out
+
+
+def _null(schema: dict) -> dict:
+    if "type" in schema and "$ref" not in schema and isinstance(schema["type"], str):
+        nullable = {**schema, "type": [schema["type"], "null"]}
+        if "enum" in schema:
+            nullable["enum"] = [*schema["enum"], None]
+        return nullable
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def _enum(*values: str) -> dict:
+    return {"type": "string", "enum": list(values)}
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+ID = {"type": "integer", "minimum": 1}
+COUNT = {"type": "integer", "minimum": 0}
+NUMBER = {"type": "number"}
+BOOLEAN = {"type": "boolean"}
+MOMENT = {"type": "string", "format": "date-time"}
+URL = {"type": "string", "format": "uri"}
+CHANNELS = ("web", "mobile", "paper", "meeting", "questionnaire", "poster")
+STAGES = ("adopted", "refining", "building", "implemented")
+
+
+def _page(item: str) -> dict:
+    return _obj({
+        "items": _array(_ref(item)), "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "total": COUNT,
+        "next": _null(URL), "prev": _null(URL),
+    }, f"One page of {item} items, newest or first in order.")
+
+
+def _keyed(key: dict) -> dict:
+    return _array(_obj({"key": key, "count": COUNT}))
+
+
+SCHEMAS = {
+    "Error": _obj({"error": _obj({
+        "code": {"type": "string", "description": "A stable code, e.g. not_found, unauthorized, refused, "
+                                                  "rate_limited, already_voted, not_eligible."},
+        "message": {"type": "string", "description": "For people, in the caller's language."}})}),
+    "Department": _obj({"id": ID, "name": STRING, "name_en": _null(STRING)}),
+    "Image": _obj({
+        "alt_text": STRING, "width": COUNT, "height": COUNT, "gallery": URL, "page": URL, "zoom": URL,
+        "original": {**_null(URL), "description": "Only when the call publishes its originals."},
+    }),
+    "Call": _obj({
+        "id": ID, "title": STRING, "summary": STRING, "brief": {"type": "string", "description": "Markdown."},
+        "kind": _enum("design", "idea"), "state": _enum("upcoming", "open", "closed"),
+        "themes": _array(STRING), "departments": {**_array(_ref("Department")),
+                                                  "description": "The lead department first."},
+        "topics": _array(_obj({"id": ID, "title": STRING, "description": STRING})),
+        "cover": _null(_ref("Image")), "opens_at": MOMENT, "closes_at": MOMENT, "published_at": MOMENT,
+        "rules": _obj({"image_formats": _array(STRING), "images_min": COUNT, "images_max": COUNT,
+                       "image_max_mb": COUNT, "entries_per_person": COUNT, "licence_text": STRING,
+                       "originality_text": STRING, "originals_public": BOOLEAN}),
+        "entries": {**COUNT, "description": "Approved entries."},
+        "results": _enum("not_published", "notice_period", "notice_over", "final"),
+        "links": _obj({"self": URL, "html": URL, "entries": URL, "rounds": URL, "results": _null(URL),
+                       "follow_ups": URL, "submit": _null(URL)}),
+    }),
+    "Entry": _obj({
+        "id": ID, "call_id": ID, "title": STRING, "description": STRING, "channel": _enum(*CHANNELS),
+        "topic": _null(_obj({"id": ID, "title": STRING})), "place": _null(_ref("Department")),
+        "created_at": MOMENT, "images": _array(_ref("Image")),
+        "links": _obj({"self": URL, "html": URL, "call": URL}),
+    }, "An approved entry. Who sent it is never part of the open data."),
+    "Round": _obj({
+        "id": ID, "call_id": ID, "position": ID, "kind": _enum("expert", "public"), "title": STRING,
+        "opens_at": MOMENT, "closes_at": MOMENT, "state": _enum("upcoming", "open", "closed", "decided"),
+        "decided_at": _null(MOMENT), "mode": _null(_enum("votes", "pairwise")),
+        "votes_per_citizen": _null(COUNT), "blind": _null(BOOLEAN),
+        "scale": _null(_obj({"low": NUMBER, "high": NUMBER, "step": NUMBER})),
+        "criteria": _array(_obj({"name": STRING, "description": STRING, "weight": COUNT})),
+        "links": _obj({"html": _null(URL)}),
+    }, "A round of judging: no scores here (they are in the results once published)."),
+    "Place": _obj({"score": _null(NUMBER), "rank": _null(INTEGER), "percentile": _null(NUMBER),
+                   "advanced": BOOLEAN, "rank_low": _null(INTEGER), "rank_high": _null(INTEGER),
+                   "jurors": _null(COUNT)}),
+    "PublicPlace": _obj({"score": _null(NUMBER), "rank": _null(INTEGER), "percentile": _null(NUMBER),
+                         "advanced": BOOLEAN}),
+    "Award": _obj({"prize": STRING, "reward": STRING, "position": COUNT}),
+    "Figures": _obj({"received": COUNT, "approved": COUNT, "by_group": _keyed(STRING),
+                     "by_channel": _keyed(_enum(*CHANNELS))}),
+    "Results": _obj({
+        "call_id": ID, "state": _enum("notice_period", "notice_over", "final"), "published_at": MOMENT,
+        "notice_ends_at": MOMENT, "final_at": _null(MOMENT), "notice_days": COUNT, "top_n": _null(ID),
+        "formula": _obj({"expert_weight": COUNT, "public_weight": COUNT, "combine_on": _enum("ranks", "percentiles"),
+                         "expert_round": _null(STRING), "public_round": _null(STRING),
+                         "public_mode": _null(_enum("votes", "pairwise")), "counted": _array(_enum("expert",
+                                                                                                  "public"))}),
+        "ranking": _array(_obj({
+            "entry_id": ID, "title": STRING, "rank": _null(ID), "value": _null(NUMBER), "finalist": BOOLEAN,
+            "out_in": {**_null(STRING), "description": "The round an entry stopped in."},
+            "unsure": {**BOOLEAN, "description": "Too close to its neighbour to tell apart."},
+            "close_to": _array(ID), "expert": _null(_ref("Place")), "public": _null(_ref("PublicPlace")),
+            "award": _null(_ref("Award")),
+        })),
+        "awards": _array(_obj({"entry_id": ID, "title": STRING, "prize": STRING, "reward": STRING,
+                               "position": COUNT})),
+        "award_statement": STRING,
+        "rounds": _array(_obj({
+            "id": ID, "title": STRING, "kind": _enum("expert", "public"), "entries": COUNT, "advanced": COUNT,
+            "decided": BOOLEAN,
+            "criteria": _array(_obj({"name": STRING, "weight": COUNT, "description": STRING})),
+            "jurors": _null(COUNT), "sheets": _null(COUNT), "alpha": _null(NUMBER), "kendall_w": _null(NUMBER),
+            "cutoff": _null(NUMBER), "mode": _null(_enum("votes", "pairwise")), "ballots": _null(COUNT),
+            "voters": _null(COUNT), "voided": _array(_obj({"reason": STRING, "count": COUNT})),
+        })),
+        "figures": _ref("Figures"),
+        "objections": _array(_obj({"id": ID, "entry_id": _null(ID), "reason": STRING, "created_at": MOMENT,
+                                   "answer": _null(STRING), "answered_at": _null(MOMENT)},
+                                  "An objection and the organisers' answer; never who objected.")),
+        "links": _obj({"html": URL, "call": URL}),
+    }, "The ranking as published, with the entries that are public now."),
+    "FollowUp": _obj({
+        "id": ID, "call_id": ID, "entry_id": ID, "entry_title": STRING, "stage": _enum(*STAGES),
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100}, "created_at": MOMENT, "updated_at": MOMENT,
+        "updates": _array(_obj({"happened_on": MOMENT, "stage": _enum(*STAGES), "progress": COUNT, "text": STRING,
+                                "photo": _null(_ref("Image"))})),
+        "links": _obj({"entry": URL, "html": URL}),
+    }),
+    "Statistics": _obj({
+        "department": _null(_ref("Department")), "calls": COUNT, "received": COUNT, "approved": COUNT,
+        "answered": COUNT, "decided": COUNT, "adopted": COUNT, "implemented": COUNT,
+        "answered_share": _null(NUMBER), "adoption_rate": _null(NUMBER), "implementation_rate": _null(NUMBER),
+        "by_channel": _keyed(_enum(*CHANNELS)), "by_group": _keyed(STRING),
+        "by_place": _array(_obj({"department": _null(_ref("Department")), "count": COUNT})),
+        "by_organiser": _array(_obj({"department": _null(_ref("Department")), "count": COUNT})),
+        "by_month": _keyed({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+    }, "Figures of the published calls: approved entries by channel, group, place, organiser and month."),
+    "SubmittedEntry": _obj({
+        "id": ID, "call_id": ID, "title": STRING, "status": _enum("submitted"), "channel": _enum("mobile"),
+        "created_at": MOMENT, "message": STRING, "links": _obj({"my_entries": URL}),
+    }, "The entry is received and waits for moderation."),
+    "VoteOutcome": _obj({"round_id": ID, "entry_id": ID, "outcome": _enum("counted", "already", "taken_back"),
+                         "message": STRING}),
+    "OpenAPI": {"type": "object", "description": "This document."},
+}
+CLOSED_SCHEMAS = [name for name, schema in SCHEMAS.items() if schema.get("additionalProperties") is False]
+
+
+def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            "description": description}
+
+
+PAGE_PARAMS = [
+    _param("page", "query", {"type": "integer", "minimum": 1, "default": 1}, "The page, from 1."),
+    _param("per_page", "query", {"type": "integer", "minimum": 1, "default": PER_PAGE},
+           f"Items per page; more than {MAX_PER_PAGE} are given as {MAX_PER_PAGE}."),
+]
+CALL_ID = _param("call_id", "path", ID, "The call.")
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def _ok(schema: str, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _read(summary: str, schema: str, params=(), paged: bool = False, not_found: str | None = None) -> dict:
+    responses = {"200": _ok(schema)}
+    if paged or params:
+        responses["400"] = _error("A parameter is not valid.")
+    if not_found:
+        responses["404"] = _error(not_found)
+    return {"get": {"summary": summary, "operationId": summary.lower().replace(" ", "_").replace("'", ""),
+                    "tags": ["open data"], "parameters": list(params) + (PAGE_PARAMS if paged else []),
+                    "responses": responses}}
+
+
+WRITE_ERRORS = {
+    "400": _error("A field is not valid."), "401": _error("No valid token: missing, unknown or revoked, or the "
+                                                          "account is disabled."),
+    "403": _error("Not allowed (e.g. not eligible to vote here)."), "404": _error("No such call, round or entry."),
+    "413": _error("Too large."), "415": _error("Not sent as multipart/form-data."),
+    "422": _error("A rule refused it (the deadline, the quota, the image rules ...): nothing was stored. The "
+                  "message says which."),
+    "429": _error("Too many requests for this account: wait and try again."),
+}
+
+
+def _write(summary: str, params: list, responses: dict, body: dict | None = None, drop=()) -> dict:
+    operation = {"summary": summary, "operationId": summary.lower().replace(" ", "_"), "tags": ["mobile client"],
+                 "security": [{"bearerToken": []}], "parameters": params,
+                 "responses": responses | {k: v for k, v in WRITE_ERRORS.items() if k not in drop}}
+    if body:
+        operation["requestBody"] = body
+    return operation
+
+
+IMAGE_SLOTS = 4  # described here; the API reads up to 24 as the web form does
+ENTRY_FORM = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["title", "accept_terms"],
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "description": {"type": "string", "maxLength": 10000, "description": "Required for an idea."},
+            "topic_id": {"type": "integer", "description": "One of the call's topics; required for an idea."},
+            "place_id": {"type": "integer", "description": "A department the idea is about (optional)."},
+            "accept_terms": {"type": "boolean", "description": "Accepts the licence terms and declares the work "
+                                                               "original: required."},
+        } | {f"image-{n}": {"type": "string", "contentMediaType": "application/octet-stream",
+                            "description": "An image file, with a file name."} for n in range(1, IMAGE_SLOTS + 1)}
+          | {f"image-{n}-alt": {"type": "string", "maxLength": 300,
+                                "description": f"What image {n} shows, for people who cannot see it: required "
+                                               "with each image."} for n in range(1, IMAGE_SLOTS + 1)},
+    }}},
+}
+
+
+def document(server: str) -> dict:
+    round_param = _param("round_id", "path", ID, "A public round (votes).")
+    entry_param = _param("entry_id", "path", ID, "An entry in the round.")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "People's City Design Calls: open data", "version": VERSION,
+            "description": "Published calls, their approved entries, rounds, published results, follow-up and "
+                           "statistics, without personal data. Lists are paged (`page`, `per_page`). A mobile "
+                           "client sends entries and votes with a token its user makes on the account page "
+                           "/account/api-tokens, as `Authorization: Bearer <token>`. Errors are "
+                           "`{\"error\": {\"code\", \"message\"}}`, the message in the account's language or "
+                           "the one Accept-Language asks for.",
+        },
+        "servers": [{"url": server}],
+        "paths": {
+            "/calls": _read("List calls", "CallPage", [
+                _param("state", "query", _enum("upcoming", "open", "closed"), "Only calls in this state."),
+                _param("department", "query", ID, "Only calls this department runs or co-organises."),
+                _param("theme", "query", STRING, "Only calls with this theme."),
+                _param("q", "query", STRING, "Words in the title or summary."),
+            ], paged=True),
+            "/calls/{call_id}": _read("Get a call", "Call", [CALL_ID], not_found="No published call."),
+            "/calls/{call_id}/entries": _read("List a call's entries", "EntryPage", [CALL_ID], paged=True,
+                                              not_found="No published call.") | {
+                "post": _write("Send an entry", [CALL_ID], {"201": _ok("SubmittedEntry", "Received.")},
+                               ENTRY_FORM) | {"description": "Through the same rules as the web form; channel "
+                                                             "`mobile`. Needs a confirmed e-mail address."}},
+            "/entries/{entry_id}": _read("Get an entry", "Entry", [_param("entry_id", "path", ID, "The entry.")],
+                                         not_found="No approved entry."),
+            "/calls/{call_id}/rounds": _read("List a call's rounds", "RoundPage", [CALL_ID], paged=True,
+                                             not_found="No published call."),
+            "/calls/{call_id}/results": _read("Get a call's results", "Results", [CALL_ID],
+                                              not_found="No published call, or its results are not published."),
+            "/calls/{call_id}/follow-ups": _read("List a call's follow-ups", "FollowUpPage", [CALL_ID], paged=True,
+                                                 not_found="No published call."),
+            "/follow-ups": _read("List follow-ups", "FollowUpPage", paged=True),
+            "/statistics": _read("Get statistics", "Statistics", [
+                _param("department", "query", ID, "Only the calls of this department and those under it.")],
+                not_found="No such department."),
+            "/openapi.json": _read("Get this document", "OpenAPI"),
+            "/rounds/{round_id}/votes/{entry_id}": {
+                "post": _write("Vote", [round_param, entry_param], {
+                    "201": _ok("VoteOutcome", "Counted."),
+                    "200": _ok("VoteOutcome", "Already counted before: nothing changed."),
+                }, drop=("413", "415")),
+                "delete": _write("Take back a vote", [round_param, entry_param], {
+                    "200": _ok("VoteOutcome", "Taken back."),
+                }, drop=("413", "415")),
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS | {f"{name}Page": _page(name) for name in ("Call", "Entry", "Round", "FollowUp")},
+            "securitySchemes": {"bearerToken": {
+                "type": "http", "scheme": "bearer",
+                "description": "A token made on /account/api-tokens (shown once; revocable there)."}},
+        },
+    }

@@ -1,0 +1,231 @@
+"""The open-data API: public, paginated reads of what the site shows everyone, and a mobile client's writes
+(an entry with images, a vote) through the same services as the web pages, authenticated by a bearer token."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload, undefer
+
+from contest.api import represent
+from contest.api.common import (
+    ApiError,
+    api_view,
+    int_arg,
+    json_response,
+    page_of,
+    token_key,
+    token_required,
+    token_user,
+)
+from contest.api.openapi import document
+from contest.extensions import csrf, db, limiter
+from contest.models import Call, CallState, Channel, Department, Entry, EntryStatus, FollowUp, Round
+from contest.models.types import utcnow
+from contest.services import calls as call_service
+from contest.services import entries as entry_service
+from contest.services import public as public_service
+from contest.services import results as results_service
+from contest.services.statistics import statistics as figures_of
+from contest.submit.forms import image_slots
+from contest.vote.routes import _round, _round_and_entry, _with_retries
+
+bp = Blueprint("api", __name__)
+# Open data: any site may read it from a browser (no cookie is ever honoured here, so this shares nothing).
+READ_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"}
+
+
+def _read(data):
+    return json_response(data, headers=READ_HEADERS)
+
+
+def _published_call(call_id: int, *options) -> Call:
+    call = db.session.scalar(select(Call).where(Call.id == call_id, Call.published_at.is_not(None))
+                             .options(*options))
+    if call is None:
+        raise ApiError(404)
+    return call
+
+
+# Reads --------------------------------------------------------------------------------------------
+
+@bp.route("/openapi.json")
+@api_view
+def openapi():
+    return _read(document(url_for("api.openapi", _external=True).removesuffix("/openapi.json")))
+
+
+@bp.route("/calls")
+@api_view
+def calls():
+    state = request.args.get("state", "")
+    if state and state not in {s.value for s in CallState} - {CallState.DRAFT.value}:
+        raise ApiError(400, "invalid_parameter", _l("Unknown state."))
+    stmt = call_service.public_calls(utcnow(), words=request.args.get("q", "").strip()[:100], state=state,
+                                     department_id=int_arg("department", 0, minimum=0),
+                                     theme=request.args.get("theme", "").strip()[:40])
+    return _read(page_of(stmt.options(*represent.CALL_OPTIONS), "api.calls", represent.calls))
+
+
+@bp.route("/calls/<int:call_id>")
+@api_view
+def call(call_id: int):
+    call = _published_call(call_id, *represent.CALL_OPTIONS)
+    return _read(represent.call(call, represent.entry_counts([call.id]).get(call.id, 0)))
+
+
+@bp.route("/calls/<int:call_id>/entries")
+@api_view
+def call_entries(call_id: int):
+    call = _published_call(call_id)
+    stmt = (select(Entry).where(Entry.call_id == call.id, *represent.public_entries())
+            .options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc()))
+    return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
+
+
+@bp.route("/entries/<int:entry_id>")
+@api_view
+def entry(entry_id: int):
+    entry = db.session.scalar(select(Entry).where(Entry.id == entry_id, *represent.public_entries())
+                              .options(*represent.ENTRY_OPTIONS))
+    if entry is None:
+        raise ApiError(404)
+    return _read(represent.entry(entry))
+
+
+@bp.route("/calls/<int:call_id>/rounds")
+@api_view
+def call_rounds(call_id: int):
+    call = _published_call(call_id)
+    stmt = select(Round).where(Round.call_id == call.id).options(*represent.ROUND_OPTIONS).order_by(Round.position)
+    return _read(page_of(stmt, "api.call_rounds", represent.rounds, call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/results")
+@api_view
+def call_results(call_id: int):
+    call = _published_call(call_id, undefer(Call.results_snapshot), selectinload(Call.prizes))
+    snap = results_service.snapshot(call)
+    if snap is None:
+        raise ApiError(404, "not_published", _l("The results of this call are not published yet."))
+    titles = dict(db.session.execute(select(Entry.id, Entry.title).where(
+        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)).all())  # merged ones keep their place
+    return _read(represent.results(call, snap, results_service.shown_rows(call, snap), titles,
+                                   results_service.awards_of(call), results_service.objections_of(call)))
+
+
+def _follow_ups(call_id: int | None = None):
+    stmt = (select(FollowUp).join(Entry, Entry.id == FollowUp.entry_id).join(Call, Call.id == FollowUp.call_id)
+            .where(Call.published_at.is_not(None), Entry.status == EntryStatus.APPROVED)
+            .options(*represent.FOLLOW_UP_OPTIONS).order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()))
+    return stmt.where(FollowUp.call_id == call_id) if call_id is not None else stmt
+
+
+@bp.route("/calls/<int:call_id>/follow-ups")
+@api_view
+def call_follow_ups(call_id: int):
+    call = _published_call(call_id)
+    return _read(page_of(_follow_ups(call.id), "api.call_follow_ups", represent.follow_ups, call_id=call.id))
+
+
+@bp.route("/follow-ups")
+@api_view
+def follow_ups():
+    return _read(page_of(_follow_ups(), "api.follow_ups", represent.follow_ups))
+
+
+@bp.route("/statistics")
+@api_view
+def statistics():
+    department_id = int_arg("department")
+    department = None
+    if department_id is not None:
+        department = db.session.get(Department, department_id)
+        if department is None:
+            raise ApiError(404)
+    return _read(represent.statistics(figures_of(department)) | {
+        "department": represent.department(department)})
+
+
+# Writes: a bearer token, never a cookie -------------------------------------------------------------
+
+def _flag(name: str) -> bool:
+    return request.form.get(name, "").strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+def _optional_id(name: str) -> int | None:
+    value = request.form.get(name, "").strip()
+    if value in ("", "0"):
+        return None
+    if not value.isdigit():
+        raise ApiError(400, "invalid_field", _l("“%(name)s” must be a whole number.", name=name))
+    return int(value)
+
+
+@bp.route("/calls/<int:call_id>/entries", methods=["POST"])
+@csrf.exempt
+@api_view
+@token_required
+@limiter.limit(lambda: current_app.config["API_SUBMIT_LIMIT"], key_func=token_key)
+def submit_entry(call_id: int):
+    call = _published_call(call_id)
+    if not request.mimetype.startswith("multipart/"):
+        raise ApiError(415)
+    data = entry_service.EntryData(title=request.form.get("title", ""),
+                                   description=request.form.get("description", ""),
+                                   topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"))
+    if len(data.title) > 200 or len(data.description) > 10000:
+        raise ApiError(422, "too_long", _l("The title may have up to 200 characters and the description up to "
+                                           "10,000."))
+    entry = entry_service.submit_entry(token_user(), call, data, image_slots(), accepted_terms=_flag("accept_terms"),
+                                       channel=Channel.MOBILE)
+    db.session.commit()
+    return json_response({
+        "id": entry.id, "call_id": entry.call_id, "title": entry.title, "status": entry.status.value,
+        "channel": entry.channel.value, "created_at": represent.moment(entry.created_at),
+        "message": _("Thank you: your entry “%(title)s” has been received. We will write to you once it has "
+                     "been checked.", title=entry.title),
+        "links": {"my_entries": url_for("submit.my_entries", _external=True)},
+    }, 201, {"Cache-Control": "no-store"})
+
+
+def _address() -> str:
+    return request.remote_addr or ""
+
+
+def _vote(round_id: int, entry_id: int, outcome: str, message: str, status: int):
+    return json_response({"round_id": round_id, "entry_id": entry_id, "outcome": outcome, "message": message},
+                         status, {"Cache-Control": "no-store"})
+
+
+@bp.route("/rounds/<int:round_id>/votes/<int:entry_id>", methods=["POST"])
+@csrf.exempt
+@api_view
+@token_required
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=token_key)
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
+def cast_vote(round_id: int, entry_id: int):
+    user = token_user()
+    round_, entry = _round_and_entry(round_id, entry_id)
+    try:
+        _with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
+    except public_service.AlreadyVoted as already:
+        db.session.rollback()
+        return _vote(round_id, entry_id, "already", str(already), 200)  # nothing changed, and that is fine
+    except public_service.NotEligible as error:
+        raise ApiError(403, "not_eligible", str(error)) from None
+    return _vote(round_id, entry_id, "counted", _("Your vote for “%(title)s” is counted.", title=entry.title), 201)
+
+
+@bp.route("/rounds/<int:round_id>/votes/<int:entry_id>", methods=["DELETE"])
+@csrf.exempt
+@api_view
+@token_required
+@limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=token_key)
+def take_back_vote(round_id: int, entry_id: int):
+    round_ = _round(round_id)
+    entry = db.get_or_404(Entry, entry_id)
+    title = entry.title
+    _with_retries(lambda: public_service.take_back(token_user(), round_, entry))
+    return _vote(round_id, entry_id, "taken_back", _("Your vote for “%(title)s” is taken back.", title=title), 200)
