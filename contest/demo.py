@@ -258,16 +258,63 @@ def load_calls(departments: dict[str, Department]) -> None:
         db.session.add(entry)
     db.session.flush()
     expert_round = load_expert_round(railing_call, organiser)
-    # One raised at a long-table meeting, typed in by staff.
-    db.session.add(Entry(call=idea_call, author_name="居民代表 王先生", entered_by_id=planner.id,
-                         channel=Channel.MEETING, status=EntryStatus.APPROVED, title="老旧小区加装电梯",
-                         description="长桌会上多位居民提出：希望加快老旧小区加装电梯。",
-                         topic_id=topics[1].id, place_id=districts[1].id, moderated_at=now,
-                         moderated_by_id=planner.id))
-    db.session.flush()
+    load_meeting_and_issues(idea_call, planner, topics, districts)
     load_public_rounds(railing_call, idea_call, organiser, planner, expert_round, citizens)
     load_results(railing_call, idea_call, organiser, planner, citizens)
     load_open_call(departments, citizens)
+
+
+def load_meeting_and_issues(idea_call, planner: User, topics, districts) -> None:
+    """A long-table meeting with the suggestions raised at it, and the organisers' tags for common issues."""
+    from datetime import timedelta
+
+    from contest.models import Channel, Entry, EntryStatus, MeetingKind
+    from contest.services.issues import tag_entries
+    from contest.services.meetings import MeetingData, create_meeting
+
+    now = utcnow()
+    meeting = create_meeting(planner, idea_call, MeetingData(
+        title="田林街道“15分钟生活圈”长桌会", kind=MeetingKind.LONG_TABLE, held_at=now - timedelta(days=40),
+        place_id=districts[1].id, venue="田林街道社区党群服务中心 二楼", attendees=28,
+        organisations="田林街道办事处\n田林十二村居委会\n区规划资源局\n社区规划师团队",
+        minutes="## 议题\n\n- 老旧小区加装电梯\n- 菜场周边停车\n- 社区食堂\n\n居民代表逐一发言，"
+                "规划师记录了三条建议，交征集统一处理。"))
+    suggestions = [("居民代表 王先生", "老旧小区加装电梯", "长桌会上多位居民提出：希望加快老旧小区加装电梯。", 1),
+                   ("居民代表 李阿姨", "菜场周边划出临时停车位", "早上买菜高峰车辆乱停，希望划出限时停车位。", 0),
+                   ("社区规划师 陈女士", "社区食堂增加老年助餐窗口", "为行动不便的老人提供送餐和助餐服务。", 2)]
+    for name, title, text, topic in suggestions:
+        db.session.add(Entry(call=idea_call, author_name=name, entered_by_id=planner.id, meeting_id=meeting.id,
+                             channel=Channel.MEETING, status=EntryStatus.APPROVED, title=title, description=text,
+                             topic_id=topics[topic % len(topics)].id, place_id=districts[1].id, moderated_at=now,
+                             moderated_by_id=planner.id))
+    db.session.flush()
+    approved = db.session.scalars(select(Entry).where(Entry.call_id == idea_call.id,
+                                                      Entry.status == EntryStatus.APPROVED)).all()
+    for name, words in (("适老化", ("长椅", "电梯", "老年")), ("社区食堂", ("食堂",)),
+                        ("停车与快递", ("停车", "快递"))):
+        tagged = [e for e in approved if any(word in e.title for word in words)]
+        if tagged:
+            tag_entries(planner, idea_call, tagged, name)
+
+
+def load_posters(call, planner: User, departments: dict[str, Department], citizens: list[User]) -> None:
+    """Posters of the open call in a red mailbox and a community centre; two ideas came through them."""
+    from contest.models import Channel, Entry, EntryStatus
+    from contest.services.posters import create_poster
+
+    now = utcnow()
+    place = departments.get("徐汇区")
+    mailbox = create_poster(planner, call, label="徐汇区田林街道 红色信箱 3号",
+                            place_id=place.id if place else None)
+    create_poster(planner, call, label="徐汇区田林街道社区文化活动中心 一楼大厅",
+                  place_id=place.id if place else None)
+    for n, (title, text) in enumerate([("在公园入口放一个爱心雨伞架", "突然下雨时可以借一把伞。"),
+                                       ("设一块社区公告栏", "公园里的活动和养护信息贴在这里。")]):
+        db.session.add(Entry(call=call, author=citizens[16 + n], slot=1, channel=Channel.POSTER,
+                             poster_id=mailbox.id, status=EntryStatus.APPROVED, title=title, description=text,
+                             topic_id=call.topics[n % 2].id, licence_accepted_at=now, moderated_at=now,
+                             moderated_by_id=planner.id))
+    db.session.flush()
 
 
 JURORS = [("juror1@example.org", "评委 周教授"), ("juror2@example.org", "评委 吴设计师"),
@@ -489,6 +536,7 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
                              topic_id=call.topics[n % 2].id, licence_accepted_at=now, moderated_at=now,
                              moderated_by_id=planner.id))
     db.session.flush()
+    load_posters(call, planner, departments, citizens)
     round_ = create_public_round(planner, call, PublicRoundData(
         title="为喜欢的想法投票", opens_at=now - timedelta(days=4), closes_at=now + timedelta(days=30),
         mode=PublicMode.VOTES, votes_per_citizen=2, hide_counts=False))

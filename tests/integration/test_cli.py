@@ -35,6 +35,16 @@ def test_demo_loads_the_shanghai_tree_and_accounts_once(runner):
     districts = db.session.scalars(select(Department).where(Department.kind == DepartmentKind.DISTRICT)).all()
     assert len(districts) == 16
     assert find_user_by_email("transport@example.org").is_organiser
+    # Issue 7's pieces: a meeting with its suggestions, posters that brought entries, the common issues.
+    from contest.models import Channel, Entry, Meeting, Poster, Tag
+
+    meeting = db.session.scalars(select(Meeting)).one()
+    assert {e.channel for e in db.session.scalars(select(Entry).where(Entry.meeting_id == meeting.id))} == \
+        {Channel.MEETING}
+    assert db.session.scalar(select(db.func.count()).select_from(Poster)) == 2
+    assert db.session.scalar(select(db.func.count()).select_from(Entry).where(Entry.channel == Channel.POSTER,
+                                                                               Entry.poster_id.isnot(None))) == 2
+    assert db.session.scalar(select(db.func.count()).select_from(Tag)) == 3
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0
     assert (db.session.scalar(select(db.func.count()).select_from(Department)),
