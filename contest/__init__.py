@@ -23,9 +23,11 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    from contest.assets import init_assets
     from contest.errors import init_errors
     from contest.security import init_security
 
+    init_assets(app)
     init_errors(app)
     init_security(app)
 
