@@ -38,9 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_logging(app: Flask) -> None:
+    from contest.request_ids import LOG_FORMAT, init_request_ids
+
     if not app.debug and not app.testing and not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    init_request_ids(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -148,6 +151,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(api_tokens_bp, url_prefix="/account")
+
+    from contest.health import init_health
+
+    init_health(app)
 
 
 def _is_sqlite(dbapi_connection) -> bool:

@@ -1,12 +1,21 @@
 """Error pages in the visitor's language, for browsers; the same status codes for everyone."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import logging
+
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from contest.extensions import db
+from contest import database
+from contest.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+# Seconds a client is asked to wait when the database (or the file storage) is out of reach: about what a
+# database restart or a fail-over takes.
+RETRY_AFTER = 30
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -53,6 +62,9 @@ def handle_csrf_error(error: CSRFError):
 
 
 def handle_server_error(error):
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, database.UNAVAILABLE_ERRORS):  # raised while another error page was being made
+        return handle_database_unavailable(original)
     db.session.rollback()
     if _is_api():
         from contest.api.common import error_response
@@ -61,7 +73,35 @@ def handle_server_error(error):
     return render_error(500)
 
 
+def handle_database_unavailable(error):
+    """The database is out of reach (restarting, the network cut, every connection busy): a 503 asking to try
+    again, never a 500. What the request had written is rolled back, so nothing is half-saved."""
+    cause = getattr(error, "orig", None) or error  # the driver's message, not the statement and its values
+    log.warning("database unavailable, answered 503: %s: %s", type(cause).__name__,
+                (str(cause).strip().splitlines() or [""])[0])
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass  # the connection is gone, and the server rolls back what it had not committed
+    # Every object the request loaded has just been expired, and reading it again would need the database:
+    # the page is made for an anonymous visitor in the language of the session or the request.
+    g.api_user = None
+    login_manager._update_request_context_with_user()
+    if _is_api():
+        from contest.api.common import error_response
+
+        response = error_response(503)
+    else:
+        body, status = render_error(503)
+        response = current_app.response_class(body, status=status, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_errors(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(500, handle_server_error)
+    for error_class in database.UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, handle_database_unavailable)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from contest import database
 from contest.extensions import db
 from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
 from contest.mail import send_mail
@@ -138,7 +139,9 @@ def _add_with_slot(entry: Entry, call: Call, author: User | None) -> None:
                 db.session.expunge(entry)
             if author is None:
                 raise
-        except OperationalError:
+        except OperationalError as error:
+            if database.unreachable(error):
+                raise
             # SQLite, where another submission wrote first since this one began: start again from the top.
             raise ServiceError(_("Another entry was being saved at the same moment. Please send yours "
                                  "again.")) from None

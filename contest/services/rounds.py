@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from contest import assignment as balancing
-from contest import scoring
+from contest import database, scoring
 from contest.extensions import db
 from contest.mail import send_mail
 from contest.models import (
@@ -391,7 +391,9 @@ def save_score(member: RoundMember, assignment: Assignment, marks: dict[int, str
         score.submitted_at = score.submitted_at or utcnow()
     try:
         db.session.flush()
-    except (StaleDataError, OperationalError):  # SQLite reports a write that came first as a lock
+    except (StaleDataError, OperationalError) as error:  # SQLite reports a write that came first as a lock
+        if database.unreachable(error):
+            raise
         raise ScoreConflict(_("This score was changed elsewhere (in another tab?) since you opened it. "
                               "Reload the page to see it, then make your change again.")) from None
     return score

@@ -54,6 +54,9 @@ class Storage(Protocol):
 
     def presigned_url(self, key: str, expires: int = 300, content_type: str | None = None) -> str | None: ...
 
+    def check(self) -> None:
+        """Raise StorageError unless files can be stored now (for the readiness check: cheap, writes nothing)."""
+
 
 def check_key(key: str) -> str:
     """Return the key if it has the shape new_key gives, else raise InvalidKey."""

@@ -105,6 +105,14 @@ class LocalStorage:
     def presigned_url(self, key: str, expires: int = 300, content_type: str | None = None) -> str | None:
         return None  # the app serves local files itself, after checking who may see them
 
+    def check(self) -> None:
+        # The folder is made by the first put; until then the nearest folder that exists must take it.
+        folder = self.root
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise StorageError(f"cannot write files under {self.root}")
+
 
 def _fsync_folder(folder: Path) -> None:
     # The rename lives in the folder's entry list: without this a power cut can lose a file already reported saved.

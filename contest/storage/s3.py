@@ -45,6 +45,7 @@ class S3Storage:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
+        self._config, self._access_key, self._secret_key, self._probe = config, access_key, secret_key, None
         try:
             # A session of our own: boto3's default session is not safe to share between threads.
             self._client = boto3.session.Session().client(
@@ -112,6 +113,19 @@ class S3Storage:
             params["ResponseContentType"] = content_type
         with self._wrapped(f"sign a URL for {key!r}"):
             return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+    def check(self) -> None:
+        # A client of its own with no retries and short timeouts: a readiness probe must answer within a load
+        # balancer's timeout. Made on first use, so an app that is never probed never builds it.
+        if self._probe is None:
+            self._probe = boto3.session.Session().client(
+                "s3", endpoint_url=self.endpoint_url, aws_access_key_id=self._access_key,
+                aws_secret_access_key=self._secret_key,
+                config=self._config.merge(Config(connect_timeout=2, read_timeout=2,
+                                                 retries={"total_max_attempts": 1, "mode": "standard"})),
+            )
+        with self._wrapped("find the bucket"):
+            self._probe.head_bucket(Bucket=self.bucket)
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet (for tests and set-up commands, never at start-up)."""

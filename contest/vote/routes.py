@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
+from contest import database
 from contest.extensions import db, limiter
 from contest.models import Entry, PublicMode, Round, RoundKind
 from contest.services import ServiceError
@@ -58,8 +59,10 @@ def _with_retries(action):
             result = action()
             db.session.commit()
             return result
-        except OperationalError:
+        except OperationalError as error:
             db.session.rollback()
+            if database.unreachable(error):
+                raise  # no lock to wait out: the database is gone, and the 503 page says so
             time.sleep(0.02 * (attempt + 1))
     raise ServiceError(_("The site is very busy. Please try again in a moment."))
 

@@ -214,10 +214,13 @@ PAGES = {
         ("call_follow_ups", lambda c: url_for("api.call_follow_ups", call_id=c["followed_call"].id), 200),
         ("follow_ups", lambda c: url_for("api.follow_ups"), 200),
         ("statistics", lambda c: url_for("api.statistics"), 200)]},
+    "health.healthz": ("anonymous", lambda c: url_for("health.healthz"), 200),
+    "health.readyz": ("anonymous", lambda c: url_for("health.readyz"), 200),
 }
 # Pages that are not HTML.
 NOT_HTML = {"media.image", "console.results_csv", "console.results_json", "posters.png", "posters.pdf",
-            "console.entries_csv", "console.figures_csv"} | {e for e in PAGES if e.startswith("api.")}
+            "console.entries_csv", "console.figures_csv", "health.healthz", "health.readyz"} | {
+    e for e in PAGES if e.startswith("api.")}
 
 
 def _poster(cast):
