@@ -122,13 +122,13 @@ def test_a_juror_scores_an_entry_with_every_criterion(app, live_server, page, tr
     for select_box, mark in zip(selects[:2], ["8.5", "7"], strict=True):
         tab_to(page, select_box)
         assert_focus_shows(page)
-        page.keyboard.type(mark)  # a closed list box picks the option its typed text begins
+        page.keyboard.type(mark)  # a closed list box picks the option that begins with what is typed
         expect(select_box).to_have_value(mark)
     # Submitted with a mark missing: the page comes back with the problem, which takes the focus.
     press_on(page, page.get_by_role("button", name=zh("Submit score")))
     problem = page.get_by_role("alert")
     expect(problem).to_contain_text(zh("Give a mark for “%(name)s”.", name=criteria[2][1]))
-    assert has_focus(problem)
+    expect(problem).to_be_focused()  # autofocus waits for the stylesheet
     assert_focus_shows(page)
     expect(selects[0]).to_have_value("8.5")  # the marks given are kept
     page.keyboard.press("Tab")  # the score's fields follow the problem
@@ -227,14 +227,17 @@ def test_an_entrant_sends_a_design_with_an_image_and_the_organiser_approves_it(
     assert entry.title == "玉兰花栏杆" and len(entry.images) == 1
     assert entry.images[0].alt_text == "白色玉兰花排成一行的红色栏杆"
 
-    organiser = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
-    log_in(organiser, live_server, transport_organiser.email)
-    organiser.goto(f"{live_server}/console/calls/{call_id}/moderation")
-    press_on(organiser, organiser.get_by_label(zh("Select “%(title)s”", title="玉兰花栏杆")), key="Space",
-             navigates=False)
-    press_on(organiser, organiser.get_by_role("button", name=zh("Approve selected")))
-    expect(organiser.get_by_role("status")).to_be_visible()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    try:
+        organiser = context.new_page()
+        log_in(organiser, live_server, transport_organiser.email)
+        organiser.goto(f"{live_server}/console/calls/{call_id}/moderation")
+        press_on(organiser, organiser.get_by_label(zh("Select “%(title)s”", title="玉兰花栏杆")), key="Space",
+                 navigates=False)
+        press_on(organiser, organiser.get_by_role("button", name=zh("Approve selected")))
+        expect(organiser.get_by_role("status")).to_be_visible()
+    finally:
+        context.close()
     db.session.commit()
     db.session.refresh(entry)
     assert entry.status is EntryStatus.APPROVED
-    organiser.context.close()
