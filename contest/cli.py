@@ -12,6 +12,8 @@ from contest.services import ServiceError
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(export_call_command)
+    app.cli.add_command(import_call_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(orphans_command)
     app.cli.add_command(digest_command)
@@ -91,3 +93,46 @@ def digest_command(base_url: str) -> None:
     with current_app.test_request_context(base_url=base_url):
         sent = send_digests()
     click.echo(f"{sent} digests sent.")
+
+
+@click.command("export-call")
+@click.argument("call_id", metavar="CALL", type=int)
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="The archive to write (default: call-CALL-YYYYMMDD.zip here).")
+def export_call_command(call_id: int, output: str | None) -> None:
+    """Write one archive of call CALL (its data as JSON and CSV, every stored image, the results and the
+    timeline) for a records office. It holds the e-mail addresses of the accounts that took part."""
+    from contest.archive import ArchiveError, export_call
+    from contest.models.types import utcnow
+
+    output = output or f"call-{call_id}-{utcnow():%Y%m%d}.zip"
+    try:
+        exported = export_call(call_id, output)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        db.session.rollback()  # it only read
+    click.echo(f"Wrote {exported.path}: {sum(exported.rows.values())} rows, {exported.files} files.")
+
+
+@click.command("import-call")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+def import_call_command(archive: str) -> None:
+    """Restore a call from an archive made by export-call, in one transaction. Imported accounts cannot log in
+    until their owners reset their passwords by e-mail."""
+    from contest.archive import ArchiveError, import_call
+
+    try:
+        imported = import_call(archive)
+        db.session.commit()
+    except ArchiveError as error:
+        db.session.rollback()  # and the files already stored are deleted again
+        raise click.ClickException(str(error)) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    ids = f"new ids for {', '.join(imported.renumbered)}" if imported.renumbered else "the same ids"
+    click.echo(f"Imported call {imported.call_id} with {ids}: {sum(imported.rows.values())} rows, "
+               f"{imported.files} files; {imported.users_created} accounts created (each must reset the password "
+               f"before logging in), {imported.users_matched} matched by e-mail; {imported.departments_created} "
+               f"departments created.")

@@ -21,7 +21,7 @@ FIGURE_COLUMNS = ["measure", "key", "count"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value) -> str:
+def cell(value) -> str:
     """A cell as text; one an entrant typed that a spreadsheet would run as a formula is quoted."""
     if value is None:
         return ""
@@ -37,32 +37,41 @@ def _csv(columns: list[str], rows, filename: str) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([cell(v) for v in row] for row in rows)
     return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}",
                              "Cache-Control": "private, no-store"})
 
 
-@bp.route("/calls/<int:call_id>/entries.csv")
-@call_staff_required
-def entries_csv(call: Call):
+def entry_rows(call: Call) -> list[list]:
+    """Every entry of the call with its provenance (the columns of ENTRY_COLUMNS); a call's archive has them too."""
     entries = db.session.scalars(
         select(Entry).where(Entry.call_id == call.id).order_by(Entry.id)
         .options(joinedload(Entry.author).load_only(User.display_name, User.group),
                  joinedload(Entry.topic).load_only(Topic.title),
                  joinedload(Entry.place).load_only(Department.name))).all()
-    rows = ([e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
+    return [[e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
              e.place.name if e.place else "", e.meeting_id, e.poster_id, e.merged_into_id, e.byline,
-             e.author.group if e.author else "", e.moderated_at, e.rejection_reason] for e in entries)
-    return _csv(ENTRY_COLUMNS, rows, f"entries-call-{call.id}.csv")
+             e.author.group if e.author else "", e.moderated_at, e.rejection_reason] for e in entries]
+
+
+def figure_rows(call: Call) -> list[list]:
+    """The call's figures (the columns of FIGURE_COLUMNS)."""
+    figures = results_service.figures(call)
+    rows = [["received", "", figures["received"]], ["approved", "", figures["approved"]]]
+    rows += [["approved_by_channel", channel, n] for channel, n in figures["by_channel"]]
+    rows += [["approved_by_group", group or "none", n] for group, n in figures["by_group"]]
+    return rows
+
+
+@bp.route("/calls/<int:call_id>/entries.csv")
+@call_staff_required
+def entries_csv(call: Call):
+    return _csv(ENTRY_COLUMNS, entry_rows(call), f"entries-call-{call.id}.csv")
 
 
 @bp.route("/calls/<int:call_id>/figures.csv")
 @call_staff_required
 def figures_csv(call: Call):
-    figures = results_service.figures(call)
-    rows = [["received", "", figures["received"]], ["approved", "", figures["approved"]]]
-    rows += [["approved_by_channel", channel, n] for channel, n in figures["by_channel"]]
-    rows += [["approved_by_group", group or "none", n] for group, n in figures["by_group"]]
-    return _csv(FIGURE_COLUMNS, rows, f"figures-call-{call.id}.csv")
+    return _csv(FIGURE_COLUMNS, figure_rows(call), f"figures-call-{call.id}.csv")
 

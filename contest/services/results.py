@@ -547,3 +547,38 @@ def export_json(call: Call) -> str:
                        "formula": snap["formula"], "rounds": snap["rounds"], "figures": snap["figures"],
                        "ranking": rows, "award_statement": call.award_statement}, ensure_ascii=False, indent=1)
 
+
+def remap_snapshot(snap: dict, entries: dict[int, int], rounds: dict[int, int],
+                   criteria: dict[int, int]) -> dict:
+    """The snapshot with its ids translated (old -> new), for a call restored from an archive into a site where
+    its rows got other ids. The ids it holds: entries (rows, close_to, each round's places), rounds, and criteria
+    (each round's list, its mark distributions, each place's mean marks). A missing id raises KeyError."""
+    if snap.get("version") != SNAPSHOT_VERSION:
+        raise ValueError(f"snapshot version {snap.get('version')}, not {SNAPSHOT_VERSION}")
+
+    def by_criterion(values: dict) -> dict:
+        return {str(criteria[int(k)]): v for k, v in values.items()}
+
+    def place(value: dict) -> dict:
+        return {**value, "criteria": by_criterion(value["criteria"])} if "criteria" in value else value
+
+    rows = []
+    for row in snap["rows"]:
+        row = {**row, "entry": entries[row["entry"]]}
+        if "close_to" in row:
+            row["close_to"] = [entries[e] for e in row["close_to"]]
+        for part in ("expert", "public"):
+            if row.get(part):
+                row[part] = place(row[part])
+        rows.append(row)
+    summaries = []
+    for summary in snap["rounds"]:
+        summary = {**summary, "id": rounds[summary["id"]]}
+        if "criteria" in summary:
+            summary["criteria"] = [{**c, "id": criteria[c["id"]]} for c in summary["criteria"]]
+        if "distributions" in summary:
+            summary["distributions"] = by_criterion(summary["distributions"])
+        if "places" in summary:
+            summary["places"] = {str(entries[int(e)]): place(p) for e, p in summary["places"].items()}
+        summaries.append(summary)
+    return {**snap, "rows": rows, "rounds": summaries}
