@@ -112,13 +112,30 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config["SECRET_KEY"] = _instance_secret(instance_path)
     if production:
         config["SESSION_COOKIE_SECURE"] = True
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database host that does not answer (rather than refusing) must fail a request in seconds: libpq
+        # waits for as long as the operating system does (minutes) unless told.
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if config["REDIS_URL"]:
         config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
         config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        # When Redis goes away the limits fall back to this process's memory (and the log says so once); a
+        # request must find that out within a second, not after redis-py's ten retries or a long timeout.
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", _redis_options())
     else:
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
     return config
+
+
+def _redis_options() -> dict:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # One retry: a connection Redis dropped while restarting is replaced at once.
+    return {"socket_connect_timeout": 1, "socket_timeout": 1, "retry": Retry(NoBackoff(), 1)}
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -9,8 +9,9 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from contest.errors import RETRY_AFTER
 from contest.extensions import db
-from contest.services import ServiceError
+from contest.services import ServiceError, Unavailable
 from contest.services.api_tokens import user_for_token
 
 PER_PAGE = 20
@@ -125,6 +126,11 @@ def api_view(view):
         except ApiError as error:
             db.session.rollback()
             return error_response(error.status, error.code, error.message)
+        except Unavailable as error:
+            db.session.rollback()
+            response = error_response(503, "unavailable", str(error))
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+            return response
         except ServiceError as error:
             db.session.rollback()
             return error_response(422, "refused", str(error))

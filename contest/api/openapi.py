@@ -192,6 +192,8 @@ def _read(summary: str, schema: str, params=(), paged: bool = False, not_found: 
         responses["400"] = _error("A parameter is not valid.")
     if not_found:
         responses["404"] = _error(not_found)
+    responses["503"] = _error("The database is out of reach just now: try again after the seconds the Retry-After "
+                              "header gives.")
     return {"get": {"summary": summary, "operationId": summary.lower().replace(" ", "_").replace("'", ""),
                     "tags": ["open data"], "parameters": list(params) + (PAGE_PARAMS if paged else []),
                     "responses": responses}}
@@ -205,6 +207,8 @@ WRITE_ERRORS = {
     "422": _error("A rule refused it (the deadline, the quota, the image rules ...): nothing was stored. The "
                   "message says which."),
     "429": _error("Too many requests for this account: wait and try again."),
+    "503": _error("The database or the file storage is out of reach just now: nothing was stored. Send the same "
+                  "request again after the seconds the Retry-After header gives."),
 }
 
 

@@ -1,8 +1,10 @@
 """Storing processed images: their files go to the storage backend, their rows to the session.
 
 Files are written before the rows are committed. If the transaction is rolled back, the files written
-during it are deleted again, so an image never outlives the entry it was uploaded with; if the process
-dies in between, `flask --app wsgi orphans` finds the files no row refers to.
+during it are deleted again, so an image never outlives the entry it was uploaded with. Two cases leave
+files for `flask --app wsgi orphans` to find instead: the process dying in between, and a commit that failed
+on its way (the database going away as it committed), which may have gone through: deleting the files then
+could leave an entry without its pictures, and keeping them costs only a little space until the sweep.
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from contest.extensions import db
 from contest.images import ImageRejected, ProcessedImage, process_image
 from contest.models import Image, ImageFile, User
 from contest.models.types import utcnow
-from contest.services import ServiceError
+from contest.services import ServiceError, Unavailable
 from contest.storage import StorageError, new_key, storage
 
 log = logging.getLogger(__name__)
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 WRITTEN = "contest_written_files"
+COMMITTING = "contest_commit_sent"
 
 
 def process_uploads(uploads: list[bytes], *, formats, max_mb: int) -> list[ProcessedImage]:
@@ -51,17 +54,27 @@ def store_image(processed: ProcessedImage, uploaded_by: User | None) -> Image:
             image.files.append(ImageFile(name=rendition.name, backend=backend.name, key=key,
                                          content_type=rendition.content_type, byte_size=len(rendition.data),
                                          width=rendition.width, height=rendition.height))
-    except StorageError:
-        log.exception("storing an image failed")
-        raise ServiceError(_("Your images could not be stored just now. Nothing was saved; please try again "
-                             "in a few minutes.")) from None
+    except StorageError as error:
+        log.warning("storing an image failed: %s", error)
+        raise Unavailable(_("Your images could not be stored just now. Nothing was saved; please try again "
+                            "in a few minutes.")) from None
     db.session.add(image)
     return image
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_then_commit(session):
+    # Flushed here, a refused row fails before COMMIT is sent, and the rollback deletes the files; once the
+    # COMMIT is on its way, a failure cannot tell whether it went through.
+    if session.info.get(WRITTEN) and not session.in_nested_transaction():
+        session.flush()
+        session.info[COMMITTING] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_written(session):
     session.info.pop(WRITTEN, None)
+    session.info.pop(COMMITTING, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -69,11 +82,23 @@ def _delete_written(session, previous_transaction):
     # Only when the outermost transaction is rolled back: a savepoint's rollback keeps the files.
     if previous_transaction.parent is not None or previous_transaction.nested:
         return
-    for backend_name, key in session.info.pop(WRITTEN, []):
+    written = session.info.pop(WRITTEN, [])
+    if session.info.pop(COMMITTING, False):
+        if written:
+            log.warning("a commit with %d stored files failed and may have gone through: the files are kept "
+                        "(the orphans command deletes them if no row refers to them)", len(written))
+        return
+    unreachable = set()
+    for backend_name, key in written:
+        if backend_name in unreachable:
+            continue  # one failure is enough to know: do not keep the request waiting on every file
         try:
             storage(backend_name).delete(key)
-        except StorageError:
-            log.warning("could not delete %s from %s after a rollback", key, backend_name)
+        except StorageError as error:
+            unreachable.add(backend_name)
+            left = sum(1 for name, _key in written if name == backend_name)
+            log.warning("could not delete the files of a rolled-back transaction from %s (%s): up to %d left "
+                        "for the orphans command", backend_name, error, left)
 
 
 def find_orphans(older_than: timedelta = timedelta(hours=1)) -> list[str]:

@@ -7,11 +7,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from contest.errors import RETRY_AFTER
 from contest.extensions import db
 from contest.forms import set_entry_choices
 from contest.models import Call, CallKind, Channel, Entry, EntryImage
 from contest.posters.visits import remembered as remembered_poster
-from contest.services import ServiceError
+from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
 from contest.services import results as results_service
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots
@@ -22,6 +23,14 @@ bp = Blueprint("submit", __name__)
 def _data(form) -> entry_service.EntryData:
     return entry_service.EntryData(title=form.title.data or "", description=form.description.data or "",
                                    topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
+
+
+def _status(form, unavailable: bool) -> tuple[int, dict]:
+    """The form's status: 503 with Retry-After when the file storage was out of reach (the form comes back
+    with the entrant's text, to send again in a few minutes), 400 when it was refused, 200 to fill it in."""
+    if unavailable:
+        return 503, {"Retry-After": str(RETRY_AFTER)}
+    return (400 if form.errors and request.method == "POST" else 200), {}
 
 
 def _channel() -> Channel:
@@ -37,7 +46,7 @@ def enter(call_id: int):
         abort(404)
     form = EntryForm()
     set_entry_choices(form, call)
-    problem = None
+    problem, unavailable = None, False
     try:
         entry_service.check_can_enter(current_user, call)
     except ServiceError as error:
@@ -50,14 +59,14 @@ def enter(call_id: int):
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
+            unavailable = isinstance(error, Unavailable)
         else:
             db.session.commit()
             flash(_("Thank you: your entry “%(title)s” has been received. We will write to you once it has "
                     "been checked.", title=entry.title), "success")
             return redirect(url_for("submit.my_entries"))
-    status = 400 if form.errors and request.method == "POST" else 200
     return render_template("submit/enter.html", call=call, form=form, problem=problem,
-                           design=call.kind is CallKind.DESIGN), status
+                           design=call.kind is CallKind.DESIGN), *_status(form, unavailable)
 
 
 @bp.route("/my/entries")
@@ -99,7 +108,7 @@ def edit(entry_id: int):
     if request.method == "GET":
         form.topic_id.data = entry.topic_id or 0
         form.place_id.data = entry.place_id or 0
-    problem = None
+    problem, unavailable = None, False
     try:
         entry_service.check_open(call)
     except ServiceError as error:
@@ -114,13 +123,13 @@ def edit(entry_id: int):
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
+            unavailable = isinstance(error, Unavailable)
         else:
             db.session.commit()
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("submit.my_entries"))
-    status = 400 if form.errors and request.method == "POST" else 200
     return render_template("submit/edit.html", entry=entry, call=call, form=form, problem=problem,
-                           free_slots=free_slots, design=call.kind is CallKind.DESIGN), status
+                           free_slots=free_slots, design=call.kind is CallKind.DESIGN), *_status(form, unavailable)
 
 
 @bp.route("/entries/<int:entry_id>/withdraw", methods=["POST"])

@@ -71,7 +71,7 @@ def test_s3_failing_in_the_middle_of_a_submission_leaves_no_half_entry(s3_app, c
 
     backend.put = put_then_lose_s3
     response = submit_design(client, call, images=[picture_bytes(1), picture_bytes(2)])
-    assert response.status_code == 400
+    assert response.status_code == 503 and response.headers["Retry-After"]
     assert zh("Your images could not be stored just now. Nothing was saved; please try again in a few "
               "minutes.") in response.get_data(as_text=True)
     assert count_rows(Entry) == 0 and count_rows(Image) == 0 and count_rows(ImageFile) == 0

@@ -58,3 +58,17 @@ def test_the_factory_takes_overrides_last(tmp_path):
     assert app.config["SECRET_KEY"] == "given"
     assert app.testing
     assert {"public", "auth", "console", "admin"} <= set(app.blueprints)
+
+
+def test_connections_are_checked_and_give_up_in_seconds(tmp_path, monkeypatch):
+    """A database or a Redis that stops answering must fail a request quickly, not hold it for minutes."""
+    monkeypatch.delenv("CONTEST_DATABASE_URL", raising=False)
+    sqlite = load_config(str(tmp_path))
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    postgresql = load_config(str(tmp_path), {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/contest",
+                                             "REDIS_URL": "redis://redis:6379/0"})
+    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    options = postgresql["RATELIMIT_STORAGE_OPTIONS"]
+    assert options["socket_connect_timeout"] == 1 and options["socket_timeout"] == 1
+    assert options["retry"].get_retries() == 1
+    assert postgresql["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
