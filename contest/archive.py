@@ -69,7 +69,7 @@ AUDIT_DETAIL_IDS = {"call_id": "call", "entry_id": "entry", "follow_up_id": "fol
                     "entry_ids": "entry", "advanced": "entry", "user_id": "user"}
 AUDIT_DETAIL_PLAIN = ("images", "channel", "reason", "mode", "value", "added", "conflict", "reminded", "before",
                       "after", "first", "notice_days", "top_n", "departs", "statement", "title", "name", "label",
-                      "stage", "progress", "photo", "kind", "held_at", "count")
+                      "stage", "progress", "photo", "kind", "held_at", "count", "told", "unanswered")
 
 README = """\
 Archive of one call of People's City Design Calls (人民城市设计征集)
