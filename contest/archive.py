@@ -340,11 +340,12 @@ def _departments(ids: set[int]) -> list[dict]:
 
 def _manifest(call, data: dict[str, list[dict]], files: list[dict]) -> dict:
     from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         with db.session.begin_nested():
             schema = db.session.scalar(text("SELECT version_num FROM alembic_version"))
-    except Exception:  # a database made without the migrations (never in production) has no such table
+    except SQLAlchemyError:  # a database made without the migrations (never in production) has no such table
         schema = None
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "schema": schema,
@@ -500,7 +501,10 @@ class _Reader:
             raise ArchiveError(f"The archive has format version {manifest.get('format_version')}; this site "
                                f"reads version {FORMAT_VERSION}.")
         self.archive, self.manifest = archive, manifest
-        self.listed = {f["path"]: f for f in manifest["files"]}
+        try:
+            self.listed = {f["path"]: {"bytes": int(f["bytes"]), "sha256": str(f["sha256"])} for f in manifest["files"]}
+        except (KeyError, TypeError, ValueError):
+            raise ArchiveError("The archive's manifest does not list its files in the expected form.") from None
         names = archive.namelist()
         if len(names) != len(set(names)):
             raise ArchiveError("The archive holds a file twice.")
@@ -563,7 +567,10 @@ def _check_conflicts(reader: _Reader, data: dict[str, list[dict]]) -> None:
         raise ArchiveError(f"This call is already on this site (call {same}); nothing was imported.")
     keys = [row["key"] for row in data.get("image_file", [])]
     for key in keys:
-        check_key(key)
+        try:
+            check_key(key)
+        except StorageError:
+            raise ArchiveError(f"The archive names a file {key!r}, which is not a storage key.") from None
     for chunk in _chunks(keys):
         taken = db.session.scalar(select(ImageFile.key).where(ImageFile.key.in_(chunk)).limit(1))
         if taken is not None:
