@@ -45,7 +45,6 @@ CSRF = re.compile(r'(name="csrf_token" value=")[^"]*(")')
 class Source:
     """The demo site, each call's archive, and what its pages and files were."""
 
-    app: object
     calls: dict[str, int]  # title -> id
     archives: dict[str, Path]
     pages: dict[str, tuple[int, str]]  # url -> (status, page)
@@ -102,7 +101,7 @@ def source(migrated_database, tmp_path_factory):
             pages.update(pages_of(app.test_client(), urls[title]))
             files[title] = stored_files(call_id)
         db.session.remove()
-    yield Source(app, calls, archives, pages, files, urls)
+    yield Source(calls, archives, pages, files, urls)
     empty_all_tables(app)
 
 
@@ -149,7 +148,7 @@ def row_counts() -> dict[str, int]:
         return {t.name: connection.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
 
 
-def stored_keys(site) -> list[str]:
+def stored_keys() -> list[str]:
     return list(storage().keys(""))
 
 
@@ -261,10 +260,10 @@ def test_a_finished_call_comes_back_the_same_into_an_empty_site(source, site):
     assert not db.session.scalar(select(func.count()).select_from(User).where(User.is_admin))
 
     # A second import is refused, and changes nothing.
-    before, keys = row_counts(), sorted(stored_keys(site))
+    before, keys = row_counts(), sorted(stored_keys())
     code, output = import_call(site, source.archives[RAILING])
     assert code != 0 and "already on this site" in output
-    assert row_counts() == before and sorted(stored_keys(site)) == keys
+    assert row_counts() == before and sorted(stored_keys()) == keys
 
     # The idea call joins it: its meeting, topics, tags, votes and answered objection.
     code, output = import_call(site, source.archives[IDEA])
@@ -290,7 +289,7 @@ def test_a_changed_archive_is_refused_and_changes_nothing(source, site, tmp_path
     before = row_counts()
     code, output = import_call(site, changed)
     assert code != 0 and victim in output and "SHA-256" in output
-    assert row_counts() == before and stored_keys(site) == []
+    assert row_counts() == before and stored_keys() == []
 
     code, output = import_call(site, tmp_path / "missing.zip")
     assert code != 0
@@ -307,7 +306,7 @@ def test_a_failed_import_takes_its_files_back(source, site, monkeypatch):
     monkeypatch.setattr(archive, "_insert", failing)
     result = site.test_cli_runner().invoke(args=["import-call", str(source.archives[RAILING])])
     assert isinstance(result.exception, RuntimeError)
-    assert stored_keys(site) == []
+    assert stored_keys() == []
     assert not any(row_counts().values())
 
 
