@@ -52,6 +52,9 @@ def _init_extensions(app: Flask) -> None:
     from contest.i18n import HTML_LANG, LANGUAGE_NAMES, select_locale
 
     db.init_app(app)
+    from contest.database import end_session
+
+    app.teardown_appcontext(end_session)  # registered after Flask-SQLAlchemy's, so it runs before it
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")

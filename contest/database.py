@@ -2,8 +2,12 @@
 which no retry within the request will mend, as against a lock or a conflict worth trying again at once."""
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+import logging
+
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+log = logging.getLogger(__name__)
 
 # PostgreSQL's SQLSTATEs for a connection that failed or was ended by the server: class 08 (connection
 # exception), admin_shutdown, crash_shutdown, cannot_connect_now (starting up), too_many_connections.
@@ -27,3 +31,27 @@ def unreachable(error: BaseException | None) -> bool:
         state = error.orig.sqlstate
         return state is None or state.startswith(_UNREACHABLE_STATES)
     return False  # SQLite: a lock, waited out by retrying
+
+
+def end_session(_exception=None) -> None:
+    """Close the request's session at its end (before Flask-SQLAlchemy would). Closing rolls back; when the
+    connection has gone, that fails, and the session is closed by invalidating its connection instead: the
+    server rolls back what was not committed, and the request that already has its answer keeps it."""
+    from contest.extensions import db
+
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        log.warning("the database connection was lost at the end of a request: %s", type(error).__name__)
+        db.session().invalidate()
+        db.session.remove()
+
+
+def discard_transaction() -> None:
+    """Roll the request's transaction back, or, when the connection has gone, let it go with the connection."""
+    from contest.extensions import db
+
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session().invalidate()

@@ -6,7 +6,6 @@ import logging
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from contest import database
@@ -79,10 +78,7 @@ def handle_database_unavailable(error):
     cause = getattr(error, "orig", None) or error  # the driver's message, not the statement and its values
     log.warning("database unavailable, answered 503: %s: %s", type(cause).__name__,
                 (str(cause).strip().splitlines() or [""])[0])
-    try:
-        db.session.rollback()
-    except SQLAlchemyError:
-        pass  # the connection is gone, and the server rolls back what it had not committed
+    database.discard_transaction()  # the server rolls back what it had not committed
     # Every object the request loaded has just been expired, and reading it again would need the database:
     # the page is made for an anonymous visitor in the language of the session or the request.
     g.api_user = None

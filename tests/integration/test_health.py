@@ -4,6 +4,8 @@ import logging
 import socket
 
 import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
 from contest import create_app
 from contest.extensions import db
@@ -182,3 +184,45 @@ def test_a_page_needing_the_database_while_it_is_away_is_a_503_with_retry_after(
     assert response.json["error"]["code"] == "unavailable"
 
     assert client.get("/healthz").status_code == 200  # the process itself is fine
+
+
+@pytest.fixture
+def connection_lost_app(app_factory):
+    """An app whose routes read the database, and a switch that makes every rollback fail as on a lost connection."""
+    app = app_factory(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    lost = {"rollback": False, "query": False}
+
+    @app.route("/_read")
+    def read():
+        db.session.execute(text("SELECT 1"))  # a transaction is open when the connection goes
+        if lost["query"]:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        return "read"
+
+    def fail_rollback(connection):
+        if lost["rollback"]:
+            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    with app.app_context():
+        event.listen(db.engine, "rollback", fail_rollback)
+        yield app, lost
+        lost["rollback"] = False
+        event.remove(db.engine, "rollback", fail_rollback)
+
+
+def test_a_connection_lost_after_the_answer_was_made_keeps_the_answer(connection_lost_app, caplog):
+    app, lost = connection_lost_app
+    lost["rollback"] = True
+    with caplog.at_level(logging.WARNING, logger="contest.database"):
+        response = app.test_client().get("/_read")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "read"
+    assert "the database connection was lost at the end of a request" in caplog.text
+    lost["rollback"] = False
+    assert app.test_client().get("/_read").status_code == 200  # the pool made a new connection
+
+
+def test_a_connection_lost_mid_request_is_a_503_even_when_the_rollback_fails(connection_lost_app):
+    app, lost = connection_lost_app
+    lost["rollback"] = lost["query"] = True
+    response = app.test_client().get("/_read")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
