@@ -1,4 +1,4 @@
-"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `demo`, `orphans`, `digest`."""
+"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `demo`, `orphans`, `digest`, `worker`."""
 from __future__ import annotations
 
 import secrets
@@ -17,6 +17,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(orphans_command)
     app.cli.add_command(digest_command)
+    app.cli.add_command(worker_command)
 
 
 @click.command("create-admin")
@@ -87,12 +88,37 @@ def orphans_command(delete: bool, older_than_minutes: int) -> None:
 @click.option("--base-url", envvar="CONTEST_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
               help="The site's address, for the links in the mails.")
 def digest_command(base_url: str) -> None:
-    """Send each person who chose a daily digest one mail with what waits for them (run it once a day)."""
+    """Send each person who chose a daily digest one mail with what waits for them now (the worker does it daily)."""
     from contest.services.notifications import send_digests
 
     with current_app.test_request_context(base_url=base_url):
         sent = send_digests()
-    click.echo(f"{sent} digests sent.")
+    queued = current_app.config["MAIL_QUEUE"]
+    click.echo(f"{sent} digests sent" + (" to the outbox; the worker delivers them." if queued else "."))
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass, then stop (for cron and tests): the clock-driven tasks, then "
+                                           "every mail that is due.")
+@click.option("--base-url", envvar="CONTEST_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
+              help="The site's address, for the links in the mails.")
+def worker_command(once: bool, base_url: str) -> None:
+    """Send the outbox's mail, retrying while the mail server is down, and run the clock-driven tasks: the daily
+    digest, jurors' reminders before a round closes, notice periods that ended. Run one or more, all the time."""
+    import signal
+
+    from contest.worker import Worker
+
+    worker = Worker(current_app._get_current_object(), base_url)
+    if not once:
+        def stop(signum, frame):
+            worker.stop.set()  # the mail being sent is finished and marked first
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        click.echo(f"Worker started (mail queue {'on' if current_app.config['MAIL_QUEUE'] else 'off'}).")
+    delivery = worker.run(once=once)
+    click.echo(f"{delivery.sent} mails sent, {delivery.failed} failed and waiting to be tried again.")
 
 
 @click.command("export-call")

@@ -33,6 +33,12 @@ ENVIRONMENT = {
     "CONTEST_MAIL_PASSWORD": ("MAIL_PASSWORD", str),
     "CONTEST_MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),
     "CONTEST_MAIL_SENDER": ("MAIL_SENDER", str),
+    "CONTEST_MAIL_QUEUE": ("MAIL_QUEUE", _bool),
+    "CONTEST_MAIL_RETRY_FIRST_SECONDS": ("MAIL_RETRY_FIRST_SECONDS", int),
+    "CONTEST_MAIL_RETRY_MAX_SECONDS": ("MAIL_RETRY_MAX_SECONDS", int),
+    "CONTEST_WORKER_POLL_SECONDS": ("WORKER_POLL_SECONDS", float),
+    "CONTEST_DIGEST_HOUR": ("DIGEST_HOUR", int),
+    "CONTEST_JUROR_REMINDER_DAYS": ("JUROR_REMINDER_DAYS", int),
     "CONTEST_MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
     "CONTEST_TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "CONTEST_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
@@ -57,6 +63,16 @@ DEFAULTS = {
     "MAIL_PASSWORD": None,
     "MAIL_USE_TLS": False,
     "MAIL_SENDER": "no-reply@contest.example.org",
+    # The outbox: every mail is a row written in the transaction of the change that causes it, and the worker
+    # (`flask --app wsgi worker`) sends it, retrying with a backoff that doubles from the first delay to the most.
+    # None: on in production and whenever mail goes by SMTP; off for the log backend in development, where a
+    # mail is logged at once and `scripts/start` needs no worker.
+    "MAIL_QUEUE": None,
+    "MAIL_RETRY_FIRST_SECONDS": 60,
+    "MAIL_RETRY_MAX_SECONDS": 3600,
+    "WORKER_POLL_SECONDS": 5.0,  # how long the worker rests when nothing is due
+    "DIGEST_HOUR": 8,  # the daily digest goes out at this hour of BABEL_DEFAULT_TIMEZONE
+    "JUROR_REMINDER_DAYS": 3,  # jurors with entries left to score are reminded this many days before closing
     "MAX_UPLOAD_MB": 64,
     "TRUSTED_PROXIES": 0,
     "LANGUAGES": ("zh", "en"),
@@ -112,6 +128,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config["SECRET_KEY"] = _instance_secret(instance_path)
     if production:
         config["SESSION_COOKIE_SECURE"] = True
+    if config["MAIL_QUEUE"] is None:
+        config["MAIL_QUEUE"] = production or config["MAIL_BACKEND"] == "smtp"
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # A database host that does not answer (rather than refusing) must fail a request in seconds: libpq
         # waits for as long as the operating system does (minutes) unless told.

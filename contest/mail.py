@@ -1,8 +1,12 @@
 """Sending mail in the recipient's language: to the log and an in-process outbox by default, or by SMTP.
 
+With MAIL_QUEUE on (production, SMTP) a mail is a row of the outbox table, written in the transaction of the change
+that causes it: a rolled-back change sends nothing, a committed one is sent by the worker (contest/worker.py),
+which retries while the mail server is down. With it off a mail is delivered at once.
+
 A mail of a kind (MailKind) honours its recipient's choices: not sent when they turned that kind off, kept in the
 outbox table for their daily digest when they chose one (juror mails are time-bound and always go at once).
-Account mails (kind None: confirmation, password reset) are always sent.
+Mails without a kind (account mails such as confirmation and password reset, organisers' duties) always go.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -51,17 +56,29 @@ def send_mail(to: str, locale: str, template: str, *, kind: MailKind | None = No
     if kind is not None and user is not None and kind.value in (user.mail_off or ()):
         return None
     mail = render_mail(to, locale, template, user=user, **context)
-    if kind is not None and kind is not MailKind.JURY and user is not None and user.mail_digest:
-        # In the caller's transaction: the digest holds it only if the change that caused it is committed.
-        db.session.add(OutboxMail(to=to, user_id=user.id, locale=locale, kind=kind, subject=mail.subject[:300],
-                                  body=mail.body, digest=True))
-        return mail
-    deliver(mail)
+    digest = kind is not None and kind is not MailKind.JURY and user is not None and user.mail_digest
+    post(mail, user=user, kind=kind, digest=digest)
     return mail
 
 
+def post(mail: Mail, *, user: User | None = None, kind: MailKind | None = None, digest: bool = False) -> None:
+    """Send a rendered mail: into the outbox in the caller's transaction when it is queued (or held for a digest),
+    so that it goes only if the change that caused it is committed; else at once."""
+    if digest or current_app.config["MAIL_QUEUE"]:
+        db.session.add(OutboxMail(to=mail.to, user_id=user.id if user is not None else None, locale=mail.locale,
+                                  kind=kind, subject=mail.subject[:300], body=mail.body, digest=digest))
+    else:
+        deliver(mail)
+
+
+def message_id(mail_id: int, created_at) -> str:
+    """The Message-ID of an outbox row: the same at every attempt, so a receiver can tell a resent mail."""
+    domain = current_app.config["MAIL_SENDER"].rpartition("@")[2] or "localhost"
+    return f"<outbox.{mail_id}.{created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
 def deliver(mail: Mail) -> None:
-    """Hand a rendered mail to the configured backend."""
+    """Hand a rendered mail to the configured backend (the worker keeps one SMTP connection for many)."""
     backend = current_app.config["MAIL_BACKEND"]
     if backend == "smtp":
         _send_smtp(mail)
@@ -71,16 +88,37 @@ def deliver(mail: Mail) -> None:
 
 
 def _send_smtp(mail: Mail) -> None:
+    with smtp_connection() as smtp:
+        smtp.send_message(email_message(mail))
+
+
+def smtp_connection() -> smtplib.SMTP:
+    """A connection to the configured SMTP server, logged in when it needs it."""
+    config = current_app.config
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10)
+    try:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def email_message(mail: Mail) -> EmailMessage:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Content-Language"] = mail.locale
+    for name, value in mail.headers.items():
+        message[name] = value
+    if "Message-ID" not in message:
+        message["Message-ID"] = make_msgid(domain=config["MAIL_SENDER"].rpartition("@")[2] or "localhost")
+    if "Date" not in message:
+        message["Date"] = formatdate(usegmt=True)
     message.set_content(mail.body)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
+    return message

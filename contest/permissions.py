@@ -83,6 +83,19 @@ def can_manage_call(user: User, call) -> bool:
     )))
 
 
+def organisers_of(call) -> list[User]:
+    """The active organisers of the call's lead and co-organising departments: whom its duties are mailed to."""
+    from sqlalchemy import or_, select
+
+    from contest.models import CallDepartment
+
+    co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == call.id)
+    return list(db.session.scalars(select(User).where(User.disabled_at.is_(None), User.id.in_(
+        select(DepartmentMember.user_id).where(or_(DepartmentMember.department_id == call.department_id,
+                                                   DepartmentMember.department_id.in_(co_organisers)))))
+        .order_by(User.id)))
+
+
 def call_staff_required(view):
     """The route takes `call_id`; it receives the Call as `call` instead."""
 

@@ -70,6 +70,7 @@ def settings_for_tests(database_url: str, tmp_path: Path, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "MAIL_BACKEND": "log",
+        "MAIL_QUEUE": True,  # as in production: a mail goes out only through a committed outbox row and the worker
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
@@ -133,6 +134,74 @@ class RequestIsolatingClient(FlaskClient):
         return request
 
 
+class WorkerOutbox(list):
+    """The log backend's outbox as a test reads it: the mails the worker has sent.
+
+    The worker would be running beside the app all along; here each look at the outbox first lets it send what
+    is due, in contexts of its own as its process would. What the test itself holds is committed first, as the
+    test client does before a request; a mail of a rolled-back transaction is never seen.
+    """
+
+    def __init__(self, app):
+        super().__init__()
+        self.app, self.running = app, False
+
+    def deliver_due(self) -> None:
+        from contest.worker import send_queued
+
+        if self.running:
+            return
+        self.running = True
+        try:
+            if has_app_context():
+                db.session.commit()
+
+            def work():
+                with self.app.app_context():
+                    send_queued()
+
+            contextvars.Context().run(work)
+            if has_app_context():
+                db.session.expire_all()
+        finally:
+            self.running = False
+
+    # Every way the tests read it (appending, as the log backend does, needs no worker).
+    def __iter__(self):
+        self.deliver_due()
+        return super().__iter__()
+
+    def __reversed__(self):
+        self.deliver_due()
+        return super().__reversed__()
+
+    def __len__(self):
+        self.deliver_due()
+        return super().__len__()
+
+    def __getitem__(self, index):
+        self.deliver_due()
+        return super().__getitem__(index)
+
+    def __contains__(self, mail):
+        self.deliver_due()
+        return super().__contains__(mail)
+
+    def __eq__(self, other):
+        self.deliver_due()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        self.deliver_due()
+        return super().__repr__()
+
+    def clear(self):
+        self.deliver_due()
+        super().clear()
+
+
 @pytest.fixture
 def app_factory(migrated_database, tmp_path):
     """Make an app on the test database with extra settings; every table is emptied afterwards."""
@@ -141,6 +210,7 @@ def app_factory(migrated_database, tmp_path):
     def factory(**overrides):
         app = create_app(settings_for_tests(migrated_database, tmp_path, **overrides))
         app.test_client_class = RequestIsolatingClient
+        app.extensions["contest_outbox"] = WorkerOutbox(app)
         made.append(app)
         return app
 

@@ -103,6 +103,7 @@ def resend_confirmation():
     form = ResendConfirmationForm()
     if form.validate_on_submit() and not current_user.is_confirmed:
         accounts.send_confirmation(current_user)
+        db.session.commit()  # the mail is in the outbox: it goes once this is committed
         flash(_("We have sent a new confirmation link to %(email)s.", email=current_user.email), "success")
     return redirect(url_for("auth.profile"))
 
@@ -151,6 +152,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
+        db.session.commit()  # the mail is in the outbox: it goes once this is committed
         return redirect(url_for("auth.check_mail", reason="reset"))
     return render_template("auth/forgot_password.html", form=form)
 

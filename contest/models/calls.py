@@ -98,6 +98,7 @@ class Call(db.Model):
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     results_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_over_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # organisers told it ended
     results_snapshot: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     award_statement: Mapped[str] = mapped_column(Text, default="", server_default="")  # why awards depart
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from contest.extensions import db
-from contest.mail import deliver, render_mail
+from contest.mail import post, render_mail
 from contest.models import MailKind, OutboxMail, User
 from contest.models.types import utcnow
 from contest.services import ServiceError
@@ -39,12 +39,15 @@ def waiting_digest_mails(user: User) -> list[OutboxMail]:
 
 
 def send_digests(now: datetime | None = None) -> int:
-    """Send each person with held mails one digest in their language; returns how many digests went out.
+    """Send each person one digest, in their language, of the mails held for them that were written before `now`;
+    returns how many digests went out (into the outbox, when mail is queued).
 
     Each person's held mails are claimed by one UPDATE ... WHERE sent_at IS NULL, so two runs at once (or one
     run twice) never send an item twice: a concurrent run waits on the claimed rows, then finds none left.
-    This commits once per person (unlike the services a page calls): one failed delivery leaves the others
-    sent, and its own items waiting for the next run. Needs a request context for the link to the choices page.
+    With mail queued, the digest is written to the outbox in the claim's transaction and the worker sends it, retrying
+    as long as it takes. This commits once per person (unlike the services a page calls): one failed delivery (mail
+    not queued) leaves the others sent, and its own items waiting for the next run. Needs a request context for the
+    link to the choices page.
     """
     now = now or utcnow()
     held = (OutboxMail.digest.is_(True), OutboxMail.sent_at.is_(None), OutboxMail.created_at <= now)
@@ -52,11 +55,13 @@ def send_digests(now: datetime | None = None) -> int:
         select(User.id).where(User.id.in_(select(OutboxMail.user_id).where(*held)), User.disabled_at.is_(None))
         .order_by(User.id)))
     db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    if not user_ids:
+        return 0
     preferences_url = url_for("auth.notifications", _external=True)
     sent = 0
     for user_id in user_ids:
         claimed = db.session.execute(
-            update(OutboxMail).where(OutboxMail.user_id == user_id, *held).values(sent_at=now)
+            update(OutboxMail).where(OutboxMail.user_id == user_id, *held).values(sent_at=utcnow())
             .returning(OutboxMail.id, OutboxMail.subject, OutboxMail.body, OutboxMail.created_at)
             .execution_options(synchronize_session=False)).all()
         if not claimed:  # another run took them a moment ago
@@ -66,7 +71,7 @@ def send_digests(now: datetime | None = None) -> int:
         user = db.session.get(User, user_id)
         mail = render_mail(user.email, user.locale, "digest", user=user, items=items, url=preferences_url)
         try:
-            deliver(mail)
+            post(mail, user=user)
         except (smtplib.SMTPException, OSError) as error:
             db.session.rollback()
             db.session.execute(update(OutboxMail).where(OutboxMail.id.in_([row.id for row in items]))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from contest import formula
@@ -44,7 +44,7 @@ from contest.models import (
     User,
 )
 from contest.models.types import utcnow
-from contest.permissions import can_manage_call
+from contest.permissions import can_manage_call, organisers_of
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import rounds as round_service
@@ -447,6 +447,38 @@ def finalise(actor: User, call: Call) -> None:
     call.results_final_at = utcnow()
     db.session.add(CallEvent(call_id=call.id, kind="results_final", actor_id=actor.id, at=call.results_final_at))
     record(actor, "results.finalise", "call", call.id)
+
+
+def tell_notice_periods_over(now: datetime | None = None) -> int:
+    """Tell the organisers of each call whose notice period has ended, results not yet final, that they can answer
+    what is left and make the results final; returns how many calls. The worker runs this at every turn of its clock.
+
+    Once per call: claimed by one conditional UPDATE and committed with its mails (unlike the services a page
+    calls), so two workers at once tell the organisers once. Needs a request context for the link.
+    """
+    now = now or utcnow()
+    waiting = (Call.results_published_at.is_not(None), Call.results_final_at.is_(None), Call.notice_ends_at <= now,
+               Call.notice_over_told_at.is_(None))
+    call_ids = list(db.session.scalars(select(Call.id).where(*waiting).order_by(Call.id)))
+    db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    told = 0
+    for call_id in call_ids:
+        claimed = db.session.execute(update(Call).where(Call.id == call_id, *waiting).values(notice_over_told_at=now)
+                                     .execution_options(synchronize_session=False)).rowcount
+        if not claimed:  # another worker told them a moment ago
+            db.session.rollback()
+            continue
+        call = db.session.get(Call, call_id)
+        unanswered = db.session.scalar(select(func.count()).select_from(Objection).where(
+            Objection.call_id == call_id, Objection.answered_at.is_(None)))
+        organisers = organisers_of(call)
+        for organiser in organisers:
+            send_mail(organiser.email, organiser.locale, "notice_period_over", user=organiser, call=call,
+                      unanswered=unanswered, url=url_for("console.results", call_id=call_id, _external=True))
+        record(None, "results.notice_over", "call", call_id, told=len(organisers), unanswered=unanswered)
+        db.session.commit()
+        told += 1
+    return told
 
 
 # Feedback -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -439,13 +439,52 @@ def remind(actor: User, round_: Round) -> int:
     for member, done, assigned in progress(round_).by_juror:
         if member.user is None or done >= assigned:
             continue
-        send_mail(member.user.email, member.user.locale, "juror_reminder", kind=MailKind.JURY, user=member.user,
-                  member=member, round=round_, done=done, assigned=assigned,
-                  url=url_for("jury.round", round_id=round_.id, _external=True))
+        _send_reminder(member, round_, done, assigned)
         member.reminded_at = utcnow()
         count += 1
     record(actor, "round.remind", "round", round_.id, reminded=count)
     return count
+
+
+def remind_before_closing(now: datetime | None = None) -> int:
+    """Remind each juror with entries left to score, JUROR_REMINDER_DAYS before their expert round closes; returns
+    how many were reminded. The worker runs this at every turn of its clock.
+
+    Once per juror and round: a juror reminded in that time (by the organisers too) is not reminded again. Each
+    reminder is claimed by one conditional UPDATE of reminded_at and committed with its mail (unlike the services a
+    page calls), so two workers at once remind a juror once. Needs a request context for the link.
+    """
+    now = now or utcnow()
+    ahead = timedelta(days=current_app.config["JUROR_REMINDER_DAYS"])
+    rounds = db.session.scalars(select(Round).where(
+        Round.kind == RoundKind.EXPERT, Round.decided_at.is_(None), Round.opens_at <= now, Round.closes_at > now,
+        Round.closes_at <= now + ahead).order_by(Round.id)).all()
+    due = [(round_.id, member.id, round_.closes_at - ahead, done, assigned)
+           for round_ in rounds for member, done, assigned in progress(round_).by_juror
+           if member.user is not None and done < assigned
+           and (member.reminded_at is None or member.reminded_at < round_.closes_at - ahead)]
+    db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    reminded = 0
+    for round_id, member_id, since, done, assigned in due:
+        claimed = db.session.execute(
+            update(RoundMember).where(RoundMember.id == member_id, or_(RoundMember.reminded_at.is_(None),
+                                                                       RoundMember.reminded_at < since))
+            .values(reminded_at=now).execution_options(synchronize_session=False)).rowcount
+        if not claimed:  # another worker reminded them a moment ago
+            db.session.rollback()
+            continue
+        round_, member = db.session.get(Round, round_id), db.session.get(RoundMember, member_id)
+        _send_reminder(member, round_, done, assigned)
+        record(None, "round.remind", "round", round_id, reminded=1, automatic=True)
+        db.session.commit()
+        reminded += 1
+    return reminded
+
+
+def _send_reminder(member: RoundMember, round_: Round, done: int, assigned: int) -> None:
+    send_mail(member.user.email, member.user.locale, "juror_reminder", kind=MailKind.JURY, user=member.user,
+              member=member, round=round_, done=done, assigned=assigned,
+              url=url_for("jury.round", round_id=round_.id, _external=True))
 
 
 def sheets(round_: Round) -> list[scoring.Sheet]:
