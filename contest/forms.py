@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField
+from wtforms.validators import StopValidation
 
 from contest.models import GROUP_LABELS, ParticipantGroup
 
@@ -39,3 +40,16 @@ def set_entry_choices(form, call) -> None:
     """The topic and place choices of an entry form for this call."""
     form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title) for t in call.topics]
     form.place_id.choices = department_choices(_("No particular place"))
+
+
+class DescribesFile:
+    """A picture's description, needed when the file field `file_field` holds a file: the message then stands
+    beside the description's own field. (The services refuse a picture without one as well.)"""
+
+    def __init__(self, file_field: str, message):
+        self.file_field, self.message = file_field, message
+
+    def __call__(self, form, field) -> None:
+        upload = form[self.file_field].data
+        if upload and getattr(upload, "filename", "") and not (field.data or "").strip():
+            raise StopValidation(str(self.message))

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from contest.forms import DescribesFile
 from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind, CombineOn
 from contest.services.calls import IMAGE_FORMATS
 
@@ -57,7 +58,8 @@ class CallForm(FlaskForm):
     opens_at = DateTimeLocalField(_l("Opens (Shanghai time)"), validators=[Optional()])
     closes_at = DateTimeLocalField(_l("Closes (Shanghai time)"), validators=[Optional()])
     cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
-    cover_alt = StringField(_l("Description of the cover image"), validators=[Length(max=300)])
+    cover_alt = StringField(_l("Description of the cover image"), validators=[
+        DescribesFile("cover", _l("Describe the cover image for people who cannot see it.")), Length(max=300)])
     originals_public = BooleanField(_l("Publish the full-size originals of approved entries"))
     expert_weight = IntegerField(_l("Weight of the jury's ranking (%)"), default=100,
                                  validators=[NumberRange(0, 100)])

@@ -32,7 +32,7 @@ from contest.services import entries as entry_service
 from contest.services.accounts import find_user_by_email
 from contest.services.departments import ancestors
 from contest.services.media import process_uploads, store_image
-from contest.submit.forms import image_slots
+from contest.submit.forms import image_slots, undescribed_slots
 
 bp = Blueprint("console", __name__)
 
@@ -229,7 +229,8 @@ def duplicates(call: Call):
 def staff_entry(call: Call):
     form = StaffEntryForm()
     set_entry_choices(form, call)
-    if form.validate_on_submit():
+    slot_errors = undescribed_slots() | undescribed_slots(prefix="scan")
+    if form.validate_on_submit() and not slot_errors:
         author = None
         if form.author_email.data:
             author = find_user_by_email(form.author_email.data)
@@ -251,8 +252,8 @@ def staff_entry(call: Call):
                 db.session.commit()
                 flash(_("The entry “%(title)s” is saved.", title=entry.title), "success")
                 return redirect(url_for("console.staff_entry", call_id=call.id))
-    return render_template("console/staff_entry.html", call=call, form=form,
-                           design=call.kind is CallKind.DESIGN), (400 if form.errors else 200)
+    return render_template("console/staff_entry.html", call=call, form=form, slot_errors=slot_errors,
+                           design=call.kind is CallKind.DESIGN), (400 if form.errors or slot_errors else 200)
 
 
 from contest.console import exports as _exports  # noqa: E402,F401  (registers the CSV exports on this blueprint)

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
+from contest.forms import DescribesFile
 from contest.models import STAGE_LABELS, FollowUpStage
 
 
@@ -29,7 +30,8 @@ class UpdateForm(FlaskForm):
     photo = FileField(_l("Photo (optional)"), description=_l("JPEG, PNG or WebP, up to 20 MB."))
     photo_alt = StringField(_l("Describe the photo in a sentence"),
                             description=_l("For people who cannot see it. Needed with a photo."),
-                            validators=[Length(max=300)])
+                            validators=[DescribesFile("photo", _l("Describe the photo in a sentence for people who "
+                                                                   "cannot see it.")), Length(max=300)])
     submit = SubmitField(_l("Add update"))
 
     @property

@@ -22,7 +22,7 @@ from contest.services import ServiceError
 from contest.services import issues as issue_service
 from contest.services import meetings as meeting_service
 from contest.services.entries import EntryData
-from contest.submit.forms import image_slots
+from contest.submit.forms import image_slots, undescribed_slots
 
 bp = Blueprint("meetings", __name__)
 
@@ -89,11 +89,13 @@ def _staff_meeting(meeting_id: int) -> Meeting:
     return meeting
 
 
-def _meeting_page(meeting: Meeting, form: MeetingForm, suggestion_form: SuggestionForm, status: int = 200):
+def _meeting_page(meeting: Meeting, form: MeetingForm, suggestion_form: SuggestionForm, status: int = 200,
+                  slot_errors: dict[str, str] | None = None):
     call = meeting.call
     set_entry_choices(suggestion_form, call)
     return render_template("meetings/console_meeting.html", call=call, meeting=meeting, form=form,
-                           suggestion_form=suggestion_form, design=call.kind is CallKind.DESIGN,
+                           suggestion_form=suggestion_form, slot_errors=slot_errors or {},
+                           design=call.kind is CallKind.DESIGN,
                            suggestions=meeting_service.suggestions_of(meeting, public=False)), status
 
 
@@ -121,7 +123,8 @@ def add_suggestion(meeting_id: int):
     meeting = _staff_meeting(meeting_id)
     form = SuggestionForm(prefix="suggestion")
     set_entry_choices(form, meeting.call)
-    if form.validate_on_submit():
+    slot_errors = undescribed_slots()
+    if form.validate_on_submit() and not slot_errors:
         data = EntryData(title=form.title.data or "", description=form.description.data or "",
                          topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
         try:
@@ -134,7 +137,7 @@ def add_suggestion(meeting_id: int):
             db.session.commit()
             flash(_("The suggestion “%(title)s” is saved.", title=entry.title), "success")
             return redirect(url_for("meetings.console_meeting", meeting_id=meeting.id, _anchor="suggestions"))
-    return _meeting_page(meeting, _meeting_form(meeting, posted=False), form, 400)
+    return _meeting_page(meeting, _meeting_form(meeting, posted=False), form, 400, slot_errors)
 
 
 @bp.route("/meetings/<int:meeting_id>")

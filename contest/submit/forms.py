@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
@@ -17,11 +18,14 @@ class EntryForm(FlaskForm):
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
                            description=_l("The place your idea is about (optional)."))
-    accept = BooleanField(_l("I accept the licence terms and declare that this is my own original work."))
+    accept = BooleanField(_l("I accept the licence terms and declare that this is my own original work."),
+                          validators=[DataRequired(message=_l("Accept the licence terms and the originality "
+                                                              "declaration to send your entry."))])
     submit = SubmitField(_l("Send entry"))
 
 
 class EditEntryForm(EntryForm):
+    accept = None  # accepted when the entry was sent
     submit = SubmitField(_l("Save changes"))
 
 
@@ -42,3 +46,22 @@ def image_slots(prefix: str = "image") -> list[Upload]:
         with storage.stream:
             uploads.append(Upload(data=storage.read(), alt_text=request.form.get(f"{prefix}-{n}-alt", "")))
     return uploads
+
+
+def undescribed_slots(prefix: str = "image", first: int = 1) -> dict[str, str]:
+    """The description field of each slot that holds a file but no description -> the message shown beside it.
+
+    Asked before the services (which refuse such a picture too, whoever sends it) so that the message stands
+    beside the field it is about. The browser forgets the chosen files when the form comes back, hence the
+    "choose it again". `first` is the number the page shows for the slot `prefix`-1."""
+    missing = {}
+    for n in range(1, MAX_SLOTS + 1):
+        storage = request.files.get(f"{prefix}-{n}")
+        if storage is not None and storage.filename and not request.form.get(f"{prefix}-{n}-alt", "").strip():
+            number = first + n - 1
+            missing[f"{prefix}-{n}-alt"] = (
+                _("Scan %(n)d: describe it in a sentence for people who cannot see it, and choose the file again.",
+                  n=number) if prefix == "scan" else
+                _("Image %(n)d: describe it in a sentence for people who cannot see it, and choose the file again.",
+                  n=number))
+    return missing

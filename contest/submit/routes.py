@@ -15,7 +15,7 @@ from contest.posters.visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
 from contest.services import results as results_service
-from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots
+from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, undescribed_slots
 
 bp = Blueprint("submit", __name__)
 
@@ -25,12 +25,12 @@ def _data(form) -> entry_service.EntryData:
                                    topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
 
 
-def _status(form, unavailable: bool) -> tuple[int, dict]:
+def _status(form, unavailable: bool, slot_errors: dict[str, str]) -> tuple[int, dict]:
     """The form's status: 503 with Retry-After when the file storage was out of reach (the form comes back
     with the entrant's text, to send again in a few minutes), 400 when it was refused, 200 to fill it in."""
     if unavailable:
         return 503, {"Retry-After": str(RETRY_AFTER)}
-    return (400 if form.errors and request.method == "POST" else 200), {}
+    return (400 if (form.errors or slot_errors) and request.method == "POST" else 200), {}
 
 
 def _channel() -> Channel:
@@ -51,7 +51,8 @@ def enter(call_id: int):
         entry_service.check_can_enter(current_user, call)
     except ServiceError as error:
         problem = str(error)
-    if problem is None and form.validate_on_submit():
+    slot_errors = undescribed_slots()
+    if problem is None and form.validate_on_submit() and not slot_errors:
         try:
             entry = entry_service.submit_entry(current_user, call, _data(form), image_slots(),
                                                accepted_terms=form.accept.data, channel=_channel(),
@@ -65,8 +66,8 @@ def enter(call_id: int):
             flash(_("Thank you: your entry “%(title)s” has been received. We will write to you once it has "
                     "been checked.", title=entry.title), "success")
             return redirect(url_for("submit.my_entries"))
-    return render_template("submit/enter.html", call=call, form=form, problem=problem,
-                           design=call.kind is CallKind.DESIGN), *_status(form, unavailable)
+    return render_template("submit/enter.html", call=call, form=form, problem=problem, slot_errors=slot_errors,
+                           design=call.kind is CallKind.DESIGN), *_status(form, unavailable, slot_errors)
 
 
 @bp.route("/my/entries")
@@ -114,9 +115,13 @@ def edit(entry_id: int):
     except ServiceError as error:
         problem = str(error)
     free_slots = max(call.images_max - len(entry.images), 0)
-    if problem is None and form.validate_on_submit():
-        alt_texts = {p.id: request.form.get(f"alt-{p.id}", p.alt_text) for p in entry.images}
-        remove = {p.id for p in entry.images if request.form.get(f"remove-{p.id}")}
+    alt_texts = {p.id: request.form.get(f"alt-{p.id}", p.alt_text) for p in entry.images}
+    remove = {p.id for p in entry.images if request.form.get(f"remove-{p.id}")}
+    slot_errors = {f"alt-{p.id}": _("Image %(n)d: describe it in a sentence for people who cannot see it.", n=n)
+                   for n, p in enumerate(entry.images, start=1)
+                   if request.method == "POST" and p.id not in remove and not alt_texts[p.id].strip()}
+    slot_errors.update(undescribed_slots(prefix="new", first=len(entry.images) + 1))
+    if problem is None and form.validate_on_submit() and not slot_errors:
         try:
             entry_service.edit_entry(current_user, entry, _data(form), alt_texts, remove,
                                      image_slots(prefix="new"))
@@ -129,7 +134,8 @@ def edit(entry_id: int):
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("submit.my_entries"))
     return render_template("submit/edit.html", entry=entry, call=call, form=form, problem=problem,
-                           free_slots=free_slots, design=call.kind is CallKind.DESIGN), *_status(form, unavailable)
+                           slot_errors=slot_errors, free_slots=free_slots,
+                           design=call.kind is CallKind.DESIGN), *_status(form, unavailable, slot_errors)
 
 
 @bp.route("/entries/<int:entry_id>/withdraw", methods=["POST"])

@@ -7,7 +7,7 @@ from contest.extensions import db
 from contest.models import Call, CallEvent, CallKind, CallState
 from contest.models.types import utcnow
 from contest.services.calls import timeline
-from tests.helpers import io_bytes, log_in, make_call, make_organiser, picture_bytes, post_form
+from tests.helpers import io_bytes, log_in, make_call, make_organiser, picture_bytes, post_form, zh
 
 CALL_FORM = {
     "kind": "design", "title": "道路栏杆请您绘", "summary": "为道路栏杆设计图案。",
@@ -120,6 +120,17 @@ def test_a_cover_image_is_processed_and_served(client, transport_organiser, tran
     served = client.get(f"/media/{call.cover_image_id}/gallery")
     assert served.status_code == 200 and served.content_type == "image/jpeg"
     assert client.application.test_client().get(f"/media/{call.cover_image_id}/gallery").status_code == 404
+
+
+def test_a_cover_image_needs_its_description_beside_the_field(client, transport_organiser, transport_commission):
+    log_in(client, transport_organiser.email)
+    form = dict(CALL_FORM, cover=(io_bytes(picture_bytes(5)), "cover.jpg"), cover_alt=" ")
+    response = post_form(client, f"/console/{transport_commission.id}/calls/new", form,
+                         content_type="multipart/form-data")
+    assert response.status_code == 200 and db.session.scalar(select(Call)) is None
+    html = response.get_data(as_text=True)
+    assert f'id="cover_alt-error"><span>{zh("Describe the cover image for people who cannot see it.")}</span>' in html
+    assert 'aria-describedby="cover_alt-error" aria-invalid="true"' in html
 
 
 def test_a_call_published_in_the_past_is_closed_without_anyone_pressing_a_button(app, transport_commission):

@@ -1,5 +1,6 @@
 """Entrants send, change and withdraw entries; staff moderate them and type in paper ones; the public sees
 only what is approved; bad files change nothing."""
+import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -203,8 +204,36 @@ def test_the_terms_must_be_accepted(client, entrant, railing_call):
 
 
 def test_every_image_needs_alt_text(client, entrant, railing_call):
-    assert submit_design(client, railing_call, alts={1: ""}).status_code == 400
+    response = submit_design(client, railing_call, images=[picture_bytes(1), picture_bytes(2)], alts={2: " "})
+    assert response.status_code == 400
     assert count_rows(Entry) == 0 and count_rows(Image) == 0
+    # The message stands beside the second image's description, tied to it, and the summary leads there.
+    html = response.get_data(as_text=True)
+    message = zh("Image %(n)d: describe it in a sentence for people who cannot see it, and choose the file again.",
+                 n=2)
+    assert f'<p class="error-message" id="image-2-alt-error">{message}</p>' in html
+    assert re.search(r'id="image-2-alt"[^>]*aria-describedby="image-2-alt-hint image-2-alt-error" aria-invalid="true"',
+                     html)
+    assert f'<a href="#image-2-alt">{message}</a>' in html
+    assert 'id="image-1-alt-error"' not in html
+
+
+def test_the_terms_checkbox_carries_its_own_error(client, entrant, railing_call):
+    html = submit_design(client, railing_call, accept=False).get_data(as_text=True)
+    assert 'id="accept-error"' in html
+    assert re.search(r'<input aria-describedby="accept-error" aria-invalid="true"[^>]*id="accept"', html)
+
+
+def test_an_emptied_description_of_a_kept_image_is_refused_beside_it(client, entrant, railing_call):
+    submit_design(client, railing_call)
+    entry = db.session.scalar(select(Entry))
+    picture = entry.images[0]
+    response = post_form(client, f"/entries/{entry.id}/edit", {"title": "海派栏杆", "topic_id": "0", "place_id": "0",
+                                                                f"alt-{picture.id}": ""})
+    assert response.status_code == 400
+    assert f'id="alt-{picture.id}-error"' in response.get_data(as_text=True)
+    db.session.refresh(picture)
+    assert picture.alt_text == "第1张设计图：红色栏杆"
 
 
 def test_an_unconfirmed_citizen_is_asked_to_confirm_first(client, railing_call):
@@ -302,6 +331,19 @@ def test_staff_enter_a_paper_entry_with_its_scan(client, transport_organiser, ra
     public = client.application.test_client()
     assert public.get(f"/media/{entry.images[0].image_id}/gallery").status_code == 200
     assert public.get(f"/media/{entry.scans[0].image_id}/gallery").status_code == 404  # scans stay with staff
+
+
+def test_a_staff_scan_needs_its_description_too(client, transport_organiser, railing_call):
+    log_in(client, transport_organiser.email)
+    data = {"channel": "paper", "author_email": "", "author_name": "李阿婆", "title": "手绘栏杆", "topic_id": "0",
+            "place_id": "0", "image-1": (io_bytes(picture_bytes(20)), "a.jpg"), "image-1-alt": "手绘的栏杆图案",
+            "scan-1": (io_bytes(picture_bytes(21)), "scan.jpg"), "scan-1-alt": ""}
+    response = post_form(client, f"/console/calls/{railing_call.id}/enter", data, content_type="multipart/form-data")
+    assert response.status_code == 400 and count_rows(Entry) == 0
+    html = response.get_data(as_text=True)
+    assert zh("Scan %(n)d: describe it in a sentence for people who cannot see it, and choose the file again.",
+              n=1) in html
+    assert 'id="scan-1-alt-error"' in html and 'id="image-1-alt-error"' not in html
 
 
 def test_a_design_sent_twice_is_flagged(client, entrant, railing_call, transport_organiser):
