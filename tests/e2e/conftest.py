@@ -11,19 +11,25 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 
 
+# Tests that run in one pass of the suite only: the other pass deselects them, and says so, rather than skip them.
+ONE_PASS_ONLY = {  # marker -> (the pass that runs them, why the other does not)
+    "postgresql": ("postgresql", "they cut a database server mid-run, which SQLite does not have; "
+                                 "the PostgreSQL pass runs them"),
+    "sqlite_pass_only": ("sqlite", "they check pages, whatever the database; the SQLite pass runs them"),
+}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked postgresql need a database server (to cut it mid-run): the SQLite pass deselects them, and
-    says so, rather than skip them (the PostgreSQL pass runs them)."""
-    if config.getoption("--db") != "sqlite":
-        return
-    server_only = [item for item in items if item.get_closest_marker("postgresql")]
-    if server_only:
-        items[:] = [item for item in items if item not in server_only]
-        config.hook.pytest_deselected(items=server_only)
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"deselected {len(server_only)} test(s) marked postgresql: they cut a database "
-                                "server mid-run, which SQLite does not have; the PostgreSQL pass runs them")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for marker, (runs_in, why) in ONE_PASS_ONLY.items():
+        if config.getoption("--db") == runs_in:
+            continue
+        other_pass = [item for item in items if item.get_closest_marker(marker)]
+        if other_pass:
+            items[:] = [item for item in items if item not in other_pass]
+            config.hook.pytest_deselected(items=other_pass)
+            if reporter is not None:
+                reporter.write_line(f"deselected {len(other_pass)} test(s) marked {marker}: {why}")
 
 
 @pytest.fixture
