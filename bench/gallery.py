@@ -42,6 +42,7 @@ from contest.models import (  # noqa: E402
     User,
 )
 from contest.models.types import utcnow  # noqa: E402
+from contest.services.issues import provenance  # noqa: E402
 
 ENTRIES = 10_000
 AUTHORS = 500  # each author holds ENTRIES // AUTHORS slots of the call
@@ -150,6 +151,7 @@ class InMemory:
     total: int = 0
     pages: list[InMemoryPagination] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
+    provenances: list = field(default_factory=list)  # what the entry page shows of meetings and merges
 
 
 def sample_pages(count: int, last: int = FAR_PAGE) -> list[int]:
@@ -180,6 +182,7 @@ def load_in_memory(memory: InMemory, call_id: int, entry_ids: list[int]) -> None
                  joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
         .order_by(Entry.id)
     ).unique())
+    memory.provenances = [provenance(entry) for entry in memory.entries]
     db.session.expunge_all()
 
 
@@ -190,8 +193,10 @@ def add_baseline_routes(app, memory: InMemory) -> None:
                                per_page=pagination.per_page, total=memory.total)
 
     def entry_in_memory():
-        entry = memory.entries[request.args.get("i", 0, type=int) % len(memory.entries)]
-        return render_template("calls/entry.html", entry=entry, call=entry.call, staff=False)
+        k = request.args.get("i", 0, type=int) % len(memory.entries)
+        entry = memory.entries[k]
+        return render_template("calls/entry.html", entry=entry, call=entry.call, staff=False,
+                               provenance=memory.provenances[k])
 
     app.add_url_rule("/_bench/gallery", "bench_gallery", gallery_in_memory)
     app.add_url_rule("/_bench/entry", "bench_entry", entry_in_memory)
