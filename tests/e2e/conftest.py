@@ -13,8 +13,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 # Tests that run in one pass of the suite only: the other pass deselects them, and says so, rather than skip them.
 ONE_PASS_ONLY = {  # marker -> (the pass that runs them, why the other does not)
-    "postgresql": ("postgresql", "they cut a database server mid-run, which SQLite does not have; "
-                                 "the PostgreSQL pass runs them"),
+    "postgresql": ("postgresql", "they need a PostgreSQL server (to cut mid-run, or under the production stack), "
+                                 "which SQLite does not have; the PostgreSQL pass runs them"),
     "sqlite_pass_only": ("sqlite", "they check pages, whatever the database; the SQLite pass runs them"),
 }
 
