@@ -368,9 +368,22 @@ def test_the_production_stack_through_nginx(stack, capsys):
     entrants = [make_user(f"entrant{n}@example.org").email for n in range(ENTRANTS)]
     round_id, call_id = vote_round.id, call.id
 
-    # A citizen registers through nginx and confirms by the mailed link.
+    # nginx serves the static files under their hashed names itself; the app answers the rest, under nginx's
+    # request id; a request naming another host gets no answer.
     citizen = Visitor(stack, tally)
-    citizen.fetch_token("/account/register")
+    page = citizen.get("/account/register")
+    assert re.fullmatch(r"[0-9a-f]{32}", page.headers["X-Request-ID"])  # nginx's $request_id, not the app's own
+    stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{8}\.css)"', page.text).group(1)
+    response = citizen.get(stylesheet)
+    assert response.content == (ROOT / "static" / "css" / "site.css").read_bytes()
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "X-Request-ID" not in response.headers  # not the app's answer
+    with pytest.raises(requests.ConnectionError):
+        requests.get(nginx.base + "/", headers={"Host": "elsewhere.example.org"}, verify=nginx.certificate,
+                     timeout=10)
+
+    # A citizen registers through nginx and confirms by the mailed link.
+    citizen.token = CSRF.search(page.text).group(1)
     email = "newcomer@example.org"
     response = citizen.post("/account/register", {"email": email, "display_name": "新市民", "group": "citizen",
                                                   "password": PASSWORD, "confirm": PASSWORD})
