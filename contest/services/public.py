@@ -40,10 +40,6 @@ from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 PAIR_MAX_AGE = timedelta(hours=12)
 
 
-class AlreadyVoted(ServiceError):
-    """The same vote again (a double click, a second tab): nothing changes, and that is fine."""
-
-
 class NotEligible(ServiceError):
     """This person may not vote here (yet)."""
 
@@ -91,22 +87,56 @@ def entries_of(round_: Round) -> list[Entry]:
 def check_eligible(user: User, round_: Round, now: datetime | None = None) -> None:
     """Logged in, confirmed, old enough, and not running or judging this call."""
     now = now or utcnow()
-    if round_.kind is not RoundKind.PUBLIC:
+    _check_round_open(round_.kind, round_.state_at(now))
+    if not user.is_authenticated:
+        raise NotEligible(_("Log in to vote."))
+    organiser, juror = _roles_in_call(user, round_)
+    _check_account(user.is_confirmed, user.created_at, round_.min_account_age_hours, organiser or user.is_admin,
+                   juror, now)
+
+
+# The rules of a vote, each in one place: the ORM path and PostgreSQL's one-statement path (below) gather the
+# facts their own way and ask these.
+
+def _check_round_open(kind: RoundKind, state: RoundState) -> None:
+    if kind is not RoundKind.PUBLIC:
         raise ServiceError(_("This is not a public round."))
-    state = round_.state_at(now)
     if state is RoundState.UPCOMING:
         raise NotEligible(_("Voting has not opened yet."))
     if state is not RoundState.OPEN:
         raise NotEligible(_("Voting has closed."))
-    if not user.is_authenticated:
-        raise NotEligible(_("Log in to vote."))
-    if not user.is_confirmed:
+
+
+def _check_account(confirmed: bool, created_at: datetime, min_age_hours: int, organiser: bool, juror: bool,
+                   now: datetime) -> None:
+    """`organiser`: of this call, or an administrator; `juror`: of any round of this call."""
+    if not confirmed:
         raise NotEligible(_("Please confirm your e-mail address before voting."))
-    age = timedelta(hours=round_.min_account_age_hours)
-    if user.created_at > now - age:  # old enough now, at its first vote (or it was at the opening)
+    if created_at > now - timedelta(hours=min_age_hours):  # old enough now, at its first vote (or at the opening)
         raise NotEligible(_("Accounts can vote once they are %(hours)d hours old: one person, one voice.",
-                            hours=round_.min_account_age_hours))
-    # Both questions in one query: this runs on every vote.
+                            hours=min_age_hours))
+    if organiser:
+        raise NotEligible(_("Organisers of a call do not vote in its public round."))
+    if juror:
+        raise NotEligible(_("Jurors of a call do not vote in its public round."))
+
+
+def _check_ballot(mode: PublicMode | None, in_round: bool, own_entry: bool) -> None:
+    if mode is not PublicMode.VOTES:
+        raise ServiceError(_("This round compares pairs; it has no votes."))
+    if not in_round:
+        raise ServiceError(_("This entry is not in this round."))
+    if own_entry:
+        raise NotEligible(_("You cannot vote for your own entry."))
+
+
+def _quota_used_up(quota: int) -> ServiceError:
+    return ServiceError(_("You have used all %(n)d of your votes. Take one back to vote for another entry.", n=quota))
+
+
+def _roles_in_call(user: User, round_: Round) -> tuple[bool, bool]:
+    """Whether the user runs the call (its department or a co-organiser) and whether they judge any of its
+    rounds, in one query: this runs on every vote."""
     co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == round_.call_id)
     staff = exists().where(DepartmentMember.user_id == user.id, or_(
         DepartmentMember.department_id == round_.call.department_id,
@@ -114,10 +144,7 @@ def check_eligible(user: User, round_: Round, now: datetime | None = None) -> No
     juror = exists().where(RoundMember.user_id == user.id, RoundMember.round_id.in_(
         select(Round.id).where(Round.call_id == round_.call_id)))
     is_staff, is_juror = db.session.execute(select(staff, juror)).one()
-    if is_staff or user.is_admin:
-        raise NotEligible(_("Organisers of a call do not vote in its public round."))
-    if is_juror:
-        raise NotEligible(_("Jurors of a call do not vote in its public round."))
+    return bool(is_staff), bool(is_juror)
 
 
 def in_round(round_: Round, entry_id: int) -> bool:
@@ -129,15 +156,6 @@ def in_round(round_: Round, entry_id: int) -> bool:
     return db.session.scalar(select(Entry.id).where(
         Entry.id == entry_id, Entry.call_id == round_.call_id, Entry.status == EntryStatus.APPROVED,
         or_(first, Entry.id.in_(advanced)))) is not None
-
-
-def _check_entry(user: User, round_: Round, entry: Entry) -> None:
-    # The first round takes every approved entry, which the loaded entry tells by itself.
-    taking_part = entry.status is EntryStatus.APPROVED if round_.position == 1 else in_round(round_, entry.id)
-    if entry.call_id != round_.call_id or not taking_part:
-        raise ServiceError(_("This entry is not in this round."))
-    if entry.author_id == user.id:
-        raise NotEligible(_("You cannot vote for your own entry."))
 
 
 def _insert(table):
@@ -170,20 +188,24 @@ def _take_one_vote(round_: Round, user: User) -> bool:
     return db.session.execute(statement).first() is not None
 
 
-def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> None:
-    """Record one vote. The same vote twice is stored once; a vote past the quota is refused, atomically."""
+def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> bool:
+    """Record one vote: True if it is counted, False if it already was (the same vote twice is stored once,
+    and that is no error: nothing changed). A refusal raises ServiceError (NotEligible for who may vote) and
+    may leave a written row behind: the caller rolls back on it. A vote past the quota is refused, atomically.
+    """
     check_eligible(user, round_)
-    if round_.public_mode is not PublicMode.VOTES:
-        raise ServiceError(_("This round compares pairs; it has no votes."))
-    _check_entry(user, round_, entry)
+    # The first round takes every approved entry, which the loaded entry tells by itself.
+    taking_part = entry.call_id == round_.call_id and (
+        entry.status is EntryStatus.APPROVED if round_.position == 1 else in_round(round_, entry.id))
+    _check_ballot(round_.public_mode, taking_part, entry.author_id == user.id)
     inserted = _insert_ignoring_conflicts(Vote, {
         "round_id": round_.id, "user_id": user.id, "entry_id": entry.id, "created_at": utcnow(),
         "address": address[:64], "voided_reason": ""}, ["round_id", "user_id", "entry_id"])
     if not inserted:
-        raise AlreadyVoted(_("You have already voted for this entry."))
+        return False
     if not _take_one_vote(round_, user):
-        raise ServiceError(_("You have used all %(n)d of your votes. Take one back to vote for another entry.",
-                             n=round_.votes_per_citizen))
+        raise _quota_used_up(round_.votes_per_citizen)
+    return True
 
 
 def take_back(user: User, round_: Round, entry: Entry) -> None:

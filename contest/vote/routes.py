@@ -107,15 +107,14 @@ def cast(round_id: int, entry_id: int):
     outcome = None
     if BallotForm().validate_on_submit():
         try:
-            _with_retries(lambda: public_service.cast_vote(current_user, round_, entry, _address()))
-        except public_service.AlreadyVoted:
-            db.session.rollback()
-            outcome = "already"
+            counted = _with_retries(lambda: public_service.cast_vote(current_user, round_, entry, _address()))
         except ServiceError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
-            outcome = "counted"
+            # The same vote again changed nothing and was committed like a counted one: a rollback would cost
+            # more (psycopg then drops its prepared statements).
+            outcome = "counted" if counted else "already"
     # The ids from the address, not from the objects: the commit expired those, and reading them would
     # cost two more queries on every vote.
     return redirect(url_for("vote.round", round_id=round_id, outcome=outcome, entry=entry_id if outcome else None,
