@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from contest import pairwise
 from contest.extensions import db
@@ -30,7 +31,7 @@ from contest.models import (
     Vote,
     VoteAllowance,
 )
-from contest.models.types import utcnow
+from contest.models.types import UTCDateTime, enum_column, utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
@@ -42,6 +43,10 @@ PAIR_MAX_AGE = timedelta(hours=12)
 
 class NotEligible(ServiceError):
     """This person may not vote here (yet)."""
+
+
+class NotFound(ServiceError):
+    """No such public round (of a published call), or no such entry in its call."""
 
 
 @dataclass
@@ -206,6 +211,86 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> boo
     if not _take_one_vote(round_, user):
         raise _quota_used_up(round_.votes_per_citizen)
     return True
+
+
+def public_round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry] | None:
+    """A public round of a published call (the call loaded with it) and an entry of that call, in one query."""
+    row = db.session.execute(select(Round, Entry).join(Entry, Entry.call_id == Round.call_id)
+                             .where(Round.id == round_id, Entry.id == entry_id)
+                             .options(joinedload(Round.call))).first()
+    if row is None or row[0].kind is not RoundKind.PUBLIC or row[0].call.published_at is None:
+        return None
+    return row[0], row[1]
+
+
+def cast_vote_by_ids(user: User, round_id: int, entry_id: int, address: str = "") -> bool:
+    """cast_vote for the vote page, which has only the ids: the same answers, and NotFound where the page
+    answers 404. On PostgreSQL one statement reads every fact the rules need and writes the vote; the rules
+    then judge those facts here, and a refusal (ServiceError) leaves the caller to roll the writes back."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        found = public_round_and_entry(round_id, entry_id)
+        if found is None:
+            raise NotFound(_("The page you asked for does not exist or has been moved."))
+        return cast_vote(user, *found, address)
+    now = utcnow()
+    row = db.session.execute(_VOTE_IN_ONE_STATEMENT, {
+        "round_id": round_id, "entry_id": entry_id, "user_id": user.id, "now": now, "address": address[:64],
+        "approved": EntryStatus.APPROVED.value}).one_or_none()
+    if row is None or row.kind is not RoundKind.PUBLIC or not row.published:
+        raise NotFound(_("The page you asked for does not exist or has been moved."))
+    _check_round_open(row.kind, RoundState.at(now, row.opens_at, row.closes_at, row.decided_at))
+    _check_account(row.confirmed, row.account_created_at, row.min_account_age_hours, row.organiser, row.juror, now)
+    _check_ballot(row.public_mode, row.in_round, row.own_entry)
+    if not row.inserted:
+        return False
+    if not row.allowance_taken:
+        raise _quota_used_up(row.votes_per_citizen)
+    return True
+
+
+# PostgreSQL runs data-modifying statements inside WITH: the facts (`ballot`, the same as the ORM path's
+# queries), the insert-or-ignore of the vote and the quota's atomic upsert (only for a vote just inserted, and
+# only below the quota: concurrent votes queue on the allowance row) are one round trip. The writes happen
+# whatever the facts say; the caller rolls them back when a rule refuses the vote, which is rare.
+_VOTE_IN_ONE_STATEMENT = text("""
+WITH ballot AS (
+    SELECT r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
+           r.min_account_age_hours, c.published_at IS NOT NULL AS published,
+           e.status = :approved AND (
+               NOT EXISTS (SELECT FROM round AS earlier WHERE earlier.call_id = r.call_id
+                           AND earlier.position < r.position)
+               OR e.id IN (SELECT re.entry_id FROM round_entry AS re WHERE re.advanced AND re.round_id = (
+                   SELECT earlier.id FROM round AS earlier WHERE earlier.call_id = r.call_id
+                   AND earlier.position < r.position ORDER BY earlier.position DESC LIMIT 1))) AS in_round,
+           e.author_id = u.id AS own_entry,
+           u.id AS account_id, u.email_confirmed_at IS NOT NULL AS confirmed, u.created_at AS account_created_at,
+           u.is_admin OR EXISTS (SELECT FROM department_member AS m WHERE m.user_id = u.id AND (
+               m.department_id = c.department_id OR m.department_id IN (
+                   SELECT cd.department_id FROM call_department AS cd WHERE cd.call_id = c.id))) AS organiser,
+           EXISTS (SELECT FROM round_member AS j JOIN round AS jr ON jr.id = j.round_id
+                   WHERE j.user_id = u.id AND jr.call_id = c.id) AS juror
+    FROM round AS r
+    JOIN call AS c ON c.id = r.call_id
+    JOIN entry AS e ON e.id = :entry_id AND e.call_id = r.call_id
+    LEFT JOIN "user" AS u ON u.id = :user_id
+    WHERE r.id = :round_id
+), new_vote AS (
+    INSERT INTO vote (round_id, user_id, entry_id, created_at, address, voided_reason)
+    SELECT :round_id, account_id, :entry_id, :now, :address, '' FROM ballot WHERE account_id IS NOT NULL
+    ON CONFLICT (round_id, user_id, entry_id) DO NOTHING
+    RETURNING user_id
+), taken AS (
+    INSERT INTO vote_allowance AS a (round_id, user_id, used)
+    SELECT :round_id, user_id, 1 FROM new_vote
+    ON CONFLICT (round_id, user_id) DO UPDATE SET used = a.used + 1
+    WHERE a.used < (SELECT votes_per_citizen FROM ballot)
+    RETURNING used
+)
+SELECT ballot.*, EXISTS (SELECT FROM new_vote) AS inserted, EXISTS (SELECT FROM taken) AS allowance_taken
+FROM ballot
+""").bindparams(bindparam("now", type_=UTCDateTime())).columns(
+    kind=enum_column(RoundKind), public_mode=enum_column(PublicMode), opens_at=UTCDateTime(),
+    closes_at=UTCDateTime(), decided_at=UTCDateTime(), account_created_at=UTCDateTime())
 
 
 def take_back(user: User, round_: Round, entry: Entry) -> None:

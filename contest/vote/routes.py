@@ -34,13 +34,11 @@ def _round(round_id: int) -> Round:
 
 
 def _round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry]:
-    """The round (with its call) and the entry in one query: this runs on every vote."""
-    row = db.session.execute(select(Round, Entry).join(Entry, Entry.call_id == Round.call_id)
-                             .where(Round.id == round_id, Entry.id == entry_id)
-                             .options(joinedload(Round.call))).first()
-    if row is None or row[0].kind is not RoundKind.PUBLIC or row[0].call.published_at is None:
+    """The round (with its call) and the entry in one query."""
+    found = public_service.public_round_and_entry(round_id, entry_id)
+    if found is None:
         abort(404)
-    return row[0], row[1]
+    return found
 
 
 def _account_key() -> str:
@@ -101,13 +99,16 @@ def _outcome(round_: Round, mine: set[int]):
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast(round_id: int, entry_id: int):
-    round_, entry = _round_and_entry(round_id, entry_id)
     # The outcome travels in the address, not in a flash: a vote then never rewrites the session cookie,
     # which is most of a vote's cost. The page shows it only if it is true for this voter.
     outcome = None
     if BallotForm().validate_on_submit():
         try:
-            counted = _with_retries(lambda: public_service.cast_vote(current_user, round_, entry, _address()))
+            counted = _with_retries(
+                lambda: public_service.cast_vote_by_ids(current_user, round_id, entry_id, _address()))
+        except public_service.NotFound:
+            db.session.rollback()
+            abort(404)
         except ServiceError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -115,8 +116,6 @@ def cast(round_id: int, entry_id: int):
             # The same vote again changed nothing and was committed like a counted one: a rollback would cost
             # more (psycopg then drops its prepared statements).
             outcome = "counted" if counted else "already"
-    # The ids from the address, not from the objects: the commit expired those, and reading them would
-    # cost two more queries on every vote.
     return redirect(url_for("vote.round", round_id=round_id, outcome=outcome, entry=entry_id if outcome else None,
                             _anchor=f"entry-{entry_id}"))
 
