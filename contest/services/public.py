@@ -36,6 +36,7 @@ from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.rounds import candidates
+from contest.sessions import SessionAccount, still_stands
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
 PAIR_MAX_AGE = timedelta(hours=12)
@@ -43,6 +44,10 @@ PAIR_MAX_AGE = timedelta(hours=12)
 
 class NotEligible(ServiceError):
     """This person may not vote here (yet)."""
+
+
+class NotLoggedIn(NotEligible):
+    """The session no longer stands for its account (logged out everywhere, new password, account disabled)."""
 
 
 class NotFound(ServiceError):
@@ -223,20 +228,28 @@ def public_round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry] 
     return row[0], row[1]
 
 
-def cast_vote_by_ids(user: User, round_id: int, entry_id: int, address: str = "") -> bool:
-    """cast_vote for the vote page, which has only the ids: the same answers, and NotFound where the page
-    answers 404. On PostgreSQL one statement reads every fact the rules need and writes the vote; the rules
-    then judge those facts here, and a refusal (ServiceError) leaves the caller to roll the writes back."""
+def cast_vote_as(account: SessionAccount, round_id: int, entry_id: int, address: str = "") -> bool:
+    """cast_vote for the vote page, which has only ids: the account its session names (not loaded: checked
+    here, NotLoggedIn if the session no longer stands), the round and the entry from the address (NotFound
+    where the page answers 404). The same answers as cast_vote, and the same contract.
+
+    On PostgreSQL one statement reads every fact the rules need and writes the vote; the rules then judge
+    those facts here, and a refusal (ServiceError) leaves the caller to roll the writes back."""
     if db.session.get_bind().dialect.name != "postgresql":
+        user = db.session.get(User, account.id)
+        if user is None or not still_stands(account, user.is_active, user.session_token):
+            raise NotLoggedIn(_("Log in to vote."))
         found = public_round_and_entry(round_id, entry_id)
         if found is None:
             raise NotFound(_("The page you asked for does not exist or has been moved."))
         return cast_vote(user, *found, address)
     now = utcnow()
     row = db.session.execute(_VOTE_IN_ONE_STATEMENT, {
-        "round_id": round_id, "entry_id": entry_id, "user_id": user.id, "now": now, "address": address[:64],
-        "approved": EntryStatus.APPROVED.value}).one_or_none()
-    if row is None or row.kind is not RoundKind.PUBLIC or not row.published:
+        "round_id": round_id, "entry_id": entry_id, "user_id": account.id, "now": now, "address": address[:64],
+        "approved": EntryStatus.APPROVED.value}).one()
+    if not still_stands(account, row.active, row.session_token):
+        raise NotLoggedIn(_("Log in to vote."))
+    if not row.found or row.kind is not RoundKind.PUBLIC or not row.published:
         raise NotFound(_("The page you asked for does not exist or has been moved."))
     _check_round_open(row.kind, RoundState.at(now, row.opens_at, row.closes_at, row.decided_at))
     _check_account(row.confirmed, row.account_created_at, row.min_account_age_hours, row.organiser, row.juror, now)
@@ -249,12 +262,14 @@ def cast_vote_by_ids(user: User, round_id: int, entry_id: int, address: str = ""
 
 
 # PostgreSQL runs data-modifying statements inside WITH: the facts (`ballot`, the same as the ORM path's
-# queries), the insert-or-ignore of the vote and the quota's atomic upsert (only for a vote just inserted, and
-# only below the quota: concurrent votes queue on the allowance row) are one round trip. The writes happen
-# whatever the facts say; the caller rolls them back when a rule refuses the vote, which is rare.
+# queries, in one row even when the account, the round or the entry is missing), the insert-or-ignore of the
+# vote and the quota's atomic upsert (only for a vote just inserted, and only below the quota: concurrent votes
+# queue on the allowance row) are one round trip. The writes happen whatever the facts say; the caller rolls
+# them back when a rule refuses the vote, which is rare.
 _VOTE_IN_ONE_STATEMENT = text("""
 WITH ballot AS (
-    SELECT r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
+    SELECT u.id IS NOT NULL AND u.disabled_at IS NULL AS active, u.session_token, r.id IS NOT NULL AS found,
+           r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
            r.min_account_age_hours, c.published_at IS NOT NULL AS published,
            e.status = :approved AND (
                NOT EXISTS (SELECT FROM round AS earlier WHERE earlier.call_id = r.call_id
@@ -269,14 +284,13 @@ WITH ballot AS (
                    SELECT cd.department_id FROM call_department AS cd WHERE cd.call_id = c.id))) AS organiser,
            EXISTS (SELECT FROM round_member AS j JOIN round AS jr ON jr.id = j.round_id
                    WHERE j.user_id = u.id AND jr.call_id = c.id) AS juror
-    FROM round AS r
-    JOIN call AS c ON c.id = r.call_id
-    JOIN entry AS e ON e.id = :entry_id AND e.call_id = r.call_id
-    LEFT JOIN "user" AS u ON u.id = :user_id
-    WHERE r.id = :round_id
+    FROM (VALUES (:user_id, :round_id, :entry_id)) AS asked (user_id, round_id, entry_id)
+    LEFT JOIN "user" AS u ON u.id = asked.user_id
+    LEFT JOIN (round AS r JOIN call AS c ON c.id = r.call_id
+               JOIN entry AS e ON e.call_id = r.call_id) ON r.id = asked.round_id AND e.id = asked.entry_id
 ), new_vote AS (
     INSERT INTO vote (round_id, user_id, entry_id, created_at, address, voided_reason)
-    SELECT :round_id, account_id, :entry_id, :now, :address, '' FROM ballot WHERE account_id IS NOT NULL
+    SELECT :round_id, account_id, :entry_id, :now, :address, '' FROM ballot WHERE found AND account_id IS NOT NULL
     ON CONFLICT (round_id, user_id, entry_id) DO NOTHING
     RETURNING user_id
 ), taken AS (

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from functools import wraps
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +17,7 @@ from contest.extensions import db, limiter
 from contest.models import Entry, PublicMode, Round, RoundKind
 from contest.services import ServiceError
 from contest.services import public as public_service
+from contest.sessions import session_account
 
 bp = Blueprint("vote", __name__)
 
@@ -42,7 +44,10 @@ def _round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry]:
 
 
 def _account_key() -> str:
-    return f"voter:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or ""
+    # The account the session names ("<id>:<session token>", what current_user.get_id() gives), read without
+    # loading the account: the vote checks it in its own statement.
+    account = session_account()
+    return f"voter:{account.id}:{account.token}" if account else request.remote_addr or ""
 
 
 def _address() -> str:
@@ -94,8 +99,19 @@ def _outcome(round_: Round, mine: set[int]):
     return SimpleNamespace(kind=kind, message=message)
 
 
+def _account_required(view):
+    """login_required without loading the account: the vote itself checks that the session still stands for
+    it (cast_vote_as), so a vote costs no query of its own for that; a stale session is answered the same."""
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if session_account() is None:
+            return current_app.login_manager.unauthorized()
+        return view(*args, **kwargs)
+    return checked
+
+
 @bp.route("/rounds/<int:round_id>/votes/<int:entry_id>", methods=["POST"])
-@login_required
+@_account_required
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast(round_id: int, entry_id: int):
@@ -105,7 +121,10 @@ def cast(round_id: int, entry_id: int):
     if BallotForm().validate_on_submit():
         try:
             counted = _with_retries(
-                lambda: public_service.cast_vote_by_ids(current_user, round_id, entry_id, _address()))
+                lambda: public_service.cast_vote_as(session_account(), round_id, entry_id, _address()))
+        except public_service.NotLoggedIn:
+            db.session.rollback()
+            return current_app.login_manager.unauthorized()
         except public_service.NotFound:
             db.session.rollback()
             abort(404)

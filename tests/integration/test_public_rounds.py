@@ -12,6 +12,7 @@ from contest.models.types import utcnow
 from contest.services import public as public_service
 from tests.helpers import (
     approved_entries,
+    csrf_token,
     log_in,
     make_call,
     make_public_round,
@@ -246,10 +247,12 @@ def _later_round(round_, entries):
 
 
 def _situation(name, voter, round_, entries, others):
-    """(who votes, in which round, for which entry) in the named situation."""
+    """(the account a session names, the round, the entry) of a vote in the named situation."""
     from contest.models import EntryStatus, Round, RoundKind, RoundMember
+    from contest.sessions import SessionAccount
 
     user, entry, now = voter, entries[0], utcnow()
+    account = SessionAccount(voter.id, voter.session_token)
     if name == "already voted":
         _voted(voter, round_, entries[:1])
     elif name == "over the quota":
@@ -303,10 +306,18 @@ def _situation(name, voter, round_, entries, others):
         db.session.add(round_)
     elif name == "unpublished call":
         round_.call.published_at = None
+    elif name in ("session ended", "session ended, unknown round"):
+        voter.session_token = "logged out everywhere"
+    elif name == "account disabled":
+        voter.disabled_at = now
+    elif name == "no such account":
+        account = SessionAccount(voter.id + 1000, "made up")
     else:
-        assert name == "counted", name
+        assert name in ("counted", "unknown round"), name
     db.session.commit()
-    return user, round_.id, entry.id
+    if user is not voter:
+        account = SessionAccount(user.id, user.session_token)
+    return account, round_.id + (1000 if "unknown round" in name else 0), entry.id
 
 
 SITUATIONS = {
@@ -326,6 +337,8 @@ SITUATIONS = {
     "later round, advanced": True, "later round, not advanced": "This entry is not in this round.",
     "unconfirmed, own entry": "Please confirm your e-mail address before voting.",
     "entry of another call": "not found", "expert round": "not found", "unpublished call": "not found",
+    "unknown round": "not found", "session ended": "not logged in", "account disabled": "not logged in",
+    "no such account": "not logged in", "session ended, unknown round": "not logged in",
 }
 
 
@@ -340,13 +353,15 @@ def test_the_vote_page_and_cast_vote_give_the_same_answers(app, railing_call, vo
     others = {"organiser": transport_organiser, "planning_bureau": planning_bureau,
               "other_entry": approved_entries(other_call, 1, start_seed=700)[0]}
     voter = make_voter("voter@example.org")
-    user, round_id, entry_id = _situation(name, voter, votes_round, entries, others)
+    account, round_id, entry_id = _situation(name, voter, votes_round, entries, others)
 
     def answer(vote):
         before = (len(votes_in_db()), _allowance_used())
         try:
             with app.test_request_context(), force_locale("en"):
                 result = vote()
+        except public_service.NotLoggedIn:
+            result = "not logged in"
         except public_service.NotFound:
             result = "not found"
         except ServiceError as error:
@@ -355,7 +370,12 @@ def test_the_vote_page_and_cast_vote_give_the_same_answers(app, railing_call, vo
         assert (len(votes_in_db()), _allowance_used()) == before  # rolled back or committed by nobody
         return result
 
-    def by_objects():
+    def as_before():  # the page's former path: Flask-Login's loader, the round and entry, then cast_vote
+        from contest import _load_user
+
+        user = _load_user(f"{account.id}:{account.token}")
+        if user is None:
+            raise public_service.NotLoggedIn("")
         found = public_service.public_round_and_entry(round_id, entry_id)
         if found is None:
             raise public_service.NotFound("")
@@ -365,8 +385,8 @@ def test_the_vote_page_and_cast_vote_give_the_same_answers(app, railing_call, vo
     if isinstance(expected, str) and expected != "not found":
         with app.test_request_context(), force_locale("en"):
             expected = gettext(expected, n=3, hours=24)
-    assert answer(lambda: public_service.cast_vote_by_ids(user, round_id, entry_id)) == expected
-    assert answer(by_objects) == expected
+    assert answer(lambda: public_service.cast_vote_as(account, round_id, entry_id)) == expected
+    assert answer(as_before) == expected
 
 
 def _allowance_used() -> int:
@@ -375,3 +395,16 @@ def _allowance_used() -> int:
     from contest.models import VoteAllowance
 
     return db.session.scalar(select(func.coalesce(func.sum(VoteAllowance.used), 0)))
+
+
+def test_a_vote_from_an_ended_session_or_none_asks_to_log_in(app, client, voter, votes_round, entries):
+    url = f"/rounds/{votes_round.id}/votes/{entries[0].id}"
+    token = csrf_token(client, f"/rounds/{votes_round.id}")
+    voter.session_token = "logged out everywhere"
+    db.session.commit()
+    response = client.post(url, data={"csrf_token": token})
+    assert response.status_code == 302 and response.location.startswith("/account/login")
+    anonymous = app.test_client()
+    response = anonymous.post(url, data={"csrf_token": csrf_token(anonymous, "/account/login")})
+    assert response.status_code == 302 and response.location.startswith("/account/login")
+    assert votes_in_db() == []
