@@ -115,26 +115,25 @@ def _account_required(view):
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast(round_id: int, entry_id: int):
-    # The outcome travels in the address, not in a flash: a vote then never rewrites the session cookie,
-    # which is most of a vote's cost. The page shows it only if it is true for this voter.
+    # CSRFProtect has checked the token before any POST reaches a view, so no BallotForm here: it would only
+    # make a new token. The outcome travels in the address, not in a flash: a vote then never rewrites the
+    # session cookie. The page shows it only if it is true for this voter.
     outcome = None
-    if BallotForm().validate_on_submit():
-        try:
-            counted = _with_retries(
-                lambda: public_service.cast_vote_as(session_account(), round_id, entry_id, _address()))
-        except public_service.NotLoggedIn:
-            db.session.rollback()
-            return current_app.login_manager.unauthorized()
-        except public_service.NotFound:
-            db.session.rollback()
-            abort(404)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            # The same vote again changed nothing and was committed like a counted one: a rollback would cost
-            # more (psycopg then drops its prepared statements).
-            outcome = "counted" if counted else "already"
+    try:
+        counted = _with_retries(lambda: public_service.cast_vote_as(session_account(), round_id, entry_id, _address()))
+    except public_service.NotLoggedIn:
+        db.session.rollback()
+        return current_app.login_manager.unauthorized()
+    except public_service.NotFound:
+        db.session.rollback()
+        abort(404)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        # The same vote again changed nothing and was committed like a counted one: a rollback would cost
+        # more (psycopg then drops its prepared statements).
+        outcome = "counted" if counted else "already"
     return redirect(url_for("vote.round", round_id=round_id, outcome=outcome, entry=entry_id if outcome else None,
                             _anchor=f"entry-{entry_id}"))
 
