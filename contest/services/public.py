@@ -122,7 +122,8 @@ def _check_account(confirmed: bool, created_at: datetime, min_age_hours: int, or
     """`organiser`: of this call, or an administrator; `juror`: of any round of this call."""
     if not confirmed:
         raise NotEligible(_("Please confirm your e-mail address before voting."))
-    if created_at > now - timedelta(hours=min_age_hours):  # old enough now, at its first vote (or at the opening)
+    # Old enough now, at its first vote (or it was at the opening).
+    if created_at > now - timedelta(hours=min_age_hours):
         raise NotEligible(_("Accounts can vote once they are %(hours)d hours old: one person, one voice.",
                             hours=min_age_hours))
     if organiser:
