@@ -113,7 +113,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
         config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     else:
-        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        # limits' "memory://" with a thread-safe expiry timer (contest/ratelimits.py)
+        config.setdefault("RATELIMIT_STORAGE_URI", "contest-memory://")
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
     return config
 
