@@ -167,9 +167,10 @@ def start_gunicorn(url: str, folder: str, secret: str, port: int) -> tuple[subpr
     log = Path(folder) / "gunicorn.log"
     env = dict(os.environ, CONTEST_BENCH="votes", CONTEST_DATABASE_URL=url, CONTEST_SECRET_KEY=secret,
                CONTEST_MAIL_BACKEND="log", CONTEST_UPLOAD_DIR=folder, CONTEST_REDIS_URL="", CONTEST_ENV="development")
+    # --capture-output: the app's own log (the traceback of a 500) goes to the log file, which is shown at the end.
     command = [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--threads", str(THREADS),
                "--bind", f"127.0.0.1:{port}", "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
-               "--log-level", "warning", "--error-logfile", str(log), "_votes_app:app"]
+               "--log-level", "warning", "--error-logfile", str(log), "--capture-output", "_votes_app:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -100,16 +100,15 @@ def _iso_datetime(value: str) -> str:
 
 def _load_user(user_id: str):
     """A session names a user *and* their current session token; an ended session names a stale one."""
-    import hmac
-
     from contest.extensions import db
     from contest.models import User
+    from contest.sessions import named_account, still_stands
 
-    uid, _, token = user_id.partition(":")
-    if not uid.isdigit() or not token:
+    account = named_account(user_id)
+    if account is None:
         return None
-    user = db.session.get(User, int(uid))
-    if user is None or not user.is_active or not hmac.compare_digest(user.session_token, token):
+    user = db.session.get(User, account.id)
+    if user is None or not still_stands(account, user.is_active, user.session_token):
         return None
     return user
 

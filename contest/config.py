@@ -145,7 +145,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # request must find that out within a second, not after redis-py's ten retries or a long timeout.
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", _redis_options())
     else:
-        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        # limits' "memory://" with a thread-safe expiry timer (contest/ratelimits.py)
+        config.setdefault("RATELIMIT_STORAGE_URI", "contest-memory://")
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
     return config
 

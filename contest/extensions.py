@@ -9,6 +9,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from contest import ratelimits  # noqa: F401  (registers the "contest-memory://" rate-limit storage)
+
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL
 # (SQLite needs names to alter constraints in batch mode at all).
 NAMING_CONVENTION = {

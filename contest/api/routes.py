@@ -209,12 +209,12 @@ def cast_vote(round_id: int, entry_id: int):
     user = token_user()
     round_, entry = _round_and_entry(round_id, entry_id)
     try:
-        _with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
-    except public_service.AlreadyVoted as already:
-        db.session.rollback()
-        return _vote(round_id, entry_id, "already", str(already), 200)  # nothing changed, and that is fine
+        counted = _with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
     except public_service.NotEligible as error:
+        db.session.rollback()
         raise ApiError(403, "not_eligible", str(error)) from None
+    if not counted:  # nothing changed, and that is fine
+        return _vote(round_id, entry_id, "already", _("You have already voted for this entry."), 200)
     return _vote(round_id, entry_id, "counted", _("Your vote for “%(title)s” is counted.", title=entry.title), 201)
 
 

@@ -38,6 +38,17 @@ class RoundState(enum.Enum):
         return str({RoundState.UPCOMING: _l("Not open yet"), RoundState.OPEN: _l("Scoring open"),
                     RoundState.CLOSED: _l("Scoring closed"), RoundState.DECIDED: _l("Advancement decided")}[self])
 
+    @classmethod
+    def at(cls, now: datetime, opens_at: datetime, closes_at: datetime, decided_at: datetime | None) -> RoundState:
+        """A round's state from its dates alone (a vote reads them without loading the round)."""
+        if decided_at is not None:
+            return cls.DECIDED
+        if now < opens_at:
+            return cls.UPCOMING
+        if now < closes_at:
+            return cls.OPEN
+        return cls.CLOSED
+
 
 class PublicMode(enum.Enum):
     VOTES = "votes"  # each citizen has V votes, one per entry
@@ -97,13 +108,7 @@ class Round(db.Model):
                                                       back_populates="round")
 
     def state_at(self, now: datetime) -> RoundState:
-        if self.decided_at is not None:
-            return RoundState.DECIDED
-        if now < self.opens_at:
-            return RoundState.UPCOMING
-        if now < self.closes_at:
-            return RoundState.OPEN
-        return RoundState.CLOSED
+        return RoundState.at(now, self.opens_at, self.closes_at, self.decided_at)
 
     @property
     def state(self) -> RoundState:

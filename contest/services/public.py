@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from contest import pairwise
 from contest.extensions import db
@@ -30,22 +31,27 @@ from contest.models import (
     Vote,
     VoteAllowance,
 )
-from contest.models.types import utcnow
+from contest.models.types import UTCDateTime, enum_column, utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.rounds import candidates
+from contest.sessions import SessionAccount, still_stands
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
 PAIR_MAX_AGE = timedelta(hours=12)
 
 
-class AlreadyVoted(ServiceError):
-    """The same vote again (a double click, a second tab): nothing changes, and that is fine."""
-
-
 class NotEligible(ServiceError):
     """This person may not vote here (yet)."""
+
+
+class NotLoggedIn(NotEligible):
+    """The session no longer stands for its account (logged out everywhere, new password, account disabled)."""
+
+
+class NotFound(ServiceError):
+    """No such public round (of a published call), or no such entry in its call."""
 
 
 @dataclass
@@ -91,22 +97,57 @@ def entries_of(round_: Round) -> list[Entry]:
 def check_eligible(user: User, round_: Round, now: datetime | None = None) -> None:
     """Logged in, confirmed, old enough, and not running or judging this call."""
     now = now or utcnow()
-    if round_.kind is not RoundKind.PUBLIC:
+    _check_round_open(round_.kind, round_.state_at(now))
+    if not user.is_authenticated:
+        raise NotEligible(_("Log in to vote."))
+    organiser, juror = _roles_in_call(user, round_)
+    _check_account(user.is_confirmed, user.created_at, round_.min_account_age_hours, organiser or user.is_admin,
+                   juror, now)
+
+
+# The rules of a vote, each in one place: the ORM path and PostgreSQL's one-statement path (below) gather the
+# facts their own way and ask these.
+
+def _check_round_open(kind: RoundKind, state: RoundState) -> None:
+    if kind is not RoundKind.PUBLIC:
         raise ServiceError(_("This is not a public round."))
-    state = round_.state_at(now)
     if state is RoundState.UPCOMING:
         raise NotEligible(_("Voting has not opened yet."))
     if state is not RoundState.OPEN:
         raise NotEligible(_("Voting has closed."))
-    if not user.is_authenticated:
-        raise NotEligible(_("Log in to vote."))
-    if not user.is_confirmed:
+
+
+def _check_account(confirmed: bool, created_at: datetime, min_age_hours: int, organiser: bool, juror: bool,
+                   now: datetime) -> None:
+    """`organiser`: of this call, or an administrator; `juror`: of any round of this call."""
+    if not confirmed:
         raise NotEligible(_("Please confirm your e-mail address before voting."))
-    age = timedelta(hours=round_.min_account_age_hours)
-    if user.created_at > now - age:  # old enough now, at its first vote (or it was at the opening)
+    # Old enough now, at its first vote (or it was at the opening).
+    if created_at > now - timedelta(hours=min_age_hours):
         raise NotEligible(_("Accounts can vote once they are %(hours)d hours old: one person, one voice.",
-                            hours=round_.min_account_age_hours))
-    # Both questions in one query: this runs on every vote.
+                            hours=min_age_hours))
+    if organiser:
+        raise NotEligible(_("Organisers of a call do not vote in its public round."))
+    if juror:
+        raise NotEligible(_("Jurors of a call do not vote in its public round."))
+
+
+def _check_ballot(mode: PublicMode | None, in_round: bool, own_entry: bool) -> None:
+    if mode is not PublicMode.VOTES:
+        raise ServiceError(_("This round compares pairs; it has no votes."))
+    if not in_round:
+        raise ServiceError(_("This entry is not in this round."))
+    if own_entry:
+        raise NotEligible(_("You cannot vote for your own entry."))
+
+
+def _quota_used_up(quota: int) -> ServiceError:
+    return ServiceError(_("You have used all %(n)d of your votes. Take one back to vote for another entry.", n=quota))
+
+
+def _roles_in_call(user: User, round_: Round) -> tuple[bool, bool]:
+    """Whether the user runs the call (its department or a co-organiser) and whether they judge any of its
+    rounds, in one query: this runs on every vote."""
     co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == round_.call_id)
     staff = exists().where(DepartmentMember.user_id == user.id, or_(
         DepartmentMember.department_id == round_.call.department_id,
@@ -114,10 +155,7 @@ def check_eligible(user: User, round_: Round, now: datetime | None = None) -> No
     juror = exists().where(RoundMember.user_id == user.id, RoundMember.round_id.in_(
         select(Round.id).where(Round.call_id == round_.call_id)))
     is_staff, is_juror = db.session.execute(select(staff, juror)).one()
-    if is_staff or user.is_admin:
-        raise NotEligible(_("Organisers of a call do not vote in its public round."))
-    if is_juror:
-        raise NotEligible(_("Jurors of a call do not vote in its public round."))
+    return bool(is_staff), bool(is_juror)
 
 
 def in_round(round_: Round, entry_id: int) -> bool:
@@ -129,15 +167,6 @@ def in_round(round_: Round, entry_id: int) -> bool:
     return db.session.scalar(select(Entry.id).where(
         Entry.id == entry_id, Entry.call_id == round_.call_id, Entry.status == EntryStatus.APPROVED,
         or_(first, Entry.id.in_(advanced)))) is not None
-
-
-def _check_entry(user: User, round_: Round, entry: Entry) -> None:
-    # The first round takes every approved entry, which the loaded entry tells by itself.
-    taking_part = entry.status is EntryStatus.APPROVED if round_.position == 1 else in_round(round_, entry.id)
-    if entry.call_id != round_.call_id or not taking_part:
-        raise ServiceError(_("This entry is not in this round."))
-    if entry.author_id == user.id:
-        raise NotEligible(_("You cannot vote for your own entry."))
 
 
 def _insert(table):
@@ -170,20 +199,113 @@ def _take_one_vote(round_: Round, user: User) -> bool:
     return db.session.execute(statement).first() is not None
 
 
-def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> None:
-    """Record one vote. The same vote twice is stored once; a vote past the quota is refused, atomically."""
+def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> bool:
+    """Record one vote: True if it is counted, False if it already was (the same vote twice is stored once,
+    and that is no error: nothing changed). A refusal raises ServiceError (NotEligible for who may vote) and
+    may leave a written row behind: the caller rolls back on it. A vote past the quota is refused, atomically.
+    """
     check_eligible(user, round_)
-    if round_.public_mode is not PublicMode.VOTES:
-        raise ServiceError(_("This round compares pairs; it has no votes."))
-    _check_entry(user, round_, entry)
+    # The first round takes every approved entry, which the loaded entry tells by itself.
+    taking_part = entry.call_id == round_.call_id and (
+        entry.status is EntryStatus.APPROVED if round_.position == 1 else in_round(round_, entry.id))
+    _check_ballot(round_.public_mode, taking_part, entry.author_id == user.id)
     inserted = _insert_ignoring_conflicts(Vote, {
         "round_id": round_.id, "user_id": user.id, "entry_id": entry.id, "created_at": utcnow(),
         "address": address[:64], "voided_reason": ""}, ["round_id", "user_id", "entry_id"])
     if not inserted:
-        raise AlreadyVoted(_("You have already voted for this entry."))
+        return False
     if not _take_one_vote(round_, user):
-        raise ServiceError(_("You have used all %(n)d of your votes. Take one back to vote for another entry.",
-                             n=round_.votes_per_citizen))
+        raise _quota_used_up(round_.votes_per_citizen)
+    return True
+
+
+def public_round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry] | None:
+    """A public round of a published call (the call loaded with it) and an entry of that call, in one query."""
+    row = db.session.execute(select(Round, Entry).join(Entry, Entry.call_id == Round.call_id)
+                             .where(Round.id == round_id, Entry.id == entry_id)
+                             .options(joinedload(Round.call))).first()
+    if row is None or row[0].kind is not RoundKind.PUBLIC or row[0].call.published_at is None:
+        return None
+    return row[0], row[1]
+
+
+def cast_vote_as(account: SessionAccount, round_id: int, entry_id: int, address: str = "") -> bool:
+    """cast_vote for the vote page, which has only ids: the account its session names (not loaded: checked
+    here, NotLoggedIn if the session no longer stands), the round and the entry from the address (NotFound
+    where the page answers 404). The same answers as cast_vote, and the same contract.
+
+    On PostgreSQL one statement reads every fact the rules need and writes the vote; the rules then judge
+    those facts here, and a refusal (ServiceError) leaves the caller to roll the writes back."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        user = db.session.get(User, account.id)
+        if user is None or not still_stands(account, user.is_active, user.session_token):
+            raise NotLoggedIn(_("Log in to vote."))
+        found = public_round_and_entry(round_id, entry_id)
+        if found is None:
+            raise NotFound(_("The page you asked for does not exist or has been moved."))
+        return cast_vote(user, *found, address)
+    now = utcnow()
+    row = db.session.execute(_VOTE_IN_ONE_STATEMENT, {
+        "round_id": round_id, "entry_id": entry_id, "user_id": account.id, "now": now, "address": address[:64],
+        "approved": EntryStatus.APPROVED.value}).one()
+    if not still_stands(account, row.active, row.session_token):
+        raise NotLoggedIn(_("Log in to vote."))
+    if not row.found or row.kind is not RoundKind.PUBLIC or not row.published:
+        raise NotFound(_("The page you asked for does not exist or has been moved."))
+    _check_round_open(row.kind, RoundState.at(now, row.opens_at, row.closes_at, row.decided_at))
+    _check_account(row.confirmed, row.account_created_at, row.min_account_age_hours, row.organiser, row.juror, now)
+    _check_ballot(row.public_mode, row.in_round, row.own_entry)
+    if not row.inserted:
+        return False
+    if not row.allowance_taken:
+        raise _quota_used_up(row.votes_per_citizen)
+    return True
+
+
+# PostgreSQL runs data-modifying statements inside WITH: the facts (`ballot`, the same as the ORM path's
+# queries, in one row even when the account, the round or the entry is missing), the insert-or-ignore of the
+# vote and the quota's atomic upsert (only for a vote just inserted, and only below the quota: concurrent votes
+# queue on the allowance row) are one round trip. The writes happen whatever the facts say; the caller rolls
+# them back when a rule refuses the vote, which is rare.
+_VOTE_IN_ONE_STATEMENT = text("""
+WITH ballot AS (
+    SELECT u.id IS NOT NULL AND u.disabled_at IS NULL AS active, u.session_token, r.id IS NOT NULL AS found,
+           r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
+           r.min_account_age_hours, c.published_at IS NOT NULL AS published,
+           e.status = :approved AND (
+               NOT EXISTS (SELECT FROM round AS earlier WHERE earlier.call_id = r.call_id
+                           AND earlier.position < r.position)
+               OR e.id IN (SELECT re.entry_id FROM round_entry AS re WHERE re.advanced AND re.round_id = (
+                   SELECT earlier.id FROM round AS earlier WHERE earlier.call_id = r.call_id
+                   AND earlier.position < r.position ORDER BY earlier.position DESC LIMIT 1))) AS in_round,
+           e.author_id = u.id AS own_entry,
+           u.id AS account_id, u.email_confirmed_at IS NOT NULL AS confirmed, u.created_at AS account_created_at,
+           u.is_admin OR EXISTS (SELECT FROM department_member AS m WHERE m.user_id = u.id AND (
+               m.department_id = c.department_id OR m.department_id IN (
+                   SELECT cd.department_id FROM call_department AS cd WHERE cd.call_id = c.id))) AS organiser,
+           EXISTS (SELECT FROM round_member AS j JOIN round AS jr ON jr.id = j.round_id
+                   WHERE j.user_id = u.id AND jr.call_id = c.id) AS juror
+    FROM (VALUES (:user_id, :round_id, :entry_id)) AS asked (user_id, round_id, entry_id)
+    LEFT JOIN "user" AS u ON u.id = asked.user_id
+    LEFT JOIN (round AS r JOIN call AS c ON c.id = r.call_id
+               JOIN entry AS e ON e.call_id = r.call_id) ON r.id = asked.round_id AND e.id = asked.entry_id
+), new_vote AS (
+    INSERT INTO vote (round_id, user_id, entry_id, created_at, address, voided_reason)
+    SELECT :round_id, account_id, :entry_id, :now, :address, '' FROM ballot WHERE found AND account_id IS NOT NULL
+    ON CONFLICT (round_id, user_id, entry_id) DO NOTHING
+    RETURNING user_id
+), taken AS (
+    INSERT INTO vote_allowance AS a (round_id, user_id, used)
+    SELECT :round_id, user_id, 1 FROM new_vote
+    ON CONFLICT (round_id, user_id) DO UPDATE SET used = a.used + 1
+    WHERE a.used < (SELECT votes_per_citizen FROM ballot)
+    RETURNING used
+)
+SELECT ballot.*, EXISTS (SELECT FROM new_vote) AS inserted, EXISTS (SELECT FROM taken) AS allowance_taken
+FROM ballot
+""").bindparams(bindparam("now", type_=UTCDateTime())).columns(
+    kind=enum_column(RoundKind), public_mode=enum_column(PublicMode), opens_at=UTCDateTime(),
+    closes_at=UTCDateTime(), decided_at=UTCDateTime(), account_created_at=UTCDateTime())
 
 
 def take_back(user: User, round_: Round, entry: Entry) -> None:

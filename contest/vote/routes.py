@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from functools import wraps
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from contest.extensions import db, limiter
 from contest.models import Entry, PublicMode, Round, RoundKind
 from contest.services import ServiceError
 from contest.services import public as public_service
+from contest.sessions import session_account
 
 bp = Blueprint("vote", __name__)
 
@@ -35,17 +37,18 @@ def _round(round_id: int) -> Round:
 
 
 def _round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry]:
-    """The round (with its call) and the entry in one query: this runs on every vote."""
-    row = db.session.execute(select(Round, Entry).join(Entry, Entry.call_id == Round.call_id)
-                             .where(Round.id == round_id, Entry.id == entry_id)
-                             .options(joinedload(Round.call))).first()
-    if row is None or row[0].kind is not RoundKind.PUBLIC or row[0].call.published_at is None:
+    """The round (with its call) and the entry in one query."""
+    found = public_service.public_round_and_entry(round_id, entry_id)
+    if found is None:
         abort(404)
-    return row[0], row[1]
+    return found
 
 
 def _account_key() -> str:
-    return f"voter:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or ""
+    # The account the session names ("<id>:<session token>", what current_user.get_id() gives), read without
+    # loading the account: the vote checks it in its own statement.
+    account = session_account()
+    return f"voter:{account.id}:{account.token}" if account else request.remote_addr or ""
 
 
 def _address() -> str:
@@ -99,28 +102,41 @@ def _outcome(round_: Round, mine: set[int]):
     return SimpleNamespace(kind=kind, message=message)
 
 
+def _account_required(view):
+    """login_required without loading the account: the vote itself checks that the session still stands for
+    it (cast_vote_as), so a vote costs no query of its own for that; a stale session is answered the same."""
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if session_account() is None:
+            return current_app.login_manager.unauthorized()
+        return view(*args, **kwargs)
+    return checked
+
+
 @bp.route("/rounds/<int:round_id>/votes/<int:entry_id>", methods=["POST"])
-@login_required
+@_account_required
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast(round_id: int, entry_id: int):
-    round_, entry = _round_and_entry(round_id, entry_id)
-    # The outcome travels in the address, not in a flash: a vote then never rewrites the session cookie,
-    # which is most of a vote's cost. The page shows it only if it is true for this voter.
+    # CSRFProtect has checked the token before any POST reaches a view, so no BallotForm here: it would only
+    # make a new token. The outcome travels in the address, not in a flash: a vote then never rewrites the
+    # session cookie. The page shows it only if it is true for this voter.
     outcome = None
-    if BallotForm().validate_on_submit():
-        try:
-            _with_retries(lambda: public_service.cast_vote(current_user, round_, entry, _address()))
-        except public_service.AlreadyVoted:
-            db.session.rollback()
-            outcome = "already"
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            outcome = "counted"
-    # The ids from the address, not from the objects: the commit expired those, and reading them would
-    # cost two more queries on every vote.
+    try:
+        counted = _with_retries(lambda: public_service.cast_vote_as(session_account(), round_id, entry_id, _address()))
+    except public_service.NotLoggedIn:
+        db.session.rollback()
+        return current_app.login_manager.unauthorized()
+    except public_service.NotFound:
+        db.session.rollback()
+        abort(404)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        # The same vote again changed nothing and was committed like a counted one: a rollback would cost
+        # more (psycopg then drops its prepared statements).
+        outcome = "counted" if counted else "already"
     return redirect(url_for("vote.round", round_id=round_id, outcome=outcome, entry=entry_id if outcome else None,
                             _anchor=f"entry-{entry_id}"))
 

@@ -12,6 +12,7 @@ from contest.models.types import utcnow
 from contest.services import public as public_service
 from tests.helpers import (
     approved_entries,
+    csrf_token,
     log_in,
     make_call,
     make_public_round,
@@ -221,3 +222,189 @@ def test_comparison_rows_keep_the_answer(app, railing_call, transport_organiser,
         db.session.commit()
     row = db.session.scalar(select(Comparison))
     assert (row.left_id, row.right_id, row.winner_id) == (left.id, right.id, right.id)
+
+
+# The vote page's path (one statement on PostgreSQL) and cast_vote (the ORM) must give the same answers.
+
+def _voted(user, round_, entries):
+    with_votes = [public_service.cast_vote(user, round_, entry) for entry in entries]
+    db.session.commit()
+    assert all(with_votes)
+
+
+def _later_round(round_, entries):
+    """A second public round of the call that takes entries[1] (advanced) but not entries[2]."""
+    from contest.models import PublicMode, Round, RoundEntry, RoundKind
+
+    later = Round(call=round_.call, position=2, kind=RoundKind.PUBLIC, title="第二轮", public_mode=PublicMode.VOTES,
+                  opens_at=round_.opens_at, closes_at=round_.closes_at, votes_per_citizen=3,
+                  min_account_age_hours=0, jurors_per_entry=0)
+    db.session.add(later)
+    db.session.add_all([RoundEntry(round_id=round_.id, entry_id=entries[1].id, advanced=True),
+                        RoundEntry(round_id=round_.id, entry_id=entries[2].id, advanced=False)])
+    db.session.commit()
+    return later
+
+
+def _situation(name, voter, round_, entries, others):
+    """(the account a session names, the round, the entry) of a vote in the named situation."""
+    from contest.models import EntryStatus, Round, RoundKind, RoundMember
+    from contest.sessions import SessionAccount
+
+    user, entry, now = voter, entries[0], utcnow()
+    account = SessionAccount(voter.id, voter.session_token)
+    if name == "already voted":
+        _voted(voter, round_, entries[:1])
+    elif name == "over the quota":
+        _voted(voter, round_, entries[1:4])
+    elif name == "unconfirmed":
+        user = make_voter("unconfirmed@example.org", confirmed=False)
+    elif name == "too new":
+        user = make_voter("new@example.org", days_old=0)
+    elif name == "own entry":
+        user = entries[0].author
+        user.created_at = now - timedelta(days=5)
+    elif name == "organiser":
+        user = others["organiser"]
+        user.created_at = now - timedelta(days=5)
+    elif name == "co-organiser":
+        round_.call.co_departments.append(others["planning_bureau"])
+        user = make_voter("planner@example.org")
+        from contest.models import DepartmentMember
+
+        db.session.add(DepartmentMember(department=others["planning_bureau"], user=user))
+    elif name == "administrator":
+        user = make_voter("admin@example.org", admin=True)
+    elif name == "juror":
+        later = _later_round(round_, entries)
+        db.session.add(RoundMember(round=later, email=voter.email, user=voter))
+    elif name == "closed":
+        round_.closes_at = now - timedelta(minutes=1)
+    elif name == "closed and already voted":
+        _voted(voter, round_, entries[:1])
+        round_.closes_at = now - timedelta(minutes=1)
+    elif name == "upcoming":
+        round_.opens_at = now + timedelta(minutes=5)
+    elif name == "decided":
+        round_.decided_at = now
+    elif name == "pairwise":
+        round_.public_mode = round_.public_mode.PAIRWISE
+    elif name == "entry not approved":
+        entries[0].status = EntryStatus.REJECTED
+    elif name == "later round, advanced":
+        round_, entry = _later_round(round_, entries), entries[1]
+    elif name == "later round, not advanced":
+        round_, entry = _later_round(round_, entries), entries[2]
+    elif name == "unconfirmed, own entry":
+        user = entries[0].author
+        user.email_confirmed_at = None
+    elif name == "entry of another call":
+        entry = others["other_entry"]
+    elif name == "expert round":
+        round_ = Round(call=round_.call, position=2, kind=RoundKind.EXPERT, title="复评", opens_at=round_.opens_at,
+                       closes_at=round_.closes_at)
+        db.session.add(round_)
+    elif name == "unpublished call":
+        round_.call.published_at = None
+    elif name in ("session ended", "session ended, unknown round"):
+        voter.session_token = "logged out everywhere"
+    elif name == "account disabled":
+        voter.disabled_at = now
+    elif name == "no such account":
+        account = SessionAccount(voter.id + 1000, "made up")
+    else:
+        assert name in ("counted", "unknown round"), name
+    db.session.commit()
+    if user is not voter:
+        account = SessionAccount(user.id, user.session_token)
+    return account, round_.id + (1000 if "unknown round" in name else 0), entry.id
+
+
+SITUATIONS = {
+    "counted": True, "already voted": False,
+    "over the quota": "You have used all %(n)d of your votes. Take one back to vote for another entry.",
+    "unconfirmed": "Please confirm your e-mail address before voting.",
+    "too new": "Accounts can vote once they are %(hours)d hours old: one person, one voice.",
+    "own entry": "You cannot vote for your own entry.",
+    "organiser": "Organisers of a call do not vote in its public round.",
+    "co-organiser": "Organisers of a call do not vote in its public round.",
+    "administrator": "Organisers of a call do not vote in its public round.",
+    "juror": "Jurors of a call do not vote in its public round.",
+    "closed": "Voting has closed.", "closed and already voted": "Voting has closed.",
+    "upcoming": "Voting has not opened yet.", "decided": "Voting has closed.",
+    "pairwise": "This round compares pairs; it has no votes.",
+    "entry not approved": "This entry is not in this round.",
+    "later round, advanced": True, "later round, not advanced": "This entry is not in this round.",
+    "unconfirmed, own entry": "Please confirm your e-mail address before voting.",
+    "entry of another call": "not found", "expert round": "not found", "unpublished call": "not found",
+    "unknown round": "not found", "session ended": "not logged in", "account disabled": "not logged in",
+    "no such account": "not logged in", "session ended, unknown round": "not logged in",
+}
+
+
+@pytest.mark.parametrize("name", list(SITUATIONS))
+def test_the_vote_page_and_cast_vote_give_the_same_answers(app, railing_call, votes_round, entries, planning_bureau,
+                                                           transport_organiser, name):
+    from flask_babel import force_locale, gettext
+
+    from contest.services import ServiceError
+
+    other_call = make_call(planning_bureau, title="社区生活圈")
+    others = {"organiser": transport_organiser, "planning_bureau": planning_bureau,
+              "other_entry": approved_entries(other_call, 1, start_seed=700)[0]}
+    voter = make_voter("voter@example.org")
+    account, round_id, entry_id = _situation(name, voter, votes_round, entries, others)
+
+    def answer(vote):
+        before = (len(votes_in_db()), _allowance_used())
+        try:
+            with app.test_request_context(), force_locale("en"):
+                result = vote()
+        except public_service.NotLoggedIn:
+            result = "not logged in"
+        except public_service.NotFound:
+            result = "not found"
+        except ServiceError as error:
+            result = str(error)
+        db.session.rollback()
+        assert (len(votes_in_db()), _allowance_used()) == before  # rolled back or committed by nobody
+        return result
+
+    def as_before():  # the page's former path: Flask-Login's loader, the round and entry, then cast_vote
+        from contest import _load_user
+
+        user = _load_user(f"{account.id}:{account.token}")
+        if user is None:
+            raise public_service.NotLoggedIn("")
+        found = public_service.public_round_and_entry(round_id, entry_id)
+        if found is None:
+            raise public_service.NotFound("")
+        return public_service.cast_vote(user, *found)
+
+    expected = SITUATIONS[name]
+    if isinstance(expected, str) and expected != "not found":
+        with app.test_request_context(), force_locale("en"):
+            expected = gettext(expected, n=3, hours=24)
+    assert answer(lambda: public_service.cast_vote_as(account, round_id, entry_id)) == expected
+    assert answer(as_before) == expected
+
+
+def _allowance_used() -> int:
+    from sqlalchemy import func
+
+    from contest.models import VoteAllowance
+
+    return db.session.scalar(select(func.coalesce(func.sum(VoteAllowance.used), 0)))
+
+
+def test_a_vote_from_an_ended_session_or_none_asks_to_log_in(app, client, voter, votes_round, entries):
+    url = f"/rounds/{votes_round.id}/votes/{entries[0].id}"
+    token = csrf_token(client, f"/rounds/{votes_round.id}")
+    voter.session_token = "logged out everywhere"
+    db.session.commit()
+    response = client.post(url, data={"csrf_token": token})
+    assert response.status_code == 302 and response.location.startswith("/account/login")
+    anonymous = app.test_client()
+    response = anonymous.post(url, data={"csrf_token": csrf_token(anonymous, "/account/login")})
+    assert response.status_code == 302 and response.location.startswith("/account/login")
+    assert votes_in_db() == []

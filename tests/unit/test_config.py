@@ -11,7 +11,7 @@ def test_defaults_are_the_embedded_ones(tmp_path, monkeypatch):
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'contest.sqlite3'}"
     assert config["STORAGE_BACKEND"] == "local"
     assert config["MAIL_BACKEND"] == "log"
-    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["RATELIMIT_STORAGE_URI"] == "contest-memory://"
     assert config["BABEL_DEFAULT_LOCALE"] == "zh"
 
 
