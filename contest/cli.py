@@ -1,4 +1,5 @@
-"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `demo`, `orphans`, `digest`, `worker`."""
+"""Command-line verbs: `flask --app wsgi create-admin EMAIL`, `demo`, `orphans`, `digest`, `worker`,
+`export-call`, `import-call`."""
 from __future__ import annotations
 
 import secrets
