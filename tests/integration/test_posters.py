@@ -258,8 +258,8 @@ def title_ink(png: bytes) -> int:
 
 
 def test_the_poster_is_drawn_with_a_cjk_font_when_there_is_one(organiser_client, call, transport_organiser):
-    if poster_art.find_cjk_font(None) is None:
-        pytest.skip("no CJK font installed (scripts/test installs fonts-wqy-microhei)")
+    assert poster_art.find_cjk_font(None) is not None, \
+        "no CJK font installed: scripts/test installs Debian's fonts-wqy-microhei"
     poster = make_poster(call, transport_organiser)
     png = organiser_client.get(f"/console/posters/{poster.id}/poster.png").data
     assert title_ink(png) > 20_000  # the Chinese title 道路栏杆请您绘, drawn
