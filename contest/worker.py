@@ -33,12 +33,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from contest.extensions import db
+from contest.localtime import site_zone
 from contest.mail import Mail, deliver, email_message, message_id, smtp_connection
 from contest.models import OutboxMail
 from contest.models.types import utcnow
@@ -184,7 +184,7 @@ def _postpone(mail_id: int, attempts: int, now: datetime, error: str) -> None:
 def digest_cutoff(now: datetime) -> datetime:
     """The latest DIGEST_HOUR o'clock, in the site's time zone, at or before `now`: a digest holds what was written
     before it, so that running the digest at every pass sends each person one a day."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    zone = site_zone()
     local = now.astimezone(zone)
     cutoff = local.replace(hour=current_app.config["DIGEST_HOUR"], minute=0, second=0, microsecond=0)
     if cutoff > local:

@@ -1,10 +1,7 @@
 """Console pages: thin skins over contest.services.calls and contest.services.entries."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -13,6 +10,8 @@ from sqlalchemy.orm import selectinload
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
 from contest.extensions import db
 from contest.forms import department_choices, set_entry_choices
+from contest.localtime import to_local as _to_local
+from contest.localtime import to_utc as _to_utc
 from contest.models import (
     Call,
     CallKind,
@@ -48,18 +47,6 @@ def index():
 def department(department: Department):
     return render_template("console/department.html", department=department, path=ancestors(department),
                            calls=call_service.calls_of_department(department))
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def _to_utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=_zone()).astimezone(ZoneInfo("UTC")) if value else None
-
-
-def _to_local(value: datetime | None) -> datetime | None:
-    return value.astimezone(_zone()).replace(tzinfo=None) if value else None
 
 
 def _call_form(call: Call | None = None) -> CallForm:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from contest.extensions import db
 from contest.followup.forms import AdoptForm, UpdateForm
+from contest.localtime import site_zone as _zone
 from contest.models import Call, Entry, FollowUp, FollowUpStage
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required
@@ -41,10 +42,6 @@ def index():
 def call(call_id: int):
     call = _public_call(call_id)
     return render_template("followup/call.html", call=call, follow_ups=followup_service.follow_ups_of(call))
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def _today() -> date:

@@ -2,10 +2,7 @@
 contest.services.meetings and contest.services.issues."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,6 +11,8 @@ from wtforms import SelectChoice
 
 from contest.extensions import db
 from contest.forms import department_choices, set_entry_choices
+from contest.localtime import to_local as _to_local
+from contest.localtime import to_utc as _to_utc
 from contest.meetings.forms import MeetingForm, MergeForm, SuggestionForm, TagForm, UnmergeForm
 from contest.models import Call, CallKind, Entry, EntryStatus, Meeting, Tag
 from contest.models.types import utcnow
@@ -25,18 +24,6 @@ from contest.services.entries import EntryData
 from contest.submit.forms import image_slots, undescribed_slots
 
 bp = Blueprint("meetings", __name__)
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def _to_utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=_zone()).astimezone(ZoneInfo("UTC")) if value else None
-
-
-def _to_local(value: datetime | None) -> datetime | None:
-    return value.astimezone(_zone()).replace(tzinfo=None) if value else None
 
 
 def _meeting_form(meeting: Meeting | None = None, posted: bool = True) -> MeetingForm:

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from contest.extensions import db
+from contest.localtime import site_zone
 from contest.mail import send_mail
 from contest.models import (
     Call,
@@ -67,7 +67,7 @@ def adopt(actor: User, entry: Entry) -> FollowUp:
 
 
 def _local_date(value: datetime):
-    return value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return value.astimezone(site_zone()).date()
 
 
 def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progress, text: str,

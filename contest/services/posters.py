@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -14,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from contest import poster_art
 from contest.extensions import db
+from contest.localtime import site_zone
 from contest.models import Call, CallState, Department, Entry, EntryStatus, Poster, User
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
@@ -78,7 +78,7 @@ def posters_of(call: Call) -> list[PosterRow]:
 # The poster itself ------------------------------------------------------------------------------
 
 def _local(value: datetime) -> str:
-    return value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+    return value.astimezone(site_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def poster_text(poster: Poster) -> poster_art.PosterText:

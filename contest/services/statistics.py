@@ -19,6 +19,7 @@ from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.orm import aliased
 
 from contest.extensions import db
+from contest.localtime import site_zone
 from contest.models import (
     CHANNEL_LABELS,
     GROUP_LABELS,
@@ -173,7 +174,7 @@ def _month_of(column, dialect: str, zone: ZoneInfo, now: datetime):
 
 def _by_month(approved, now: datetime) -> list[Row]:
     """Approved entries per month of their sending, the last twelve months (this one included)."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    zone = site_zone()
     local_now = now.astimezone(zone)
     months = []
     year, month = local_now.year, local_now.month
