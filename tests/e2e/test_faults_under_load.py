@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,17 +23,12 @@ from sqlalchemy.engine import make_url
 from contest.extensions import db
 from contest.models import Entry, EntryImage, ImageFile, Vote
 from tests.helpers import PASSWORD, approved_entries, make_call, make_public_round, make_user, make_voter, picture_bytes
+from tests.servers import free_port, kill_group, wait_until_answers
 from tests.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VOTERS, VOTES_EACH, ENTRANTS, ENTRIES_EACH = 4, 12, 2, 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Servers ------------------------------------------------------------------------------------------------------
@@ -47,21 +41,10 @@ class Server:
     log_path: Path
 
     def wait_until_up(self) -> None:
-        deadline = time.monotonic() + 60  # a busy machine starts slowly
-        while True:
-            try:
-                if requests.get(self.base + "/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"{self.name} did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.1)
+        wait_until_answers(self.base + "/healthz", self.process, self.name, self.log_path)
 
     def kill(self) -> None:
-        """kill -9 of the master and its workers at once, as a machine dying would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        kill_group(self.process)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -57,7 +57,7 @@ from tests.helpers import (
     make_voter,
     picture_bytes,
 )
-from tests.integration.test_faults import PrivateRedis, free_port
+from tests.servers import PrivateRedis, free_port, kill_group, wait_until_answers
 
 pytestmark = pytest.mark.postgresql
 
@@ -92,21 +92,10 @@ class AppServer:
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_until_ready(self) -> None:
-        deadline = time.monotonic() + 60  # a busy machine starts slowly
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"{self.name} did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.1)
+        wait_until_answers(f"http://127.0.0.1:{self.port}/readyz", self.process, self.name, self.log_path)
 
     def kill(self) -> None:
-        """kill -9 of the master and its workers at once, as a machine dying would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        kill_group(self.process)
 
     def ask_to_stop(self) -> None:
         if self.process is not None and self.process.poll() is None and not self.stopping:

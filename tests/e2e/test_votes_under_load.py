@@ -2,7 +2,6 @@
 (gunicorn, two workers) on the suite's database: nothing is counted twice, no response is a 5xx."""
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -16,15 +15,10 @@ from sqlalchemy import func, select
 from contest.extensions import db
 from contest.models import Vote
 from tests.helpers import PASSWORD, approved_entries, make_call, make_public_round, make_voter, zh
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

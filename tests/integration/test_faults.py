@@ -4,13 +4,10 @@ acknowledged minus those found stored. (The database restarting and an app serve
 tests/e2e/test_faults_under_load.py.)"""
 import logging
 import secrets
-import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
@@ -31,15 +28,10 @@ from tests.helpers import (
     submit_design,
     zh,
 )
+from tests.servers import PrivateRedis
 from tests.tcp_proxy import TcpProxy
 
 NOT_STORED = "Your images could not be stored just now. Nothing was saved; please try again in a few minutes."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def report(capsys, fault: str, acknowledged: int, stored: int, **figures) -> None:
@@ -177,35 +169,6 @@ def test_files_of_a_commit_that_may_have_gone_through_are_kept(app, citizen, tra
 
 
 # Redis going away -----------------------------------------------------------------------------------------------
-
-class PrivateRedis:
-    """A redis-server of the test's own, on a free port, that the test may stop and start again."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port, self.folder, self.process = free_port(), folder, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def keys(self) -> list[bytes]:
-        return list(redis.Redis(port=self.port).scan_iter("*"))
-
 
 @pytest.fixture
 def private_redis(tmp_path):
