@@ -8,17 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from contest.extensions import db
 from contest.models import (
     Call,
     CallState,
     Department,
     Entry,
     EntryImage,
-    EntryStatus,
     FollowUp,
     FollowUpUpdate,
     Image,
@@ -26,26 +23,13 @@ from contest.models import (
     RoundKind,
 )
 from contest.models.types import utcnow
+from contest.services.visibility import public_counts
 
 DERIVED = ("gallery", "page", "zoom")
 
 
 def moment(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def public_entries():
-    """The entries the API may show: approved, of a published call, and not merged into another."""
-    return (Entry.status == EntryStatus.APPROVED, Entry.merged_into_id.is_(None),
-            Entry.call_id.in_(select(Call.id).where(Call.published_at.is_not(None))))
-
-
-def entry_counts(call_ids: list[int]) -> dict[int, int]:
-    if not call_ids:
-        return {}
-    return dict(db.session.execute(
-        select(Entry.call_id, func.count()).where(Entry.call_id.in_(call_ids), *public_entries())
-        .group_by(Entry.call_id)).all())
 
 
 def department(d: Department | None) -> dict | None:
@@ -76,7 +60,7 @@ CALL_OPTIONS = (selectinload(Call.department), selectinload(Call.co_departments)
 
 
 def calls(rows: list[Call]) -> list[dict]:
-    counts = entry_counts([c.id for c in rows])
+    counts = public_counts([c.id for c in rows])
     now = utcnow()
     return [call(c, counts.get(c.id, 0), now) for c in rows]
 

@@ -21,13 +21,14 @@ from contest.api.common import (
 )
 from contest.api.openapi import document
 from contest.extensions import csrf, db, limiter
-from contest.models import Call, CallState, Channel, Department, Entry, EntryStatus, FollowUp, Round
+from contest.models import Call, CallState, Channel, Department, Entry, FollowUp, Round
 from contest.models.types import utcnow
 from contest.services import calls as call_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.statistics import statistics as figures_of
+from contest.services.visibility import public_counts, public_entries
 from contest.submit.forms import image_slots
 from contest.vote.routes import _round, _round_and_entry, _with_retries
 
@@ -72,14 +73,14 @@ def calls():
 @api_view
 def call(call_id: int):
     call = _published_call(call_id, *represent.CALL_OPTIONS)
-    return _read(represent.call(call, represent.entry_counts([call.id]).get(call.id, 0)))
+    return _read(represent.call(call, public_counts([call.id]).get(call.id, 0)))
 
 
 @bp.route("/calls/<int:call_id>/entries")
 @api_view
 def call_entries(call_id: int):
     call = _published_call(call_id)
-    stmt = (select(Entry).where(Entry.call_id == call.id, *represent.public_entries())
+    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
             .options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc()))
     return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
 
@@ -87,7 +88,7 @@ def call_entries(call_id: int):
 @bp.route("/entries/<int:entry_id>")
 @api_view
 def entry(entry_id: int):
-    entry = db.session.scalar(select(Entry).where(Entry.id == entry_id, *represent.public_entries())
+    entry = db.session.scalar(select(Entry).where(Entry.id == entry_id, *public_entries())
                               .options(*represent.ENTRY_OPTIONS))
     if entry is None:
         raise ApiError(404)
@@ -110,14 +111,13 @@ def call_results(call_id: int):
     if snap is None:
         raise ApiError(404, "not_published", _l("The results of this call are not published yet."))
     titles = dict(db.session.execute(select(Entry.id, Entry.title).where(
-        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)).all())  # merged ones keep their place
+        Entry.call_id == call.id, *public_entries(merged=True))).all())  # merged ones keep their place
     return _read(represent.results(call, snap, results_service.shown_rows(call, snap), titles,
                                    results_service.awards_of(call), results_service.objections_of(call)))
 
 
 def _follow_ups(call_id: int | None = None):
-    stmt = (select(FollowUp).join(Entry, Entry.id == FollowUp.entry_id).join(Call, Call.id == FollowUp.call_id)
-            .where(Call.published_at.is_not(None), Entry.status == EntryStatus.APPROVED)
+    stmt = (select(FollowUp).join(Entry, Entry.id == FollowUp.entry_id).where(*public_entries(merged=True))
             .options(*represent.FOLLOW_UP_OPTIONS).order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()))
     return stmt.where(FollowUp.call_id == call_id) if call_id is not None else stmt
 

@@ -21,6 +21,7 @@ from contest.services import ServiceError
 from contest.services import issues as issue_service
 from contest.services import meetings as meeting_service
 from contest.services.entries import EntryData
+from contest.services.visibility import public_bylines
 from contest.submit.forms import image_slots, undescribed_slots
 
 bp = Blueprint("meetings", __name__)
@@ -133,9 +134,10 @@ def meeting(meeting_id: int):
                                 .options(joinedload(Meeting.call), joinedload(Meeting.place)))
     if meeting is None or (meeting.call.published_at is None and not can_manage_call(current_user, meeting.call)):
         abort(404)
+    suggestions = meeting_service.suggestions_of(meeting)
     return render_template("meetings/meeting.html", meeting=meeting, call=meeting.call,
                            organisations=meeting_service.organisation_lines(meeting.organisations),
-                           suggestions=meeting_service.suggestions_of(meeting))
+                           suggestions=suggestions, bylines=public_bylines(meeting.call, suggestions))
 
 
 # Common issues ----------------------------------------------------------------------------------

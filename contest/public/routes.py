@@ -6,7 +6,7 @@ import secrets
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, cast, select
 from sqlalchemy.orm import joinedload, load_only, selectinload, undefer
 from wtforms import SelectChoice
 
@@ -20,7 +20,6 @@ from contest.models import (
     Department,
     Entry,
     EntryImage,
-    EntryStatus,
     Image,
     ParticipantGroup,
 )
@@ -33,6 +32,7 @@ from contest.services import calls as call_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.entries import can_view_entry
+from contest.services.visibility import public_counts, public_entries
 
 bp = Blueprint("public", __name__)
 
@@ -43,7 +43,7 @@ GALLERY_SIZES = (12, 24, 48)
 def index():
     now = utcnow()
     calls = db.session.scalars(call_service.public_calls(now, state=CallState.OPEN.value).limit(6)).all()
-    return render_template("public/index.html", calls=calls, counts=call_service.approved_counts([c.id for c in calls]))
+    return render_template("public/index.html", calls=calls, counts=public_counts([c.id for c in calls]))
 
 
 @bp.route("/lang/<code>")
@@ -71,7 +71,7 @@ def calls():
     return render_template(
         "calls/list.html", pagination=pagination, now=now, words=words, state=state, theme=theme,
         department_id=department_id, departments=departments, themes=call_service.all_themes(),
-        counts=call_service.approved_counts([c.id for c in pagination.items]), states=list(CallState)[1:],
+        counts=public_counts([c.id for c in pagination.items]), states=list(CallState)[1:],
     )
 
 
@@ -91,7 +91,7 @@ def call(call_id: int):
         from contest.posters.visits import remember
 
         remember(call, request.args["via"])
-    count = call_service.approved_counts([call.id]).get(call.id, 0)
+    count = public_counts([call.id]).get(call.id, 0)
     from contest.services.followup import count_of
     from contest.services.meetings import meetings_of
 
@@ -121,8 +121,7 @@ def gallery(call_id: int):
     per_page = per_page if per_page in GALLERY_SIZES else 24
     # A card needs the title and the cover's sizes: load only that (descriptions can be long).
     # Merged entries stay reachable by their address, but the gallery shows only the entry kept.
-    stmt = (select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED,
-                                Entry.merged_into_id.is_(None))
+    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
             .options(load_only(Entry.id, Entry.title, Entry.status),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
@@ -131,8 +130,7 @@ def gallery(call_id: int):
                      .lazyload(Image.files))
             .order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
-    total = db.session.scalar(select(func.count()).select_from(Entry).where(
-        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED, Entry.merged_into_id.is_(None)))
+    total = public_counts([call.id]).get(call.id, 0)
     pagination.total = total
     return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total)
 
@@ -158,8 +156,8 @@ def entry(entry_id: int):
 def results_context(call: Call, snap: dict, rows: list[dict]) -> dict:
     """What the results pages need besides the snapshot, in a fixed number of queries."""
     entries = {e.id: e for e in db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
-        .options(load_only(Entry.id, Entry.title, Entry.author_name, Entry.author_id)))}
+        select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
+        .options(load_only(Entry.id, Entry.title)))}
     awards = results_service.awards_of(call)
     winners = db.session.scalars(
         select(Entry).where(Entry.id.in_(list(awards)))

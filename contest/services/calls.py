@@ -298,18 +298,6 @@ def public_calls(now: datetime, *, words: str = "", state: str = "", department_
     return stmt.order_by(state_order(now), Call.closes_at.desc(), Call.id.desc())
 
 
-def approved_counts(call_ids: list[int]) -> dict[int, int]:
-    """Approved entries per call as the galleries show them (merged ones are shown by the entry kept), in one query."""
-    if not call_ids:
-        return {}
-    rows = db.session.execute(
-        select(Entry.call_id, func.count()).where(Entry.call_id.in_(call_ids), Entry.status == EntryStatus.APPROVED,
-                                                  Entry.merged_into_id.is_(None))
-        .group_by(Entry.call_id)
-    ).all()
-    return dict(rows)
-
-
 def all_themes() -> list[str]:
     stmt = (select(CallTheme.name).join(Call, Call.id == CallTheme.call_id)
             .where(Call.published_at.is_not(None)).distinct().order_by(CallTheme.name))

@@ -35,6 +35,7 @@ from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
+from contest.services.visibility import is_public
 
 
 @dataclass
@@ -52,7 +53,8 @@ class EntryData:
 
 
 def can_view_entry(user: User, entry: Entry) -> bool:
-    if entry.status is EntryStatus.APPROVED and entry.call.published_at is not None:
+    """The public sees a public entry; its author and the call's staff see it whatever its state."""
+    if is_public(entry):
         return True
     if not user.is_authenticated:
         return False

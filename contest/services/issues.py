@@ -16,6 +16,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.services.visibility import Byline, public_bylines, public_entries
 
 TAG_MAX = 60
 REASON_MAX = 500
@@ -216,17 +217,19 @@ class Provenance:
     meeting: Meeting | None
     merged_into: Entry | None
     merged_here: list[tuple[Entry, Meeting | None]]
+    bylines: dict[int, Byline]  # of the entry and of those merged here, as the public sees them
 
 
 def provenance(entry: Entry, *, staff: bool = False) -> Provenance:
     """The meeting an entry was raised at, the entry it is merged into, and the entries merged into it with
-    their own meetings: at most three queries."""
+    their own meetings and, for each, its byline for the public: at most four queries."""
     meeting = db.session.get(Meeting, entry.meeting_id) if entry.meeting_id is not None else None
     merged_into = entry.merged_into if entry.merged_into_id is not None else None
     stmt = (select(Entry, Meeting).outerjoin(Meeting, Meeting.id == Entry.meeting_id)
             .where(Entry.merged_into_id == entry.id).options(joinedload(Entry.author)).order_by(Entry.created_at))
     if not staff:
-        stmt = stmt.where(Entry.status == EntryStatus.APPROVED)
+        stmt = stmt.where(*public_entries(merged=True))
     merged_here = [(e, m) for e, m in db.session.execute(stmt).unique()]
-    return Provenance(meeting=meeting, merged_into=merged_into, merged_here=merged_here)
+    return Provenance(meeting=meeting, merged_into=merged_into, merged_here=merged_here,
+                      bylines=public_bylines(entry.call, [entry, *(e for e, _m in merged_here)]))
 

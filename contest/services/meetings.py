@@ -16,6 +16,7 @@ from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.entries import EntryData, Upload, staff_entry
+from contest.services.visibility import public_entries
 
 TITLE_MAX, VENUE_MAX, MINUTES_MAX, ORGANISATIONS_MAX = 200, 200, 50000, 5000
 ATTENDEES_MAX = 1_000_000
@@ -117,7 +118,7 @@ def add_suggestion(actor: User, meeting: Meeting, data: EntryData, *, author_nam
 def _suggestion_count(public: bool):
     condition = [Entry.meeting_id == Meeting.id]
     if public:
-        condition.append(Entry.status == EntryStatus.APPROVED)
+        condition.extend(public_entries(merged=True))
     else:
         condition.append(Entry.status != EntryStatus.WITHDRAWN)
     return select(func.count(Entry.id)).where(*condition).correlate(Meeting).scalar_subquery()
@@ -140,5 +141,5 @@ def suggestions_of(meeting: Meeting, *, public: bool = True) -> list[Entry]:
                      joinedload(Entry.merged_into))
             .order_by(Entry.id))
     if public:
-        stmt = stmt.where(Entry.status == EntryStatus.APPROVED)
+        stmt = stmt.where(*public_entries(merged=True))
     return list(db.session.scalars(stmt).unique())

@@ -49,6 +49,7 @@ from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.services.audit import record
+from contest.services.visibility import public_entries
 
 SNAPSHOT_VERSION = 1
 NOTICE_DAYS = (1, 60)
@@ -398,7 +399,7 @@ def file_objection(user: User, call: Call, entry_id: int | None, reason: str) ->
     if not reason.strip():
         raise ServiceError(_("Write the reason for your objection."))
     if entry_id is not None and db.session.scalar(select(Entry.id).where(
-            Entry.id == entry_id, Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)) is None:
+            Entry.id == entry_id, Entry.call_id == call.id, *public_entries(merged=True))) is None:
         raise ServiceError(_("Choose an entry of this call, or the results as a whole."))
     objection = Objection(call_id=call.id, entry_id=entry_id, author_id=user.id, reason=reason.strip()[:5000])
     db.session.add(objection)

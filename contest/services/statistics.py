@@ -35,6 +35,7 @@ from contest.models import (
     User,
 )
 from contest.models.types import utcnow
+from contest.services.visibility import public_entries
 
 MONTHS = 12
 NOT_GIVEN = "none"  # the key of the row for entries without a group or a place
@@ -98,7 +99,7 @@ def published_calls(department: Department | None = None):
 def statistics(department: Department | None = None, *, now: datetime | None = None) -> Statistics:
     """The figures of every published call, or of a department's (eight queries, whatever the numbers)."""
     scope = published_calls(department)
-    approved = (Entry.call_id.in_(scope), Entry.status == EntryStatus.APPROVED)
+    approved = (Entry.call_id.in_(scope), *public_entries(merged=True))  # merged ones are entries in their own right
     calls = db.session.scalar(select(func.count()).select_from(scope.subquery()))
     by_status = dict(db.session.execute(
         select(Entry.status, func.count()).where(Entry.call_id.in_(scope)).group_by(Entry.status)).all())
