@@ -296,8 +296,8 @@ class Comparison(db.Model):
     right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
     winner_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))  # None: can't decide
     # The pair without its sides, for the unique index: (A, B) and (B, A) are the same question.
-    low_id: Mapped[int] = mapped_column(default=_lower_entry)
-    high_id: Mapped[int] = mapped_column(default=_higher_entry)
+    low_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), default=_lower_entry)
+    high_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), default=_higher_entry)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     address: Mapped[str] = mapped_column(String(64), default="")
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -318,6 +318,8 @@ class ShownPair(db.Model):
 
     __tablename__ = "shown_pair"
     __table_args__ = (
+        # Per round and citizen, as a comparison's: an archive imported twice brings the same nonces again.
+        UniqueConstraint("round_id", "user_id", "nonce"),
         Index("uq_shown_pair_outstanding", "round_id", "user_id", unique=True,
               sqlite_where=OUTSTANDING, postgresql_where=OUTSTANDING),
     )
@@ -325,7 +327,7 @@ class ShownPair(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    nonce: Mapped[str] = mapped_column(String(32))
     left_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
     right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -386,6 +386,8 @@ def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
         "round_id": round_.id, "user_id": user.id, "nonce": secrets.token_hex(16), "left_id": left,
         "right_id": right, "shown_at": utcnow(), "refusals": 0})
     shown = _outstanding_pair(user, round_)
+    if shown is None:  # the other view's pair was answered in between: draw again, with that answer known
+        return next_pair(user, round_)
     return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
 
 
@@ -428,6 +430,9 @@ def answer_pair(user: User, round_: Round, token: str, choice: str, address: str
     winner = {"left": left, "right": right, "none": None}.get(choice, "invalid")
     if winner == "invalid":
         raise ServiceError(_("Choose one of the two, or say you cannot decide."))
+    if shown.dropped_at is None and shown.answered_at is None and not (
+            in_round(round_, left) and in_round(round_, right)):
+        shown.dropped_at = utcnow()  # an entry left the round while the pair was on screen
     if shown.dropped_at is not None:
         return _refuse(shown, PairAnswer.STALE)
     if shown.answered_at is not None:

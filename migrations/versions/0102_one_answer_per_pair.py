@@ -40,7 +40,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['round_id'], ['round.id'], name=op.f('fk_shown_pair_round_id_round'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_shown_pair_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shown_pair')),
-    sa.UniqueConstraint('nonce', name=op.f('uq_shown_pair_nonce'))
+    sa.UniqueConstraint('round_id', 'user_id', 'nonce', name=op.f('uq_shown_pair_round_id_user_id_nonce'))
     )
     outstanding = sa.text('answered_at IS NULL AND dropped_at IS NULL')
     with op.batch_alter_table('shown_pair', schema=None) as batch_op:
@@ -69,6 +69,10 @@ def upgrade():
     with op.batch_alter_table('comparison', schema=None) as batch_op:
         batch_op.alter_column('low_id', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('high_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key(batch_op.f('fk_comparison_low_id_entry'), 'entry', ['low_id'], ['id'],
+                                    ondelete='CASCADE')
+        batch_op.create_foreign_key(batch_op.f('fk_comparison_high_id_entry'), 'entry', ['high_id'], ['id'],
+                                    ondelete='CASCADE')
         batch_op.create_index('uq_comparison_one_answer_per_pair', ['round_id', 'user_id', 'low_id', 'high_id'],
                               unique=True, sqlite_where=not_voided, postgresql_where=not_voided)
 
@@ -76,6 +80,8 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('comparison', schema=None) as batch_op:
         batch_op.drop_index('uq_comparison_one_answer_per_pair')
+        batch_op.drop_constraint(batch_op.f('fk_comparison_high_id_entry'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('fk_comparison_low_id_entry'), type_='foreignkey')
         batch_op.drop_column('high_id')
         batch_op.drop_column('low_id')
 

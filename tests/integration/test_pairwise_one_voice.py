@@ -123,6 +123,12 @@ def test_a_pair_whose_entry_left_the_round_is_replaced_and_its_answer_refused(cl
     reply = answer(client, pairs_round, token, follow_redirects=True)
     assert reply.status_code == 200 and zh(STALE) in reply.get_data(as_text=True)
     assert counted(citizen, pairs_round) == []
+    # Withdrawn while its pair is on screen, without the page opened again: the answer is refused all the same.
+    next(e for e in entries if e.title in new_titles).status = EntryStatus.WITHDRAWN
+    db.session.commit()
+    reply = answer(client, pairs_round, new_token, follow_redirects=True)
+    assert reply.status_code == 200 and zh(STALE) in reply.get_data(as_text=True)
+    assert counted(citizen, pairs_round) == []
 
 
 def test_the_integrity_view_lists_citizens_with_repeated_or_abandoned_pairs(app, client, citizen, pairs_round,
