@@ -133,20 +133,18 @@ def win_chances(strengths: Mapping[int, float]) -> dict[int, float]:
 def choose_pair(entry_ids: Sequence[int], appearances: Mapping[int, int], pair_counts: Mapping[frozenset, int], *,
                 exclude: Collection[int] = (), seen_pairs: Collection[frozenset] = (),
                 rng: random.Random) -> tuple[int, int] | None:
-    """The next pair to show a citizen, as (left, right); None when fewer than two entries are eligible.
+    """The next pair to show a citizen, as (left, right); None when no eligible pair is left to ask.
 
     The first entry is one of those shown least so far, the second the one least often paired with it,
     then least shown (All Our Ideas' adaptive choice, simplified): every entry gathers comparisons at the
     same pace, and they spread over many opponents. Entries in `exclude` (the citizen's own) are never
-    shown. A pair in `seen_pairs` (already answered by this citizen) comes back only when no other pair is
-    left, because that rule outranks the balance: asking the same question twice tells us little and
-    annoys. Ties are broken by `rng`, which also decides which side each entry goes on.
+    shown. A pair in `seen_pairs` (already answered by this citizen) never comes back: one person has one
+    answer per pair, so when every pair is answered there is nothing left to ask (None). Ties are broken by
+    `rng`, which also decides which side each entry goes on.
     """
     excluded = set(exclude)
     # In the caller's order, not a set's: the same rng seed must give the same pair.
     eligible = [entry for entry in dict.fromkeys(entry_ids) if entry not in excluded]
-    if len(eligible) < 2:
-        return None
     shown = set(eligible)
     seen = {pair for pair in map(frozenset, seen_pairs) if len(pair) == 2 and pair <= shown}
     seen_with = dict.fromkeys(eligible, 0)
@@ -155,11 +153,10 @@ def choose_pair(entry_ids: Sequence[int], appearances: Mapping[int, int], pair_c
             seen_with[entry] += 1
     # Entries with at least one partner left that this citizen has not judged against them.
     open_entries = [entry for entry in eligible if seen_with[entry] < len(eligible) - 1]
-    avoid_seen = bool(open_entries)
-
-    first = _pick_least(open_entries or eligible, lambda entry: appearances.get(entry, 0), rng)
-    partners = [entry for entry in eligible
-                if entry != first and not (avoid_seen and frozenset((first, entry)) in seen)]
+    if not open_entries:  # fewer than two eligible entries, or every pair of them answered
+        return None
+    first = _pick_least(open_entries, lambda entry: appearances.get(entry, 0), rng)
+    partners = [entry for entry in eligible if entry != first and frozenset((first, entry)) not in seen]
     second = _pick_least(
         partners, lambda entry: (pair_counts.get(frozenset((first, entry)), 0), appearances.get(entry, 0)), rng)
     return (first, second) if rng.random() < 0.5 else (second, first)

@@ -2,6 +2,7 @@
 an app per test on it, emptied after each test; clients; domain-named people and departments."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import secrets
@@ -43,12 +44,12 @@ def compiled_catalogs():
             write_mo(mo_file, catalog)
 
 
-@pytest.fixture(scope="session")
-def database_url(request, tmp_path_factory):
-    if request.config.getoption("--db") == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'contest.sqlite3'}"
+@contextlib.contextmanager
+def new_database(backend: str, folder: Path):
+    """The URL of a database of its own on the backend, created here and dropped (PostgreSQL) at the end."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'contest.sqlite3'}"
         return
-    # A database of its own for this run, created here and dropped at the end.
     server_url = make_url(os.environ.get("CONTEST_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test"))
     name = f"contest_test_{os.getpid()}_{secrets.token_hex(4)}"
     server = create_engine(server_url, isolation_level="AUTOCOMMIT")
@@ -60,6 +61,22 @@ def database_url(request, tmp_path_factory):
         with server.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    # A database of its own for this run.
+    with new_database(request.config.getoption("--db"), tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database(request, tmp_path):
+    """A database of this test's own, with no schema, on the run's backend: for tests of the migrations."""
+    folder = tmp_path / "empty-db"
+    folder.mkdir()
+    with new_database(request.config.getoption("--db"), folder) as url:
+        yield url
 
 
 def settings_for_tests(database_url: str, tmp_path: Path, **overrides) -> dict:

@@ -139,6 +139,7 @@ def _public_round(round_: Round):
     return render_template(
         "rounds/public.html", round=round_, call=round_.call, entries=entries, results=visible_scores,
         bursts=public_service.bursts(round_), addresses=public_service.crowded_addresses(round_),
+        pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=public_service.ballot_total(round_),
         void_form=VoidForm(), action_form=ActionForm())
 

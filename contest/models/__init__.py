@@ -37,6 +37,7 @@ from contest.models.judging import (
     RoundMember,
     RoundState,
     Score,
+    ShownPair,
     Vote,
     VoteAllowance,
 )
@@ -47,7 +48,7 @@ from contest.models.results import STAGE_LABELS, Award, FollowUp, FollowUpStage,
 
 __all__ = [
     "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
-    "RoundState", "Score", "Comparison", "PublicMode", "Vote", "VoteAllowance",
+    "RoundState", "Score", "ShownPair", "Comparison", "PublicMode", "Vote", "VoteAllowance",
     "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -260,11 +260,33 @@ class Vote(db.Model):
     voided_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
+def _lower_entry(context) -> int:
+    shown = context.get_current_parameters()
+    return min(shown["left_id"], shown["right_id"])
+
+
+def _higher_entry(context) -> int:
+    shown = context.get_current_parameters()
+    return max(shown["left_id"], shown["right_id"])
+
+
+NOT_VOIDED = text("voided_at IS NULL")
+
+
 class Comparison(db.Model):
-    """One answer to "which do you prefer?"; the nonce of the pair shown makes a double submit count once."""
+    """One answer to "which do you prefer?": one citizen, one counted answer per unordered pair of a round.
+
+    The database holds that rule (a unique index on the pair, lower entry id first, over the answers not
+    voided), so two answers sent at the same moment cannot both count; the nonce of the pair shown makes a
+    double submit of one page count once too.
+    """
 
     __tablename__ = "comparison"
-    __table_args__ = (UniqueConstraint("round_id", "user_id", "nonce"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", "nonce"),
+        Index("uq_comparison_one_answer_per_pair", "round_id", "user_id", "low_id", "high_id", unique=True,
+              sqlite_where=NOT_VOIDED, postgresql_where=NOT_VOIDED),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
@@ -273,8 +295,42 @@ class Comparison(db.Model):
     left_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
     right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
     winner_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))  # None: can't decide
+    # The pair without its sides, for the unique index: (A, B) and (B, A) are the same question.
+    low_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), default=_lower_entry)
+    high_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), default=_higher_entry)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     address: Mapped[str] = mapped_column(String(64), default="")
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     voided_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+OUTSTANDING = text("answered_at IS NULL AND dropped_at IS NULL")
+
+
+class ShownPair(db.Model):
+    """A pair shown to a citizen in a pairwise round. At most one per citizen and round is outstanding (shown,
+    neither answered nor dropped): opening the page again shows it again instead of drawing a new one.
+
+    `refusals` counts the answers sent for it that did not count (sent twice, or sent after it was dropped);
+    a pair never answered was abandoned. Both feed the round's integrity view.
+    """
+
+    __tablename__ = "shown_pair"
+    __table_args__ = (
+        # Per round and citizen, as a comparison's: an archive imported twice brings the same nonces again.
+        UniqueConstraint("round_id", "user_id", "nonce"),
+        Index("uq_shown_pair_outstanding", "round_id", "user_id", unique=True,
+              sqlite_where=OUTSTANDING, postgresql_where=OUTSTANDING),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[str] = mapped_column(String(32))
+    left_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
+    right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
+    shown_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # an entry left the round
+    refusals: Mapped[int] = mapped_column(default=0)

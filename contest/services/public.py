@@ -1,6 +1,7 @@
 """Public rounds: one person one voice, by votes or by "which do you prefer?" pairs, with an audit trail."""
 from __future__ import annotations
 
+import enum
 import random
 import secrets
 from collections import Counter, defaultdict
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, exists, func, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
@@ -27,6 +28,7 @@ from contest.models import (
     RoundKind,
     RoundMember,
     RoundState,
+    ShownPair,
     User,
     Vote,
     VoteAllowance,
@@ -175,8 +177,10 @@ def _insert(table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def _insert_ignoring_conflicts(model, values: dict, keys: list[str]) -> bool:
+def _insert_ignoring_conflicts(model, values: dict, keys: list[str] | None = None) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; True if the row was inserted.
+
+    With `keys`, only a conflict on that unique constraint is ignored; without, a conflict on any.
 
     RETURNING tells for sure (a row comes back only when one was written); rowcount is not reliable for
     this statement on every driver.
@@ -341,32 +345,76 @@ def counts_visible(round_: Round, viewer: User) -> bool:
 
 # Pairs ----------------------------------------------------------------------------------------
 
+class PairAnswer(enum.Enum):
+    """What became of an answer to a pair: counted, or refused (and recorded as refused)."""
+
+    COUNTED = "counted"
+    REPEATED = "repeated"  # this citizen's answer to this pair already counts
+    STALE = "stale"  # the pair was dropped (an entry left the round): another one is shown now
+
+
 def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
-    """Two entries to compare, favouring the least seen, never the citizen's own; with a one-time token."""
+    """The pair this citizen is to compare, with a token to answer it; None when no new pair is left.
+
+    The pair shown is stored: until it is answered, opening the page again shows it again. A new one favours
+    the least seen entries, never the citizen's own, never a pair this citizen has answered.
+    """
     check_eligible(user, round_)
     entries = {e.id: e for e in entries_of(round_)}
-    rows = db.session.execute(select(Comparison.left_id, Comparison.right_id, Comparison.user_id).where(
+    own = {e.id for e in entries.values() if e.author_id == user.id}
+    answered = _pairs_answered(user, round_)
+    shown = _outstanding_pair(user, round_)
+    if shown is not None:
+        if _still_a_question(shown.left_id, shown.right_id, entries, own, answered):
+            return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
+        shown.dropped_at = utcnow()
+        db.session.flush()
+    rows = db.session.execute(select(Comparison.left_id, Comparison.right_id).where(
         Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()
-    appearances, pair_counts, seen = Counter(), Counter(), set()
-    for left, right, who in rows:
+    appearances, pair_counts = Counter(), Counter()
+    for left, right in rows:
         appearances[left] += 1
         appearances[right] += 1
         pair_counts[frozenset((left, right))] += 1
-        if who == user.id:
-            seen.add(frozenset((left, right)))
-    own = {e.id for e in entries.values() if e.author_id == user.id}
     rng = random.Random(secrets.randbits(64))
-    pair = pairwise.choose_pair(list(entries), appearances, pair_counts, exclude=own, seen_pairs=seen, rng=rng)
+    pair = pairwise.choose_pair(list(entries), appearances, pair_counts, exclude=own, seen_pairs=answered, rng=rng)
     if pair is None:
         return None
     left, right = pair
-    token = make_token("pair", {"round": round_.id, "user": user.id, "left": left, "right": right,
-                                "nonce": secrets.token_hex(8)})
-    return entries[left], entries[right], token
+    # Two page views at the same moment: the database keeps one outstanding pair, and both show that one.
+    _insert_ignoring_conflicts(ShownPair, {
+        "round_id": round_.id, "user_id": user.id, "nonce": secrets.token_hex(16), "left_id": left,
+        "right_id": right, "shown_at": utcnow(), "refusals": 0})
+    shown = _outstanding_pair(user, round_)
+    if shown is None:  # the other view's pair was answered in between: draw again, with that answer known
+        return next_pair(user, round_)
+    return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
 
 
-def answer_pair(user: User, round_: Round, token: str, choice: str, address: str = "") -> bool:
-    """Store the answer to a pair shown by `next_pair`; an answer sent twice is stored once (returns False)."""
+def _pairs_answered(user: User, round_: Round) -> set[frozenset]:
+    """Every pair this citizen answered in the round, voided answers included: none is asked again."""
+    return {frozenset(pair) for pair in db.session.execute(select(Comparison.left_id, Comparison.right_id).where(
+        Comparison.round_id == round_.id, Comparison.user_id == user.id)).all()}
+
+
+def _outstanding_pair(user: User, round_: Round) -> ShownPair | None:
+    return db.session.scalar(select(ShownPair).where(
+        ShownPair.round_id == round_.id, ShownPair.user_id == user.id, ShownPair.answered_at.is_(None),
+        ShownPair.dropped_at.is_(None)))
+
+
+def _still_a_question(left: int, right: int, entries, own: set[int], answered: set[frozenset]) -> bool:
+    return left in entries and right in entries and not {left, right} & own and \
+        frozenset((left, right)) not in answered
+
+
+def _pair_token(shown: ShownPair) -> str:
+    return make_token("pair", {"round": shown.round_id, "user": shown.user_id, "nonce": shown.nonce})
+
+
+def answer_pair(user: User, round_: Round, token: str, choice: str, address: str = "") -> PairAnswer:
+    """Store the answer to the pair `next_pair` showed. Only the outstanding pair's answer counts, once: an
+    answer sent twice, for a pair already answered, or for a pair no longer shown is refused and recorded."""
     check_eligible(user, round_)
     try:
         data = read_token("pair", token, PAIR_MAX_AGE)
@@ -374,14 +422,35 @@ def answer_pair(user: User, round_: Round, token: str, choice: str, address: str
         raise ServiceError(_("This pair is no longer valid. Here is a new one.")) from None
     if data.get("round") != round_.id or data.get("user") != user.id:
         raise ServiceError(_("This pair is no longer valid. Here is a new one."))
-    left, right = data["left"], data["right"]
+    shown = db.session.scalar(select(ShownPair).where(
+        ShownPair.round_id == round_.id, ShownPair.user_id == user.id, ShownPair.nonce == data.get("nonce")))
+    if shown is None:  # a token from before pairs were stored
+        raise ServiceError(_("This pair is no longer valid. Here is a new one."))
+    left, right = shown.left_id, shown.right_id
     winner = {"left": left, "right": right, "none": None}.get(choice, "invalid")
     if winner == "invalid":
         raise ServiceError(_("Choose one of the two, or say you cannot decide."))
-    return bool(_insert_ignoring_conflicts(Comparison, {
-        "round_id": round_.id, "user_id": user.id, "nonce": data["nonce"], "left_id": left, "right_id": right,
-        "winner_id": winner, "created_at": utcnow(), "address": address[:64], "voided_reason": ""},
-        ["round_id", "user_id", "nonce"]))
+    if shown.dropped_at is None and shown.answered_at is None and not (
+            in_round(round_, left) and in_round(round_, right)):
+        shown.dropped_at = utcnow()  # an entry left the round while the pair was on screen
+    if shown.dropped_at is not None:
+        return _refuse(shown, PairAnswer.STALE)
+    if shown.answered_at is not None:
+        return _refuse(shown, PairAnswer.REPEATED)
+    # The unique index on (round, citizen, pair) decides between answers sent at the same moment.
+    if not _insert_ignoring_conflicts(Comparison, {
+            "round_id": round_.id, "user_id": user.id, "nonce": shown.nonce, "left_id": left, "right_id": right,
+            "winner_id": winner, "created_at": utcnow(), "address": address[:64], "voided_reason": ""}):
+        return _refuse(shown, PairAnswer.REPEATED)
+    db.session.execute(update(ShownPair).where(ShownPair.id == shown.id, ShownPair.answered_at.is_(None))
+                       .values(answered_at=utcnow()))
+    return PairAnswer.COUNTED
+
+
+def _refuse(shown: ShownPair, outcome: PairAnswer) -> PairAnswer:
+    db.session.execute(update(ShownPair).where(ShownPair.id == shown.id)
+                       .values(refusals=ShownPair.refusals + 1))
+    return outcome
 
 
 def comparisons_made(user: User, round_: Round) -> int:
@@ -442,6 +511,37 @@ def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: i
             chosen = ballots[best[0]:best[1] + 1]
             found.append(Burst(entry_id, chosen[0][0], len(chosen), [b for _, b in chosen]))
     return sorted(found, key=lambda b: -b.count)
+
+
+@dataclass(frozen=True)
+class PairTrouble:
+    """A citizen of a pairwise round whose answers were refused (sent again for a pair already answered, or
+    after the pair was dropped), or who left pairs unanswered."""
+
+    user_id: int
+    name: str
+    answered: int
+    refused: int
+    abandoned: int  # shown, never answered: dropped, or left on screen when the round closed
+
+
+def pair_trouble(round_: Round, now: datetime | None = None) -> list[PairTrouble]:
+    """Citizens with refused or abandoned pairs, most refusals first. While the round is open, the pair on a
+    citizen's screen is not abandoned yet: only once it was dropped or the round closed. None in a votes round."""
+    if round_.public_mode is not PublicMode.PAIRWISE:
+        return []
+    unanswered = ShownPair.answered_at.is_(None)
+    if round_.state_at(now or utcnow()) is RoundState.OPEN:
+        unanswered = unanswered & ShownPair.dropped_at.is_not(None)
+    answered = func.count(ShownPair.answered_at)
+    refused = func.coalesce(func.sum(ShownPair.refusals), 0)
+    abandoned = func.coalesce(func.sum(case((unanswered, 1), else_=0)), 0)
+    rows = db.session.execute(
+        select(ShownPair.user_id, User.display_name, answered, refused, abandoned)
+        .join(User, User.id == ShownPair.user_id).where(ShownPair.round_id == round_.id)
+        .group_by(ShownPair.user_id, User.display_name).having((refused > 0) | (abandoned > 0))
+        .order_by(refused.desc(), abandoned.desc(), ShownPair.user_id)).all()
+    return [PairTrouble(*row) for row in rows]
 
 
 def crowded_addresses(round_: Round, threshold: int = 5) -> list[tuple[str, int, int]]:

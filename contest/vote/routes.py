@@ -158,6 +158,14 @@ def take_back(round_id: int, entry_id: int):
     return redirect(url_for("vote.round", round_id=round_id, _anchor=f"entry-{entry_id}"))
 
 
+_PAIR_ANSWER_MESSAGES = {
+    public_service.PairAnswer.COUNTED: lambda: (_("Thank you. Here is the next pair."), "success"),
+    public_service.PairAnswer.REPEATED: lambda: (
+        _("You have already answered this pair: your first answer counts, this one does not."), "error"),
+    public_service.PairAnswer.STALE: lambda: (_("This pair is no longer valid. Here is a new one."), "error"),
+}
+
+
 @bp.route("/rounds/<int:round_id>/compare", methods=["GET", "POST"])
 @login_required
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"])
@@ -171,17 +179,20 @@ def compare(round_id: int):
         choice = request.form.get("choice", "")
         token = request.form.get("pair", "")
         try:
-            _with_retries(lambda: public_service.answer_pair(current_user, round_, token, choice, _address()))
+            outcome = _with_retries(
+                lambda: public_service.answer_pair(current_user, round_, token, choice, _address()))
         except ServiceError as error:
             db.session.rollback()
             flash(str(error), "error")
         else:
-            flash(_("Thank you. Here is the next pair."), "success")
+            flash(*_PAIR_ANSWER_MESSAGES[outcome]())
         return redirect(url_for("vote.compare", round_id=round_.id))
     problem, pair = None, None
     try:
-        pair = public_service.next_pair(current_user, round_)
+        # Showing a pair stores it (it is shown again until answered): this page view writes.
+        pair = _with_retries(lambda: public_service.next_pair(current_user, round_))
     except ServiceError as error:
+        db.session.rollback()
         problem = str(error)
     return render_template("vote/compare.html", round=round_, call=round_.call, pair=pair, problem=problem,
                            made=public_service.comparisons_made(current_user, round_), form=form)

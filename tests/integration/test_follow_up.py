@@ -290,9 +290,12 @@ def test_the_entrant_and_the_backers_are_told_once_per_stage_in_their_language(
                         closes_at=votes_round.closes_at + timedelta(days=7))
     db.session.add(pairs_round)
     db.session.flush()
-    for n, (user, winner) in enumerate([(picker, entry), (twice, entry), (twice, entry), (bystander, other)]):
+    third = entries[2]
+    # `twice` picked the entry in two comparisons (one answer per pair: against two others).
+    for n, (user, rival, winner) in enumerate([(picker, other, entry), (twice, other, entry), (twice, third, entry),
+                                               (bystander, other, other)]):
         db.session.add(Comparison(round_id=pairs_round.id, user_id=user.id, nonce=f"n{n}", left_id=entry.id,
-                                  right_id=other.id, winner_id=winner.id))
+                                  right_id=rival.id, winner_id=winner.id))
     db.session.commit()
     outbox.clear()
 

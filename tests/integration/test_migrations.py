@@ -21,3 +21,62 @@ def test_the_migrations_go_down_and_up_again(app_factory, tmp_path):
         upgrade()
         tables = set(db.inspect(db.engine).get_table_names())
         assert {"user", "department", "department_member", "audit_event"} <= tables
+
+
+def test_the_pair_migration_keeps_each_citizens_first_answer_to_a_pair_and_voids_the_repeats(empty_database,
+                                                                                              app_factory):
+    from datetime import datetime, timedelta
+
+    import pytest
+    import sqlalchemy as sa
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.helpers import (
+        approved_entries,
+        make_call,
+        make_department,
+        make_organiser,
+        make_public_round,
+        make_voter,
+    )
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        upgrade()
+        department = make_department("上海市交通委员会")
+        organiser = make_organiser(department, "transport@example.org")
+        call = make_call(department)
+        a, b, c = (e.id for e in approved_entries(call, 3))
+        round_id = make_public_round(call, organiser, mode="pairwise").id
+        stuffer, other = make_voter("stuffer@example.org").id, make_voter("other@example.org").id
+        db.session.remove()
+        downgrade(revision="0007")  # the schema before the rule, when every page view drew a new pair
+        comparison = sa.table("comparison", *(sa.column(name) for name in (
+            "round_id", "user_id", "nonce", "left_id", "right_id", "winner_id", "address", "voided_reason")),
+            sa.column("created_at", sa.DateTime))
+        at = datetime(2026, 11, 30, 9, 0)
+        answers = [(stuffer, a, b, a, 2), (stuffer, b, a, b, 0), (stuffer, a, b, b, 1), (stuffer, a, c, c, 3),
+                   (other, b, a, a, 5)]
+        with db.engine.begin() as connection:
+            for n, (user, left, right, winner, minutes) in enumerate(answers):
+                connection.execute(sa.insert(comparison).values(
+                    round_id=round_id, user_id=user, nonce=f"n{n}", left_id=left, right_id=right, winner_id=winner,
+                    address="", voided_reason="", created_at=at + timedelta(minutes=minutes)))
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT nonce, voided_at IS NOT NULL, voided_reason, low_id, high_id FROM comparison ORDER BY nonce"
+            )).all()
+        kept = {nonce for nonce, voided, *_ in rows if not voided}
+        assert kept == {"n1", "n3", "n4"}  # the stuffer's earliest (B, A), their (A, C), the other citizen's
+        assert all("只计第一次" in reason for _nonce, voided, reason, *_ in rows if voided)
+        assert [(low, high) for *_, low, high in rows] == [(min(a, b), max(a, b))] * 3 + [(a, c), (min(a, b),
+                                                                                            max(a, b))]
+        # The database holds the rule now, whatever the application does.
+        with pytest.raises(IntegrityError, match="(?i)unique|duplicate"), db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO comparison (round_id, user_id, nonce, left_id, right_id, low_id, high_id, winner_id, "
+                "address, voided_reason, created_at) VALUES (:round, :user, 'again', :b, :a, :low, :high, NULL, '', "
+                "'', :at)"), {"round": round_id, "user": other, "a": a, "b": b, "low": min(a, b), "high": max(a, b),
+                              "at": at})
+        db.engine.dispose()

@@ -141,8 +141,9 @@ def test_pairs_are_answered_once_each_and_never_show_ones_own_entry(app, railing
             left, right, token = public_service.next_pair(author, round_)
             assert entries[0].id not in (left.id, right.id)
         left, right, token = public_service.next_pair(author, round_)
-        assert public_service.answer_pair(author, round_, token, "left") is True
-        assert public_service.answer_pair(author, round_, token, "left") is False  # a double submit
+        assert public_service.answer_pair(author, round_, token, "left") is public_service.PairAnswer.COUNTED
+        # A double submit
+        assert public_service.answer_pair(author, round_, token, "left") is public_service.PairAnswer.REPEATED
         db.session.commit()
         assert public_service.comparisons_made(author, round_) == 1
         with pytest.raises(public_service.ServiceError):
