@@ -2,23 +2,22 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from contest.forms import DescribesFile
+from contest.forms import DescribesFile, Form
 from contest.models import STAGE_LABELS, FollowUpStage
 
 
-class AdoptForm(FlaskForm):
+class AdoptForm(Form):
     entry_id = SelectField(_l("Entry to adopt"), coerce=int,
                            description=_l("In the order of the final ranking, where there is one."),
                            validators=[InputRequired(message=_l("Choose the entry to adopt."))])
     submit = SubmitField(_l("Adopt entry"))
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     stage = SelectField(_l("Stage"), choices=[SelectChoice(s.value, STAGE_LABELS[s]) for s in FollowUpStage])
     progress = IntegerField(_l("Progress (per cent)"), description=_l("From 0 to 100. An implemented entry is at 100."),
                             validators=[InputRequired(message=_l("Give the progress as a whole number from 0 to 100.")),
