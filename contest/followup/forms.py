@@ -8,6 +8,7 @@ from wtforms.validators import InputRequired, Length, NumberRange
 
 from contest.forms import DescribesFile, Form
 from contest.models import STAGE_LABELS, FollowUpStage
+from contest.text import PICTURE_DESCRIPTION
 
 
 class AdoptForm(Form):
@@ -30,7 +31,8 @@ class UpdateForm(Form):
     photo_alt = StringField(_l("Describe the photo in a sentence"),
                             description=_l("For people who cannot see it. Needed with a photo."),
                             validators=[DescribesFile("photo", _l("Describe the photo in a sentence for people who "
-                                                                   "cannot see it.")), Length(max=300)])
+                                                                   "cannot see it.")),
+                                        Length(max=PICTURE_DESCRIPTION.max)])
     submit = SubmitField(_l("Add update"))
 
     @property
