@@ -11,10 +11,8 @@ otherwise a table's rows get new ids, and every reference to them is translated,
 from __future__ import annotations
 
 import contextvars
-import csv
 import enum
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -268,7 +266,7 @@ def export_call(call_id: int, output: str | os.PathLike) -> Exported:
             for name, rows in data.items():
                 writer.json(f"data/{name}.json", rows)
             for name, text in _spreadsheets(call).items():
-                writer.add(f"spreadsheets/{name}", "\ufeff" + text)
+                writer.add(f"spreadsheets/{name}", text)  # with its byte-order mark (contest.tabular)
             for name, content in _public(call).items():
                 writer.add(f"public/{name}", content)
             for row in data.get("image_file", []):
@@ -363,13 +361,9 @@ def _manifest(call, data: dict[str, list[dict]], files: list[dict]) -> dict:
 # Spreadsheets and public pages ---------------------------------------------------------------------
 
 def _csv(columns: list[str], rows: Iterable[list]) -> str:
-    from contest.console.exports import cell
+    from contest.tabular import csv_text
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows([cell(v) for v in row] for row in rows)
-    return buffer.getvalue()
+    return csv_text(columns, rows)
 
 
 def _spreadsheets(call) -> dict[str, str]:

@@ -47,7 +47,7 @@ def handle_http_exception(error: HTTPException):
     if code not in MESSAGES:
         return error
     response = error.get_response()
-    body, status = render_error(code)
+    body, status = render_error(code, getattr(error, "message", None))
     response.set_data(body)
     response.content_type = "text/html; charset=utf-8"
     response.status_code = status

@@ -3,10 +3,50 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, SelectField
-from wtforms.validators import StopValidation
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
 
+from contest import text
 from contest.models import GROUP_LABELS, ParticipantGroup
+from contest.services import ServiceError
+
+
+def _clean_text(form, field) -> None:
+    if isinstance(field.data, str) and text.has_control_characters(
+            field.data, multiline=isinstance(field, TextAreaField)):
+        raise StopValidation(str(text.CONTROL_MESSAGE))
+
+
+class Form(FlaskForm):
+    """The base of every form of the site: each text field is checked for control characters (the rule of
+    contest.text) before any route reads it, so that no query ever gets one; a field error says what to do.
+    Tab and line breaks are kept in multi-line fields (TextAreaField)."""
+
+    def validate(self, extra_validators=None):
+        extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):
+                extra[name] = [_clean_text, *extra.get(name, [])]
+        return super().validate(extra_validators=extra)
+
+
+class DisplayName:
+    """A display name as contest.text.display_name takes it (the services check it again, whoever calls them);
+    the field's data becomes the normalised name. Staff may keep a title in their own name; the names staff
+    give to entrants (`on_behalf`) never, and may be empty."""
+
+    def __init__(self, on_behalf: bool = False):
+        self.on_behalf = on_behalf
+
+    def __call__(self, form, field) -> None:
+        staff = not self.on_behalf and current_user.is_authenticated and (
+            current_user.is_admin or current_user.is_organiser)
+        try:
+            field.data = text.display_name(field.data or "", staff=staff, optional=self.on_behalf)
+        except ServiceError as error:
+            raise ValidationError(str(error)) from error
 
 
 class GroupField(SelectField):

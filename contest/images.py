@@ -222,10 +222,62 @@ _TRAILING_MARKUP = re.compile(
 
 
 def _carries_markup(data: bytes, image_format: str, jpeg_segments: Segments | None) -> bool:
-    if _MARKUP.search(data):
+    """Markup in the bytes a stored file could keep. The metadata no stored file keeps (a camera's comment
+    segment, EXIF and XMP, PNG's text chunks) is not looked at: a photo whose comment says `<script>` is a
+    photo, and its stored files never hold that comment."""
+    dropped = _dropped_metadata(data, image_format, jpeg_segments)
+    if _MARKUP.search(_without(data, dropped)):
         return True
     end = _end_of_picture(data, image_format, jpeg_segments)
     return end is not None and _TRAILING_MARKUP.search(data, end) is not None
+
+
+def _without(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """`data` with the spans (sorted, not overlapping) cut out; a NUL marks each cut, so that no marker is made
+    of the bytes on its two sides."""
+    if not spans:
+        return data
+    view, kept, pos = memoryview(data), [], 0
+    for start, end in spans:
+        kept.append(view[pos:start])
+        pos = end
+    kept.append(view[pos:])
+    return b"\x00".join(kept)
+
+
+_PNG_DROPPED_LIMIT = 100_000  # chunks; as in _png_end
+_WEBP_METADATA = {b"EXIF", b"XMP ", b"ICCP"}
+
+
+def _dropped_metadata(data: bytes, image_format: str, jpeg_segments: Segments | None) -> list[tuple[int, int]]:
+    """(start, end) of the parts of the upload that no stored file keeps: every stored file is either the
+    JPEG's own segments without metadata (_strip_jpeg) or rebuilt from the pixels."""
+    if image_format == "JPEG":
+        if jpeg_segments is None:
+            return []
+        return [(start, end) for marker, start, end in jpeg_segments if marker in _METADATA or marker == _APP0]
+    spans = []
+    if image_format == "PNG":
+        pos, chunks = 8, 0
+        while pos + 8 <= len(data) and chunks < _PNG_DROPPED_LIMIT:
+            chunks += 1
+            length = int.from_bytes(data[pos:pos + 4], "big")
+            chunk_type = data[pos + 4:pos + 8]
+            end = pos + 12 + length
+            if chunk_type[:1].islower():  # ancillary: text, EXIF, colour notes; the pixels are re-encoded
+                spans.append((pos, min(end, len(data))))
+            if chunk_type == b"IEND":
+                break
+            pos = end
+    elif image_format == "WEBP":
+        pos, end_of_riff = 12, min(len(data), 8 + int.from_bytes(data[4:8], "little"))
+        while pos + 8 <= end_of_riff:
+            size = int.from_bytes(data[pos + 4:pos + 8], "little")
+            end = pos + 8 + size + (size & 1)
+            if data[pos:pos + 4] in _WEBP_METADATA:
+                spans.append((pos, min(end, len(data))))
+            pos = end
+    return spans
 
 
 def _end_of_picture(data: bytes, image_format: str, jpeg_segments: Segments | None) -> int | None:

@@ -32,6 +32,9 @@ def add_security_headers(response):
 
 
 def init_security(app: Flask) -> None:
+    from contest.text import refuse_control_characters_in_args
+
+    app.before_request(refuse_control_characters_in_args)
     app.after_request(add_security_headers)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

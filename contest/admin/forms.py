@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from contest.forms import Form
 from contest.models import DepartmentKind
 from contest.models.departments import KIND_LABELS
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(Form):
     name = StringField(_l("Name (Chinese)"), validators=[DataRequired(message=_l("Give the department a name.")),
                                                          Length(max=120)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=160)])
@@ -19,36 +19,36 @@ class DepartmentForm(FlaskForm):
     submit = SubmitField(_l("Save department"))
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     submit = SubmitField(_l("Delete"))
 
 
-class AdminRoleForm(FlaskForm):
+class AdminRoleForm(Form):
     role = SelectField(_l("Make this user an administrator?"),
                        choices=[SelectChoice("no", _l("No")), SelectChoice("yes", _l("Yes"))])
     submit = SubmitField(_l("Save role"))
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(Form):
     department_id = SelectField(_l("Department"), coerce=int)
     submit = SubmitField(_l("Add to department"))
 
 
-class RemoveMembershipForm(FlaskForm):
+class RemoveMembershipForm(Form):
     submit = SubmitField(_l("Remove"))
 
 
-class DisableForm(FlaskForm):
+class DisableForm(Form):
     reason = TextAreaField(_l("Reason"), description=_l("Kept in the audit log."),
                            validators=[DataRequired(message=_l("Give a reason.")), Length(max=500)])
     submit = SubmitField(_l("Disable account"))
 
 
-class EnableForm(FlaskForm):
+class EnableForm(Form):
     submit = SubmitField(_l("Enable account"))
 
 
-class UserSearchForm(FlaskForm):
+class UserSearchForm(Form):
     class Meta:
         csrf = False  # a GET search changes nothing
 

@@ -76,7 +76,10 @@ def error_response(status: int, code: str | None = None, message=None):
 def http_error(error: HTTPException):
     """An HTTP error on an API address, as JSON (contest.errors hands these over)."""
     status = error.code or 500
-    response = error_response(status if status in HTTP_ERRORS else 500)
+    if status in HTTP_ERRORS:  # an exception may carry its own code and message (contest.text's 400 does)
+        response = error_response(status, getattr(error, "code_name", None), getattr(error, "message", None))
+    else:
+        response = error_response(500)
     allow = error.get_response().headers.get("Allow") if status == 405 else None
     if allow:  # (Flask-Limiter adds Retry-After and its own headers to a 429 after the request)
         response.headers["Allow"] = allow

@@ -3,6 +3,7 @@ validate every response against it also fail on any field the API does not mean 
 from __future__ import annotations
 
 from contest.api.common import MAX_PER_PAGE, PER_PAGE
+from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE
 
 VERSION = "1.0.0"
 
@@ -227,15 +228,15 @@ ENTRY_FORM = {
     "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["title", "accept_terms"],
         "properties": {
-            "title": {"type": "string", "maxLength": 200},
-            "description": {"type": "string", "maxLength": 10000, "description": "Required for an idea."},
+            "title": {"type": "string", "maxLength": TITLE.max},
+            "description": {"type": "string", "maxLength": DESCRIPTION.max, "description": "Required for an idea."},
             "topic_id": {"type": "integer", "description": "One of the call's topics; required for an idea."},
             "place_id": {"type": "integer", "description": "A department the idea is about (optional)."},
             "accept_terms": {"type": "boolean", "description": "Accepts the licence terms and declares the work "
                                                                "original: required."},
         } | {f"image-{n}": {"type": "string", "contentMediaType": "application/octet-stream",
                             "description": "An image file, with a file name."} for n in range(1, IMAGE_SLOTS + 1)}
-          | {f"image-{n}-alt": {"type": "string", "maxLength": 300,
+          | {f"image-{n}-alt": {"type": "string", "maxLength": PICTURE_DESCRIPTION.max,
                                 "description": f"What image {n} shows, for people who cannot see it: required "
                                                "with each image."} for n in range(1, IMAGE_SLOTS + 1)},
     }}},

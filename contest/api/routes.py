@@ -175,9 +175,6 @@ def submit_entry(call_id: int):
     data = entry_service.EntryData(title=request.form.get("title", ""),
                                    description=request.form.get("description", ""),
                                    topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"))
-    if len(data.title) > 200 or len(data.description) > 10000:
-        raise ApiError(422, "too_long", _l("The title may have up to 200 characters and the description up to "
-                                           "10,000."))
     entry = entry_service.submit_entry(token_user(), call, data, image_slots(), accepted_terms=_flag("accept_terms"),
                                        channel=Channel.MOBILE)
     db.session.commit()

@@ -5,26 +5,27 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from contest.extensions import db
+from contest.forms import Form
 from contest.models import ApiToken
 from contest.services import ServiceError
 from contest.services import api_tokens as token_service
+from contest.text import TOKEN_NAME
 
 bp = Blueprint("api_tokens", __name__)
 
 
-class NewTokenForm(FlaskForm):
+class NewTokenForm(Form):
     name = StringField(_l("Name of the token"), description=_l("Such as the phone or the app it is for."),
                        validators=[DataRequired(message=_l("Give the token a name, such as the phone it is for.")),
-                                   Length(max=80)])
+                                   Length(max=TOKEN_NAME.max)])
     submit = SubmitField(_l("Make a token"))
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     submit = SubmitField(_l("Revoke"))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
@@ -18,9 +17,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from contest.forms import GroupField
+from contest.forms import DisplayName, Form, GroupField
 from contest.i18n import LANGUAGE_NAMES
 from contest.models import MAIL_KIND_LABELS
+from contest.text import PERSON_NAME
 
 EMAIL_VALIDATORS = [DataRequired(message=_l("Enter your e-mail address.")),
                     Email(message=_l("Enter a valid e-mail address, like name@example.org.")),
@@ -40,52 +40,53 @@ def new_password_fields(label, again_label):
     return password, confirm
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS)
     display_name = StringField(
         _l("Name to show"),
         description=_l("Shown with your entries unless a round is blind."),
-        validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)],
+        validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=PERSON_NAME.max), DisplayName()],
     )
     group = GroupField()
     password, confirm = new_password_fields(_l("Password"), _l("Password again"))
     submit = SubmitField(_l("Create account"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS)
     password = PasswordField(_l("Password"), validators=[DataRequired(message=_l("Enter your password."))])
     submit = SubmitField(_l("Log in"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     submit = SubmitField(_l("Log out"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_l("E-mail address"), validators=EMAIL_VALIDATORS)
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password, confirm = new_password_fields(_l("New password"), _l("New password again"))
     submit = SubmitField(_l("Set new password"))
 
 
-class ResendConfirmationForm(FlaskForm):
+class ResendConfirmationForm(Form):
     submit = SubmitField(_l("Send the confirmation link again"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(_l("Name to show"),
-                               validators=[DataRequired(message=_l("Enter the name to show.")), Length(max=80)])
+                               validators=[DataRequired(message=_l("Enter the name to show.")),
+                                           Length(max=PERSON_NAME.max), DisplayName()])
     group = GroupField()
     locale = SelectField(_l("Language of the e-mails we send you"),
                          choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()])
     submit = SubmitField(_l("Save profile"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(message=_l("Enter your current password."))])
     password, confirm = new_password_fields(_l("New password"), _l("New password again"))
@@ -97,7 +98,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class NotificationsForm(FlaskForm):
+class NotificationsForm(Form):
     kinds = CheckboxesField(_l("Send me these e-mails"),
                             choices=[SelectChoice(kind.value, label) for kind, label in MAIL_KIND_LABELS.items()])
     delivery = RadioField(_l("How to send them"), choices=[

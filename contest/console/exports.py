@@ -1,11 +1,7 @@
-"""CSV exports for a call's organisers: every entry with its provenance, and the call's figures (UTF-8 with a
-byte-order mark, so that Excel reads the Chinese right). Names, never e-mail addresses."""
+"""CSV exports for a call's organisers: every entry with its provenance, and the call's figures (written by
+contest.tabular, the one writer of spreadsheets). Names, never e-mail addresses."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,33 +10,11 @@ from contest.extensions import db
 from contest.models import Call, Department, Entry, Topic, User
 from contest.permissions import call_staff_required
 from contest.services import results as results_service
+from contest.tabular import csv_response
 
 ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "place", "meeting_id", "poster_id",
                  "merged_into_id", "author", "group", "moderated_at", "rejection_reason"]
 FIGURE_COLUMNS = ["measure", "key", "count"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value) -> str:
-    """A cell as text; one an entrant typed that a spreadsheet would run as a formula is quoted."""
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "value"):  # an enum
-        return str(value.value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def _csv(columns: list[str], rows, filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    writer.writerows([cell(v) for v in row] for row in rows)
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}",
-                             "Cache-Control": "private, no-store"})
 
 
 def entry_rows(call: Call) -> list[list]:
@@ -67,11 +41,11 @@ def figure_rows(call: Call) -> list[list]:
 @bp.route("/calls/<int:call_id>/entries.csv")
 @call_staff_required
 def entries_csv(call: Call):
-    return _csv(ENTRY_COLUMNS, entry_rows(call), f"entries-call-{call.id}.csv")
+    return csv_response(ENTRY_COLUMNS, entry_rows(call), f"entries-call-{call.id}.csv")
 
 
 @bp.route("/calls/<int:call_id>/figures.csv")
 @call_staff_required
 def figures_csv(call: Call):
-    return _csv(FIGURE_COLUMNS, figure_rows(call), f"figures-call-{call.id}.csv")
+    return csv_response(FIGURE_COLUMNS, figure_rows(call), f"figures-call-{call.id}.csv")
 

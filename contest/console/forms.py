@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -19,9 +18,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from contest.forms import DescribesFile
+from contest.forms import DescribesFile, DisplayName, Form
 from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind, CombineOn
 from contest.services.calls import IMAGE_FORMATS
+from contest.text import DESCRIPTION, PERSON_NAME, TITLE
 
 
 class CheckboxesField(SelectMultipleField):
@@ -29,7 +29,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CallForm(FlaskForm):
+class CallForm(Form):
     kind = SelectField(_l("Kind of call"), choices=[
         SelectChoice(CallKind.DESIGN.value, _l("Design call")), SelectChoice(CallKind.IDEA.value, _l("Idea call"))])
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the call a title.")),
@@ -75,33 +75,33 @@ class CallForm(FlaskForm):
     submit = SubmitField(_l("Save call"))
 
 
-class PublishForm(FlaskForm):
+class PublishForm(Form):
     submit = SubmitField(_l("Publish call"))
 
 
-class ModerationForm(FlaskForm):
+class ModerationForm(Form):
     reason = TextAreaField(_l("Reason for rejection"), description=_l("The entrant sees it."),
                            validators=[Length(max=2000)])
     approve = SubmitField(_l("Approve selected"))
     reject = SubmitField(_l("Reject selected"))
 
 
-class StaffEntryForm(FlaskForm):
+class StaffEntryForm(Form):
     channel = SelectField(_l("How the entry reached you"),
                           choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in STAFF_CHANNELS])
     author_email = EmailField(_l("Entrant's e-mail, if they have an account"),
                               validators=[Optional(), Email(), Length(max=254)])
     author_name = StringField(_l("Entrant's name"), description=_l("Leave empty for an anonymous entry."),
-                              validators=[Length(max=80)])
+                              validators=[Length(max=PERSON_NAME.max), DisplayName(on_behalf=True)])
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the entry a title.")),
-                                                  Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+                                                  Length(max=TITLE.max)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=DESCRIPTION.max)])
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False)
     submit = SubmitField(_l("Save entry"))
 
 
-class AwardsForm(FlaskForm):
+class AwardsForm(Form):
     """The prize of each entry comes as `prize-<entry id>` fields beside this form's own."""
 
     statement = TextAreaField(_l("Why the awards depart from the computed order"),
@@ -111,7 +111,7 @@ class AwardsForm(FlaskForm):
     submit = SubmitField(_l("Save the awards"))
 
 
-class PublishResultsForm(FlaskForm):
+class PublishResultsForm(Form):
     notice_days = IntegerField(_l("Notice period (days)"), default=7, validators=[
         DataRequired(message=_l("Give the length of the notice period.")), NumberRange(1, 60)])
     top_n = IntegerField(_l("Show the first N places"), description=_l("Leave empty to show every entry."),
@@ -119,11 +119,11 @@ class PublishResultsForm(FlaskForm):
     submit = SubmitField(_l("Publish the results"))
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     answer = TextAreaField(_l("Answer"), description=_l("Published under the objection."),
                            validators=[DataRequired(message=_l("Write the answer.")), Length(max=5000)])
     submit = SubmitField(_l("Publish the answer"))
 
 
-class FinaliseForm(FlaskForm):
+class FinaliseForm(Form):
     submit = SubmitField(_l("Make the results final"))

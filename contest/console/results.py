@@ -14,6 +14,7 @@ from contest.permissions import call_staff_required
 from contest.public.routes import results_context
 from contest.services import ServiceError
 from contest.services import results as results_service
+from contest.tabular import download
 
 
 @bp.route("/calls/<int:call_id>/results")
@@ -109,8 +110,7 @@ def finalise_results(call: Call):
 def results_csv(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    return Response("\ufeff" + results_service.export_csv(call), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=results-call-{call.id}.csv"})
+    return download(results_service.export_csv(call), f"results-call-{call.id}.csv")
 
 
 @bp.route("/calls/<int:call_id>/results.json")

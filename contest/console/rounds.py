@@ -16,6 +16,7 @@ from contest.jury.forms import ActionForm, DecideForm, InviteForm, PublicRoundFo
 from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
+from contest.security import safe_next
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import rounds as round_service
@@ -171,7 +172,7 @@ def _act(round_: Round, action, success):
         else:
             db.session.commit()
             flash(success(result), "success")
-    return redirect(request.form.get("back") or url_for("console.round", round_id=round_.id))
+    return redirect(safe_next(request.form.get("back")) or url_for("console.round", round_id=round_.id))
 
 
 @bp.route("/rounds/<int:round_id>/invite", methods=["POST"])

@@ -2,23 +2,23 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from contest.forms import DescribesFile
+from contest.forms import DescribesFile, Form
 from contest.models import STAGE_LABELS, FollowUpStage
+from contest.text import PICTURE_DESCRIPTION
 
 
-class AdoptForm(FlaskForm):
+class AdoptForm(Form):
     entry_id = SelectField(_l("Entry to adopt"), coerce=int,
                            description=_l("In the order of the final ranking, where there is one."),
                            validators=[InputRequired(message=_l("Choose the entry to adopt."))])
     submit = SubmitField(_l("Adopt entry"))
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(Form):
     stage = SelectField(_l("Stage"), choices=[SelectChoice(s.value, STAGE_LABELS[s]) for s in FollowUpStage])
     progress = IntegerField(_l("Progress (per cent)"), description=_l("From 0 to 100. An implemented entry is at 100."),
                             validators=[InputRequired(message=_l("Give the progress as a whole number from 0 to 100.")),
@@ -31,7 +31,8 @@ class UpdateForm(FlaskForm):
     photo_alt = StringField(_l("Describe the photo in a sentence"),
                             description=_l("For people who cannot see it. Needed with a photo."),
                             validators=[DescribesFile("photo", _l("Describe the photo in a sentence for people who "
-                                                                   "cannot see it.")), Length(max=300)])
+                                                                   "cannot see it.")),
+                                        Length(max=PICTURE_DESCRIPTION.max)])
     submit = SubmitField(_l("Add update"))
 
     @property

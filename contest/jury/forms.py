@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -18,10 +17,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from contest.forms import Form
 from contest.models import AdvanceMode
 
 
-class RoundForm(FlaskForm):
+class RoundForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
                                                   Length(max=200)])
     criteria = TextAreaField(_l("Criteria"), description=_l("One a line: name | weight | description. The "
@@ -46,7 +46,7 @@ class RoundForm(FlaskForm):
     submit = SubmitField(_l("Save round"))
 
 
-class PublicRoundForm(FlaskForm):
+class PublicRoundForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
                                                   Length(max=200)])
     mode = SelectField(_l("How citizens take part"), choices=[
@@ -64,24 +64,24 @@ class PublicRoundForm(FlaskForm):
     submit = SubmitField(_l("Save round"))
 
 
-class VoidForm(FlaskForm):
+class VoidForm(Form):
     reason = StringField(_l("Reason for voiding"), description=_l("Published with the results."),
                          validators=[DataRequired(message=_l("Write the reason.")), Length(max=500)])
     submit = SubmitField(_l("Void the selected ballots"))
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField(_l("Juror's e-mail address"), validators=[DataRequired(message=_l("Enter the e-mail address.")),
                                                                  Email(), Length(max=254)])
     name = StringField(_l("Juror's name"), validators=[Length(max=80)])
     submit = SubmitField(_l("Send invitation"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     submit = SubmitField(_l("Go"))
 
 
-class DecideForm(FlaskForm):
+class DecideForm(Form):
     mode = SelectField(_l("Who advances"), choices=[
         SelectChoice(AdvanceMode.TOP_N.value, _l("The best N entries")),
         SelectChoice(AdvanceMode.TOP_SHARE.value, _l("The best share of entries (per cent)")),
@@ -91,7 +91,7 @@ class DecideForm(FlaskForm):
     submit = SubmitField(_l("Confirm who advances"))
 
 
-class ScoreForm(FlaskForm):
+class ScoreForm(Form):
     version = HiddenField()
     note_to_organisers = TextAreaField(_l("Note for the organisers"), validators=[Length(max=5000)])
     note_to_entrant = TextAreaField(_l("Note for the entrant"), description=_l("The entrant sees it, without "
@@ -101,7 +101,7 @@ class ScoreForm(FlaskForm):
     submit = SubmitField(_l("Submit score"))
 
 
-class RecuseForm(FlaskForm):
+class RecuseForm(Form):
     reason = StringField(_l("Why"), validators=[DataRequired(message=_l("Say briefly why.")), Length(max=500)])
     conflict = BooleanField(_l("I have a conflict of interest with this entry"))
     submit = SubmitField(_l("Step back from this entry"))

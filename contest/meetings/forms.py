@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     IntegerField,
@@ -14,10 +13,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from contest.forms import DisplayName, Form
 from contest.models import MEETING_KIND_LABELS, MeetingKind
+from contest.text import DESCRIPTION, PERSON_NAME, TITLE
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(Form):
     title = StringField(_l("Title"), description=_l("E.g. Long-table talk on the renovation of Tianlin estate."),
                         validators=[DataRequired(message=_l("Give the meeting a title.")), Length(max=200)])
     kind = SelectField(_l("Kind of meeting"),
@@ -41,19 +42,19 @@ class MeetingForm(FlaskForm):
         return MeetingKind(self.kind.data)
 
 
-class SuggestionForm(FlaskForm):
+class SuggestionForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the suggestion a title.")),
-                                                  Length(max=200)])
-    description = TextAreaField(_l("The suggestion"), validators=[Length(max=10000)])
+                                                  Length(max=TITLE.max)])
+    description = TextAreaField(_l("The suggestion"), validators=[Length(max=DESCRIPTION.max)])
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
                            description=_l("The place the suggestion is about (optional)."))
     author_name = StringField(_l("Who raised it"), description=_l("Leave empty for an anonymous suggestion."),
-                              validators=[Length(max=80)])
+                              validators=[Length(max=PERSON_NAME.max), DisplayName(on_behalf=True)])
     submit = SubmitField(_l("Add suggestion"))
 
 
-class TagForm(FlaskForm):
+class TagForm(Form):
     """Acts on the entries ticked in the list (`entry` checkboxes inside the same form)."""
 
     name = StringField(_l("Issue"), description=_l("In your own words, e.g. not enough benches. At most 60 "
@@ -64,7 +65,7 @@ class TagForm(FlaskForm):
     delete = SubmitField(_l("Remove the tag from every entry"))
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     entry_id = SelectField(_l("Entry to merge"), coerce=int, validate_choice=False,
                            description=_l("It keeps its text, author and votes, and leaves the public gallery."))
     into_id = SelectField(_l("Merge it into"), coerce=int, validate_choice=False,
@@ -75,5 +76,5 @@ class MergeForm(FlaskForm):
     submit = SubmitField(_l("Merge"))
 
 
-class UnmergeForm(FlaskForm):
+class UnmergeForm(Form):
     """Only its CSRF token: the button is one per merged entry."""

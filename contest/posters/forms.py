@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from contest.forms import Form
 
-class PosterForm(FlaskForm):
+
+class PosterForm(Form):
     label = StringField(_l("Where the poster hangs"),
                         description=_l("For example: Tianlin Street, red mailbox no. 3. Shown in small print on "
                                        "the poster."),

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from contest.forms import Form
 
-class ObjectionForm(FlaskForm):
+
+class ObjectionForm(Form):
     entry_id = SelectField(_l("What you object to"), validate_choice=False)
     reason = TextAreaField(_l("Your reason"), description=_l("Published with the organisers' answer, without your "
                                                              "name."),

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from contest import text
 from contest.extensions import db
 from contest.mail import send_mail
 from contest.models import ParticipantGroup, User
@@ -58,12 +59,13 @@ def register_user(
     """
     email = normalise_email(email)
     check_password_rules(password, email)
+    display_name = text.display_name(display_name)
     existing = find_user_by_email(email)
     if existing is None:
         user = User(
             email=email,
             password_hash=hash_password(password),
-            display_name=display_name.strip(),
+            display_name=display_name,
             group=group,
             locale=locale,
         )
@@ -183,7 +185,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 def update_profile(user: User, display_name: str, group: ParticipantGroup, locale: str) -> None:
     if locale not in current_app.config["LANGUAGES"]:
         raise ServiceError(_("Unknown language."))
-    user.display_name = display_name.strip()
+    user.display_name = text.display_name(display_name, staff=user.is_admin or user.is_organiser)
     user.group = group
     user.locale = locale
     record(user, "user.update_profile", "user", user.id)

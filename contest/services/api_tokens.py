@@ -14,6 +14,7 @@ from contest.models import ApiToken, User
 from contest.models.types import utcnow
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.text import TOKEN_NAME
 
 PREFIX = "pcd_"  # recognisable in a leaked file or a log, so that it can be found and revoked
 MAX_ACTIVE = 20
@@ -33,7 +34,7 @@ def tokens_of(user: User) -> list[ApiToken]:
 
 def create_token(actor: User, name: str) -> tuple[ApiToken, str]:
     """A new token for the actor: the row, and the token itself, which is never stored and shown only now."""
-    name = name.strip()
+    name = TOKEN_NAME.check(name)
     if not name:
         raise ServiceError(_("Give the token a name, such as the phone it is for."))
     active = db.session.scalar(select(func.count()).select_from(ApiToken).where(
@@ -42,7 +43,7 @@ def create_token(actor: User, name: str) -> tuple[ApiToken, str]:
         raise ServiceError(_("You have %(n)d tokens in use, which is the most an account may have. Revoke one "
                              "you no longer need.", n=MAX_ACTIVE))
     raw = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=actor.id, name=name[:80], token_hash=_digest(raw))
+    token = ApiToken(user_id=actor.id, name=name, token_hash=_digest(raw))
     db.session.add(token)
     db.session.flush()
     record(actor, "api_token.create", "api_token", token.id)

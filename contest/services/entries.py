@@ -1,7 +1,7 @@
 """Entries: submitting, editing and withdrawing them, entering them on someone's behalf, moderating them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -36,6 +36,7 @@ from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
 from contest.services.visibility import is_public
+from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
 
 
 @dataclass
@@ -83,8 +84,10 @@ def check_can_enter(actor: User, call: Call) -> None:
                              "about it."))
 
 
-def _check_data(call: Call, data: EntryData) -> None:
-    if not data.title.strip():
+def _check_data(call: Call, data: EntryData) -> EntryData:
+    """The entry's data as it will be stored (its text checked against its limits, never cut), or a refusal."""
+    data = replace(data, title=TITLE.check(data.title), description=DESCRIPTION.check(data.description))
+    if not data.title:
         raise ServiceError(_("Give your entry a title."))
     if call.kind is CallKind.IDEA:
         if not data.description.strip():
@@ -98,6 +101,7 @@ def _check_data(call: Call, data: EntryData) -> None:
         raise ServiceError(_("Choose the topic of your idea."))
     if data.place_id is not None and db.session.get(Department, data.place_id) is None:
         raise ServiceError(_("Unknown place."))
+    return data
 
 
 def _check_image_count(call: Call, count: int) -> None:
@@ -110,7 +114,8 @@ def _check_image_count(call: Call, count: int) -> None:
 
 def _check_alt_texts(uploads: list[Upload]) -> None:
     for number, upload in enumerate(uploads, start=1):
-        if not upload.alt_text.strip():
+        upload.alt_text = PICTURE_DESCRIPTION.check(upload.alt_text)
+        if not upload.alt_text:
             raise ServiceError(_("Image %(n)d: describe the image in a sentence for people who cannot see it.",
                                  n=number))
 
@@ -156,7 +161,7 @@ def _attach_images(entry: Entry, uploads: list[Upload], processed, actor: User |
     images = []
     for position, (upload, image_data) in enumerate(zip(uploads, processed, strict=True), start=start):
         image = store_image(image_data, actor)
-        entry.pictures.append(EntryImage(image=image, position=position, alt_text=upload.alt_text.strip()[:300],
+        entry.pictures.append(EntryImage(image=image, position=position, alt_text=upload.alt_text,
                                          is_scan=is_scan))
         images.append(image)
     return images
@@ -171,15 +176,15 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     else:
         poster = None
     check_can_enter(actor, call)
-    _check_data(call, data)
+    data = _check_data(call, data)
     _check_image_count(call, len(uploads))
     _check_alt_texts(uploads)
     if not accepted_terms:
         raise ServiceError(_("Accept the licence terms and the originality declaration to send your entry."))
     _free_slot(call, actor)  # say so before the images are processed
     processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
-    entry = Entry(call=call, author=actor, channel=channel, title=data.title.strip()[:200],
-                  description=data.description.strip(), topic_id=data.topic_id, place_id=data.place_id,
+    entry = Entry(call=call, author=actor, channel=channel, title=data.title,
+                  description=data.description, topic_id=data.topic_id, place_id=data.place_id,
                   licence_accepted_at=utcnow(), poster_id=poster.id if poster is not None else None)
     _add_with_slot(entry, call, actor)
     images = _attach_images(entry, uploads, processed, actor, is_scan=False)
@@ -204,14 +209,14 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
     """Change an entry while the call is open; a changed approved entry goes back to moderation."""
     _check_author_may_change(actor, entry)
     call = entry.call
-    _check_data(call, data)
+    data = _check_data(call, data)
     kept = [p for p in entry.images if p.id not in remove_ids]
     _check_image_count(call, len(kept) + len(new_uploads))
     for picture in kept:
-        text = alt_texts.get(picture.id, picture.alt_text).strip()
-        if not text:
+        alt = PICTURE_DESCRIPTION.check(alt_texts.get(picture.id, picture.alt_text))
+        if not alt:
             raise ServiceError(_("Every image needs a description for people who cannot see it."))
-        picture.alt_text = text[:300]
+        picture.alt_text = alt
     _check_alt_texts(new_uploads)
     processed = process_uploads([u.data for u in new_uploads], formats=call.image_formats, max_mb=call.image_max_mb)
     for picture in entry.images:
@@ -220,7 +225,7 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
     for position, picture in enumerate(kept):
         picture.position = position
     images = _attach_images(entry, new_uploads, processed, actor, is_scan=False, start=len(kept))
-    entry.title, entry.description = data.title.strip()[:200], data.description.strip()
+    entry.title, entry.description = data.title, data.description
     entry.topic_id, entry.place_id = data.topic_id, data.place_id
     entry.updated_at = utcnow()
     if entry.status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
@@ -250,7 +255,7 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
     if meeting is not None and (meeting.call_id != call.id or channel is not Channel.MEETING):
         raise ServiceError(_("This meeting is not a meeting of this call."))
     check_open(call)
-    _check_data(call, data)
+    data = _check_data(call, data)
     _check_image_count(call, len(uploads))
     _check_alt_texts(uploads)
     if not scans and meeting is None:
@@ -258,9 +263,10 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
     _check_alt_texts(scans)
     processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
     processed_scans = process_uploads([u.data for u in scans], formats=("JPEG", "PNG", "WEBP"), max_mb=20)
-    entry = Entry(call=call, author=author, author_name=(author_name.strip()[:80] if author is None else ""),
-                  entered_by_id=actor.id, channel=channel, title=data.title.strip()[:200],
-                  description=data.description.strip(), topic_id=data.topic_id, place_id=data.place_id,
+    author_name = display_name(author_name, optional=True) if author is None else ""
+    entry = Entry(call=call, author=author, author_name=author_name,
+                  entered_by_id=actor.id, channel=channel, title=data.title,
+                  description=data.description, topic_id=data.topic_id, place_id=data.place_id,
                   status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id,
                   meeting_id=meeting.id if meeting is not None else None)
     _add_with_slot(entry, call, author)

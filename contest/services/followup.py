@@ -33,6 +33,7 @@ from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
+from contest.text import PICTURE_DESCRIPTION
 
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 PHOTO_MAX_MB = 20  # photos of a building site come straight from a phone
@@ -75,7 +76,7 @@ def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progre
     """A dated step: the follow-up takes its stage and progress. A new stage goes on the call's timeline and
     is told to the entrant and the entry's backers."""
     _check_staff(actor, follow_up.call)
-    text, image_alt = (text or "").strip(), (image_alt or "").strip()
+    text, image_alt = (text or "").strip(), PICTURE_DESCRIPTION.check(image_alt or "")
     if not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= 100:
         raise ServiceError(_("Give the progress as a whole number from 0 to 100."))
     if stage.position < follow_up.stage.position:
@@ -103,7 +104,7 @@ def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progre
         processed = process_uploads([upload], formats=PHOTO_FORMATS, max_mb=PHOTO_MAX_MB)[0]
         image = store_image(processed, actor)
     update = FollowUpUpdate(happened_on=happened_on, stage=stage, progress=progress, text=text, image=image,
-                            image_alt=image_alt[:300] if image is not None else "", author_id=actor.id,
+                            image_alt=image_alt if image is not None else "", author_id=actor.id,
                             created_at=now)
     previous_stage = follow_up.stage
     follow_up.updates.insert(0, update)

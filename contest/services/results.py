@@ -7,9 +7,7 @@ says exactly what was published, whatever happens to the underlying tables later
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 from collections import defaultdict
@@ -50,6 +48,7 @@ from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.services.audit import record
 from contest.services.visibility import public_entries
+from contest.tabular import csv_dicts_text
 
 SNAPSHOT_VERSION = 1
 NOTICE_DAYS = (1, 60)
@@ -562,14 +561,9 @@ def export_rows(call: Call) -> tuple[dict, list[dict]]:
 
 
 def export_csv(call: Call) -> str:
+    """The ranking as CSV (contest.tabular: formulas escaped, with a byte-order mark)."""
     _snap, rows = export_rows(call)
-    buffer = io.StringIO()
-    columns = list(rows[0]) if rows else EXPORT_COLUMNS
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return buffer.getvalue()
+    return csv_dicts_text(list(rows[0]) if rows else EXPORT_COLUMNS, rows)
 
 
 def export_json(call: Call) -> str:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from contest import text
 from contest.extensions import db
 from contest.models import Department, DepartmentMember, ParticipantGroup, User
 from contest.models.types import utcnow
@@ -21,7 +22,7 @@ def create_admin(email: str, password: str, display_name: str) -> User:
         user = User(
             email=email.strip().lower(),
             password_hash=hash_password(password),
-            display_name=display_name,
+            display_name=text.display_name(display_name, staff=True),
             group=ParticipantGroup.CITIZEN,
             email_confirmed_at=utcnow(),
         )

@@ -4,17 +4,18 @@ from __future__ import annotations
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from contest.forms import Form
 from contest.services.entries import Upload
+from contest.text import DESCRIPTION, TITLE
 
 
-class EntryForm(FlaskForm):
+class EntryForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give your entry a title.")),
-                                                  Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+                                                  Length(max=TITLE.max)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=DESCRIPTION.max)])
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
                            description=_l("The place your idea is about (optional)."))
@@ -29,7 +30,7 @@ class EditEntryForm(EntryForm):
     submit = SubmitField(_l("Save changes"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     submit = SubmitField(_l("Withdraw entry"))
 
 

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from contest import database
 from contest.extensions import db, limiter
+from contest.forms import Form
 from contest.models import Entry, PublicMode, Round, RoundKind
 from contest.services import ServiceError
 from contest.services import public as public_service
@@ -23,7 +23,7 @@ from contest.sessions import session_account
 bp = Blueprint("vote", __name__)
 
 
-class BallotForm(FlaskForm):
+class BallotForm(Form):
     """Only the CSRF token: the entry and the choice are in the address and the button."""
 
 

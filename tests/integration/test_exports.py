@@ -79,3 +79,24 @@ def test_the_console_links_to_the_exports(client, exported, transport_organiser)
     html = client.get(f"/console/calls/{exported['call'].id}/").get_data(as_text=True)
     assert f"/console/calls/{exported['call'].id}/entries.csv" in html
     assert f"/console/calls/{exported['call'].id}/figures.csv" in html
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","y")', "+cmd", "@SUM(1)", "-2+3", "\t=1"])
+def test_an_entrants_name_that_a_spreadsheet_would_run_is_quoted_in_every_export(
+        client, app, exported, transport_organiser, name):
+    author = exported["approved"][0].author
+    author.display_name = name
+    exported["approved"][0].title = name
+    db.session.commit()
+    log_in(client, transport_organiser.email)
+    for export in ("entries.csv", "figures.csv"):
+        response = client.get(f"/console/calls/{exported['call'].id}/{export}")
+        assert response.status_code == 200 and response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert "no-store" in response.headers["Cache-Control"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        for row in read_csv(response):
+            for value in row.values():
+                assert not value.startswith(("=", "+", "@", "\t", "\r", "-")), (export, value)
+    rows = read_csv(client.get(f"/console/calls/{exported['call'].id}/entries.csv"))
+    mine = next(r for r in rows if int(r["entry_id"]) == exported["approved"][0].id)
+    assert mine["author"] == "'" + name and mine["title"] == "'" + name

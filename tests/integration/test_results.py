@@ -422,3 +422,68 @@ def test_the_results_page_runs_the_same_queries_for_twenty_or_two_thousand_entri
         counts.append(queries.n)
     print(f"results page: {counts[0]} queries with 20 entries, {counts[1]} with 2,000 entries and 20,000 votes")
     assert counts[0] == counts[1], counts
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd", "@SUM(1)"]
+
+
+def _name_authors_with_formulas(story) -> None:
+    """Three entrants whose display names and titles a spreadsheet would run as formulas."""
+    for entry, formula_text in zip(story["entries"], FORMULAS, strict=False):
+        entry.author.display_name = formula_text
+        entry.title = formula_text
+    db.session.commit()
+
+
+def _formula_cells(text: str) -> list[str]:
+    import csv
+    import io
+
+    assert text.startswith("\ufeff")
+    return [value for row in csv.reader(io.StringIO(text[1:])) for value in row
+            if value.startswith(("=", "+", "@", "\t", "\r")) or value.startswith("-") and not _number(value)]
+
+
+def _number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def test_the_results_export_escapes_formulas_and_is_never_cached(app, client, story, transport_organiser):
+    _name_authors_with_formulas(story)
+    call = story["call"]
+    log_in(client, transport_organiser.email)
+    response = client.get(f"/console/calls/{call.id}/results.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "no-store" in response.headers["Cache-Control"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    text = response.get_data(as_text=True)
+    for formula_text in FORMULAS:
+        assert f"'{formula_text}".replace('"', '""') in text
+    assert _formula_cells(text) == []
+
+
+def test_every_sheet_of_a_calls_archive_escapes_formulas(app, client, story, transport_organiser, runner, tmp_path):
+    import zipfile
+
+    _name_authors_with_formulas(story)
+    call = story["call"]
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    post_form(client, f"/console/calls/{call.id}/results/publish", {"notice_days": 5, "top_n": ""}, page=page)
+    db.session.refresh(call)
+    assert call.results_published_at is not None
+    result = runner.invoke(args=["export-call", str(call.id), "--output", str(tmp_path / "call.zip")])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(tmp_path / "call.zip") as archive:
+        sheets = {name: archive.read(name).decode("utf-8") for name in archive.namelist()
+                  if name.startswith("spreadsheets/")}
+    assert {"spreadsheets/results.csv", "spreadsheets/entries.csv", "spreadsheets/scores.csv"} <= set(sheets)
+    for name, text in sheets.items():
+        assert _formula_cells(text) == [], name
+    assert "'@SUM(1)" in sheets["spreadsheets/results.csv"] and "'+cmd" in sheets["spreadsheets/entries.csv"]
