@@ -3,10 +3,20 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, SelectField
+from wtforms import DateTimeLocalField, SelectChoice, SelectField
 from wtforms.validators import StopValidation
 
+from contest.localtime import FORM_FORMATS
 from contest.models import GROUP_LABELS, ParticipantGroup
+
+
+class MinuteField(DateTimeLocalField):
+    """A date and time in the site's zone, shown and read to the minute (seconds are accepted and dropped by
+    localtime.to_utc)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", FORM_FORMATS)
+        super().__init__(label, validators, **kwargs)
 
 
 class GroupField(SelectField):
