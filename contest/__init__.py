@@ -68,6 +68,9 @@ def _init_extensions(app: Flask) -> None:
     from contest.models import CombineOn
 
     app.jinja_env.globals["combine_label"] = lambda value: CombineOn(value).label
+    from contest.localtime import format_moment
+
+    app.jinja_env.filters["datetimeformat"] = format_moment  # Flask-Babel's, without the seconds
     app.jinja_env.filters["isodatetime"] = _iso_datetime
 
     login_manager.init_app(app)
@@ -90,10 +93,10 @@ def _iso_datetime(value: str) -> str:
     """A moment stored as ISO text (in a timeline's detail), shown like any other date."""
     from datetime import datetime
 
-    from flask_babel import format_datetime
+    from contest.localtime import format_moment
 
     try:
-        return format_datetime(datetime.fromisoformat(value), "medium")
+        return format_moment(datetime.fromisoformat(value))
     except (TypeError, ValueError):
         return value or ""
 

@@ -60,14 +60,16 @@ JSON_WITH_IDS = (("call", "results_snapshot"), ("score", "marks"), ("call_event"
 JSON_WITHOUT_IDS = (("call", "image_formats"), ("user", "mail_off"))
 # Keys of the details that hold ids, by the table the ids are of; "awards" (entry -> prize) and "ids" (the
 # ballots of a round: votes or comparisons) are translated by hand. Other keys hold no ids.
-EVENT_DETAIL_IDS = {"entry_id": "entry"}
-EVENT_DETAIL_PLAIN = ("days", "notice_ends", "round", "advanced", "of", "entry", "stage", "from", "to", "reason")
+EVENT_DETAIL_IDS = {"entry_id": "entry", "round_id": "round"}
+EVENT_DETAIL_PLAIN = ("days", "notice_ends", "round", "advanced", "of", "entry", "stage", "from", "to", "reason",
+                      "changed")
 AUDIT_DETAIL_IDS = {"call_id": "call", "entry_id": "entry", "follow_up_id": "follow_up", "member_id": "round_member",
                     "objection_id": "objection", "meeting_id": "meeting", "into": "entry", "was_into": "entry",
-                    "entry_ids": "entry", "advanced": "entry", "user_id": "user"}
+                    "entry_ids": "entry", "advanced": "entry", "user_id": "user", "source_round_id": "round"}
 AUDIT_DETAIL_PLAIN = ("images", "channel", "reason", "mode", "value", "added", "conflict", "reminded", "before",
                       "after", "first", "notice_days", "top_n", "departs", "statement", "title", "name", "label",
-                      "stage", "progress", "photo", "kind", "held_at", "count", "told", "unanswered")
+                      "stage", "progress", "photo", "kind", "held_at", "count", "told", "unanswered", "entries",
+                      "changed")
 
 README = """\
 Archive of one call of People's City Design Calls (人民城市设计征集)

@@ -5,10 +5,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
 from contest import text
+from contest.localtime import FORM_FORMATS
 from contest.models import GROUP_LABELS, ParticipantGroup
 from contest.services import ServiceError
 
@@ -47,6 +48,15 @@ class DisplayName:
             field.data = text.display_name(field.data or "", staff=staff, optional=self.on_behalf)
         except ServiceError as error:
             raise ValidationError(str(error)) from error
+
+
+class MinuteField(DateTimeLocalField):
+    """A date and time in the site's zone, shown and read to the minute (seconds are accepted and dropped by
+    localtime.to_utc)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", FORM_FORMATS)
+        super().__init__(label, validators, **kwargs)
 
 
 class GroupField(SelectField):

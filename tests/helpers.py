@@ -267,3 +267,19 @@ def adopt(entry, organiser):
 def adopted_entry(call, organiser, start_seed=700):
     """A new approved entry of the call, adopted by the organiser: its follow-up."""
     return adopt(approved_entries(call, 1, start_seed)[0], organiser)
+
+
+def make_decided_round(call, actor, entries, advanced, *, title="专家评审"):
+    """An expert round of the call, over and decided: `entries` took part and `advanced` (some of them) go on."""
+    from datetime import timedelta
+
+    from contest.models import RoundEntry
+
+    round_ = make_round(call, actor, state="upcoming")
+    round_.title = title
+    round_.opens_at, round_.closes_at = utcnow() - timedelta(days=10), utcnow() - timedelta(days=2)
+    for entry in entries:
+        db.session.add(RoundEntry(round_id=round_.id, entry_id=entry.id, advanced=entry in advanced))
+    round_.decided_at, round_.decided_by_id = utcnow() - timedelta(days=1), actor.id
+    db.session.commit()
+    return round_

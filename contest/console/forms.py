@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     EmailField,
     IntegerField,
     SelectChoice,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from contest.forms import DescribesFile, DisplayName, Form
+from contest.forms import DescribesFile, DisplayName, Form, MinuteField
 from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind, CombineOn
 from contest.services.calls import IMAGE_FORMATS
 from contest.text import DESCRIPTION, PERSON_NAME, TITLE
@@ -55,8 +54,8 @@ class CallForm(Form):
     entries_per_person = IntegerField(_l("Entries per person"), default=3, validators=[NumberRange(1, 50)])
     licence_text = TextAreaField(_l("Licence terms the entrant accepts"), validators=[Length(max=10000)])
     originality_text = TextAreaField(_l("Originality declaration"), validators=[Length(max=5000)])
-    opens_at = DateTimeLocalField(_l("Opens (Shanghai time)"), validators=[Optional()])
-    closes_at = DateTimeLocalField(_l("Closes (Shanghai time)"), validators=[Optional()])
+    opens_at = MinuteField(_l("Opens (Shanghai time)"), validators=[Optional()])
+    closes_at = MinuteField(_l("Closes (Shanghai time)"), validators=[Optional()])
     cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
     cover_alt = StringField(_l("Description of the cover image"), validators=[
         DescribesFile("cover", _l("Describe the cover image for people who cannot see it.")), Length(max=300)])

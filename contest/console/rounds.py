@@ -6,14 +6,25 @@ from functools import wraps
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from contest.console.routes import _to_local, _to_utc, bp
 from contest.extensions import db
-from contest.jury.forms import ActionForm, DecideForm, InviteForm, PublicRoundForm, RoundForm, VoidForm
-from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind
+from contest.jury.forms import (
+    ActionForm,
+    ConfirmForm,
+    DecideForm,
+    InviteForm,
+    PublicRoundForm,
+    PublicRoundSettingsForm,
+    RoundForm,
+    VoidForm,
+)
+from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind, RoundState
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
 from contest.security import safe_next
@@ -70,6 +81,8 @@ def new_round(call: Call):
 @bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
 @round_staff_required
 def edit_round(round_: Round):
+    if round_.kind is RoundKind.PUBLIC:
+        return _edit_public_round(round_)
     form = RoundForm(obj=round_) if request.method == "GET" else RoundForm()
     if request.method == "GET":
         form.criteria.data = "\n".join(f"{c.name} | {c.weight} | {c.description}".rstrip(" |")
@@ -89,29 +102,130 @@ def edit_round(round_: Round):
         (400 if form.errors else 200)
 
 
+def _source_choices(call: Call) -> list[SelectChoice]:
+    """Where a new public round may take its entries from, each with how many it would hold, the latest first."""
+    choices = []
+    for source in reversed(round_service.decided_rounds(call)):
+        n = len(round_service.entries_from(call, source))
+        choices.append(SelectChoice(str(source.id), ngettext(
+            "The %(num)d entry “%(round)s” advanced", "The %(num)d entries “%(round)s” advanced", n,
+            round=source.title)))
+    n = len(round_service.entries_from(call, None))
+    choices.append(SelectChoice("all", ngettext("Every approved entry of the call (%(num)d now)",
+                                                "Every approved entry of the call (%(num)d now)", n)))
+    return choices
+
+
+def _public_round_data(form: PublicRoundSettingsForm, round_: Round | None = None) -> public_service.PublicRoundData:
+    data = public_service.PublicRoundData(
+        title=form.title.data or "", opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
+        votes_per_citizen=form.votes_per_citizen.data, min_account_age_hours=form.min_account_age_hours.data,
+        hide_counts=bool(form.hide_counts.data))
+    if isinstance(form, PublicRoundForm):
+        data.mode = PublicMode(form.mode.data)
+        data.all_approved = form.source.data == "all"
+        data.source_round_id = int(form.source.data) if form.source.data.isdigit() else None
+    return data
+
+
 @bp.route("/calls/<int:call_id>/public-rounds/new", methods=["GET", "POST"])
 @call_staff_required
 def new_public_round(call: Call):
     form = PublicRoundForm()
+    form.source.choices = _source_choices(call)
     if request.method == "GET":
         start = call.rounds[-1].closes_at if call.rounds else (call.closes_at or utcnow())
         form.opens_at.data, form.closes_at.data = _to_local(start), _to_local(start + timedelta(days=14))
         form.title.data = _("Public round")
+        form.source.data = form.source.choices[0].value
     if form.validate_on_submit():
-        data = public_service.PublicRoundData(
-            title=form.title.data, opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
-            mode=PublicMode(form.mode.data), votes_per_citizen=form.votes_per_citizen.data,
-            min_account_age_hours=form.min_account_age_hours.data, hide_counts=bool(form.hide_counts.data))
         try:
-            round_ = public_service.create_public_round(current_user, call, data)
+            round_ = public_service.create_public_round(current_user, call, _public_round_data(form))
+        except ServiceError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            held = public_service.round_holding(round_)
+            db.session.commit()
+            flash(_("The public round is saved."), "success")
+            flash(ngettext("It holds %(num)d entry, the one “%(round)s” advanced.",
+                           "It holds %(num)d entries, those “%(round)s” advanced.", len(held.entries),
+                           round=held.source.title) if held.source else
+                  ngettext("It holds %(num)d entry: every approved entry of the call.",
+                           "It holds %(num)d entries: every approved entry of the call.", len(held.entries)),
+                  "info")
+            return redirect(url_for("console.round", round_id=round_.id))
+    return render_template("rounds/public_form.html", form=form, call=call, round=None), \
+        (400 if form.errors else 200)
+
+
+def _edit_public_round(round_: Round):
+    form = PublicRoundSettingsForm(obj=round_) if request.method == "GET" else PublicRoundSettingsForm()
+    if request.method == "GET":
+        form.opens_at.data, form.closes_at.data = _to_local(round_.opens_at), _to_local(round_.closes_at)
+    if form.validate_on_submit():
+        try:
+            changed = public_service.update_public_round(current_user, round_, _public_round_data(form))
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("The public round is saved."), "success")
+            flash(_("The round is saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("console.round", round_id=round_.id))
-    return render_template("rounds/public_form.html", form=form, call=call), (400 if form.errors else 200)
+    return render_template("rounds/public_form.html", form=form, call=round_.call, round=round_), \
+        (400 if form.errors else 200)
+
+
+def _confirm_page(round_: Round, *, heading: str, message: str, button: str, refusal: str | None = None):
+    form = ConfirmForm()
+    form.submit.label.text = button
+    return render_template("rounds/confirm.html", round=round_, call=round_.call, form=form, heading=heading,
+                           message=message, refusal=refusal)
+
+
+@bp.route("/rounds/<int:round_id>/close-voting", methods=["GET", "POST"])
+@round_staff_required
+def close_public_round(round_: Round):
+    if round_.kind is not RoundKind.PUBLIC:
+        abort(404)
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        try:
+            public_service.close_voting_now(current_user, round_)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Voting is closed."), "success")
+        return redirect(url_for("console.round", round_id=round_.id))
+    refusal = None if round_.state is RoundState.OPEN else _("Voting can only be closed early while it is open.")
+    return _confirm_page(
+        round_, heading=_("Close voting in “%(round)s” now?", round=round_.title), refusal=refusal,
+        message=_("Citizens can no longer vote or take votes back; the counts are shown. The call's timeline says "
+                  "that voting closed early. This cannot be undone."), button=_("Close voting now"))
+
+
+@bp.route("/rounds/<int:round_id>/remove", methods=["GET", "POST"])
+@round_staff_required
+def remove_round(round_: Round):
+    if round_.kind is not RoundKind.PUBLIC:
+        abort(404)
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        call_id = round_.call_id
+        try:
+            public_service.remove_round(current_user, round_)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("console.round", round_id=round_.id))
+        db.session.commit()
+        flash(_("The round is removed."), "success")
+        return redirect(url_for("console.call", call_id=call_id))
+    return _confirm_page(
+        round_, heading=_("Remove “%(round)s”?", round=round_.title), refusal=public_service.removal_refused(round_),
+        message=_("The round and its settings are deleted; the call's timeline says it was removed. This cannot be "
+                  "undone."), button=_("Remove the round"))
 
 
 @bp.route("/rounds/<int:round_id>/void", methods=["POST"])
@@ -142,7 +256,7 @@ def _public_round(round_: Round):
         bursts=public_service.bursts(round_), addresses=public_service.crowded_addresses(round_),
         pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=public_service.ballot_total(round_),
-        void_form=VoidForm(), action_form=ActionForm())
+        held=public_service.round_holding(round_), void_form=VoidForm(), action_form=ActionForm())
 
 
 @bp.route("/rounds/<int:round_id>/")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     DecimalField,
     EmailField,
     HiddenField,
@@ -17,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from contest.forms import Form
+from contest.forms import Form, MinuteField
 from contest.models import AdvanceMode
 
 
@@ -39,29 +38,42 @@ class RoundForm(Form):
                         description=_l("0 for the plain mean; 0.2 drops the highest and lowest fifth of the "
                                        "jurors' scores of each entry."),
                         validators=[NumberRange(0, 0.49)])
-    opens_at = DateTimeLocalField(_l("Scoring opens (Shanghai time)"),
+    opens_at = MinuteField(_l("Scoring opens (Shanghai time)"),
                                   validators=[DataRequired(message=_l("Give the opening date."))])
-    closes_at = DateTimeLocalField(_l("Scoring closes (Shanghai time)"),
+    closes_at = MinuteField(_l("Scoring closes (Shanghai time)"),
                                    validators=[DataRequired(message=_l("Give the closing date."))])
     submit = SubmitField(_l("Save round"))
 
 
-class PublicRoundForm(Form):
+class PublicRoundSettingsForm(Form):
+    """What an organiser may change in a public round (its own form: not the expert round's)."""
+
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
                                                   Length(max=200)])
-    mode = SelectField(_l("How citizens take part"), choices=[
-        SelectChoice("votes", _l("Votes: each citizen has a number of votes, one per entry")),
-        SelectChoice("pairwise", _l("Pairs: citizens say which of two entries they prefer")),
-    ])
     votes_per_citizen = IntegerField(_l("Votes per citizen"), default=3, validators=[NumberRange(1, 50)])
     min_account_age_hours = IntegerField(_l("Hours an account must exist before it can vote"), default=24,
                                          validators=[NumberRange(0, 1440)])
     hide_counts = BooleanField(_l("Hide the counts until voting closes"), default=True)
-    opens_at = DateTimeLocalField(_l("Voting opens (Shanghai time)"),
-                                  validators=[DataRequired(message=_l("Give the opening date."))])
-    closes_at = DateTimeLocalField(_l("Voting closes (Shanghai time)"),
-                                   validators=[DataRequired(message=_l("Give the closing date."))])
+    opens_at = MinuteField(_l("Voting opens (Shanghai time)"),
+                           validators=[DataRequired(message=_l("Give the opening date."))])
+    closes_at = MinuteField(_l("Voting closes (Shanghai time)"),
+                            validators=[DataRequired(message=_l("Give the closing date."))])
     submit = SubmitField(_l("Save round"))
+
+
+class PublicRoundForm(PublicRoundSettingsForm):
+    mode = SelectField(_l("How citizens take part"), choices=[
+        SelectChoice("votes", _l("Votes: each citizen has a number of votes, one per entry")),
+        SelectChoice("pairwise", _l("Pairs: citizens say which of two entries they prefer")),
+    ])
+    # Choices made by the page: "all", or the id of an earlier round that decided who advances.
+    source = SelectField(_l("Which entries the round holds"), validate_choice=True)
+
+
+class ConfirmForm(Form):
+    """A page of its own that asks before an action that cannot be undone (no script needed)."""
+
+    submit = SubmitField(_l("Confirm"))
 
 
 class VoidForm(Form):

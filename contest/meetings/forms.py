@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    DateTimeLocalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -13,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from contest.forms import DisplayName, Form
+from contest.forms import DisplayName, Form, MinuteField
 from contest.models import MEETING_KIND_LABELS, MeetingKind
 from contest.text import DESCRIPTION, PERSON_NAME, TITLE
 
@@ -23,7 +22,7 @@ class MeetingForm(Form):
                         validators=[DataRequired(message=_l("Give the meeting a title.")), Length(max=200)])
     kind = SelectField(_l("Kind of meeting"),
                        choices=[SelectChoice(k.value, MEETING_KIND_LABELS[k]) for k in MeetingKind])
-    held_at = DateTimeLocalField(_l("Held on (Shanghai time)"), validators=[
+    held_at = MinuteField(_l("Held on (Shanghai time)"), validators=[
         InputRequired(message=_l("Give the date and time of the meeting."))])
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
                            description=_l("The district, street or community where it was held (optional)."))

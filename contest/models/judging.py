@@ -95,6 +95,10 @@ class Round(db.Model):
     votes_per_citizen: Mapped[int] = mapped_column(default=3)
     min_account_age_hours: Mapped[int] = mapped_column(default=24)
     hide_counts: Mapped[bool] = mapped_column(default=True)  # until the round closes
+    # Which entries the round holds (see services.rounds.source_of): the entries advanced by source_round, or
+    # every approved entry when takes_all_approved; neither set: the previous round's, as for any round.
+    source_round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id", ondelete="SET NULL"))
+    takes_all_approved: Mapped[bool] = mapped_column(default=False)
     # The outcome
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -102,6 +106,7 @@ class Round(db.Model):
     advance_value: Mapped[float | None]
 
     call: Mapped[Call] = relationship(back_populates="rounds")
+    source_round: Mapped[Round | None] = relationship(remote_side="Round.id", foreign_keys=[source_round_id])
     criteria: Mapped[list[Criterion]] = relationship(cascade="all, delete-orphan", order_by="Criterion.position",
                                                      back_populates="round")
     members: Mapped[list[RoundMember]] = relationship(cascade="all, delete-orphan", order_by="RoundMember.id",
@@ -125,6 +130,11 @@ class Round(db.Model):
         """The state in citizens' words: they vote, they do not score."""
         return str({RoundState.UPCOMING: _l("Voting not open yet"), RoundState.OPEN: _l("Voting open"),
                     RoundState.CLOSED: _l("Voting closed"), RoundState.DECIDED: _l("Results decided")}[self.state])
+
+    @property
+    def state_label(self) -> str:
+        """The state in the words its audience uses: citizens vote in a public round, jurors score."""
+        return self.public_state_label if self.kind is RoundKind.PUBLIC else self.state.label
 
     @property
     def jurors(self) -> list[RoundMember]:

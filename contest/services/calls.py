@@ -257,11 +257,12 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
             detail = {"received": sum(n for s, n in counts.items() if s is not EntryStatus.WITHDRAWN),
                       "approved": counts.get(EntryStatus.APPROVED, 0)}
         items.append(TimelineItem(call.closes_at, "closes", closed, detail))
-        closed_early = {e.detail.get("round") for e in call.events if e.kind == "round_closed"}
+        early = [e.detail or {} for e in call.events if e.kind in ("round_closed", "voting_closed")]
+        closed_early = {d.get("round_id") for d in early} | {d.get("round") for d in early if "round_id" not in d}
         for round_ in call.rounds:
             items.append(TimelineItem(round_.opens_at, "round_opens", round_.opens_at <= now,
                                       {"round": round_.title}))
-            if round_.title not in closed_early:
+            if round_.id not in closed_early and round_.title not in closed_early:
                 items.append(TimelineItem(round_.closes_at, "round_closes", round_.closes_at <= now,
                                           {"round": round_.title}))
     return sorted(items, key=lambda item: item.at)

@@ -72,9 +72,9 @@ def check_open(call: Call) -> None:
 
 
 def _format_date(value) -> str:
-    from flask_babel import format_datetime
+    from contest.localtime import format_moment
 
-    return format_datetime(value, "medium")
+    return format_moment(value)
 
 
 def check_can_enter(actor: User, call: Call) -> None:

@@ -15,9 +15,12 @@ from sqlalchemy.orm import joinedload
 
 from contest import pairwise
 from contest.extensions import db
+from contest.localtime import to_minute
 from contest.models import (
     Call,
     CallDepartment,
+    CallEvent,
+    CallState,
     Comparison,
     DepartmentMember,
     Entry,
@@ -37,7 +40,7 @@ from contest.models.types import UTCDateTime, enum_column, utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
-from contest.services.rounds import candidates
+from contest.services.rounds import candidates, decided_rounds, entries_from, opens_after_previous, source_of
 from contest.sessions import SessionAccount, still_stands
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
@@ -65,30 +68,176 @@ class PublicRoundData:
     votes_per_citizen: int = 3
     min_account_age_hours: int = 24
     hide_counts: bool = True
+    # Which entries the round holds (at creation only): the advanced entries of this earlier decided round, or
+    # every approved entry; neither: the last decided round's (every approved entry when there is no earlier round).
+    source_round_id: int | None = None
+    all_approved: bool = False
 
 
-def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round:
-    if not can_manage_call(actor, call):
-        raise ServiceError(_("You do not run this call."))
+@dataclass
+class Holding:
+    """The entries a public round holds and where they come from."""
+
+    source: Round | None  # the round whose outcome it takes; None: every approved entry of the call
+    entries: list[Entry]
+
+
+def holding(call: Call, source_round_id: int | None = None, all_approved: bool = False) -> Holding:
+    """Which entries a new public round of the call would hold. Refuses a source that is not a decided round of
+    the call, and a round that would hold nothing (unless entries can still come: every approved entry of a call
+    that has not closed for entries)."""
+    decided = decided_rounds(call)
+    if all_approved or (source_round_id is None and not call.rounds):
+        source = None
+    elif source_round_id is None:
+        if not decided:
+            raise ServiceError(_("This round would hold no entries: no earlier round has decided which entries "
+                                 "advance. Choose all approved entries, or decide the earlier round first."))
+        source = decided[-1]
+    else:
+        source = next((r for r in decided if r.id == source_round_id), None)
+        if source is None:
+            raise ServiceError(_("Choose a round that has decided which entries advance, or all approved entries."))
+    entries = entries_from(call, source)
+    if not entries:
+        if source is not None:
+            raise ServiceError(_("This round would hold no entries: none of the entries “%(round)s” advanced is "
+                                 "approved. Choose another round's outcome, or all approved entries.",
+                                 round=source.title))
+        if call.state is CallState.CLOSED:
+            raise ServiceError(_("This round would hold no entries: no entry of this call is approved. Approve "
+                                 "entries first."))
+    return Holding(source, entries)
+
+
+def round_holding(round_: Round) -> Holding:
+    """The entries a round holds now and where they come from."""
+    source = source_of(round_)
+    return Holding(source, entries_from(round_.call, source))
+
+
+def _check_settings(data: PublicRoundData) -> None:
     if not data.title.strip():
         raise ServiceError(_("Give the round a title."))
-    if data.closes_at <= data.opens_at:
+    if to_minute(data.closes_at) <= to_minute(data.opens_at):
         raise ServiceError(_("The round must close after it opens."))
     if not 1 <= data.votes_per_citizen <= 50:
         raise ServiceError(_("Votes per citizen must be between 1 and 50."))
     if not 0 <= data.min_account_age_hours <= 24 * 60:
         raise ServiceError(_("The account age must be between 0 and 1440 hours."))
-    rounds = call.rounds
-    if rounds and data.opens_at < rounds[-1].closes_at:
-        raise ServiceError(_("A round must open after the round before it closes."))
-    round_ = Round(call=call, position=len(rounds) + 1, kind=RoundKind.PUBLIC, title=data.title.strip()[:200],
-                   opens_at=data.opens_at, closes_at=data.closes_at, public_mode=data.mode,
+
+
+def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round:
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    _check_settings(data)
+    opens_after_previous(call, data.opens_at)
+    held = holding(call, data.source_round_id, data.all_approved)
+    round_ = Round(call=call, position=len(call.rounds) + 1, kind=RoundKind.PUBLIC, title=data.title.strip()[:200],
+                   opens_at=to_minute(data.opens_at), closes_at=to_minute(data.closes_at), public_mode=data.mode,
                    votes_per_citizen=data.votes_per_citizen, min_account_age_hours=data.min_account_age_hours,
-                   hide_counts=data.hide_counts, jurors_per_entry=0)
+                   hide_counts=data.hide_counts, jurors_per_entry=0,
+                   source_round_id=held.source.id if held.source else None,
+                   takes_all_approved=held.source is None and bool(call.rounds))
     db.session.add(round_)
     db.session.flush()
-    record(actor, "round.create_public", "round", round_.id, mode=data.mode.value)
+    record(actor, "round.create_public", "round", round_.id, mode=data.mode.value,
+           source_round_id=round_.source_round_id, entries=len(held.entries))
     return round_
+
+
+def update_public_round(actor: User, round_: Round, data: PublicRoundData) -> list[str]:
+    """Change a public round's title, dates, votes per citizen, account age and hidden counts (not its mode nor its
+    entries); returns the names of the settings that changed. Once voting has opened, only the title, the closing
+    date and the hidden counts may change; a closed round no longer changes."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.kind is not RoundKind.PUBLIC:
+        raise ServiceError(_("This is not a public round."))
+    state = round_.state
+    if state in (RoundState.CLOSED, RoundState.DECIDED):
+        raise ServiceError(_("Voting in this round has closed: it can no longer be changed."))
+    _check_settings(data)
+    wanted = {"title": data.title.strip()[:200], "opens_at": to_minute(data.opens_at),
+              "closes_at": to_minute(data.closes_at), "votes_per_citizen": data.votes_per_citizen,
+              "min_account_age_hours": data.min_account_age_hours, "hide_counts": data.hide_counts}
+    current = {name: getattr(round_, name) for name in wanted}
+    current["opens_at"], current["closes_at"] = to_minute(round_.opens_at), to_minute(round_.closes_at)
+    changed = [name for name in wanted if wanted[name] != current[name]]
+    if state is RoundState.OPEN:
+        if {"opens_at", "votes_per_citizen", "min_account_age_hours"} & set(changed):
+            raise ServiceError(_("Voting has opened: only the title, the closing date and whether the counts are "
+                                 "hidden can change now."))
+        if wanted["closes_at"] <= utcnow():
+            raise ServiceError(_("The closing date has passed: to end voting now, close the round early."))
+    else:
+        earlier = [r for r in round_.call.rounds if r.position < round_.position]
+        if earlier and wanted["opens_at"] < to_minute(earlier[-1].closes_at):
+            raise ServiceError(_("A round must open after the round before it closes."))
+    if not changed:
+        return []
+    for name in changed:
+        setattr(round_, name, wanted[name])
+    db.session.add(CallEvent(call_id=round_.call_id, kind="round_changed", actor_id=actor.id,
+                             detail={"round": round_.title, "round_id": round_.id, "changed": changed}))
+    record(actor, "round.update_public", "round", round_.id,
+           changed={name: _plain(wanted[name]) for name in changed})
+    return changed
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def close_voting_now(actor: User, round_: Round) -> None:
+    """End a public round's voting before its closing date; the timeline says it closed early."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if round_.kind is not RoundKind.PUBLIC:
+        raise ServiceError(_("This is not a public round."))
+    if round_.state is not RoundState.OPEN:
+        raise ServiceError(_("Voting can only be closed early while it is open."))
+    round_.closes_at = max(to_minute(utcnow()), round_.opens_at)
+    db.session.add(CallEvent(call_id=round_.call_id, kind="voting_closed", actor_id=actor.id,
+                             detail={"round": round_.title, "round_id": round_.id}))
+    record(actor, "round.close_public", "round", round_.id)
+
+
+def removal_refused(round_: Round) -> str | None:
+    """Why the round cannot be removed (None: it can): only a public round, and only before it opens or while
+    nobody has voted in it (voided ballots count: they are part of the record)."""
+    if round_.kind is not RoundKind.PUBLIC:
+        raise ServiceError(_("This is not a public round."))
+    if round_.state is RoundState.UPCOMING:
+        return None
+    ballots = sum(db.session.scalar(select(func.count()).select_from(model).where(model.round_id == round_.id))
+                  for model in (Vote, Comparison))
+    if ballots:
+        return _("Citizens have already voted in this round (%(n)d ballots), so it cannot be removed: close it early "
+                 "instead.", n=ballots)
+    return None
+
+
+def remove_round(actor: User, round_: Round) -> None:
+    """Remove a public round that has not opened or has no ballots; the rounds after it move up one place."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    refusal = removal_refused(round_)
+    if refusal:
+        raise ServiceError(refusal)
+    call, title, position = round_.call, round_.title, round_.position
+    db.session.execute(delete(VoteAllowance).where(VoteAllowance.round_id == round_.id))
+    for later in call.rounds:
+        if later.source_round_id == round_.id:
+            later.source_round_id = None
+    record(actor, "round.remove", "round", round_.id, call_id=call.id, title=title)
+    db.session.delete(round_)
+    db.session.flush()
+    db.session.expire(call, ["rounds"])
+    for later in sorted((r for r in call.rounds if r.position > position), key=lambda r: r.position):
+        later.position -= 1  # one at a time, upwards: the (call, position) pairs stay unique at every step
+        db.session.flush()
+    db.session.add(CallEvent(call_id=call.id, kind="round_removed", actor_id=actor.id, detail={"round": title}))
 
 
 def entries_of(round_: Round) -> list[Entry]:
@@ -161,14 +310,20 @@ def _roles_in_call(user: User, round_: Round) -> tuple[bool, bool]:
 
 
 def in_round(round_: Round, entry_id: int) -> bool:
-    """Whether one entry takes part in the round, in one query (this runs on every vote)."""
-    previous = select(Round.id).where(Round.call_id == round_.call_id, Round.position < round_.position) \
-        .order_by(Round.position.desc()).limit(1).scalar_subquery()
-    advanced = select(RoundEntry.entry_id).where(RoundEntry.round_id == previous, RoundEntry.advanced.is_(True))
-    first = ~select(Round.id).where(Round.call_id == round_.call_id, Round.position < round_.position).exists()
-    return db.session.scalar(select(Entry.id).where(
-        Entry.id == entry_id, Entry.call_id == round_.call_id, Entry.status == EntryStatus.APPROVED,
-        or_(first, Entry.id.in_(advanced)))) is not None
+    """Whether one entry takes part in the round, in one query (this runs on every vote): the rule of
+    rounds.source_of, the entries its source round advanced, or every approved one."""
+    stmt = select(Entry.id).where(Entry.id == entry_id, Entry.call_id == round_.call_id,
+                                  Entry.status == EntryStatus.APPROVED)
+    if round_.takes_all_approved:
+        return db.session.scalar(stmt) is not None
+    earlier = select(Round.id).where(Round.call_id == round_.call_id, Round.position < round_.position)
+    source = round_.source_round_id if round_.source_round_id is not None else \
+        earlier.order_by(Round.position.desc()).limit(1).scalar_subquery()
+    taking_part = Entry.id.in_(select(RoundEntry.entry_id).where(RoundEntry.round_id == source,
+                                                                 RoundEntry.advanced.is_(True)))
+    if round_.source_round_id is None:
+        taking_part = or_(~earlier.exists(), taking_part)
+    return db.session.scalar(stmt.where(taking_part)) is not None
 
 
 def _insert(table):
@@ -211,7 +366,8 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> boo
     check_eligible(user, round_)
     # The first round takes every approved entry, which the loaded entry tells by itself.
     taking_part = entry.call_id == round_.call_id and (
-        entry.status is EntryStatus.APPROVED if round_.position == 1 else in_round(round_, entry.id))
+        entry.status is EntryStatus.APPROVED if round_.position == 1 or round_.takes_all_approved
+        else in_round(round_, entry.id))
     _check_ballot(round_.public_mode, taking_part, entry.author_id == user.id)
     inserted = _insert_ignoring_conflicts(Vote, {
         "round_id": round_.id, "user_id": user.id, "entry_id": entry.id, "created_at": utcnow(),
@@ -277,11 +433,12 @@ WITH ballot AS (
            r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
            r.min_account_age_hours, c.published_at IS NOT NULL AS published,
            e.status = :approved AND (
-               NOT EXISTS (SELECT FROM round AS earlier WHERE earlier.call_id = r.call_id
-                           AND earlier.position < r.position)
-               OR e.id IN (SELECT re.entry_id FROM round_entry AS re WHERE re.advanced AND re.round_id = (
-                   SELECT earlier.id FROM round AS earlier WHERE earlier.call_id = r.call_id
-                   AND earlier.position < r.position ORDER BY earlier.position DESC LIMIT 1))) AS in_round,
+               r.takes_all_approved
+               OR (r.source_round_id IS NULL AND NOT EXISTS (SELECT FROM round AS earlier
+                   WHERE earlier.call_id = r.call_id AND earlier.position < r.position))
+               OR e.id IN (SELECT re.entry_id FROM round_entry AS re WHERE re.advanced AND re.round_id = COALESCE(
+                   r.source_round_id, (SELECT earlier.id FROM round AS earlier WHERE earlier.call_id = r.call_id
+                   AND earlier.position < r.position ORDER BY earlier.position DESC LIMIT 1)))) AS in_round,
            e.author_id = u.id AS own_entry,
            u.id AS account_id, u.email_confirmed_at IS NOT NULL AS confirmed, u.created_at AS account_created_at,
            u.is_admin OR EXISTS (SELECT FROM department_member AS m WHERE m.user_id = u.id AND (

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from contest import assignment as balancing
 from contest import database, scoring
 from contest.extensions import db
+from contest.localtime import to_minute
 from contest.mail import send_mail
 from contest.models import (
     AdvanceMode,
@@ -110,10 +111,8 @@ def create_round(actor: User, call: Call, data: RoundData) -> Round:
     if not can_manage_call(actor, call):
         raise ServiceError(_("You do not run this call."))
     _check(data)
-    rounds = call.rounds
-    if rounds and data.opens_at < rounds[-1].closes_at:
-        raise ServiceError(_("A round must open after the round before it closes."))
-    round_ = Round(call=call, position=len(rounds) + 1, kind=RoundKind.EXPERT, title=data.title.strip())
+    opens_after_previous(call, data.opens_at)
+    round_ = Round(call=call, position=len(call.rounds) + 1, kind=RoundKind.EXPERT, title=data.title.strip())
     _apply(round_, data)
     db.session.add(round_)
     db.session.flush()
@@ -127,8 +126,8 @@ def update_round(actor: User, round_: Round, data: RoundData) -> None:
     _check(data)
     if round_.state is not RoundState.UPCOMING:
         # Once scoring has begun, only the closing date may move (e.g. to give jurors more time).
-        if (data.opens_at, data.scale_low, data.scale_high, data.scale_step) != (
-                round_.opens_at, round_.scale_low, round_.scale_high, round_.scale_step) or \
+        if (to_minute(data.opens_at), data.scale_low, data.scale_high, data.scale_step) != (
+                to_minute(round_.opens_at), round_.scale_low, round_.scale_high, round_.scale_step) or \
                 [(c.name, c.weight) for c in round_.criteria] != [(n, w) for n, w, _ in data.criteria]:
             raise ServiceError(_("Scoring has begun: only the closing date and the descriptions can change now."))
     _apply(round_, data)
@@ -137,7 +136,7 @@ def update_round(actor: User, round_: Round, data: RoundData) -> None:
 
 def _apply(round_: Round, data: RoundData) -> None:
     round_.title = data.title.strip()
-    round_.opens_at, round_.closes_at = data.opens_at, data.closes_at
+    round_.opens_at, round_.closes_at = to_minute(data.opens_at), to_minute(data.closes_at)
     round_.scale_low, round_.scale_high, round_.scale_step = data.scale_low, data.scale_high, data.scale_step
     round_.jurors_per_entry, round_.blind = data.jurors_per_entry, data.blind
     round_.normalise, round_.trim = data.normalise, data.trim
@@ -213,17 +212,42 @@ def accept_invitation(user: User, token: str) -> RoundMember:
 
 # Entries and assignments ----------------------------------------------------------------------
 
-def candidates(round_: Round) -> list[Entry]:
-    """The entries that take part: approved ones in the first round, those advanced in later rounds."""
-    call = round_.call
-    previous = [r for r in call.rounds if r.position < round_.position]
-    if not previous:
-        stmt = select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
-    else:
-        advanced = select(RoundEntry.entry_id).where(RoundEntry.round_id == previous[-1].id,
-                                                     RoundEntry.advanced.is_(True))
-        stmt = select(Entry).where(Entry.id.in_(advanced), Entry.status == EntryStatus.APPROVED)
+def source_of(round_: Round) -> Round | None:
+    """The earlier round whose advanced entries this round holds, or None for every approved entry of the call.
+
+    A round says which (`source_round_id`, or `takes_all_approved`); one that says neither takes the round just
+    before it, and a first round every approved entry."""
+    if round_.takes_all_approved:
+        return None
+    if round_.source_round_id is not None:
+        return round_.source_round
+    previous = [r for r in round_.call.rounds if r.position < round_.position]
+    return previous[-1] if previous else None
+
+
+def entries_from(call: Call, source: Round | None) -> list[Entry]:
+    """The approved entries of the call that `source` advanced (None: every approved entry)."""
+    stmt = select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
+    if source is not None:
+        stmt = stmt.where(Entry.id.in_(select(RoundEntry.entry_id).where(RoundEntry.round_id == source.id,
+                                                                         RoundEntry.advanced.is_(True))))
     return list(db.session.scalars(stmt.order_by(Entry.id)))
+
+
+def candidates(round_: Round) -> list[Entry]:
+    """The entries that take part: approved ones in the first round, those advanced by its source in later ones."""
+    return entries_from(round_.call, source_of(round_))
+
+
+def decided_rounds(call: Call) -> list[Round]:
+    """The rounds of the call that have decided which entries advance: a new round can take their outcome."""
+    return [r for r in call.rounds if r.decided_at is not None]
+
+
+def opens_after_previous(call: Call, opens_at: datetime) -> None:
+    """A new round opens once the call's last round has closed (to the minute, as the forms give times)."""
+    if call.rounds and to_minute(opens_at) < to_minute(call.rounds[-1].closes_at):
+        raise ServiceError(_("A round must open after the round before it closes."))
 
 
 def assign(actor: User, round_: Round) -> int:
@@ -516,9 +540,9 @@ def close_now(actor: User, round_: Round) -> None:
         raise ServiceError(_("You do not run this call."))
     if round_.state is not RoundState.OPEN:
         raise ServiceError(_("Scoring can only be closed while it is open."))
-    round_.closes_at = utcnow()
+    round_.closes_at = to_minute(utcnow())
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_closed", actor_id=actor.id,
-                             detail={"round": round_.title}))
+                             detail={"round": round_.title, "round_id": round_.id}))
     record(actor, "round.close", "round", round_.id)
 
 

@@ -25,6 +25,18 @@ class EntryForm(Form):
     submit = SubmitField(_l("Send entry"))
 
 
+def speak_for(form: EntryForm, call) -> None:
+    """An idea call's form speaks of a suggestion, not of a work or an original design."""
+    from contest.models import CallKind
+
+    if call.kind is not CallKind.IDEA:
+        return
+    form.title.validators = [DataRequired(message=_("Give your suggestion a title.")), Length(max=200)]
+    if form.accept is not None:
+        form.accept.label.text = _("I accept the licence terms and declare that this suggestion is my own.")
+        form.submit.label.text = _("Send suggestion")
+
+
 class EditEntryForm(EntryForm):
     accept = None  # accepted when the entry was sent
     submit = SubmitField(_l("Save changes"))

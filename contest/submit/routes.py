@@ -15,7 +15,7 @@ from contest.posters.visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
 from contest.services import results as results_service
-from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, undescribed_slots
+from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, speak_for, undescribed_slots
 
 bp = Blueprint("submit", __name__)
 
@@ -46,6 +46,7 @@ def enter(call_id: int):
         abort(404)
     form = EntryForm()
     set_entry_choices(form, call)
+    speak_for(form, call)
     problem, unavailable = None, False
     try:
         entry_service.check_can_enter(current_user, call)
@@ -106,6 +107,7 @@ def edit(entry_id: int):
     call = entry.call
     form = EditEntryForm(obj=entry)
     set_entry_choices(form, call)
+    speak_for(form, call)
     if request.method == "GET":
         form.topic_id.data = entry.topic_id or 0
         form.place_id.data = entry.place_id or 0
