@@ -57,6 +57,12 @@ def _end_session() -> None:
         session["lang"] = language
 
 
+def _tell_tokens_revoked(count: int) -> None:
+    if count:
+        flash(_("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+                "one."), "success")
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_config("REGISTER_LIMIT_PER_ADDRESS"), methods=["POST"])
 @limiter.limit(_config("REGISTER_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"])
@@ -138,10 +144,11 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        accounts.end_all_sessions(current_user)
+        revoked = accounts.end_all_sessions(current_user)
         db.session.commit()
         _end_session()
         flash(_("You are logged out on every device."), "success")
+        _tell_tokens_revoked(revoked)
     return redirect(url_for("public.index"))
 
 
@@ -166,13 +173,14 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data)
+            revoked = accounts.reset_password(token, form.password.data)
         except ServiceError as error:
             form.password.errors.append(str(error))
         else:
             db.session.commit()
             _end_session()
             flash(_("Your password has been changed and you are logged out everywhere. Please log in."), "success")
+            _tell_tokens_revoked(revoked)
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
@@ -224,12 +232,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.password.data)
+            revoked = accounts.change_password(current_user, form.current_password.data, form.password.data)
         except ServiceError as error:
             form.current_password.errors.append(str(error))
         else:
             db.session.commit()
             _start_session(current_user._get_current_object())
             flash(_("Your password has been changed. Every other session has been logged out."), "success")
+            _tell_tokens_revoked(revoked)
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)

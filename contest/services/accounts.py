@@ -16,6 +16,7 @@ from contest.models import ParticipantGroup, User
 from contest.models.accounts import new_session_token
 from contest.models.types import utcnow
 from contest.services import ServiceError
+from contest.services.api_tokens import revoke_all_tokens
 from contest.services.audit import record
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
@@ -124,9 +125,11 @@ def record_login(user: User) -> None:
     user.last_login_at = utcnow()
 
 
-def end_all_sessions(user: User) -> None:
-    """Every session of this user, on any device and any app server, is anonymous from now on."""
+def end_all_sessions(user: User, actor: User | None = None, reason: str = "log_out_everywhere") -> int:
+    """Every session of this user, on any device and any app server, is anonymous from now on, and every API
+    token is revoked: whoever took over the account must not keep a way in. Returns the tokens revoked."""
     user.session_token = new_session_token()
+    return revoke_all_tokens(user if actor is None else actor, user, reason)
 
 
 def _password_fingerprint(user: User) -> str:
@@ -159,25 +162,28 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
-def reset_password(token: str, new_password: str) -> User:
+def reset_password(token: str, new_password: str) -> int:
+    """Set the new password of a reset link, end every session and revoke every API token; the tokens revoked."""
     user = user_for_reset_token(token)
     check_password_rules(new_password, user.email)
     user.password_hash = hash_password(new_password)
     # The link came by mail, so the address is proven too.
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
-    end_all_sessions(user)
-    record(user, "user.reset_password", "user", user.id)
-    return user
+    revoked = end_all_sessions(user, reason="reset_password")
+    record(user, "user.reset_password", "user", user.id, api_tokens_revoked=revoked)
+    return revoked
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+def change_password(user: User, current_password: str, new_password: str) -> int:
+    """Change the password, end every other session and revoke every API token; returns the tokens revoked."""
     if not check_password_hash(user.password_hash, current_password):
         raise ServiceError(_("The current password is not correct."))
     check_password_rules(new_password, user.email)
     user.password_hash = hash_password(new_password)
-    end_all_sessions(user)
-    record(user, "user.change_password", "user", user.id)
+    revoked = end_all_sessions(user, reason="change_password")
+    record(user, "user.change_password", "user", user.id, api_tokens_revoked=revoked)
+    return revoked
 
 
 def update_profile(user: User, display_name: str, group: ParticipantGroup, locale: str) -> None:

@@ -5,9 +5,20 @@ import itsdangerous
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import ParticipantGroup, User
+from contest.models import AuditEvent, ParticipantGroup, User
 from contest.services.accounts import find_user_by_email
-from tests.helpers import PASSWORD, last_mail, link_in, log_in, log_out, make_user, post_form, zh
+from tests.helpers import (
+    PASSWORD,
+    bearer,
+    last_mail,
+    link_in,
+    log_in,
+    log_out,
+    make_token,
+    make_user,
+    post_form,
+    zh,
+)
 
 NEW_PASSWORD = "a much better passphrase"
 
@@ -210,3 +221,57 @@ def test_resending_the_confirmation_link(client, outbox):
     post_form(client, "/account/confirm/resend", page="/account/profile")
     client.get(link_in(last_mail("late@example.org")))
     assert find_user_by_email("late@example.org").is_confirmed
+
+
+# API tokens end with the sessions: whoever took over the account must not keep a way in -------------------
+
+def api_status(client, token) -> int:
+    """What the API answers a write sent with this token: 401 when the token is no longer good."""
+    return client.post("/api/v1/calls/999999/entries", headers=bearer(token), data={"title": "x"},
+                       content_type="multipart/form-data").status_code
+
+
+def revocations(user) -> list[str]:
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.revoke",
+                                                         AuditEvent.actor_id == user.id))
+    return [event.detail.get("reason") for event in events]
+
+
+def test_changing_the_password_revokes_every_api_token(client, citizen):
+    tokens = [make_token(client, citizen.email, name) for name in ("手机", "平板")]
+    assert [api_status(client, token) for token in tokens] == [404, 404]  # good tokens: only the call is unknown
+    log_in(client, citizen.email)
+    response = post_form(client, "/account/password",
+                         {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                         follow_redirects=True)
+    assert response.status_code == 200
+    assert [api_status(client, token) for token in tokens] == [401, 401]
+    assert zh("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+              "one.") in response.get_data(as_text=True)
+    assert revocations(citizen) == ["change_password", "change_password"]
+
+
+def test_resetting_the_password_revokes_every_api_token(client, citizen, outbox):
+    token = make_token(client, citizen.email)
+    assert api_status(client, token) == 404
+    post_form(client, "/account/forgot-password", {"email": citizen.email})
+    link = link_in(last_mail(citizen.email))
+    response = post_form(client, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, follow_redirects=True)
+    assert response.status_code == 200
+    assert api_status(client, token) == 401
+    assert zh("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+              "one.") in response.get_data(as_text=True)
+    assert revocations(citizen) == ["reset_password"]
+
+
+def test_logging_out_everywhere_revokes_every_api_token(client, citizen):
+    token = make_token(client, citizen.email)
+    assert api_status(client, token) == 404
+    log_in(client, citizen.email)
+    response = post_form(client, "/account/logout", page="/account/profile", follow_redirects=True)
+    assert response.status_code == 200
+    assert zh("You are logged out on every device.") in response.get_data(as_text=True)
+    assert api_status(client, token) == 401
+    assert zh("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+              "one.") in response.get_data(as_text=True)
+    assert revocations(citizen) == ["log_out_everywhere"]
