@@ -141,3 +141,16 @@ def test_a_user_who_is_removed_is_anonymous(client, app):
     db.session.delete(user)
     db.session.commit()
     assert client.get("/account/profile").status_code == 302
+
+
+def test_production_sends_hsts_on_https_answers_even_without_nginx(app_factory):
+    production = app_factory(CONTEST_ENV="production")
+    client = production.test_client()
+    response = client.get("/", base_url="https://contest.example.org")
+    assert response.status_code == 200 and "Content-Security-Policy" in response.headers
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    # Over plain HTTP the header means nothing (RFC 6797 8.1) and is not sent; outside production neither.
+    plain = client.get("/", base_url="http://contest.example.org")
+    assert plain.status_code == 200 and "Strict-Transport-Security" not in plain.headers
+    development = app_factory().test_client().get("/", base_url="https://contest.example.org")
+    assert development.status_code == 200 and "Strict-Transport-Security" not in development.headers
