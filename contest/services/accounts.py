@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from contest import passwords
 from contest.extensions import db
 from contest.mail import send_mail
 from contest.models import ParticipantGroup, User
@@ -42,11 +43,18 @@ def hash_password(password: str) -> str:
 
 
 def check_password_rules(password: str, email: str = "") -> None:
+    """The password policy, for every way a password is set: registration, change, reset and create-admin."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise ServiceError(_("The password must have at least %(n)d characters.", n=minimum))
     if email and password.strip().lower() == normalise_email(email):
         raise ServiceError(_("The password must not be your e-mail address."))
+    if passwords.is_common(password):
+        raise ServiceError(_("This password is one of the most common ones, which are tried first: choose "
+                             "another, such as a few words of your own."))
+    if passwords.is_repetitive(password):
+        raise ServiceError(_("This password only repeats a few characters or counts up or down (such as aaaa or "
+                             "1234): choose another, such as a few words of your own."))
 
 
 def register_user(

@@ -2,6 +2,7 @@
 import time
 
 import itsdangerous
+import pytest
 from sqlalchemy import select
 
 from contest.extensions import db
@@ -83,6 +84,46 @@ def test_registration_refuses_a_short_password_with_a_clear_message(client):
     assert response.status_code == 200
     assert zh("The password must have at least %(n)d characters.", n=10) in response.get_data(as_text=True)
     assert find_user_by_email("new@example.org") is None
+
+
+COMMON = "This password is one of the most common ones, which are tried first: choose another, such as a few words of your own."
+REPETITIVE = ("This password only repeats a few characters or counts up or down (such as aaaa or 1234): choose "
+              "another, such as a few words of your own.")
+# aaaaaaaaaa is on the list of common passwords as well; the repetitive ones below are not.
+WEAK = [("password123", COMMON), ("Password123", COMMON), ("woaini1314", COMMON), ("mmmmmmmmmmmm", REPETITIVE),
+        ("aaaaaaaaaa", COMMON), ("abcabcabcabc", REPETITIVE), ("klmnopqrstuv", REPETITIVE), ("0987654321", COMMON)]
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK)
+def test_registration_refuses_a_common_or_repetitive_password(client, password, message):
+    response = register(client, password=password)
+    assert response.status_code == 200
+    assert zh(message) in response.get_data(as_text=True)
+    assert find_user_by_email("new@example.org") is None
+
+
+def test_the_weak_password_message_speaks_english_too(client):
+    client.get("/lang/en")
+    response = register(client, password="password123")
+    assert response.status_code == 200 and COMMON in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK[:1] + WEAK[3:4])
+def test_changing_the_password_refuses_a_common_or_repetitive_one(client, citizen, password, message):
+    log_in(client, citizen.email)
+    response = post_form(client, "/account/password",
+                         {"current_password": PASSWORD, "password": password, "confirm": password})
+    assert response.status_code == 200 and zh(message) in response.get_data(as_text=True)
+    assert log_in(client.application.test_client(), citizen.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK[:1] + WEAK[3:4])
+def test_a_reset_refuses_a_common_or_repetitive_password(client, citizen, outbox, password, message):
+    post_form(client, "/account/forgot-password", {"email": citizen.email})
+    link = link_in(last_mail(citizen.email))
+    response = post_form(client, link, {"password": password, "confirm": password})
+    assert response.status_code == 200 and zh(message) in response.get_data(as_text=True)
+    assert log_in(client.application.test_client(), citizen.email, PASSWORD).status_code == 302
 
 
 def test_registration_refuses_a_bad_email_and_changes_nothing(client):
