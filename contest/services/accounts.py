@@ -129,6 +129,17 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def warn_of_failed_logins(email: str) -> None:
+    """Mail the owner of this address that many wrong passwords were typed for it (nobody when it has no
+    account): a reset link, in case it was not them."""
+    user = find_user_by_email(email)
+    if user is None or user.disabled_at is not None:
+        return
+    send_mail(user.email, user.locale, "failed_logins", user=user,
+              reset_url=url_for("auth.forgot_password", _external=True))
+    record(None, "user.failed_logins_warned", "user", user.id)
+
+
 def record_login(user: User) -> None:
     user.last_login_at = utcnow()
 
