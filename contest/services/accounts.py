@@ -67,11 +67,14 @@ def register_user(
     """
     email = normalise_email(email)
     check_password_rules(password, email)
+    # Hashed whether or not the address has an account: the hash is most of the time a registration takes, so
+    # skipping it for a known address would tell strangers by the clock what the page does not.
+    password_hash = hash_password(password)
     existing = find_user_by_email(email)
     if existing is None:
         user = User(
             email=email,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             display_name=display_name.strip(),
             group=group,
             locale=locale,

@@ -86,6 +86,32 @@ def test_registration_refuses_a_short_password_with_a_clear_message(client):
     assert find_user_by_email("new@example.org") is None
 
 
+def test_registration_takes_as_long_for_a_known_address_as_for_a_new_one(client, app, citizen, outbox):
+    """Timing must not tell strangers who has an account: both paths hash the password and send one mail."""
+    from statistics import median
+
+    from tests.helpers import csrf_token
+
+    app.config.update(REGISTER_LIMIT_PER_ADDRESS="1000/hour", REGISTER_LIMIT_PER_ACCOUNT="1000/hour")
+
+    def timed(email: str) -> float:
+        data = {"email": email, "display_name": "林小雨", "group": "student", "password": "long enough password",
+                "confirm": "long enough password", "csrf_token": csrf_token(client, "/account/register")}
+        started = time.perf_counter()
+        response = client.post("/account/register", data=data)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302 and response.headers["Location"].startswith("/account/check-mail")
+        return elapsed
+
+    timed("warm-up@example.org")
+    known, new = [], []
+    for n in range(15):  # interleaved, so that a busy moment of the machine falls on both alike
+        known.append(timed(citizen.email))
+        new.append(timed(f"new{n}@example.org"))
+    assert abs(median(known) - median(new)) <= 0.2 * max(median(known), median(new)), (median(known), median(new))
+    assert [m.subject for m in outbox if m.to == citizen.email] == [zh("You already have an account")] * 15
+
+
 COMMON = "This password is one of the most common ones, which are tried first: choose another, such as a few words of your own."
 REPETITIVE = ("This password only repeats a few characters or counts up or down (such as aaaa or 1234): choose "
               "another, such as a few words of your own.")
