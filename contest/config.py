@@ -100,7 +100,10 @@ DEFAULTS = {
     "VOTE_LIMIT_PER_ACCOUNT": "60/minute",
     "VOTE_LIMIT_PER_ADDRESS": "600/minute",
     "OBJECTION_LIMIT": "10/hour",  # per account: objections are read and answered by people
-    "API_SUBMIT_LIMIT": "30/hour",  # entries sent through the API, per account (the quota per call still holds)
+    # Entries sent or changed, through the web forms and the API together (the quota per call still holds):
+    # against a loop of sending and withdrawing that fills the file storage.
+    "SUBMIT_LIMIT_PER_ACCOUNT": "30/hour",
+    "SUBMIT_LIMIT_PER_ADDRESS": "300/hour",
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,

@@ -21,6 +21,7 @@ from contest.api.common import (
 )
 from contest.api.openapi import document
 from contest.extensions import csrf, db, limiter
+from contest.submission_limits import submission_limits
 from contest.models import Call, CallState, Channel, Department, Entry, EntryStatus, FollowUp, Round
 from contest.models.types import utcnow
 from contest.services import calls as call_service
@@ -167,7 +168,7 @@ def _optional_id(name: str) -> int | None:
 @csrf.exempt
 @api_view
 @token_required
-@limiter.limit(lambda: current_app.config["API_SUBMIT_LIMIT"], key_func=token_key)
+@submission_limits(token_user)
 def submit_entry(call_id: int):
     call = _published_call(call_id)
     if not request.mimetype.startswith("multipart/"):
