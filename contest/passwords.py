@@ -29,5 +29,5 @@ def is_repetitive(password: str) -> bool:
     period = next(p for p in range(1, len(text) + 1) if all(text[i] == text[i - p] for i in range(p, len(text))))
     if period <= len(text) // 2:
         return True
-    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:])}
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
     return len(steps) == 1

@@ -21,7 +21,6 @@ from contest.api.common import (
 )
 from contest.api.openapi import document
 from contest.extensions import csrf, db, limiter
-from contest.submission_limits import submission_limits
 from contest.models import Call, CallState, Channel, Department, Entry, EntryStatus, FollowUp, Round
 from contest.models.types import utcnow
 from contest.services import calls as call_service
@@ -29,6 +28,7 @@ from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.statistics import statistics as figures_of
+from contest.submission_limits import submission_limits
 from contest.submit.forms import image_slots
 from contest.vote.routes import _round, _round_and_entry, _with_retries
 

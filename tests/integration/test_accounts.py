@@ -112,7 +112,8 @@ def test_registration_takes_as_long_for_a_known_address_as_for_a_new_one(client,
     assert [m.subject for m in outbox if m.to == citizen.email] == [zh("You already have an account")] * 15
 
 
-COMMON = "This password is one of the most common ones, which are tried first: choose another, such as a few words of your own."
+COMMON = ("This password is one of the most common ones, which are tried first: choose another, such as a few "
+          "words of your own.")
 REPETITIVE = ("This password only repeats a few characters or counts up or down (such as aaaa or 1234): choose "
               "another, such as a few words of your own.")
 # aaaaaaaaaa is on the list of common passwords as well; the repetitive ones below are not.
