@@ -83,10 +83,14 @@ DEFAULTS = {
     "EMAIL_CONFIRM_MAX_AGE": timedelta(days=7),
     "PASSWORD_RESET_MAX_AGE": timedelta(hours=1),
     "PASSWORD_MIN_LENGTH": 10,
-    # Rate limits (Flask-Limiter notation). Failed logins count per account and per address;
-    # the address limit is higher so that a school or an office behind one address can still log in.
-    "LOGIN_LIMIT_PER_ACCOUNT": "10/minute",
+    # Rate limits (Flask-Limiter notation). Failed logins count per account at one address, per account from
+    # every address (higher: a stranger typing wrong passwords at one address must not lock the owner out, and
+    # the owner is mailed once per LOGIN_WARNING_MAIL_LIMIT when it is reached), and per address (higher too,
+    # so that a school or an office behind one address can still log in).
+    "LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS": "10/minute",
+    "LOGIN_LIMIT_PER_ACCOUNT": "50/minute",
     "LOGIN_LIMIT_PER_ADDRESS": "30/minute",
+    "LOGIN_WARNING_MAIL_LIMIT": "1/hour",
     "REGISTER_LIMIT_PER_ACCOUNT": "5/hour",
     "REGISTER_LIMIT_PER_ADDRESS": "30/hour",
     "MAIL_LIMIT_PER_ACCOUNT": "5/hour",  # reset and confirmation mails, against mail-bombing
@@ -96,7 +100,10 @@ DEFAULTS = {
     "VOTE_LIMIT_PER_ACCOUNT": "60/minute",
     "VOTE_LIMIT_PER_ADDRESS": "600/minute",
     "OBJECTION_LIMIT": "10/hour",  # per account: objections are read and answered by people
-    "API_SUBMIT_LIMIT": "30/hour",  # entries sent through the API, per account (the quota per call still holds)
+    # Entries sent or changed, through the web forms and the API together (the quota per call still holds):
+    # against a loop of sending and withdrawing that fills the file storage.
+    "SUBMIT_LIMIT_PER_ACCOUNT": "30/hour",
+    "SUBMIT_LIMIT_PER_ADDRESS": "300/hour",
     "RATELIMIT_STRATEGY": "moving-window",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,

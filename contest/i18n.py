@@ -1,7 +1,7 @@
 """Which language a page speaks: the visitor's choice, then their profile's, then Chinese."""
 from __future__ import annotations
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -11,6 +11,8 @@ HTML_LANG = {"zh": "zh-Hans", "en": "en"}
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a command or the worker: a service's message in the site's language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -19,6 +19,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# A year, as nginx's own (deploy/nginx/contest.conf hides the app's copy so a browser gets one header).
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 def add_security_headers(response):
@@ -28,6 +30,10 @@ def add_security_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # Production served over HTTPS without nginx in front still pins browsers to HTTPS; over plain HTTP the
+    # header means nothing (RFC 6797 8.1), and in development it would pin localhost.
+    if request.is_secure and current_app.config["CONTEST_ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response
 
 

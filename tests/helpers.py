@@ -66,6 +66,26 @@ def log_out(client):
     return post_form(client, "/account/logout", page="/account/profile")
 
 
+API_TOKEN_RE = re.compile(r"pcd_[A-Za-z0-9_-]{40,}")
+
+
+def make_token(client, email: str, name: str = "我的手机", password: str = PASSWORD) -> str:
+    """Log in on the web, make an API token on the account page, read it off the page, and forget the session
+    (as a closed browser does: logging out everywhere would revoke the token)."""
+    log_in(client, email, password)
+    response = post_form(client, "/account/api-tokens", {"name": name})
+    assert response.status_code == 200
+    match = API_TOKEN_RE.search(response.get_data(as_text=True))
+    assert match, "the new token is shown on the page"
+    with client.session_transaction() as session:
+        session.clear()
+    return match.group(0)
+
+
+def bearer(token: str, **headers) -> dict:
+    return {"Authorization": f"Bearer {token}", **headers}
+
+
 def last_mail(to: str):
     mails = [m for m in outbox() if m.to == to]
     assert mails, f"no mail to {to}"

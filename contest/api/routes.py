@@ -29,6 +29,7 @@ from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.statistics import statistics as figures_of
 from contest.services.visibility import public_counts, public_entries
+from contest.submission_limits import submission_limits
 from contest.submit.forms import image_slots
 from contest.vote.routes import _round, _round_and_entry, _with_retries
 
@@ -167,7 +168,7 @@ def _optional_id(name: str) -> int | None:
 @csrf.exempt
 @api_view
 @token_required
-@limiter.limit(lambda: current_app.config["API_SUBMIT_LIMIT"], key_func=token_key)
+@submission_limits(token_user)
 def submit_entry(call_id: int):
     call = _published_call(call_id)
     if not request.mimetype.startswith("multipart/"):

@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from limits import parse as parse_limit
 
 from contest.auth.forms import (
     ChangePasswordForm,
@@ -31,9 +33,24 @@ def _account_key() -> str:
     return "account:" + accounts.normalise_email(request.form.get("email", ""))
 
 
+def _account_and_address_key() -> str:
+    """Failed logins per account at one address: what a stranger typing wrong passwords uses up."""
+    return f"{_account_key()}|address:{get_remote_address()}"
+
+
 def _failed_login(response) -> bool:
-    # A successful login redirects; everything else (wrong password, bad form) counts against the limits.
-    return response.status_code != 302
+    # A successful login redirects; a wrong password or a bad form counts against the limits. An attempt that
+    # was refused by a limit does not: hammering at one address must not use up the account's limit from all.
+    return response.status_code not in (302, 429)
+
+
+def _warn_owner_of_failed_logins(breach) -> None:
+    """The account's limit from every address is reached: tell the owner, at most once per warning window
+    (Flask-Limiter counts the warnings too)."""
+    warning = parse_limit(current_app.config["LOGIN_WARNING_MAIL_LIMIT"])
+    if limiter.limiter.hit(warning, "login-warning", breach.key):
+        accounts.warn_of_failed_logins(request.form.get("email", ""))
+        db.session.commit()  # the mail is in the outbox: it goes once this is committed
 
 
 def _config(key):
@@ -55,6 +72,12 @@ def _end_session() -> None:
     session.clear()
     if language:
         session["lang"] = language
+
+
+def _tell_tokens_revoked(count: int) -> None:
+    if count:
+        flash(_("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+                "one."), "success")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -110,8 +133,10 @@ def resend_confirmation():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_config("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(_config("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"],
+@limiter.limit(_config("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS"), key_func=_account_and_address_key, methods=["POST"],
                deduct_when=_failed_login)
+@limiter.limit(_config("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"],
+               deduct_when=_failed_login, on_breach=_warn_owner_of_failed_logins)
 def login():
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
@@ -138,10 +163,11 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit() and current_user.is_authenticated:
-        accounts.end_all_sessions(current_user)
+        revoked = accounts.end_all_sessions(current_user)
         db.session.commit()
         _end_session()
         flash(_("You are logged out on every device."), "success")
+        _tell_tokens_revoked(revoked)
     return redirect(url_for("public.index"))
 
 
@@ -166,13 +192,14 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data)
+            revoked = accounts.reset_password(token, form.password.data)
         except ServiceError as error:
             form.password.errors.append(str(error))
         else:
             db.session.commit()
             _end_session()
             flash(_("Your password has been changed and you are logged out everywhere. Please log in."), "success")
+            _tell_tokens_revoked(revoked)
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form)
 
@@ -224,12 +251,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.password.data)
+            revoked = accounts.change_password(current_user, form.current_password.data, form.password.data)
         except ServiceError as error:
             form.current_password.errors.append(str(error))
         else:
             db.session.commit()
             _start_session(current_user._get_current_object())
             flash(_("Your password has been changed. Every other session has been logged out."), "success")
+            _tell_tokens_revoked(revoked)
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from contest import text
+from contest import passwords, text
 from contest.extensions import db
 from contest.mail import send_mail
 from contest.models import ParticipantGroup, User
 from contest.models.accounts import new_session_token
 from contest.models.types import utcnow
 from contest.services import ServiceError
+from contest.services.api_tokens import revoke_all_tokens
 from contest.services.audit import record
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
@@ -42,11 +43,18 @@ def hash_password(password: str) -> str:
 
 
 def check_password_rules(password: str, email: str = "") -> None:
+    """The password policy, for every way a password is set: registration, change, reset and create-admin."""
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         raise ServiceError(_("The password must have at least %(n)d characters.", n=minimum))
     if email and password.strip().lower() == normalise_email(email):
         raise ServiceError(_("The password must not be your e-mail address."))
+    if passwords.is_common(password):
+        raise ServiceError(_("This password is one of the most common ones, which are tried first: choose "
+                             "another, such as a few words of your own."))
+    if passwords.is_repetitive(password):
+        raise ServiceError(_("This password only repeats a few characters or counts up or down (such as aaaa or "
+                             "1234): choose another, such as a few words of your own."))
 
 
 def register_user(
@@ -60,11 +68,14 @@ def register_user(
     email = normalise_email(email)
     check_password_rules(password, email)
     display_name = text.display_name(display_name)
+    # Hashed whether or not the address has an account: the hash is most of the time a registration takes, so
+    # skipping it for a known address would tell strangers by the clock what the page does not.
+    password_hash = hash_password(password)
     existing = find_user_by_email(email)
     if existing is None:
         user = User(
             email=email,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             display_name=display_name,
             group=group,
             locale=locale,
@@ -122,13 +133,26 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def warn_of_failed_logins(email: str) -> None:
+    """Mail the owner of this address that many wrong passwords were typed for it (nobody when it has no
+    account): a reset link, in case it was not them."""
+    user = find_user_by_email(email)
+    if user is None or user.disabled_at is not None:
+        return
+    send_mail(user.email, user.locale, "failed_logins", user=user,
+              reset_url=url_for("auth.forgot_password", _external=True))
+    record(None, "user.failed_logins_warned", "user", user.id)
+
+
 def record_login(user: User) -> None:
     user.last_login_at = utcnow()
 
 
-def end_all_sessions(user: User) -> None:
-    """Every session of this user, on any device and any app server, is anonymous from now on."""
+def end_all_sessions(user: User, actor: User | None = None, reason: str = "log_out_everywhere") -> int:
+    """Every session of this user, on any device and any app server, is anonymous from now on, and every API
+    token is revoked: whoever took over the account must not keep a way in. Returns the tokens revoked."""
     user.session_token = new_session_token()
+    return revoke_all_tokens(user if actor is None else actor, user, reason)
 
 
 def _password_fingerprint(user: User) -> str:
@@ -161,25 +185,28 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
-def reset_password(token: str, new_password: str) -> User:
+def reset_password(token: str, new_password: str) -> int:
+    """Set the new password of a reset link, end every session and revoke every API token; the tokens revoked."""
     user = user_for_reset_token(token)
     check_password_rules(new_password, user.email)
     user.password_hash = hash_password(new_password)
     # The link came by mail, so the address is proven too.
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
-    end_all_sessions(user)
-    record(user, "user.reset_password", "user", user.id)
-    return user
+    revoked = end_all_sessions(user, reason="reset_password")
+    record(user, "user.reset_password", "user", user.id, api_tokens_revoked=revoked)
+    return revoked
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
+def change_password(user: User, current_password: str, new_password: str) -> int:
+    """Change the password, end every other session and revoke every API token; returns the tokens revoked."""
     if not check_password_hash(user.password_hash, current_password):
         raise ServiceError(_("The current password is not correct."))
     check_password_rules(new_password, user.email)
     user.password_hash = hash_password(new_password)
-    end_all_sessions(user)
-    record(user, "user.change_password", "user", user.id)
+    revoked = end_all_sessions(user, reason="change_password")
+    record(user, "user.change_password", "user", user.id, api_tokens_revoked=revoked)
+    return revoked
 
 
 def update_profile(user: User, display_name: str, group: ParticipantGroup, locale: str) -> None:

@@ -59,6 +59,17 @@ def revoke_token(actor: User, token: ApiToken) -> None:
     record(actor, "api_token.revoke", "api_token", token.id)
 
 
+def revoke_all_tokens(actor: User | None, user: User, reason: str) -> int:
+    """Revoke every live token of the user (account recovery must lock out whoever holds one); how many."""
+    live = list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                          ApiToken.revoked_at.is_(None))))
+    now = utcnow()
+    for token in live:
+        token.revoked_at = now
+        record(actor, "api_token.revoke", "api_token", token.id, reason=reason)
+    return len(live)
+
+
 def user_for_token(raw: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, revoked, or the account is disabled)."""
     if not raw or len(raw) > 200:

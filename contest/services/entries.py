@@ -34,7 +34,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
-from contest.services.media import process_uploads, store_image
+from contest.services.media import delete_images, process_uploads, store_image
 from contest.services.visibility import is_public
 from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
 
@@ -219,9 +219,10 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
         picture.alt_text = alt
     _check_alt_texts(new_uploads)
     processed = process_uploads([u.data for u in new_uploads], formats=call.image_formats, max_mb=call.image_max_mb)
-    for picture in entry.images:
-        if picture.id in remove_ids:
-            entry.pictures.remove(picture)
+    removed = [picture for picture in entry.images if picture.id in remove_ids]
+    for picture in removed:
+        entry.pictures.remove(picture)
+    delete_images([picture.image for picture in removed])
     for position, picture in enumerate(kept):
         picture.position = position
     images = _attach_images(entry, new_uploads, processed, actor, is_scan=False, start=len(kept))
@@ -240,7 +241,12 @@ def withdraw_entry(actor: User, entry: Entry) -> None:
     entry.status = EntryStatus.WITHDRAWN
     entry.withdrawn_at = utcnow()
     entry.slot = None  # frees a place under the per-person limit
-    record(actor, "entry.withdraw", "entry", entry.id)
+    # Withdrawn before the call closed (_check_author_may_change), so never judged or shown in results: its
+    # images and their files go, or a loop of sending and withdrawing would fill the storage.
+    images = [picture.image for picture in entry.pictures]
+    entry.pictures.clear()
+    delete_images(images)
+    record(actor, "entry.withdraw", "entry", entry.id, images_deleted=len(images))
 
 
 def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, uploads: list[Upload],

@@ -25,6 +25,7 @@ from contest.storage import StorageError, new_key, storage
 log = logging.getLogger(__name__)
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 WRITTEN = "contest_written_files"
+DOOMED = "contest_doomed_files"  # files of images deleted in this transaction: removed once it is committed
 COMMITTING = "contest_commit_sent"
 
 
@@ -62,6 +63,29 @@ def store_image(processed: ProcessedImage, uploaded_by: User | None) -> Image:
     return image
 
 
+def delete_images(images: list[Image]) -> None:
+    """Delete these images: their rows (and their pictures' and files' rows, by cascade) now, in the caller's
+    transaction, and their stored files (the original and every size) once it is committed; a rollback keeps
+    both. A file a backend could not delete then has no row left, so the orphans command finds it."""
+    doomed = db.session.info.setdefault(DOOMED, [])
+    for image in images:
+        doomed.extend((f.backend, f.key) for f in image.files)
+        db.session.delete(image)
+
+
+def _delete_doomed(doomed: list[tuple[str, str]]) -> None:
+    unreachable = set()
+    for backend_name, key in doomed:
+        if backend_name in unreachable:
+            continue
+        try:
+            storage(backend_name).delete(key)
+        except StorageError as error:
+            unreachable.add(backend_name)
+            log.warning("could not delete the files of deleted images from %s (%s): left for the orphans command",
+                        backend_name, error)
+
+
 @event.listens_for(Session, "before_commit")
 def _flush_then_commit(session):
     # Flushed here, a refused row fails before COMMIT is sent, and the rollback deletes the files; once the
@@ -75,6 +99,7 @@ def _flush_then_commit(session):
 def _forget_written(session):
     session.info.pop(WRITTEN, None)
     session.info.pop(COMMITTING, None)
+    _delete_doomed(session.info.pop(DOOMED, []))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -82,6 +107,7 @@ def _delete_written(session, previous_transaction):
     # Only when the outermost transaction is rolled back: a savepoint's rollback keeps the files.
     if previous_transaction.parent is not None or previous_transaction.nested:
         return
+    session.info.pop(DOOMED, None)  # the images' rows are back: so must their files stay
     written = session.info.pop(WRITTEN, [])
     if session.info.pop(COMMITTING, False):
         if written:

@@ -49,7 +49,7 @@ def disable_user(actor: User, user: User, reason: str) -> None:
     if user.disabled_at is None:
         user.disabled_at = utcnow()
         user.disabled_reason = reason.strip()
-        end_all_sessions(user)
+        end_all_sessions(user, actor, reason="disable")
         record(actor, "user.disable", "user", user.id, reason=reason.strip())
 
 

@@ -15,6 +15,7 @@ from contest.posters.visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
 from contest.services import results as results_service
+from contest.submission_limits import submission_limits
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, speak_for, undescribed_slots
 
 bp = Blueprint("submit", __name__)
@@ -38,8 +39,13 @@ def _channel() -> Channel:
     return Channel.MOBILE if "Mobi" in request.user_agent.string else Channel.WEB
 
 
+def _submitter():
+    return current_user if current_user.is_authenticated else None
+
+
 @bp.route("/calls/<int:call_id>/enter", methods=["GET", "POST"])
 @login_required
+@submission_limits(_submitter)
 def enter(call_id: int):
     call = db.get_or_404(Call, call_id)
     if call.published_at is None:
@@ -102,6 +108,7 @@ def _own_entry(entry_id: int) -> Entry:
 
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
 @login_required
+@submission_limits(_submitter)
 def edit(entry_id: int):
     entry = _own_entry(entry_id)
     call = entry.call

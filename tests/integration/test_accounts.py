@@ -2,12 +2,24 @@
 import time
 
 import itsdangerous
+import pytest
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import ParticipantGroup, User
+from contest.models import AuditEvent, ParticipantGroup, User
 from contest.services.accounts import find_user_by_email
-from tests.helpers import PASSWORD, last_mail, link_in, log_in, log_out, make_user, post_form, zh
+from tests.helpers import (
+    PASSWORD,
+    bearer,
+    last_mail,
+    link_in,
+    log_in,
+    log_out,
+    make_token,
+    make_user,
+    post_form,
+    zh,
+)
 
 NEW_PASSWORD = "a much better passphrase"
 
@@ -72,6 +84,73 @@ def test_registration_refuses_a_short_password_with_a_clear_message(client):
     assert response.status_code == 200
     assert zh("The password must have at least %(n)d characters.", n=10) in response.get_data(as_text=True)
     assert find_user_by_email("new@example.org") is None
+
+
+def test_registration_takes_as_long_for_a_known_address_as_for_a_new_one(client, app, citizen, outbox):
+    """Timing must not tell strangers who has an account: both paths hash the password and send one mail."""
+    from statistics import median
+
+    from tests.helpers import csrf_token
+
+    app.config.update(REGISTER_LIMIT_PER_ADDRESS="1000/hour", REGISTER_LIMIT_PER_ACCOUNT="1000/hour")
+
+    def timed(email: str) -> float:
+        data = {"email": email, "display_name": "林小雨", "group": "student", "password": "long enough password",
+                "confirm": "long enough password", "csrf_token": csrf_token(client, "/account/register")}
+        started = time.perf_counter()
+        response = client.post("/account/register", data=data)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 302 and response.headers["Location"].startswith("/account/check-mail")
+        return elapsed
+
+    timed("warm-up@example.org")
+    known, new = [], []
+    for n in range(15):  # interleaved, so that a busy moment of the machine falls on both alike
+        known.append(timed(citizen.email))
+        new.append(timed(f"new{n}@example.org"))
+    assert abs(median(known) - median(new)) <= 0.2 * max(median(known), median(new)), (median(known), median(new))
+    assert [m.subject for m in outbox if m.to == citizen.email] == [zh("You already have an account")] * 15
+
+
+COMMON = ("This password is one of the most common ones, which are tried first: choose another, such as a few "
+          "words of your own.")
+REPETITIVE = ("This password only repeats a few characters or counts up or down (such as aaaa or 1234): choose "
+              "another, such as a few words of your own.")
+# aaaaaaaaaa is on the list of common passwords as well; the repetitive ones below are not.
+WEAK = [("password123", COMMON), ("Password123", COMMON), ("woaini1314", COMMON), ("mmmmmmmmmmmm", REPETITIVE),
+        ("aaaaaaaaaa", COMMON), ("abcabcabcabc", REPETITIVE), ("klmnopqrstuv", REPETITIVE), ("0987654321", COMMON)]
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK)
+def test_registration_refuses_a_common_or_repetitive_password(client, password, message):
+    response = register(client, password=password)
+    assert response.status_code == 200
+    assert zh(message) in response.get_data(as_text=True)
+    assert find_user_by_email("new@example.org") is None
+
+
+def test_the_weak_password_message_speaks_english_too(client):
+    client.get("/lang/en")
+    response = register(client, password="password123")
+    assert response.status_code == 200 and COMMON in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK[:1] + WEAK[3:4])
+def test_changing_the_password_refuses_a_common_or_repetitive_one(client, citizen, password, message):
+    log_in(client, citizen.email)
+    response = post_form(client, "/account/password",
+                         {"current_password": PASSWORD, "password": password, "confirm": password})
+    assert response.status_code == 200 and zh(message) in response.get_data(as_text=True)
+    assert log_in(client.application.test_client(), citizen.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(("password", "message"), WEAK[:1] + WEAK[3:4])
+def test_a_reset_refuses_a_common_or_repetitive_password(client, citizen, outbox, password, message):
+    post_form(client, "/account/forgot-password", {"email": citizen.email})
+    link = link_in(last_mail(citizen.email))
+    response = post_form(client, link, {"password": password, "confirm": password})
+    assert response.status_code == 200 and zh(message) in response.get_data(as_text=True)
+    assert log_in(client.application.test_client(), citizen.email, PASSWORD).status_code == 302
 
 
 def test_registration_refuses_a_bad_email_and_changes_nothing(client):
@@ -210,3 +289,57 @@ def test_resending_the_confirmation_link(client, outbox):
     post_form(client, "/account/confirm/resend", page="/account/profile")
     client.get(link_in(last_mail("late@example.org")))
     assert find_user_by_email("late@example.org").is_confirmed
+
+
+# API tokens end with the sessions: whoever took over the account must not keep a way in -------------------
+
+def api_status(client, token) -> int:
+    """What the API answers a write sent with this token: 401 when the token is no longer good."""
+    return client.post("/api/v1/calls/999999/entries", headers=bearer(token), data={"title": "x"},
+                       content_type="multipart/form-data").status_code
+
+
+def revocations(user) -> list[str]:
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.revoke",
+                                                         AuditEvent.actor_id == user.id))
+    return [event.detail.get("reason") for event in events]
+
+
+def test_changing_the_password_revokes_every_api_token(client, citizen):
+    tokens = [make_token(client, citizen.email, name) for name in ("手机", "平板")]
+    assert [api_status(client, token) for token in tokens] == [404, 404]  # good tokens: only the call is unknown
+    log_in(client, citizen.email)
+    response = post_form(client, "/account/password",
+                         {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+                         follow_redirects=True)
+    assert response.status_code == 200
+    assert [api_status(client, token) for token in tokens] == [401, 401]
+    assert zh("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+              "one.") in response.get_data(as_text=True)
+    assert revocations(citizen) == ["change_password", "change_password"]
+
+
+def test_resetting_the_password_revokes_every_api_token(client, citizen, outbox):
+    token = make_token(client, citizen.email)
+    assert api_status(client, token) == 404
+    post_form(client, "/account/forgot-password", {"email": citizen.email})
+    link = link_in(last_mail(citizen.email))
+    response = post_form(client, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, follow_redirects=True)
+    assert response.status_code == 200
+    assert api_status(client, token) == 401
+    assert zh("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+              "one.") in response.get_data(as_text=True)
+    assert revocations(citizen) == ["reset_password"]
+
+
+def test_logging_out_everywhere_revokes_every_api_token(client, citizen):
+    token = make_token(client, citizen.email)
+    assert api_status(client, token) == 404
+    log_in(client, citizen.email)
+    response = post_form(client, "/account/logout", page="/account/profile", follow_redirects=True)
+    assert response.status_code == 200
+    assert zh("You are logged out on every device.") in response.get_data(as_text=True)
+    assert api_status(client, token) == 401
+    assert zh("Your API tokens have been revoked too: make a new one for each phone or app that still needs "
+              "one.") in response.get_data(as_text=True)
+    assert revocations(citizen) == ["log_out_everywhere"]

@@ -13,10 +13,12 @@ from contest.models import ApiToken, Channel, Entry, EntryStatus, Image, Vote
 from contest.models.types import utcnow
 from tests.helpers import (
     approved_entries,
+    bearer,
     io_bytes,
     log_in,
     make_call,
     make_public_round,
+    make_token,
     make_user,
     make_voter,
     picture_bytes,
@@ -25,29 +27,10 @@ from tests.helpers import (
 )
 from tests.openapi_contract import Contract, private_leaks
 
-TOKEN_RE = r"pcd_[A-Za-z0-9_-]{40,}"
-
 
 @pytest.fixture
 def contract(client):
     return Contract(client.get("/api/v1/openapi.json").get_json())
-
-
-def make_token(client, email: str, name: str = "我的手机") -> str:
-    """Log in on the web, make a token on the account page, read it off the page, log out."""
-    import re
-
-    log_in(client, email)
-    response = post_form(client, "/account/api-tokens", {"name": name})
-    assert response.status_code == 200
-    match = re.search(TOKEN_RE, response.get_data(as_text=True))
-    assert match, "the new token is shown on the page"
-    post_form(client, "/account/logout", page="/account/profile")
-    return match.group(0)
-
-
-def bearer(token: str, **headers) -> dict:
-    return {"Authorization": f"Bearer {token}", **headers}
 
 
 def send(client, call, token, *, title="手机上画的栏杆", images=1, accept=True, alt="红色栏杆的效果图", **fields):

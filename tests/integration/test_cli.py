@@ -1,8 +1,11 @@
+import pytest
 from sqlalchemy import select
 
 from contest.extensions import db
 from contest.models import Department, DepartmentKind, User
 from contest.services.accounts import find_user_by_email
+from tests.helpers import zh
+from tests.integration.test_accounts import COMMON, REPETITIVE
 
 
 def test_create_admin_makes_a_confirmed_administrator(runner):
@@ -23,6 +26,13 @@ def test_create_admin_promotes_an_existing_user(runner, citizen):
 def test_create_admin_refuses_a_weak_password(runner):
     result = runner.invoke(args=["create-admin", "boss@example.org", "--password", "short"])
     assert result.exit_code != 0
+    assert find_user_by_email("boss@example.org") is None
+
+
+@pytest.mark.parametrize(("password", "message"), [("password123", COMMON), ("xqxqxqxqxqxq", REPETITIVE)])
+def test_create_admin_refuses_a_common_or_repetitive_password(runner, password, message):
+    result = runner.invoke(args=["create-admin", "boss@example.org", "--password", password])
+    assert result.exit_code != 0 and zh(message) in result.output
     assert find_user_by_email("boss@example.org") is None
 
 

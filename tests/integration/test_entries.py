@@ -399,3 +399,71 @@ def test_an_entry_sent_from_a_phone_counts_as_mobile(client, entrant, railing_ca
     client.environ_base["HTTP_USER_AGENT"] = phone
     submit_design(client, railing_call)
     assert db.session.scalar(select(Entry)).channel.value == "mobile"
+
+
+# Floods: sending and withdrawing in a loop ------------------------------------------------------------------
+
+def withdraw(client, entry_id: int):
+    return post_form(client, f"/entries/{entry_id}/withdraw", page="/my/entries")
+
+
+def newest_entry() -> Entry:
+    return db.session.scalar(select(Entry).order_by(Entry.id.desc()))
+
+
+def test_submitting_and_withdrawing_in_a_loop_meets_the_limit_per_account(client, entrant, railing_call, app):
+    app.config["SUBMIT_LIMIT_PER_ACCOUNT"] = "3/minute"
+    for n in range(3):
+        assert submit_design(client, railing_call, title=f"第{n}件", images=[picture_bytes(n)]).status_code == 302
+        assert withdraw(client, newest_entry().id).status_code == 302
+    response = submit_design(client, railing_call, title="又一件", images=[picture_bytes(9)])
+    assert response.status_code == 429
+    assert zh("You have tried too often. Please wait a moment and try again.") in response.get_data(as_text=True)
+    assert count_rows(Entry) == 3
+
+
+def test_edits_count_against_the_same_limit(client, entrant, railing_call, app):
+    app.config["SUBMIT_LIMIT_PER_ACCOUNT"] = "2/minute"
+    assert submit_design(client, railing_call).status_code == 302
+    entry = newest_entry()
+    form = {"title": "改过的", "description": "新说明", "topic_id": "0", "place_id": "0",
+            f"alt-{entry.images[0].id}": "描述"}
+    assert post_form(client, f"/entries/{entry.id}/edit", form).status_code == 302
+    assert client.get(f"/entries/{entry.id}/edit").status_code == 200  # looking at the form costs nothing
+    assert post_form(client, f"/entries/{entry.id}/edit", form).status_code == 429
+
+
+def test_submissions_are_limited_per_address_across_accounts(client, another_client, entrant, railing_call, app):
+    app.config["SUBMIT_LIMIT_PER_ADDRESS"] = "2/minute"
+    make_user("neighbour@example.org", name="邻居")
+    log_in(another_client, "neighbour@example.org")
+    assert submit_design(client, railing_call, title="一").status_code == 302
+    assert submit_design(another_client, railing_call, title="二").status_code == 302
+    assert submit_design(another_client, railing_call, title="三").status_code == 429
+    assert count_rows(Entry) == 2
+
+
+def test_a_withdrawn_entry_keeps_no_files(client, entrant, railing_call, app):
+    assert submit_design(client, railing_call, images=[picture_bytes(1), picture_bytes(2)]).status_code == 302
+    entry = newest_entry()
+    keys = [f.key for p in entry.images for f in p.image.files]
+    assert len(keys) == 8 and len(stored_files(app)) == 8  # two originals and their three sizes each
+    response = withdraw(client, entry.id)
+    assert response.status_code == 302
+    page = client.get("/my/entries")
+    assert page.status_code == 200 and "海派栏杆" in page.get_data(as_text=True)
+    assert stored_files(app) == []
+    assert count_rows(Image) == 0 and count_rows(ImageFile) == 0 and count_rows(EntryImage) == 0
+    db.session.refresh(entry)
+    assert entry.status is EntryStatus.WITHDRAWN
+
+
+def test_images_removed_in_an_edit_keep_no_files(client, entrant, railing_call, app):
+    assert submit_design(client, railing_call, images=[picture_bytes(1), picture_bytes(2)]).status_code == 302
+    entry = newest_entry()
+    first, second = entry.images
+    response = post_form(client, f"/entries/{entry.id}/edit",
+                         {"title": "海派栏杆", "description": "x", "topic_id": "0", "place_id": "0",
+                          f"alt-{first.id}": "留下的", f"alt-{second.id}": "去掉的", f"remove-{second.id}": "y"})
+    assert response.status_code == 302
+    assert len(stored_files(app)) == 4 and count_rows(Image) == 1 and count_rows(ImageFile) == 4

@@ -11,7 +11,7 @@ from contest.extensions import db
 from contest.models import Entry, Image, ImageFile
 from contest.services.entries import EntryData, Upload, submit_entry
 from contest.storage import storage
-from tests.helpers import count_rows, log_in, make_call, picture_bytes, submit_design, zh
+from tests.helpers import count_rows, log_in, make_call, picture_bytes, post_form, submit_design, zh
 
 
 def moto_server():
@@ -107,3 +107,23 @@ def test_the_orphans_command_removes_files_no_row_refers_to(app, runner, citizen
     assert not backend.exists("images/left-by-a-dead-process.jpg")
     assert backend.exists("images/still-being-uploaded.jpg")
     assert all(backend.exists(f.key) for f in db.session.scalars(select(ImageFile)))
+
+
+def test_a_withdrawn_entry_keeps_no_files_on_s3(s3_app, citizen, transport_commission):
+    app, _server = s3_app
+    call = make_call(transport_commission)
+    client = app.test_client()
+    log_in(client, citizen.email)
+    with app.app_context():  # moto's servers share one store in a process: other tests' files may be there
+        before = set(storage().keys("images/"))
+    assert submit_design(client, call, images=[picture_bytes(1), picture_bytes(2)]).status_code == 302
+    entry = db.session.scalar(select(Entry))
+    keys = {f.key for p in entry.images for f in p.image.files}
+    with app.app_context():
+        assert len(keys) == 8 and set(storage().keys("images/")) == before | keys
+    response = post_form(client, f"/entries/{entry.id}/withdraw", page="/my/entries")
+    assert response.status_code == 302
+    assert client.get("/my/entries").status_code == 200
+    with app.app_context():
+        assert set(storage().keys("images/")) == before
+    assert count_rows(Image) == 0 and count_rows(ImageFile) == 0

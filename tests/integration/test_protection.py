@@ -5,7 +5,7 @@ from sqlalchemy import select
 from contest.extensions import db
 from contest.models import User
 from contest.services.accounts import find_user_by_email
-from tests.helpers import PASSWORD, csrf_token, log_in, make_user, post_form
+from tests.helpers import PASSWORD, csrf_token, log_in, make_user, post_form, zh
 
 
 def test_a_form_without_its_csrf_token_gets_400_and_changes_nothing(client):
@@ -38,24 +38,50 @@ def test_logout_without_a_token_logs_nobody_out(client, citizen):
     assert client.get("/account/profile").status_code == 200
 
 
-def test_the_eleventh_failed_login_in_a_minute_gets_429(client, citizen):
+def wrong_login(client, email, address, password="wrong password"):
+    return post_form(client, "/account/login", {"email": email, "password": password},
+                     environ_base={"REMOTE_ADDR": address})
+
+
+def test_the_eleventh_failed_login_in_a_minute_from_one_address_gets_429(client, citizen):
     for attempt in range(10):
         assert log_in(client, citizen.email, "wrong password").status_code == 200, attempt
     response = log_in(client, citizen.email, "wrong password")
     assert response.status_code == 429
-    # Even the right password waits until the minute is over: the limit is on the account.
+    # The right password from the same address waits too: the limit is on the account at this address.
     assert log_in(client, citizen.email, PASSWORD).status_code == 429
 
 
-def test_failed_logins_are_limited_per_account_from_any_address(client, app, citizen):
-    for attempt in range(10):
-        address = f"10.0.0.{attempt}"
-        response = post_form(client, "/account/login", {"email": citizen.email, "password": "wrong"},
-                             environ_base={"REMOTE_ADDR": address})
-        assert response.status_code == 200
-    response = post_form(client, "/account/login", {"email": citizen.email, "password": "wrong"},
-                         environ_base={"REMOTE_ADDR": "10.0.0.99"})
-    assert response.status_code == 429
+def test_a_stranger_typing_wrong_passwords_does_not_lock_the_owner_out(client, another_client, citizen, outbox):
+    attacker, owner = "203.0.113.7", "198.51.100.20"
+    for attempt in range(40):  # far past the limit, as someone who wants the owner locked out goes on
+        assert wrong_login(client, citizen.email, attacker).status_code == (200 if attempt < 10 else 429), attempt
+    response = post_form(another_client, "/account/login", {"email": citizen.email, "password": PASSWORD},
+                         environ_base={"REMOTE_ADDR": owner})
+    assert response.status_code == 302
+    assert another_client.get("/account/profile", environ_base={"REMOTE_ADDR": owner}).status_code == 200
+    # One address refused again and again is not an attack on the account as a whole: no mail.
+    assert [m for m in outbox if m.to == citizen.email] == []
+
+
+def test_failed_logins_are_limited_per_account_from_many_addresses_and_the_owner_is_told_once(
+        client, app, citizen, outbox):
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "25/minute"
+    for attempt in range(25):
+        assert wrong_login(client, citizen.email, f"10.0.{attempt}.1").status_code == 200, attempt
+    for attempt in range(5):  # more addresses, still refused; the owner hears of it once, not per attempt
+        assert wrong_login(client, citizen.email, f"10.1.{attempt}.1").status_code == 429, attempt
+    mails = [m for m in outbox if m.to == citizen.email]
+    assert [m.subject for m in mails] == [zh("Many failed logins on your account")]
+    assert zh("Forgotten your password? Set a new one here:") in mails[0].body
+
+
+def test_an_unknown_account_flooded_from_many_addresses_mails_nobody(client, app, outbox):
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "5/minute"
+    for attempt in range(8):
+        wrong_login(client, "nobody@example.org", f"10.2.{attempt}.1")
+    assert wrong_login(client, "nobody@example.org", "10.3.0.1").status_code == 429
+    assert outbox == []
 
 
 def test_failed_logins_are_limited_per_address_across_accounts(client, app):
@@ -141,3 +167,16 @@ def test_a_user_who_is_removed_is_anonymous(client, app):
     db.session.delete(user)
     db.session.commit()
     assert client.get("/account/profile").status_code == 302
+
+
+def test_production_sends_hsts_on_https_answers_even_without_nginx(app_factory):
+    production = app_factory(CONTEST_ENV="production")
+    client = production.test_client()
+    response = client.get("/", base_url="https://contest.example.org")
+    assert response.status_code == 200 and "Content-Security-Policy" in response.headers
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    # Over plain HTTP the header means nothing (RFC 6797 8.1) and is not sent; outside production neither.
+    plain = client.get("/", base_url="http://contest.example.org")
+    assert plain.status_code == 200 and "Strict-Transport-Security" not in plain.headers
+    development = app_factory().test_client().get("/", base_url="https://contest.example.org")
+    assert development.status_code == 200 and "Strict-Transport-Security" not in development.headers
