@@ -58,6 +58,10 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    from contest.security import retry_after_that_means_it
+
+    # Before the limiter's own hook is registered, so that it runs after it (Flask runs them in reverse order).
+    app.after_request(retry_after_that_means_it)
     limiter.init_app(app)
 
     from contest.markup import render_markdown

@@ -37,6 +37,19 @@ def add_security_headers(response):
     return response
 
 
+def retry_after_that_means_it(response):
+    """Flask-Limiter sets Retry-After on every answer under a limit (when its window resets). It means something on
+    a 429, where the limiter says when, and on a 503, where the site does (storage or database out of reach for a
+    moment); a 503 from a form under an hourly limit must not tell the browser to wait an hour."""
+    from contest.errors import RETRY_AFTER
+
+    if response.status_code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+    elif response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def init_security(app: Flask) -> None:
     from contest.text import refuse_control_characters_in_args
 
