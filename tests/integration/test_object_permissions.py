@@ -195,6 +195,9 @@ def _world(transport_commission, planning_bureau, transport_organiser):
     citizen = make_user("someone@example.org", name="路人")
     db.session.commit()
     own_assignment = db.session.scalar(select(Assignment).where(Assignment.round_id == own_round.id))
+    # A design of the planning call looks like the transport call's unmoderated one: a flag on the planner's page.
+    db.session.add(DuplicateFlag(image_id=own_entry.images[0].image_id, other_image_id=pending.images[0].image_id,
+                                 distance=3))
     raw_tokens = {}
     for outsider in (planner, other_juror, citizen):
         _row, raw_tokens[outsider.email] = create_token(outsider, "手机")
@@ -214,7 +217,8 @@ def _world(transport_commission, planning_bureau, transport_organiser):
 
 # endpoint -> the requests that reach another department's objects: (method, url, owner). `owner` names who may
 # have the page (checked first, GETs only, so that a wrong id cannot pass for a refusal); None for an action;
-# "shows-nothing" for the outsider's own page with a foreign id in its query, which must show nothing of it.
+# "shows-nothing:<e-mail>" for that outsider's own page reaching a foreign object (an id in its query, a duplicate
+# flag), which must work and show nothing of the other department's entries; the other outsiders are refused it.
 CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "public.call": [("GET", "/calls/{draft_call}", "staff")],
     "public.gallery": [("GET", "/calls/{draft_call}/entries", None)],
@@ -240,7 +244,8 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "console.publish": [("POST", "/console/calls/{draft_call}/publish", None)],
     "console.moderation": [("GET", "/console/calls/{call}/moderation", "staff"),
                            ("POST", "/console/calls/{call}/moderation", None)],
-    "console.duplicates": [("GET", "/console/calls/{call}/duplicates", "staff")],
+    "console.duplicates": [("GET", "/console/calls/{call}/duplicates", "staff"),
+                           ("GET", "/console/calls/{own_call}/duplicates", "shows-nothing:planner@example.org")],
     "console.staff_entry": [("GET", "/console/calls/{call}/enter", "staff"),
                             ("POST", "/console/calls/{call}/enter", None)],
     "console.entries_csv": [("GET", "/console/calls/{call}/entries.csv", "staff")],
@@ -275,7 +280,8 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "console.decide": [("POST", "/console/rounds/{round}/decide", None)],
     "jury.round": [("GET", "/jury/rounds/{round}/", "juror")],
     "jury.score": [("GET", "/jury/assignments/{assignment}", "juror"), ("POST", "/jury/assignments/{assignment}", None),
-                   ("GET", "/jury/assignments/{own_assignment}?with={assignment}", "shows-nothing")],
+                   ("GET", "/jury/assignments/{own_assignment}?with={assignment}",
+                    "shows-nothing:juror-b@example.org")],
     "jury.recuse": [("POST", "/jury/assignments/{assignment}/recuse", None)],
     "admin.department": [("GET", "/admin/departments/{department}", None),
                          ("POST", "/admin/departments/{department}", None)],
@@ -369,11 +375,13 @@ def test_outsiders_reach_no_object_of_another_department(app, transport_commissi
                     response = client.open(address, method=method, json={}, **kwargs)
                 else:
                     response = client.open(address, method=method, data={"csrf_token": token}, **kwargs)
-                if _owner == "shows-nothing":
-                    if outsider.email == "juror-b@example.org":  # the one whose own page it is
-                        assert response.status_code == 200, address
+                if _owner and _owner.startswith("shows-nothing:"):
+                    if outsider.email == _owner.partition(":")[2]:  # the one whose own page it is
                         html = response.get_data(as_text=True)
-                        assert "红色栏杆甲" not in html and f"/media/{ids['approved_image']}/" not in html
+                        assert response.status_code == 200 and "<h1>" in html, address
+                        for foreign in ("红色栏杆甲", "待审栏杆乙", f"/media/{ids['approved_image']}/",
+                                        f"/media/{ids['image']}/", f"/entries/{ids['entry']}\""):
+                            assert foreign not in html, (address, foreign)
                     elif response.status_code not in (403, 404):
                         refused_everywhere.append((outsider.email, method, address, response.status_code))
                 elif response.status_code not in (403, 404):
