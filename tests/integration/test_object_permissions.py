@@ -390,3 +390,44 @@ def test_outsiders_reach_no_object_of_another_department(app, transport_commissi
     # Nothing of theirs changed hands.
     assert db.session.scalar(select(func.count()).select_from(Assignment).where(
         Assignment.entry_id.in_([ids["entry"], ids["approved"]]))) == 1
+
+
+def test_ids_in_forms_reach_no_entry_of_another_department(app, transport_commission, planning_bureau,
+                                                           transport_organiser):
+    """The ids a form carries (ticked entries, an entry to merge or adopt, the entries picked to advance), posted
+    by the planner through pages of their own call and round, change nothing of the transport call's entries."""
+    from contest.models import EntryTag, FollowUp, Round, RoundEntry
+    from contest.models.types import utcnow as now
+
+    ids, _owners, (planner, _juror, _citizen), _tokens = _world(transport_commission, planning_bureau,
+                                                                transport_organiser)
+    own_round = db.session.get(Round, ids["own_round"])
+    own_round.closes_at = now()  # scoring over, so that the round can be decided
+    own_round.call.results_published_at = now()  # and entries adopted
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, planner.email)
+    foreign = [str(ids["entry"]), str(ids["approved"])]
+    call_page, round_page = f"/console/calls/{ids['own_call']}", f"/console/rounds/{ids['own_round']}/"
+    posts = [  # (the form's address, the page it sits on, what it sends)
+        (f"{call_page}/moderation", f"{call_page}/moderation", {"entry": foreign, "approve": "y"}),
+        (f"{call_page}/issues", f"{call_page}/issues", {"entry": foreign, "name": "停车与快递", "add": "y"}),
+        (f"{call_page}/issues/merge", f"{call_page}/issues", {
+            "merge-entry_id": ids["approved"], "merge-into_id": ids["own_entry"], "merge-reason": "同一设计",
+            "merge-submit": "y"}),
+        (f"{call_page}/follow-up", f"{call_page}/follow-up", {"adopt-entry_id": ids["approved"], "adopt-submit": "y"}),
+        (f"{round_page}decide", round_page, {"mode": "hand", "entry": foreign, "submit": "y"}),
+    ]
+    for url, page, data in posts:
+        assert client.get(page).status_code == 200, page
+        response = post_form(client, url, data, page=page)
+        assert response.status_code in (200, 302, 400), (url, response.status_code)
+    pending, approved = db.session.get(Entry, ids["entry"]), db.session.get(Entry, ids["approved"])
+    assert pending.status is EntryStatus.SUBMITTED and approved.status is EntryStatus.APPROVED
+    assert approved.merged_into_id is None
+    assert db.session.scalar(select(func.count()).select_from(EntryTag).where(EntryTag.entry_id.in_(
+        [pending.id, approved.id]))) == 0
+    assert db.session.scalar(select(FollowUp.id).where(FollowUp.entry_id == approved.id)) is None
+    assert db.session.scalar(select(func.count()).select_from(RoundEntry).where(
+        RoundEntry.round_id == own_round.id, RoundEntry.entry_id.in_([pending.id, approved.id]))) == 0
+    assert own_round.decided_at is None
