@@ -9,7 +9,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import Exists, Select, exists, or_, select
+from sqlalchemy import CompoundSelect, Exists, Select, exists, select, union
 
 from contest.extensions import db
 from contest.models import Call, CallDepartment, Department, DepartmentMember, User
@@ -66,14 +66,24 @@ def department_staff_required(view):
     return wrapper
 
 
+def running_departments(call_id) -> CompoundSelect:
+    """The ids of the departments that run a call: its lead department and every co-organising one. `call_id` is
+    a value, a column of an enclosing query or a bind parameter."""
+    return union(select(Call.department_id).where(Call.id == call_id),
+                 select(CallDepartment.department_id).where(CallDepartment.call_id == call_id))
+
+
+def calls_run_by(department_ids) -> CompoundSelect:
+    """The ids of the calls that any of these departments (a list, or a select of ids) runs, as lead or co-organiser:
+    the same rule as `running_departments`, read the other way."""
+    return union(select(Call.id).where(Call.department_id.in_(department_ids)),
+                 select(CallDepartment.call_id).where(CallDepartment.department_id.in_(department_ids)))
+
+
 def call_staff(call_id) -> Select:
-    """The ids of the users who run a call (its staff): the members of its lead department and of every
-    co-organising department. The one rule, used by every page, the API, the mails and the vote's SQL fast
-    path; `call_id` is a value, a column of an enclosing query or a bind parameter."""
-    lead = select(Call.department_id).where(Call.id == call_id).scalar_subquery()
-    co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == call_id)
-    return select(DepartmentMember.user_id).where(or_(DepartmentMember.department_id == lead,
-                                                      DepartmentMember.department_id.in_(co_organisers)))
+    """The ids of the users who run a call (its staff): the members of the departments that run it. The one rule,
+    used by every page, the API, the mails and the vote's SQL fast path; `call_id` as for `running_departments`."""
+    return select(DepartmentMember.user_id).where(DepartmentMember.department_id.in_(running_departments(call_id)))
 
 
 def runs_call(user_id, call_id) -> Exists:
