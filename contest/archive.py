@@ -288,7 +288,7 @@ def export_call(call_id: int, output: str | os.PathLike) -> Exported:
 
 def _gather(call_id: int) -> dict[str, list[dict]]:
     """Every row of the call, the audit trail of those rows, the people and departments they name."""
-    from contest.models import Call, CallDepartment
+    from contest.permissions import running_departments
 
     tables = _tables()
     where = _selections(call_id)
@@ -303,10 +303,8 @@ def _gather(call_id: int) -> dict[str, list[dict]]:
              for t in owned_tables() if "id" in t.c]
     data["audit_event"] = _rows(audit, or_(*about))
     # The organisers of the call's departments: restored, they can run the call on the new site.
-    running = select(Call.department_id).where(Call.id == call_id).union(
-        select(CallDepartment.department_id).where(CallDepartment.call_id == call_id))
     members = tables["department_member"]
-    data["department_member"] = _rows(members, members.c.department_id.in_(running))
+    data["department_member"] = _rows(members, members.c.department_id.in_(running_departments(call_id)))
 
     people, places = set(), set()
     for name, rows in data.items():

@@ -2,7 +2,7 @@
 export."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -81,8 +81,8 @@ def publish_results(call: Call):
 @call_staff_required
 def answer_objection(call: Call, objection_id: int):
     objection = db.get_or_404(Objection, objection_id)
-    if objection.call_id != call.id:
-        return _failed(call, _("This objection is not about this call."))
+    if objection.call_id != call.id:  # another call's objection is not found under this call
+        abort(404)
     form = AnswerForm()
     if not form.validate_on_submit():
         return _failed(call, " ".join(str(m) for errors in form.errors.values() for m in errors))

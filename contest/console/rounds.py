@@ -333,6 +333,8 @@ def remind(round_: Round):
 @bp.route("/rounds/<int:round_id>/entries/<int:entry_id>/one-more", methods=["POST"])
 @round_staff_required
 def one_more_juror(round_: Round, entry_id: int):
+    if not round_service.takes_part(round_, entry_id):  # an entry of no concern to this round is not found here
+        abort(404)
     return _act(round_, lambda: round_service.add_juror_to(current_user, round_, entry_id),
                 lambda added: _("One more juror assigned.") if added else _("No other juror is free for this entry."))
 
@@ -355,6 +357,8 @@ def assignments(round_: Round):
 @round_staff_required
 def remove_assignment(round_: Round, assignment_id: int):
     assignment = db.get_or_404(Assignment, assignment_id)
+    if assignment.round_id != round_.id:  # another round's assignment is not found under this round
+        abort(404)
     return _act(round_, lambda: round_service.remove_assignment(current_user, round_, assignment),
                 lambda _result: _("Assignment removed."))
 

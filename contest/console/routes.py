@@ -18,11 +18,9 @@ from contest.models import (
     Channel,
     CombineOn,
     Department,
-    DuplicateFlag,
     Entry,
     EntryImage,
     EntryStatus,
-    Image,
 )
 from contest.permissions import call_staff_required, department_staff_required, staff_required
 from contest.services import ServiceError
@@ -135,7 +133,7 @@ def edit_call(call: Call):
 def call(call: Call):
     counts = {status.value: n for status, n in db.session.execute(
         select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status)).all()}
-    flags = _open_flags(call, count_only=True)
+    flags = entry_service.open_flag_count(call)
     return render_template("console/call.html", call=call, counts=counts, flags=flags, publish_form=PublishForm(),
                            timeline=call_service.timeline(call))
 
@@ -187,28 +185,11 @@ def moderation(call: Call):
                            statuses=list(EntryStatus)), (400 if form.errors else 200)
 
 
-def _open_flags(call: Call, count_only: bool = False):
-    """Near-duplicate flags that concern an image of this call's entries."""
-    call_images = select(EntryImage.image_id).join(Entry, Entry.id == EntryImage.entry_id).where(
-        Entry.call_id == call.id)
-    stmt = select(DuplicateFlag).where(DuplicateFlag.dismissed_at.is_(None), DuplicateFlag.image_id.in_(call_images))
-    if count_only:
-        return db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    return db.session.scalars(stmt.order_by(DuplicateFlag.distance, DuplicateFlag.id)).all()
-
-
 @bp.route("/calls/<int:call_id>/duplicates")
 @call_staff_required
 def duplicates(call: Call):
-    flags = _open_flags(call)
-    image_ids = {f.image_id for f in flags} | {f.other_image_id for f in flags}
-    pictures = {p.image_id: p for p in db.session.scalars(
-        select(EntryImage).where(EntryImage.image_id.in_(image_ids))
-        .options(selectinload(EntryImage.entry).selectinload(Entry.call)))}
-    images = {i.id: i for i in db.session.scalars(select(Image).where(Image.id.in_(image_ids)))}
-    pairs = [(f, pictures.get(f.image_id), pictures.get(f.other_image_id), images.get(f.image_id),
-              images.get(f.other_image_id)) for f in flags]
-    return render_template("console/duplicates.html", call=call, pairs=pairs)
+    return render_template("console/duplicates.html", call=call,
+                           pairs=entry_service.duplicate_pairs(current_user, call))
 
 
 @bp.route("/calls/<int:call_id>/enter", methods=["GET", "POST"])

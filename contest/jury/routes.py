@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from contest.extensions import db
 from contest.jury.forms import ActionForm, RecuseForm, ScoreForm
-from contest.models import Assignment, Entry, EntryImage, Round, RoundMember
+from contest.models import Assignment, Round, RoundMember
 from contest.services import ServiceError
 from contest.services import rounds as round_service
 
@@ -62,14 +62,11 @@ def round(round_id: int):
 
 
 def _assignment(assignment_id: int) -> tuple[Assignment, RoundMember]:
-    assignment = db.session.scalar(
-        select(Assignment).where(Assignment.id == assignment_id)
-        .options(selectinload(Assignment.entry).selectinload(Entry.pictures).joinedload(EntryImage.image)))
+    """The juror's assignment, while it lets them judge its entry (404 if there is none, 403 if not theirs)."""
+    assignment = round_service.current_assignment(current_user, assignment_id)
     if assignment is None:
-        abort(404)
-    member = round_service.juror_of(current_user, db.session.get(Round, assignment.round_id))
-    if member is None or assignment.member_id != member.id or not assignment.active:
-        abort(403)
+        abort(404 if db.session.get(Assignment, assignment_id) is None else 403)
+    member = db.session.get(RoundMember, assignment.member_id)
     return assignment, member
 
 
@@ -111,8 +108,8 @@ def score(assignment_id: int):
              (score.marks.get(str(c.id)) if score else None) for c in round_.criteria}
     other = None
     if request.args.get("with", "").isdigit():
-        other_assignment = db.session.get(Assignment, int(request.args["with"]))
-        if other_assignment is not None and other_assignment.member_id == member.id and other_assignment.active:
+        other_assignment = round_service.current_assignment(current_user, int(request.args["with"]))
+        if other_assignment is not None and other_assignment.member_id == member.id:
             other = other_assignment
     assignments = round_service.juror_list(member)
     return render_template("jury/score.html", round=round_, assignment=assignment, entry=assignment.entry,

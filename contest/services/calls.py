@@ -13,7 +13,6 @@ from contest.extensions import db
 from contest.models import (
     Award,
     Call,
-    CallDepartment,
     CallEvent,
     CallKind,
     CallState,
@@ -27,7 +26,7 @@ from contest.models import (
     User,
 )
 from contest.models.types import utcnow
-from contest.permissions import can_manage_call, can_manage_department
+from contest.permissions import calls_run_by, can_manage_call, can_manage_department
 from contest.services import ServiceError, results
 from contest.services.audit import record
 
@@ -288,8 +287,7 @@ def public_calls(now: datetime, *, words: str = "", state: str = "", department_
     elif state == CallState.CLOSED.value:
         stmt = stmt.where(Call.closes_at <= now)
     if department_id:
-        joint = select(CallDepartment.call_id).where(CallDepartment.department_id == department_id)
-        stmt = stmt.where(or_(Call.department_id == department_id, Call.id.in_(joint)))
+        stmt = stmt.where(Call.id.in_(calls_run_by([department_id])))
     if theme:
         stmt = stmt.where(Call.id.in_(select(CallTheme.call_id).where(CallTheme.name == theme)))
     for word in words.split():
@@ -306,7 +304,5 @@ def all_themes() -> list[str]:
 
 
 def calls_of_department(department: Department) -> list[Call]:
-    joint = select(CallDepartment.call_id).where(CallDepartment.department_id == department.id)
     return list(db.session.scalars(
-        select(Call).where(or_(Call.department_id == department.id, Call.id.in_(joint))).order_by(Call.id.desc())
-    ))
+        select(Call).where(Call.id.in_(calls_run_by([department.id]))).order_by(Call.id.desc())))

@@ -5,8 +5,9 @@ from dataclasses import dataclass, replace
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
 
 from contest import database
 from contest.extensions import db
@@ -330,3 +331,54 @@ def flag_near_duplicates(images: list[Image]) -> list[DuplicateFlag]:
                 db.session.add(flag)
                 flags.append(flag)
     return flags
+
+
+@dataclass
+class DuplicateSide:
+    """One image of a flagged pair, with its entry; `picture` is None when the viewer may not see that entry."""
+    picture: EntryImage | None
+    image: Image | None
+
+
+@dataclass
+class DuplicatePair:
+    flag: DuplicateFlag
+    first: DuplicateSide
+    second: DuplicateSide
+
+
+def _flags_of(call: Call):
+    """The open near-duplicate flags that concern an image of this call's entries."""
+    call_images = select(EntryImage.image_id).join(Entry, Entry.id == EntryImage.entry_id).where(
+        Entry.call_id == call.id)
+    return select(DuplicateFlag).where(DuplicateFlag.dismissed_at.is_(None), DuplicateFlag.image_id.in_(call_images))
+
+
+def open_flag_count(call: Call) -> int:
+    return db.session.scalar(select(func.count()).select_from(_flags_of(call).subquery()))
+
+
+def duplicate_pairs(viewer: User, call: Call) -> list[DuplicatePair]:
+    """The call's open flags as its staff see them: each side shows its entry (title, call, state, image) only
+    when the viewer may see that entry (`can_view_entry`); the other side of a flag may be any call's entry."""
+    if not can_manage_call(viewer, call):
+        raise ServiceError(_("You do not run this call."))
+    flags = db.session.scalars(_flags_of(call).order_by(DuplicateFlag.distance, DuplicateFlag.id)).all()
+    image_ids = {f.image_id for f in flags} | {f.other_image_id for f in flags}
+    pictures = {p.image_id: p for p in db.session.scalars(
+        select(EntryImage).where(EntryImage.image_id.in_(image_ids))
+        .options(selectinload(EntryImage.entry).selectinload(Entry.call)))}
+    images = {i.id: i for i in db.session.scalars(select(Image).where(Image.id.in_(image_ids)))}
+    seen: dict[int, bool] = {}
+
+    def side(image_id: int) -> DuplicateSide:
+        picture = pictures.get(image_id)
+        if picture is None:
+            return DuplicateSide(None, None)
+        if picture.entry_id not in seen:
+            seen[picture.entry_id] = can_view_entry(viewer, picture.entry)
+        if not seen[picture.entry_id]:
+            return DuplicateSide(None, None)
+        return DuplicateSide(picture, images.get(image_id))
+
+    return [DuplicatePair(f, side(f.image_id), side(f.other_image_id)) for f in flags]

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, case, delete, exists, func, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.orm import joinedload
 
 from contest import pairwise
@@ -18,16 +19,12 @@ from contest.extensions import db
 from contest.localtime import to_minute
 from contest.models import (
     Call,
-    CallDepartment,
     CallEvent,
     CallState,
     Comparison,
-    DepartmentMember,
     Entry,
-    EntryStatus,
     PublicMode,
     Round,
-    RoundEntry,
     RoundKind,
     RoundMember,
     RoundState,
@@ -37,10 +34,18 @@ from contest.models import (
     VoteAllowance,
 )
 from contest.models.types import UTCDateTime, enum_column, utcnow
-from contest.permissions import can_manage_call
+from contest.permissions import call_staff, can_manage_call, runs_call
 from contest.services import ServiceError
 from contest.services.audit import record
-from contest.services.rounds import candidates, decided_rounds, entries_from, opens_after_previous, source_of
+from contest.services.rounds import (
+    candidates,
+    decided_rounds,
+    entries_from,
+    entries_in_round,
+    opens_after_previous,
+    source_of,
+    takes_part,
+)
 from contest.sessions import SessionAccount, still_stands
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
@@ -299,31 +304,10 @@ def _quota_used_up(quota: int) -> ServiceError:
 def _roles_in_call(user: User, round_: Round) -> tuple[bool, bool]:
     """Whether the user runs the call (its department or a co-organiser) and whether they judge any of its
     rounds, in one query: this runs on every vote."""
-    co_organisers = select(CallDepartment.department_id).where(CallDepartment.call_id == round_.call_id)
-    staff = exists().where(DepartmentMember.user_id == user.id, or_(
-        DepartmentMember.department_id == round_.call.department_id,
-        DepartmentMember.department_id.in_(co_organisers)))
     juror = exists().where(RoundMember.user_id == user.id, RoundMember.round_id.in_(
         select(Round.id).where(Round.call_id == round_.call_id)))
-    is_staff, is_juror = db.session.execute(select(staff, juror)).one()
+    is_staff, is_juror = db.session.execute(select(runs_call(user.id, round_.call_id), juror)).one()
     return bool(is_staff), bool(is_juror)
-
-
-def in_round(round_: Round, entry_id: int) -> bool:
-    """Whether one entry takes part in the round, in one query (this runs on every vote): the rule of
-    rounds.source_of, the entries its source round advanced, or every approved one."""
-    stmt = select(Entry.id).where(Entry.id == entry_id, Entry.call_id == round_.call_id,
-                                  Entry.status == EntryStatus.APPROVED)
-    if round_.takes_all_approved:
-        return db.session.scalar(stmt) is not None
-    earlier = select(Round.id).where(Round.call_id == round_.call_id, Round.position < round_.position)
-    source = round_.source_round_id if round_.source_round_id is not None else \
-        earlier.order_by(Round.position.desc()).limit(1).scalar_subquery()
-    taking_part = Entry.id.in_(select(RoundEntry.entry_id).where(RoundEntry.round_id == source,
-                                                                 RoundEntry.advanced.is_(True)))
-    if round_.source_round_id is None:
-        taking_part = or_(~earlier.exists(), taking_part)
-    return db.session.scalar(stmt.where(taking_part)) is not None
 
 
 def _insert(table):
@@ -364,10 +348,7 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> boo
     may leave a written row behind: the caller rolls back on it. A vote past the quota is refused, atomically.
     """
     check_eligible(user, round_)
-    # The first round takes every approved entry, which the loaded entry tells by itself.
-    taking_part = entry.call_id == round_.call_id and (
-        entry.status is EntryStatus.APPROVED if round_.position == 1 or round_.takes_all_approved
-        else in_round(round_, entry.id))
+    taking_part = entry.call_id == round_.call_id and takes_part(round_, entry.id)
     _check_ballot(round_.public_mode, taking_part, entry.author_id == user.id)
     inserted = _insert_ignoring_conflicts(Vote, {
         "round_id": round_.id, "user_id": user.id, "entry_id": entry.id, "created_at": utcnow(),
@@ -406,8 +387,8 @@ def cast_vote_as(account: SessionAccount, round_id: int, entry_id: int, address:
         return cast_vote(user, *found, address)
     now = utcnow()
     row = db.session.execute(_VOTE_IN_ONE_STATEMENT, {
-        "round_id": round_id, "entry_id": entry_id, "user_id": account.id, "now": now, "address": address[:64],
-        "approved": EntryStatus.APPROVED.value}).one()
+        "round_id": round_id, "entry_id": entry_id, "user_id": account.id, "now": now,
+        "address": address[:64]}).one()
     if not still_stands(account, row.active, row.session_token):
         raise NotLoggedIn(_("Log in to vote."))
     if not row.found or row.kind is not RoundKind.PUBLIC or not row.published:
@@ -422,28 +403,43 @@ def cast_vote_as(account: SessionAccount, round_id: int, entry_id: int, address:
     return True
 
 
+def _as_sql(*queries) -> tuple[list[str], list]:
+    """Queries of the rules' own functions as PostgreSQL text for the statement below, with the parameters they
+    bring: the fast path asks the same rules as the ORM path instead of a copy of them. Their `round_id`,
+    `user_id` and `entry_id` are the statement's own."""
+    dialect = PGDialect(paramstyle="named")
+    texts, binds = [], {}
+    for query in queries:
+        compiled = query.compile(dialect=dialect)
+        texts.append(str(compiled))
+        for parameter, name in compiled.bind_names.items():
+            if name in ("round_id", "user_id", "entry_id"):
+                continue
+            if name in binds:
+                raise RuntimeError(f"two rules bring a parameter named {name}")
+            binds[name] = bindparam(name, value=parameter.value, type_=parameter.type)
+    return texts, list(binds.values())
+
+
+(_TAKING_PART, _STAFF), _RULE_PARAMETERS = _as_sql(
+    entries_in_round(bindparam("round_id")),
+    call_staff(select(Round.call_id).where(Round.id == bindparam("round_id")).scalar_subquery()))
+
 # PostgreSQL runs data-modifying statements inside WITH: the facts (`ballot`, the same as the ORM path's
-# queries, in one row even when the account, the round or the entry is missing), the insert-or-ignore of the
+# queries, in one row even when the account, the round or the entry is missing; which entries take part and who
+# runs the call come from their rules' own functions, above), the insert-or-ignore of the
 # vote and the quota's atomic upsert (only for a vote just inserted, and only below the quota: concurrent votes
 # queue on the allowance row) are one round trip. The writes happen whatever the facts say; the caller rolls
 # them back when a rule refuses the vote, which is rare.
-_VOTE_IN_ONE_STATEMENT = text("""
+_VOTE_IN_ONE_STATEMENT = text(f"""
 WITH ballot AS (
     SELECT u.id IS NOT NULL AND u.disabled_at IS NULL AS active, u.session_token, r.id IS NOT NULL AS found,
            r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
            r.min_account_age_hours, c.published_at IS NOT NULL AS published,
-           e.status = :approved AND (
-               r.takes_all_approved
-               OR (r.source_round_id IS NULL AND NOT EXISTS (SELECT FROM round AS earlier
-                   WHERE earlier.call_id = r.call_id AND earlier.position < r.position))
-               OR e.id IN (SELECT re.entry_id FROM round_entry AS re WHERE re.advanced AND re.round_id = COALESCE(
-                   r.source_round_id, (SELECT earlier.id FROM round AS earlier WHERE earlier.call_id = r.call_id
-                   AND earlier.position < r.position ORDER BY earlier.position DESC LIMIT 1)))) AS in_round,
+           e.id IN ({_TAKING_PART}) AS in_round,
            e.author_id = u.id AS own_entry,
            u.id AS account_id, u.email_confirmed_at IS NOT NULL AS confirmed, u.created_at AS account_created_at,
-           u.is_admin OR EXISTS (SELECT FROM department_member AS m WHERE m.user_id = u.id AND (
-               m.department_id = c.department_id OR m.department_id IN (
-                   SELECT cd.department_id FROM call_department AS cd WHERE cd.call_id = c.id))) AS organiser,
+           u.is_admin OR u.id IN ({_STAFF}) AS organiser,
            EXISTS (SELECT FROM round_member AS j JOIN round AS jr ON jr.id = j.round_id
                    WHERE j.user_id = u.id AND jr.call_id = c.id) AS juror
     FROM (VALUES (:user_id, :round_id, :entry_id)) AS asked (user_id, round_id, entry_id)
@@ -464,7 +460,8 @@ WITH ballot AS (
 )
 SELECT ballot.*, EXISTS (SELECT FROM new_vote) AS inserted, EXISTS (SELECT FROM taken) AS allowance_taken
 FROM ballot
-""").bindparams(bindparam("now", type_=UTCDateTime())).columns(
+""").bindparams(
+    bindparam("now", type_=UTCDateTime()), *_RULE_PARAMETERS).columns(
     kind=enum_column(RoundKind), public_mode=enum_column(PublicMode), opens_at=UTCDateTime(),
     closes_at=UTCDateTime(), decided_at=UTCDateTime(), account_created_at=UTCDateTime())
 
@@ -588,7 +585,7 @@ def answer_pair(user: User, round_: Round, token: str, choice: str, address: str
     if winner == "invalid":
         raise ServiceError(_("Choose one of the two, or say you cannot decide."))
     if shown.dropped_at is None and shown.answered_at is None and not (
-            in_round(round_, left) and in_round(round_, right)):
+            takes_part(round_, left) and takes_part(round_, right)):
         shown.dropped_at = utcnow()  # an entry left the round while the pair was on screen
     if shown.dropped_at is not None:
         return _refuse(shown, PairAnswer.STALE)

@@ -113,8 +113,9 @@ def rounds_over(call: Call) -> bool:
 
 
 def _taking_part(round_: Round) -> list[int]:
+    """The entries the round took in (its rows) and those that take part in it by the rule."""
     rows = set(db.session.scalars(select(RoundEntry.entry_id).where(RoundEntry.round_id == round_.id)))
-    return sorted(rows | {e.id for e in round_service.candidates(round_)})
+    return sorted(rows | set(db.session.scalars(round_service.entries_in_round(round_.id))))
 
 
 def _public_scores(round_: Round, entry_ids: list[int]) -> dict[int, float]:

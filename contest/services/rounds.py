@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, null, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from contest import assignment as balancing
@@ -26,6 +26,7 @@ from contest.models import (
     Conflict,
     Criterion,
     Entry,
+    EntryImage,
     EntryStatus,
     MailKind,
     Round,
@@ -212,31 +213,59 @@ def accept_invitation(user: User, token: str) -> RoundMember:
 
 # Entries and assignments ----------------------------------------------------------------------
 
-def source_of(round_: Round) -> Round | None:
-    """The earlier round whose advanced entries this round holds, or None for every approved entry of the call.
-
-    A round says which (`source_round_id`, or `takes_all_approved`); one that says neither takes the round just
-    before it, and a first round every approved entry."""
-    if round_.takes_all_approved:
-        return None
-    if round_.source_round_id is not None:
-        return round_.source_round
-    previous = [r for r in round_.call.rounds if r.position < round_.position]
-    return previous[-1] if previous else None
+def advanced_by(round_id) -> Select:
+    """The ids of the entries a round advanced (`round_id` a value or an SQL expression)."""
+    return select(RoundEntry.entry_id).where(RoundEntry.round_id == round_id, RoundEntry.advanced.is_(True))
 
 
-def entries_from(call: Call, source: Round | None) -> list[Entry]:
-    """The approved entries of the call that `source` advanced (None: every approved entry)."""
-    stmt = select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
-    if source is not None:
-        stmt = stmt.where(Entry.id.in_(select(RoundEntry.entry_id).where(RoundEntry.round_id == source.id,
-                                                                         RoundEntry.advanced.is_(True))))
-    return list(db.session.scalars(stmt.order_by(Entry.id)))
+def _source(this) -> ColumnElement:
+    """SQL: the id of the round whose advanced entries the round `this` holds, or NULL for every approved entry
+    of the call. A round says which (`source_round_id`, or `takes_all_approved`); one that says neither takes the
+    round just before it, and a first round every approved entry."""
+    earlier = aliased(Round)
+    previous = (select(earlier.id).where(earlier.call_id == this.call_id, earlier.position < this.position)
+                .order_by(earlier.position.desc()).limit(1).correlate(this).scalar_subquery())
+    return case((this.takes_all_approved.is_(True), null()), else_=func.coalesce(this.source_round_id, previous))
+
+
+def entries_in_round(round_id) -> Select:
+    """The ids of the entries that take part in a round: the call's approved entries that its source round
+    advanced, or all of them (see `_source`). The one rule, used by the jury, the public rounds, the results,
+    the archive and the vote's SQL fast path; `round_id` is a value, a column of an enclosing query (correlated)
+    or a bind parameter."""
+    this = aliased(Round)
+    source = _source(this)
+    return (select(Entry.id).join(this, this.call_id == Entry.call_id)
+            .where(this.id == round_id, Entry.status == EntryStatus.APPROVED,
+                   or_(source.is_(None), Entry.id.in_(advanced_by(source)))))
+
+
+def takes_part(round_: Round, entry_id: int) -> bool:
+    """Whether one entry takes part in the round, in one query (this runs on every vote)."""
+    return bool(db.session.scalar(select(exists(entries_in_round(round_.id).where(Entry.id == entry_id)))))
 
 
 def candidates(round_: Round) -> list[Entry]:
-    """The entries that take part: approved ones in the first round, those advanced by its source in later ones."""
-    return entries_from(round_.call, source_of(round_))
+    """The entries that take part in the round, loaded."""
+    return list(db.session.scalars(select(Entry).where(Entry.id.in_(entries_in_round(round_.id)))
+                                   .order_by(Entry.id)))
+
+
+def source_of(round_: Round) -> Round | None:
+    """The earlier round whose advanced entries this round holds, or None for every approved entry of the call:
+    the rule of `entries_in_round`, read for the page that says where a round's entries come from."""
+    this = aliased(Round)
+    source_id = db.session.scalar(select(_source(this)).where(this.id == round_.id))
+    return db.session.get(Round, source_id) if source_id is not None else None
+
+
+def entries_from(call: Call, source: Round | None) -> list[Entry]:
+    """The approved entries of the call that `source` advanced (None: every approved entry): what a new round
+    taking `source`'s outcome would hold."""
+    stmt = select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED)
+    if source is not None:
+        stmt = stmt.where(Entry.id.in_(advanced_by(source.id)))
+    return list(db.session.scalars(stmt.order_by(Entry.id)))
 
 
 def decided_rounds(call: Call) -> list[Round]:
@@ -324,6 +353,9 @@ def recuse(member: RoundMember, assignment: Assignment, reason: str, *, conflict
 
 
 def _replace(round_: Round, entry_id: int) -> Assignment | None:
+    """One more juror on an entry of the round; an entry that does not take part in it is refused."""
+    if not takes_part(round_, entry_id):
+        raise ServiceError(_("This entry is not in this round."))
     current = _assignments(round_)
     on_entry = {a.member_id for a in current if a.entry_id == entry_id}
     loads = Counter(a.member_id for a in current if a.active)
@@ -364,10 +396,34 @@ def remove_assignment(actor: User, round_: Round, assignment: Assignment) -> Non
 
 # Scoring --------------------------------------------------------------------------------------
 
+def judging(user_id) -> ColumnElement[bool]:
+    """The assignments that let a user judge their entry, as a condition on Assignment: the user's, as a juror of
+    the assignment's round, not stepped back from, the round not yet decided, and the entry still taking part in
+    that round (so in a round of its own call, and not withdrawn). The one rule of who may judge an entry."""
+    return and_(
+        Assignment.recused_at.is_(None),
+        Assignment.member_id.in_(select(RoundMember.id).where(RoundMember.user_id == user_id,
+                                                             RoundMember.role == "juror",
+                                                             RoundMember.round_id == Assignment.round_id)),
+        Assignment.round_id.in_(select(Round.id).where(Round.decided_at.is_(None))),
+        Assignment.entry_id.in_(entries_in_round(Assignment.round_id)),
+    )
+
+
+def current_assignment(user: User, assignment_id: int) -> Assignment | None:
+    """The user's assignment by its id, if it still lets them judge its entry (`judging`)."""
+    if not user.is_authenticated:
+        return None
+    return db.session.scalar(select(Assignment).where(Assignment.id == assignment_id, judging(user.id))
+                             .options(selectinload(Assignment.entry).selectinload(Entry.pictures)
+                                      .joinedload(EntryImage.image)))
+
+
 def juror_list(member: RoundMember) -> list[Assignment]:
-    """A juror's entries, in their order, without the ones they stepped back from."""
+    """A juror's entries, in their order: those they may judge (`judging`), not the ones they stepped back from
+    nor those no longer in the round."""
     return list(db.session.scalars(
-        select(Assignment).where(Assignment.member_id == member.id, Assignment.recused_at.is_(None))
+        select(Assignment).where(Assignment.member_id == member.id, judging(member.user_id))
         .options(selectinload(Assignment.score), selectinload(Assignment.entry).selectinload(Entry.pictures))
         .order_by(Assignment.position, Assignment.id)))
 
@@ -588,10 +644,7 @@ def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, p
 
 
 def can_judge_entry(user: User, entry: Entry) -> bool:
-    """A juror may see an entry assigned to them (and not stepped back from) while their round runs."""
+    """Whether the user may see an entry as its juror: an assignment to it that `judging` accepts."""
     if not user.is_authenticated:
         return False
-    return db.session.scalar(
-        select(func.count()).select_from(Assignment).join(RoundMember, RoundMember.id == Assignment.member_id)
-        .where(Assignment.entry_id == entry.id, Assignment.recused_at.is_(None), RoundMember.user_id == user.id)
-    ) > 0
+    return bool(db.session.scalar(select(exists().where(Assignment.entry_id == entry.id, judging(user.id)))))

@@ -15,7 +15,7 @@ from babel.dates import format_skeleton
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select, union
+from sqlalchemy import case, func, select, union
 from sqlalchemy.orm import aliased
 
 from contest.extensions import db
@@ -35,6 +35,7 @@ from contest.models import (
     User,
 )
 from contest.models.types import utcnow
+from contest.permissions import calls_run_by
 from contest.services.visibility import public_entries
 
 MONTHS = 12
@@ -91,9 +92,7 @@ def published_calls(department: Department | None = None):
     subtree = select(Department.id.label("id")).where(Department.id == department.id).cte("subtree", recursive=True)
     child = aliased(Department)
     subtree = subtree.union_all(select(child.id).where(child.parent_id == subtree.c.id))
-    ids = select(subtree.c.id)
-    joint = select(CallDepartment.call_id).where(CallDepartment.department_id.in_(ids))
-    return calls.where(or_(Call.department_id.in_(ids), Call.id.in_(joint)))
+    return calls.where(Call.id.in_(calls_run_by(select(subtree.c.id))))
 
 
 def statistics(department: Department | None = None, *, now: datetime | None = None) -> Statistics:
