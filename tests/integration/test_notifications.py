@@ -20,7 +20,17 @@ from contest.services import ServiceError
 from contest.services.entries import EntryData, Upload, moderate, submit_entry
 from contest.services.notifications import send_digests, set_preferences
 from contest.services.rounds import invite_juror
-from tests.helpers import count_rows, last_mail, log_in, make_call, make_round, make_user, picture_bytes, post_form
+from tests.helpers import (
+    SITE,
+    count_rows,
+    last_mail,
+    log_in,
+    make_call,
+    make_round,
+    make_user,
+    picture_bytes,
+    post_form,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_TEMPLATES = sorted(p.stem for p in (ROOT / "templates" / "mail").glob("*.txt"))
@@ -205,13 +215,14 @@ def test_a_digest_speaks_its_readers_language(app, call):
 
 
 def test_the_digest_command_sends_the_digests(app, runner, call, citizen):
+    app.config["BASE_URL"] = SITE  # the command runs outside any request: its links come from the configuration
     citizen.mail_digest = True
     db.session.commit()
     send_entry(app, citizen, call)
-    result = runner.invoke(args=["digest", "--base-url", "https://city.example.org"])
+    result = runner.invoke(args=["digest"])
     assert result.exit_code == 0, result.output
     assert "1 digests sent" in result.output
-    assert "https://city.example.org/account/notifications" in last_mail(citizen.email).body
+    assert f"{SITE}/account/notifications" in last_mail(citizen.email).body
     assert "0 digests sent" in runner.invoke(args=["digest"]).output
 
 

@@ -20,8 +20,10 @@ from contest.services.entries import EntryData, Upload, moderate, submit_entry
 from contest.services.rounds import assign
 from contest.worker import LEASE, Delivery, Worker, digest_cutoff, retry_delay, run_clock, send_queued
 from tests.helpers import (
+    SITE,
     approved_entries,
     count_rows,
+    link_in,
     make_call,
     make_juror,
     make_organiser,
@@ -54,7 +56,7 @@ def in_a_worker(app, task):
         db.session.commit()
 
     def work():
-        with app.test_request_context(base_url="https://city.example.org"):
+        with app.app_context():  # no request: the links of its mails come from the configured address
             return task()
 
     result = contextvars.Context().run(work)
@@ -231,7 +233,7 @@ def test_a_refused_recipient_waits_and_the_others_go(app, mail_server):
 def test_the_worker_keeps_running_through_an_outage_and_stops_when_told(app, mail_server):
     app.config.update(MAIL_RETRY_FIRST_SECONDS=1, WORKER_POLL_SECONDS=0.05)
     addresses = queue_mails(app, 3)
-    worker = Worker(app, "https://city.example.org")
+    worker = Worker(app)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
@@ -255,7 +257,7 @@ def wait_for(condition, seconds: float = 15.0) -> None:
 
 def test_the_worker_command_runs_one_pass(app, runner, outbox):
     queue_mails(app, 2)
-    result = runner.invoke(args=["worker", "--once", "--base-url", "https://city.example.org"])
+    result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "2 mails sent, 0 failed" in result.output
     assert all(mail.headers["Message-ID"].startswith("<outbox.") for mail in outbox)
@@ -273,6 +275,7 @@ def test_the_digest_hour_is_the_last_one_passed_in_the_sites_time_zone(app):
 
 
 def test_the_daily_digest_goes_from_the_worker_once_at_its_hour(app, call, citizen, outbox):
+    app.config["BASE_URL"] = SITE
     citizen.mail_digest = True
     db.session.commit()
     with app.test_request_context():
@@ -290,10 +293,12 @@ def test_the_daily_digest_goes_from_the_worker_once_at_its_hour(app, call, citiz
     assert clock(hour + timedelta(hours=5)) == 0  # every pass of the day after it: nothing more
     [digest] = outbox
     assert digest.to == citizen.email and zh("We have received your entry") in digest.body
+    assert f"{SITE}/account/notifications" in digest.body and "http://localhost" not in digest.body
 
 
 def test_jurors_with_entries_left_are_reminded_once_a_few_days_before_the_round_closes(
         app, call, transport_organiser, outbox):
+    app.config["BASE_URL"] = SITE
     approved_entries(call, 4)
     round_ = make_round(call, transport_organiser, k=2)
     (waiting, _), (_, done_member), (_, reminded_member) = [
@@ -316,6 +321,7 @@ def test_jurors_with_entries_left_are_reminded_once_a_few_days_before_the_round_
     assert clock(closes + timedelta(hours=1)) == 0  # closed
     [mail] = [m for m in outbox if m.to.startswith("juror")]
     assert mail.to == waiting.email and mail.subject == zh("A reminder from the jury")
+    assert link_in(mail, SITE) == f"/jury/rounds/{round_.id}/"
     assert db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "round.remind")) == {
         "reminded": 1, "automatic": True}
 
