@@ -72,9 +72,8 @@ def worker_pass(app, now: datetime | None = None) -> Delivery:
 def queue_mails(app, n: int, template: str = "confirm_email") -> list[str]:
     """n account mails, to n addresses, committed to the outbox; returns the addresses."""
     addresses = [f"reader{i}@example.org" for i in range(n)]
-    with app.test_request_context():
-        for address in addresses:
-            send_mail(address, "zh", template, url="https://city.example.org/account/confirm/x", days=7)
+    for address in addresses:
+        send_mail(address, "zh", template, url="https://city.example.org/account/confirm/x", days=7)
     db.session.commit()
     return addresses
 
@@ -93,14 +92,12 @@ def outbox_rows() -> list[OutboxMail]:
 
 def test_a_mail_of_a_rolled_back_change_is_never_sent_and_a_committed_one_once(app, call, citizen, mail_server):
     mail_server.start()
-    with app.test_request_context():
-        send_entry(citizen, call)
+    send_entry(citizen, call)
     db.session.rollback()  # the submission failed after the mail was written
     assert worker_pass(app) == Delivery(sent=0, failed=0)
     assert count_rows(OutboxMail) == 0 and mail_server.received == []
 
-    with app.test_request_context():
-        send_entry(citizen, call)
+    send_entry(citizen, call)
     assert mail_server.received == []  # nothing leaves before the commit
     db.session.commit()
     assert worker_pass(app) == Delivery(sent=1, failed=0)
@@ -120,8 +117,7 @@ def test_with_the_mail_server_down_a_hundred_notifications_wait_and_each_goes_on
                      title=f"作品{n}") for n in range(100)]
     db.session.add_all(entries)
     db.session.commit()
-    with app.test_request_context():
-        assert moderate(transport_organiser, entries, approve=True) == 100  # each entrant told, in one transaction
+    assert moderate(transport_organiser, entries, approve=True) == 100  # each entrant told, in one transaction
     db.session.commit()
     authors = sorted(entry.author.email for entry in entries)
     assert [(row.kind, row.sent_at) for row in outbox_rows()] == [(MailKind.MODERATED, None)] * 100
@@ -278,8 +274,7 @@ def test_the_daily_digest_goes_from_the_worker_once_at_its_hour(app, call, citiz
     app.config["BASE_URL"] = SITE
     citizen.mail_digest = True
     db.session.commit()
-    with app.test_request_context():
-        send_entry(citizen, call)
+    send_entry(citizen, call)
     db.session.commit()
     written = utcnow()
     hour = digest_cutoff(written + timedelta(days=1))  # the next digest hour after the mail was written
@@ -303,8 +298,7 @@ def test_jurors_with_entries_left_are_reminded_once_a_few_days_before_the_round_
     round_ = make_round(call, transport_organiser, k=2)
     (waiting, _), (_, done_member), (_, reminded_member) = [
         make_juror(round_, f"juror{n}@example.org", name=f"评委{n}") for n in range(3)]
-    with app.test_request_context():
-        assign(transport_organiser, round_)
+    assign(transport_organiser, round_)
     db.session.commit()
     for assignment in db.session.scalars(select(Assignment).where(Assignment.member_id == done_member.id)):
         assignment.recused_at = utcnow()  # nothing left for this one
