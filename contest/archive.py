@@ -23,9 +23,10 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from flask.testing import FlaskClient
 from sqlalchemy import Enum, Table, and_, func, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Response
 
 from contest.extensions import db
 from contest.models.types import UTCDateTime, utcnow
@@ -436,13 +437,25 @@ def _public(call) -> dict[str, bytes | str]:
 
 
 def _render(url: str, language: str) -> bytes | None:
-    """A page as an anonymous visitor sees it, rendered by the site itself (in a context of its own, so that
-    the request has its own database session)."""
-    client = FlaskClient(current_app._get_current_object())
-    with client.session_transaction() as session:
-        session["lang"] = language
-    response = contextvars.Context().run(client.get, url)
-    return response.get_data() if response.status_code == 200 else None
+    """A page as an anonymous visitor saw it: the site's answer to a GET of `url` at its configured address
+    (BASE_URL, so that the page's links are the ones the public followed), in that visitor's language.
+
+    Why a request, when the rest of the archive needs none: these pages are the answers of public routes (their
+    404 for what is not public, their read of the call), and base.html is written for a request (the language
+    switch links back to request.full_path, the menu marks request.endpoint, current_user decides the menu).
+    Rendering the templates without one would copy the routes' reads and fake those objects; asking the site
+    itself, through its whole WSGI stack, keeps one page for the visitor and for the archive. The request runs in
+    a context of its own, so that it has its own database session, as a visitor's would.
+    """
+    app = current_app._get_current_object()
+    cookie = app.session_interface.get_signing_serializer(app).dumps({"lang": language})  # the language chosen
+    environ = EnvironBuilder(path=url, base_url=app.config["BASE_URL"],
+                             headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"}).get_environ()
+    response = contextvars.Context().run(Response.from_app, app.wsgi_app, environ, buffered=True)
+    try:
+        return response.get_data() if response.status_code == 200 else None
+    finally:
+        response.close()
 
 
 # Import -------------------------------------------------------------------------------------------

@@ -57,10 +57,8 @@ def demo_command(force: bool) -> None:
 
     if current_app.config["CONTEST_ENV"] == "production" and not force:
         raise click.ClickException("Refusing to load demo accounts in production (use --force if you mean it).")
-    # Mails the demo's story sends (decisions, say) need addresses of the site.
-    with current_app.test_request_context(base_url="http://127.0.0.1:5000"):
-        accounts = load_demo()
-        db.session.commit()
+    accounts = load_demo()  # the mails its story sends link to the configured BASE_URL
+    db.session.commit()
     click.echo("Demo data loaded. Demo accounts (password for each shown beside it):")
     for role, email, password in accounts:
         click.echo(f"  {role:<28} {email:<40} {password}")
@@ -86,14 +84,11 @@ def orphans_command(delete: bool, older_than_minutes: int) -> None:
 
 
 @click.command("digest")
-@click.option("--base-url", envvar="CONTEST_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="The site's address, for the links in the mails.")
-def digest_command(base_url: str) -> None:
+def digest_command() -> None:
     """Send each person who chose a daily digest one mail with what waits for them now (the worker does it daily)."""
     from contest.services.notifications import send_digests
 
-    with current_app.test_request_context(base_url=base_url):
-        sent = send_digests()
+    sent = send_digests()  # its links are the configured site's (CONTEST_BASE_URL)
     queued = current_app.config["MAIL_QUEUE"]
     click.echo(f"{sent} digests sent" + (" to the outbox; the worker delivers them." if queued else "."))
 
@@ -101,16 +96,14 @@ def digest_command(base_url: str) -> None:
 @click.command("worker")
 @click.option("--once", is_flag=True, help="One pass, then stop (for cron and tests): the clock-driven tasks, then "
                                            "every mail that is due.")
-@click.option("--base-url", envvar="CONTEST_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="The site's address, for the links in the mails.")
-def worker_command(once: bool, base_url: str) -> None:
+def worker_command(once: bool) -> None:
     """Send the outbox's mail, retrying while the mail server is down, and run the clock-driven tasks: the daily
     digest, jurors' reminders before a round closes, notice periods that ended. Run one or more, all the time."""
     import signal
 
     from contest.worker import Worker
 
-    worker = Worker(current_app._get_current_object(), base_url)
+    worker = Worker(current_app._get_current_object())
     if not once:
         def stop(signum, frame):
             worker.stop.set()  # the mail being sent is finished and marked first

@@ -5,6 +5,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -19,6 +20,7 @@ def _bool(value: str) -> bool:
 ENVIRONMENT = {
     "CONTEST_ENV": ("CONTEST_ENV", str),
     "CONTEST_SECRET_KEY": ("SECRET_KEY", str),
+    "CONTEST_BASE_URL": ("BASE_URL", str),
     "CONTEST_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "CONTEST_STORAGE": ("STORAGE_BACKEND", str),
     "CONTEST_UPLOAD_DIR": ("UPLOAD_DIR", str),
@@ -50,6 +52,10 @@ ENVIRONMENT = {
 DEFAULTS = {
     "CONTEST_ENV": "development",  # development | production | testing
     "SECRET_KEY": None,
+    # The site's address as people reach it (scheme, host, and the path it is served under if any), for every
+    # link made outside a page: mails, posters, the archive's pages (contest/links.py). None: required in
+    # production; the development server's address in development, the test client's in the tests.
+    "BASE_URL": None,
     "SQLALCHEMY_DATABASE_URI": None,  # None: a SQLite file under instance/
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "STORAGE_BACKEND": "local",  # local | s3
@@ -135,6 +141,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         if production:
             raise ConfigError("CONTEST_SECRET_KEY must be set when CONTEST_ENV=production.")
         config["SECRET_KEY"] = _instance_secret(instance_path)
+    config["BASE_URL"] = _base_url(config["BASE_URL"], config["CONTEST_ENV"])
     if production:
         config["SESSION_COOKIE_SECURE"] = True
     if config["MAIL_QUEUE"] is None:
@@ -156,6 +163,28 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         config.setdefault("RATELIMIT_STORAGE_URI", "contest-memory://")
     config["MAX_CONTENT_LENGTH"] = config["MAX_UPLOAD_MB"] * 1024 * 1024
     return config
+
+
+DEVELOPMENT_BASE_URLS = {"development": "http://127.0.0.1:5000", "testing": "http://localhost"}
+
+
+def _base_url(value: str | None, environment: str) -> str:
+    """The site's address, checked: http(s), a host, an optional path, no query or fragment; no trailing slash."""
+    if not value:
+        if environment not in DEVELOPMENT_BASE_URLS:
+            raise ConfigError(f"CONTEST_BASE_URL must be set when CONTEST_ENV={environment}: the site's address as "
+                              "people reach it (e.g. https://contest.example.org), for the links in mails.")
+        return DEVELOPMENT_BASE_URLS[environment]
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or \
+            parts.fragment or "@" in parts.netloc or value.strip().endswith(("?", "#")):
+        raise ConfigError(f"CONTEST_BASE_URL must be the site's address, such as https://contest.example.org or "
+                          f"https://city.example.org/contest (given: {value!r}).")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def _redis_options() -> dict:

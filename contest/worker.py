@@ -195,7 +195,7 @@ def digest_cutoff(now: datetime) -> datetime:
 def run_clock(now: datetime | None = None) -> dict[str, int]:
     """The clock-driven tasks, each claimed in the database so that workers running at once do it once.
 
-    Their mails go into the outbox with their claims; needs a request context for the links in them.
+    Their mails go into the outbox with their claims; their links are the configured site's (contest/links.py).
     """
     from contest.services.notifications import send_digests
     from contest.services.results import tell_notice_periods_over
@@ -212,8 +212,8 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
 class Worker:
     """The loop: the clock-driven tasks once a minute, then every due mail, then a rest when nothing is left."""
 
-    def __init__(self, app: Flask, base_url: str) -> None:
-        self.app, self.base_url = app, base_url
+    def __init__(self, app: Flask) -> None:
+        self.app = app
         self.stop = threading.Event()  # set by SIGTERM: the mail being sent is finished and marked first
         self.delivery = Delivery()
 
@@ -222,7 +222,7 @@ class Worker:
         while not self.stop.is_set():
             busy = False
             try:
-                with self.app.test_request_context(base_url=self.base_url):
+                with self.app.app_context():  # no request: the mails link to the configured BASE_URL
                     if once or time.monotonic() >= next_clock:
                         next_clock = time.monotonic() + CLOCK_SECONDS
                         done = run_clock()

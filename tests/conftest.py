@@ -91,6 +91,7 @@ def settings_for_tests(database_url: str, tmp_path: Path, **overrides) -> dict:
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
+        "BASE_URL": "http://localhost",  # the test client's address, so that a mail's link is one it can follow
     }
     config.update(overrides)
     return config

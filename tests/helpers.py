@@ -11,6 +11,8 @@ from contest.models.types import utcnow
 from contest.services.accounts import hash_password
 
 PASSWORD = "correct horse battery"
+# A site served below a path of another host: where the links of mails and archived pages must lead.
+SITE = "https://contest.example.org/sub-path"
 _HASH_CACHE: dict[str, str] = {}
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -92,11 +94,16 @@ def last_mail(to: str):
     return mails[-1]
 
 
-def link_in(mail) -> str:
-    """The path of the first link of this site in a mail."""
+def link_in(mail, base_url: str | None = None) -> str:
+    """The path of the first link of this site in a mail; with `base_url`, the link must start with it (the site's
+    configured address, sub-path included) and the path returned is the one below it, as the site routes it."""
     match = re.search(r"https?://\S+", mail.body)
     assert match, "no link in the mail"
-    parts = urlsplit(match.group(0))
+    link = match.group(0)
+    if base_url is not None:
+        assert link.startswith(base_url.rstrip("/") + "/"), f"{link} is not under {base_url}"
+        link = "http://site" + link.removeprefix(base_url.rstrip("/"))
+    parts = urlsplit(link)
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 

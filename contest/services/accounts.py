@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from contest import passwords, text
 from contest.extensions import db
+from contest.links import external_url
 from contest.mail import send_mail
 from contest.models import ParticipantGroup, User
 from contest.models.accounts import new_session_token
@@ -92,15 +93,15 @@ def register_user(
             return user
     if existing is not None:
         send_mail(existing.email, existing.locale, "already_registered", user=existing,
-                  login_url=url_for("auth.login", _external=True),
-                  reset_url=url_for("auth.forgot_password", _external=True))
+                  login_url=external_url("auth.login"),
+                  reset_url=external_url("auth.forgot_password"))
     return None
 
 
 def send_confirmation(user: User) -> None:
     token = make_token("confirm-email", {"uid": user.id, "email": user.email})
     send_mail(user.email, user.locale, "confirm_email", user=user,
-              url=url_for("auth.confirm_email", token=token, _external=True),
+              url=external_url("auth.confirm_email", token=token),
               days=current_app.config["EMAIL_CONFIRM_MAX_AGE"].days)
 
 
@@ -140,7 +141,7 @@ def warn_of_failed_logins(email: str) -> None:
     if user is None or user.disabled_at is not None:
         return
     send_mail(user.email, user.locale, "failed_logins", user=user,
-              reset_url=url_for("auth.forgot_password", _external=True))
+              reset_url=external_url("auth.forgot_password"))
     record(None, "user.failed_logins_warned", "user", user.id)
 
 
@@ -168,7 +169,7 @@ def request_password_reset(email: str) -> None:
     token = make_token("reset-password", {"uid": user.id, "pw": _password_fingerprint(user)})
     max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     send_mail(user.email, user.locale, "reset_password", user=user,
-              url=url_for("auth.reset_password", token=token, _external=True),
+              url=external_url("auth.reset_password", token=token),
               minutes=int(max_age.total_seconds() // 60))
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -12,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from contest import database
 from contest.extensions import db
 from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
+from contest.links import external_url
 from contest.mail import send_mail
 from contest.models import (
     STAFF_CHANNELS,
@@ -193,7 +193,7 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     flag_near_duplicates(images)
     record(actor, "entry.submit", "entry", entry.id, call_id=call.id, images=len(images), channel=channel.value)
     send_mail(actor.email, actor.locale, "entry_received", kind=MailKind.RECEIVED, user=actor, entry=entry,
-              url=url_for("submit.my_entries", _external=True))
+              url=external_url("submit.my_entries"))
     return entry
 
 
@@ -306,7 +306,7 @@ def moderate(actor: User, entries: list[Entry], approve: bool, reason: str = "")
         if entry.author is not None:
             send_mail(entry.author.email, entry.author.locale, "entry_approved" if approve else "entry_rejected",
                       kind=MailKind.MODERATED, user=entry.author, entry=entry, reason=entry.rejection_reason,
-                      url=url_for("submit.my_entries", _external=True))
+                      url=external_url("submit.my_entries"))
         changed += 1
     return changed
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from contest.extensions import db
+from contest.links import external_url
 from contest.localtime import site_zone
 from contest.mail import send_mail
 from contest.models import (
@@ -147,7 +147,7 @@ def backers(entry: Entry) -> list[User]:
 def notify_backers(follow_up: FollowUp) -> int:
     """Tell the entrant and the entry's backers, each in their own language, where the entry has got to."""
     entry = follow_up.entry
-    url = url_for("followup.call", call_id=follow_up.call_id, _external=True, _anchor=f"entry-{entry.id}")
+    url = external_url("followup.call", call_id=follow_up.call_id, _anchor=f"entry-{entry.id}")
     people = backers(entry)
     for user in people:
         send_mail(user.email, user.locale, "follow_up_stage", kind=MailKind.FOLLOW_UP, user=user, entry=entry,

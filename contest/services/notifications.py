@@ -6,11 +6,11 @@ import smtplib
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from contest.extensions import db
+from contest.links import external_url
 from contest.mail import post, render_mail
 from contest.models import MailKind, OutboxMail, User
 from contest.models.types import utcnow
@@ -46,8 +46,8 @@ def send_digests(now: datetime | None = None) -> int:
     run twice) never send an item twice: a concurrent run waits on the claimed rows, then finds none left.
     With mail queued, the digest is written to the outbox in the claim's transaction and the worker sends it, retrying
     as long as it takes. This commits once per person (unlike the services a page calls): one failed delivery (mail
-    not queued) leaves the others sent, and its own items waiting for the next run. Needs a request context for the
-    link to the choices page.
+    not queued) leaves the others sent, and its own items waiting for the next run. Needs no request: the link to the
+    choices page is the configured site's.
     """
     now = now or utcnow()
     held = (OutboxMail.digest.is_(True), OutboxMail.sent_at.is_(None), OutboxMail.created_at <= now)
@@ -57,7 +57,7 @@ def send_digests(now: datetime | None = None) -> int:
     db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
     if not user_ids:
         return 0
-    preferences_url = url_for("auth.notifications", _external=True)
+    preferences_url = external_url("auth.notifications")
     sent = 0
     for user_id in user_ids:
         claimed = db.session.execute(

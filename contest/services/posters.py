@@ -6,13 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from contest import poster_art
 from contest.extensions import db
+from contest.links import external_url
 from contest.localtime import site_zone
 from contest.models import Call, CallState, Department, Entry, EntryStatus, Poster, User
 from contest.permissions import can_manage_call
@@ -52,7 +53,7 @@ def create_poster(actor: User, call: Call, *, label: str, place_id: int | None =
 
 def poster_url(poster: Poster) -> str:
     """The call's public page with the poster's code: what the QR code holds (a full address)."""
-    return url_for("public.call", call_id=poster.call_id, via=poster.code, _external=True)
+    return external_url("public.call", call_id=poster.call_id, via=poster.code)
 
 
 def find_poster(call: Call, code) -> Poster | None:

@@ -14,13 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from contest import formula
 from contest.extensions import db
+from contest.links import external_url
 from contest.mail import send_mail
 from contest.models import (
     Assignment,
@@ -378,8 +378,8 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
         Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
     for entry, author in authors:
         send_mail(author.email, author.locale, "results_published", kind=MailKind.RESULTS, user=author, entry=entry,
-                  call=call, url=url_for("submit.feedback", entry_id=entry.id, _external=True),
-                  results_url=url_for("public.results", call_id=call.id, _external=True))
+                  call=call, url=external_url("submit.feedback", entry_id=entry.id),
+                  results_url=external_url("public.results", call_id=call.id))
     record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
 
 
@@ -455,7 +455,7 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
     what is left and make the results final; returns how many calls. The worker runs this at every turn of its clock.
 
     Once per call: claimed by one conditional UPDATE and committed with its mails (unlike the services a page
-    calls), so two workers at once tell the organisers once. Needs a request context for the link.
+    calls), so two workers at once tell the organisers once. Needs no request: the link is the configured site's.
     """
     now = now or utcnow()
     waiting = (Call.results_published_at.is_not(None), Call.results_final_at.is_(None), Call.notice_ends_at <= now,
@@ -475,7 +475,7 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
         organisers = organisers_of(call)
         for organiser in organisers:
             send_mail(organiser.email, organiser.locale, "notice_period_over", user=organiser, call=call,
-                      unanswered=unanswered, url=url_for("console.results", call_id=call_id, _external=True))
+                      unanswered=unanswered, url=external_url("console.results", call_id=call_id))
         record(None, "results.notice_over", "call", call_id, told=len(organisers), unanswered=unanswered)
         db.session.commit()
         told += 1

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, null, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from contest import assignment as balancing
 from contest import database, scoring
 from contest.extensions import db
+from contest.links import external_url
 from contest.localtime import to_minute
 from contest.mail import send_mail
 from contest.models import (
@@ -183,7 +184,7 @@ def send_invitation(member: RoundMember) -> None:
     user = member.user or find_user_by_email(member.email)
     locale = user.locale if user is not None else current_app.config["BABEL_DEFAULT_LOCALE"]
     send_mail(member.email, locale, "juror_invitation", kind=MailKind.JURY, user=user, member=member,
-              round=member.round, url=url_for("jury.invitation", token=token, _external=True))
+              round=member.round, url=external_url("jury.invitation", token=token))
 
 
 def member_for_invitation(token: str) -> RoundMember:
@@ -532,7 +533,7 @@ def remind_before_closing(now: datetime | None = None) -> int:
 
     Once per juror and round: a juror reminded in that time (by the organisers too) is not reminded again. Each
     reminder is claimed by one conditional UPDATE of reminded_at and committed with its mail (unlike the services a
-    page calls), so two workers at once remind a juror once. Needs a request context for the link.
+    page calls), so two workers at once remind a juror once. Needs no request: the link is the configured site's.
     """
     now = now or utcnow()
     ahead = timedelta(days=current_app.config["JUROR_REMINDER_DAYS"])
@@ -564,7 +565,7 @@ def remind_before_closing(now: datetime | None = None) -> int:
 def _send_reminder(member: RoundMember, round_: Round, done: int, assigned: int) -> None:
     send_mail(member.user.email, member.user.locale, "juror_reminder", kind=MailKind.JURY, user=member.user,
               member=member, round=round_, done=done, assigned=assigned,
-              url=url_for("jury.round", round_id=round_.id, _external=True))
+              url=external_url("jury.round", round_id=round_.id))
 
 
 def sheets(round_: Round) -> list[scoring.Sheet]:
@@ -634,7 +635,7 @@ def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, p
         if author is not None:
             send_mail(author.email, author.locale, "entry_advanced" if row.advanced else "entry_not_advanced",
                       kind=MailKind.ADVANCED, user=author, entry=row.entry, round=round_,
-                      url=url_for("submit.my_entries", _external=True))
+                      url=external_url("submit.my_entries"))
     round_.decided_at, round_.decided_by_id = utcnow(), actor.id
     round_.advance_mode, round_.advance_value = mode, value
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_decided", actor_id=actor.id,

@@ -220,6 +220,7 @@ def stack(tmp_path, moto_s3, app_factory):
             storage().ensure_bucket()
             env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEST_")}
             env.update(CONTEST_ENV="production", CONTEST_SECRET_KEY="production stack test secret",
+                       CONTEST_BASE_URL="https://contest.example.org",
                        CONTEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], CONTEST_REDIS_URL=redis_server.url,
                        CONTEST_STORAGE="s3", CONTEST_S3_BUCKET=bucket, CONTEST_S3_ENDPOINT_URL=moto_s3,
                        CONTEST_S3_ACCESS_KEY_ID="test", CONTEST_S3_SECRET_ACCESS_KEY="test",

@@ -10,6 +10,7 @@ from contest.models import AuditEvent, ParticipantGroup, User
 from contest.services.accounts import find_user_by_email
 from tests.helpers import (
     PASSWORD,
+    SITE,
     bearer,
     last_mail,
     link_in,
@@ -60,6 +61,16 @@ def test_confirming_by_the_signed_link(client, outbox):
     register(client)
     response = client.get(link_in(last_mail("new@example.org")))
     assert response.status_code == 302
+    assert find_user_by_email("new@example.org").email_confirmed_at is not None
+
+
+def test_the_confirmation_mail_links_to_the_configured_site_not_to_the_host_asked(app, client, outbox):
+    app.config["BASE_URL"] = SITE  # the request below comes to http://localhost: the mail must not follow it
+    assert register(client).status_code == 302
+    mail = last_mail("new@example.org")  # sent by the worker, outside any request
+    link = link_in(mail, SITE)
+    assert link.startswith("/account/confirm/")
+    assert client.get(link).status_code == 302
     assert find_user_by_email("new@example.org").email_confirmed_at is not None
 
 

@@ -2,6 +2,7 @@
 a busy one, with the same pages and the same images; a changed archive, or a second import, changes nothing."""
 from __future__ import annotations
 
+import contextvars
 import csv
 import hashlib
 import io
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import has_request_context
 from sqlalchemy import JSON, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -348,3 +350,24 @@ def test_into_a_site_with_its_own_calls_every_id_is_translated(source, site):
     assert db.session.scalar(select(func.count()).select_from(ImageFile).where(
         ImageFile.image_id.in_(list(ids["image"].values())))) == len(files)
     assert db.session.scalar(select(func.count()).select_from(Call).where(Call.title == RAILING)) == 2
+
+
+def test_the_archive_is_written_outside_any_request_with_the_pages_at_the_sites_address(app, transport_commission,
+                                                                                          tmp_path):
+    app.config["BASE_URL"] = helpers.SITE  # served below /sub-path of another host
+    call = helpers.make_call(transport_commission, title="口袋公园请您绘")
+    db.session.commit()
+    path = tmp_path / "call.zip"
+
+    def export():  # as the export-call command does: an app context, no request
+        with app.app_context():
+            assert not has_request_context()
+            archive.export_call(call.id, path)
+
+    contextvars.Context().run(export)
+    with zipfile.ZipFile(path) as zf:
+        for language in ("zh", "en"):
+            page = zf.read(f"public/{language}/call.html").decode()
+            assert "口袋公园请您绘" in page and f'<html lang="{"zh-Hans" if language == "zh" else "en"}"' in page
+            assert 'href="/sub-path/static/css/' in page  # the links the public followed, under the site's path
+            assert 'class="brand" href="/sub-path/"' in page and 'href="/sub-path/lang/' in page

@@ -20,7 +20,17 @@ from contest.services import ServiceError
 from contest.services.entries import EntryData, Upload, moderate, submit_entry
 from contest.services.notifications import send_digests, set_preferences
 from contest.services.rounds import invite_juror
-from tests.helpers import count_rows, last_mail, log_in, make_call, make_round, make_user, picture_bytes, post_form
+from tests.helpers import (
+    SITE,
+    count_rows,
+    last_mail,
+    log_in,
+    make_call,
+    make_round,
+    make_user,
+    picture_bytes,
+    post_form,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_TEMPLATES = sorted(p.stem for p in (ROOT / "templates" / "mail").glob("*.txt"))
@@ -37,16 +47,14 @@ def mails_to(email: str) -> list:
 
 def send_entry(app, author, call, title="海派栏杆", seed=1):
     """The author sends an entry (the 'received' mail), in the same transaction as the entry."""
-    with app.test_request_context():
-        entry = submit_entry(author, call, EntryData(title=title), [Upload(picture_bytes(seed), "红色栏杆")],
-                             accepted_terms=True)
+    entry = submit_entry(author, call, EntryData(title=title), [Upload(picture_bytes(seed), "红色栏杆")],
+                         accepted_terms=True)
     db.session.commit()
     return entry
 
 
 def approve(app, organiser, entry):
-    with app.test_request_context():
-        moderate(organiser, [entry], approve=True)
+    moderate(organiser, [entry], approve=True)
     db.session.commit()
 
 
@@ -73,12 +81,11 @@ def test_a_kind_turned_off_is_not_sent_nor_stored_and_the_others_are(app, call, 
 
 def test_send_mail_says_when_a_mail_is_turned_off(app, citizen):
     citizen.mail_off = [MailKind.RESULTS.value]
-    with app.test_request_context():
-        assert send_mail(citizen.email, "zh", "entry_received", kind=MailKind.RESULTS, user=citizen,
-                         entry=SimpleNamespace(title="t", call=SimpleNamespace(title="c")), url="u") is None
-        # Account mails have no kind and are always sent, whatever was turned off.
-        citizen.mail_off = [kind.value for kind in MailKind]
-        assert send_mail(citizen.email, "zh", "confirm_email", user=citizen, url="u", days=3) is not None
+    assert send_mail(citizen.email, "zh", "entry_received", kind=MailKind.RESULTS, user=citizen,
+                     entry=SimpleNamespace(title="t", call=SimpleNamespace(title="c")), url="u") is None
+    # Account mails have no kind and are always sent, whatever was turned off.
+    citizen.mail_off = [kind.value for kind in MailKind]
+    assert send_mail(citizen.email, "zh", "confirm_email", user=citizen, url="u", days=3) is not None
     assert len(mails_to(citizen.email)) == 1
 
 
@@ -95,8 +102,7 @@ def test_digest_users_get_nothing_at_once_then_one_digest_with_everything_then_n
         (MailKind.RECEIVED, True, None, citizen.id), (MailKind.RECEIVED, True, None, citizen.id),
         (MailKind.MODERATED, True, None, citizen.id)]
 
-    with app.test_request_context():
-        assert send_digests() == 1
+    assert send_digests() == 1
     [digest] = mails_to(citizen.email)
     assert digest.subject == "您的每日汇总：3 条消息"
     received, public = in_locale("zh", "We have received your entry"), in_locale("zh", "Your entry is public")
@@ -106,17 +112,15 @@ def test_digest_users_get_nothing_at_once_then_one_digest_with_everything_then_n
     db.session.expire_all()
     assert all(m.sent_at is not None for m in db.session.scalars(select(OutboxMail)))
 
-    with app.test_request_context():
-        assert send_digests() == 0
+    assert send_digests() == 0
     assert len(mails_to(citizen.email)) == 1
 
 
 def test_a_held_mail_goes_with_the_change_that_caused_it(app, call, citizen):
     citizen.mail_digest = True
     db.session.commit()
-    with app.test_request_context():
-        submit_entry(citizen, call, EntryData(title="海派栏杆"), [Upload(picture_bytes(1), "栏杆")],
-                     accepted_terms=True)
+    submit_entry(citizen, call, EntryData(title="海派栏杆"), [Upload(picture_bytes(1), "栏杆")],
+                 accepted_terms=True)
     db.session.rollback()  # the submission failed after all
     assert count_rows(OutboxMail) == 0
 
@@ -126,9 +130,8 @@ def test_a_digest_holds_only_what_was_written_before_it_and_only_digest_mails(ap
     db.session.commit()
     send_entry(app, citizen, call)
     [held] = db.session.scalars(select(OutboxMail)).all()
-    with app.test_request_context():
-        assert send_digests(held.created_at - timedelta(seconds=1)) == 0
-        assert send_digests(held.created_at + timedelta(seconds=1)) == 1
+    assert send_digests(held.created_at - timedelta(seconds=1)) == 0
+    assert send_digests(held.created_at + timedelta(seconds=1)) == 1
     assert len(mails_to(citizen.email)) == 1
 
 
@@ -142,7 +145,7 @@ def test_two_digest_runs_at_once_send_each_person_one_digest(app, call, citizen)
 
     def run():
         try:
-            with app.app_context(), app.test_request_context():
+            with app.app_context():
                 start.wait()
                 sent.append(send_digests())
                 db.session.remove()
@@ -164,22 +167,19 @@ def test_juror_invitations_and_reminders_are_never_held_for_a_digest(app, call, 
     juror.mail_digest = True
     db.session.commit()
     round_ = make_round(call, transport_organiser)
-    with app.test_request_context():
-        invite_juror(transport_organiser, round_, "juror@example.org")
+    invite_juror(transport_organiser, round_, "juror@example.org")
     db.session.commit()
     mail = last_mail("juror@example.org")
     assert mail.subject == "Invitation to judge"  # and in the invitee's own language
     assert db.session.scalars(select(OutboxMail.digest)).all() == [False]  # nothing held
-    with app.test_request_context():
-        assert send_digests() == 0
+    assert send_digests() == 0
 
 
 def test_a_juror_who_turned_jury_mails_off_gets_no_invitation(app, call, transport_organiser):
     juror = make_user("juror@example.org", name="评委甲")
     juror.mail_off = [MailKind.JURY.value]
     db.session.commit()
-    with app.test_request_context():
-        invite_juror(transport_organiser, make_round(call, transport_organiser), "juror@example.org")
+    invite_juror(transport_organiser, make_round(call, transport_organiser), "juror@example.org")
     assert mails_to("juror@example.org") == []
 
 
@@ -197,21 +197,21 @@ def test_a_digest_speaks_its_readers_language(app, call):
     english.mail_digest = True
     db.session.commit()
     send_entry(app, english, call)
-    with app.test_request_context():
-        send_digests()
+    send_digests()
     mail = last_mail("en@example.org")
     assert mail.subject == "Your daily digest: 1 message"
     assert "We have received your entry" in mail.body and "Hello Jane," in mail.body
 
 
 def test_the_digest_command_sends_the_digests(app, runner, call, citizen):
+    app.config["BASE_URL"] = SITE  # the command runs outside any request: its links come from the configuration
     citizen.mail_digest = True
     db.session.commit()
     send_entry(app, citizen, call)
-    result = runner.invoke(args=["digest", "--base-url", "https://city.example.org"])
+    result = runner.invoke(args=["digest"])
     assert result.exit_code == 0, result.output
     assert "1 digests sent" in result.output
-    assert "https://city.example.org/account/notifications" in last_mail(citizen.email).body
+    assert f"{SITE}/account/notifications" in last_mail(citizen.email).body
     assert "0 digests sent" in runner.invoke(args=["digest"]).output
 
 
@@ -263,7 +263,7 @@ def test_a_citizen_cannot_change_anothers_choices(app, client, citizen):
               {"user_id": other.id, "kinds": [], "delivery": "digest"})
     db.session.refresh(other)
     assert other.mail_off == [] and other.mail_digest is False  # only the logged-in person's own choices change
-    with app.test_request_context(), pytest.raises(ServiceError):
+    with pytest.raises(ServiceError):
         set_preferences(citizen, other, [], digest=True)
 
 
@@ -327,9 +327,8 @@ def test_the_digest_template_is_among_the_templates():
 @pytest.mark.parametrize("is_entrant", [True, False])
 def test_every_mail_template_has_a_complete_chinese_and_english_version(app, english_fragments, template,
                                                                         is_entrant):
-    with app.test_request_context():
-        chinese = render_mail("x@example.org", "zh", template, **realistic_context(is_entrant))
-        english = render_mail("x@example.org", "en", template, **realistic_context(is_entrant))
+    chinese = render_mail("x@example.org", "zh", template, **realistic_context(is_entrant))
+    english = render_mail("x@example.org", "en", template, **realistic_context(is_entrant))
     for mail in (chinese, english):
         assert mail.subject and mail.body.strip(), f"{template}: a subject line and a body"
     zh_text = without_user_data(chinese.subject + "\n" + chinese.body)

@@ -20,8 +20,10 @@ from contest.services.entries import EntryData, Upload, moderate, submit_entry
 from contest.services.rounds import assign
 from contest.worker import LEASE, Delivery, Worker, digest_cutoff, retry_delay, run_clock, send_queued
 from tests.helpers import (
+    SITE,
     approved_entries,
     count_rows,
+    link_in,
     make_call,
     make_juror,
     make_organiser,
@@ -54,7 +56,7 @@ def in_a_worker(app, task):
         db.session.commit()
 
     def work():
-        with app.test_request_context(base_url="https://city.example.org"):
+        with app.app_context():  # no request: the links of its mails come from the configured address
             return task()
 
     result = contextvars.Context().run(work)
@@ -70,9 +72,8 @@ def worker_pass(app, now: datetime | None = None) -> Delivery:
 def queue_mails(app, n: int, template: str = "confirm_email") -> list[str]:
     """n account mails, to n addresses, committed to the outbox; returns the addresses."""
     addresses = [f"reader{i}@example.org" for i in range(n)]
-    with app.test_request_context():
-        for address in addresses:
-            send_mail(address, "zh", template, url="https://city.example.org/account/confirm/x", days=7)
+    for address in addresses:
+        send_mail(address, "zh", template, url="https://city.example.org/account/confirm/x", days=7)
     db.session.commit()
     return addresses
 
@@ -91,14 +92,12 @@ def outbox_rows() -> list[OutboxMail]:
 
 def test_a_mail_of_a_rolled_back_change_is_never_sent_and_a_committed_one_once(app, call, citizen, mail_server):
     mail_server.start()
-    with app.test_request_context():
-        send_entry(citizen, call)
+    send_entry(citizen, call)
     db.session.rollback()  # the submission failed after the mail was written
     assert worker_pass(app) == Delivery(sent=0, failed=0)
     assert count_rows(OutboxMail) == 0 and mail_server.received == []
 
-    with app.test_request_context():
-        send_entry(citizen, call)
+    send_entry(citizen, call)
     assert mail_server.received == []  # nothing leaves before the commit
     db.session.commit()
     assert worker_pass(app) == Delivery(sent=1, failed=0)
@@ -118,8 +117,7 @@ def test_with_the_mail_server_down_a_hundred_notifications_wait_and_each_goes_on
                      title=f"作品{n}") for n in range(100)]
     db.session.add_all(entries)
     db.session.commit()
-    with app.test_request_context():
-        assert moderate(transport_organiser, entries, approve=True) == 100  # each entrant told, in one transaction
+    assert moderate(transport_organiser, entries, approve=True) == 100  # each entrant told, in one transaction
     db.session.commit()
     authors = sorted(entry.author.email for entry in entries)
     assert [(row.kind, row.sent_at) for row in outbox_rows()] == [(MailKind.MODERATED, None)] * 100
@@ -231,7 +229,7 @@ def test_a_refused_recipient_waits_and_the_others_go(app, mail_server):
 def test_the_worker_keeps_running_through_an_outage_and_stops_when_told(app, mail_server):
     app.config.update(MAIL_RETRY_FIRST_SECONDS=1, WORKER_POLL_SECONDS=0.05)
     addresses = queue_mails(app, 3)
-    worker = Worker(app, "https://city.example.org")
+    worker = Worker(app)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
@@ -255,7 +253,7 @@ def wait_for(condition, seconds: float = 15.0) -> None:
 
 def test_the_worker_command_runs_one_pass(app, runner, outbox):
     queue_mails(app, 2)
-    result = runner.invoke(args=["worker", "--once", "--base-url", "https://city.example.org"])
+    result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "2 mails sent, 0 failed" in result.output
     assert all(mail.headers["Message-ID"].startswith("<outbox.") for mail in outbox)
@@ -273,10 +271,10 @@ def test_the_digest_hour_is_the_last_one_passed_in_the_sites_time_zone(app):
 
 
 def test_the_daily_digest_goes_from_the_worker_once_at_its_hour(app, call, citizen, outbox):
+    app.config["BASE_URL"] = SITE
     citizen.mail_digest = True
     db.session.commit()
-    with app.test_request_context():
-        send_entry(citizen, call)
+    send_entry(citizen, call)
     db.session.commit()
     written = utcnow()
     hour = digest_cutoff(written + timedelta(days=1))  # the next digest hour after the mail was written
@@ -290,16 +288,17 @@ def test_the_daily_digest_goes_from_the_worker_once_at_its_hour(app, call, citiz
     assert clock(hour + timedelta(hours=5)) == 0  # every pass of the day after it: nothing more
     [digest] = outbox
     assert digest.to == citizen.email and zh("We have received your entry") in digest.body
+    assert f"{SITE}/account/notifications" in digest.body and "http://localhost" not in digest.body
 
 
 def test_jurors_with_entries_left_are_reminded_once_a_few_days_before_the_round_closes(
         app, call, transport_organiser, outbox):
+    app.config["BASE_URL"] = SITE
     approved_entries(call, 4)
     round_ = make_round(call, transport_organiser, k=2)
     (waiting, _), (_, done_member), (_, reminded_member) = [
         make_juror(round_, f"juror{n}@example.org", name=f"评委{n}") for n in range(3)]
-    with app.test_request_context():
-        assign(transport_organiser, round_)
+    assign(transport_organiser, round_)
     db.session.commit()
     for assignment in db.session.scalars(select(Assignment).where(Assignment.member_id == done_member.id)):
         assignment.recused_at = utcnow()  # nothing left for this one
@@ -316,6 +315,7 @@ def test_jurors_with_entries_left_are_reminded_once_a_few_days_before_the_round_
     assert clock(closes + timedelta(hours=1)) == 0  # closed
     [mail] = [m for m in outbox if m.to.startswith("juror")]
     assert mail.to == waiting.email and mail.subject == zh("A reminder from the jury")
+    assert link_in(mail, SITE) == f"/jury/rounds/{round_.id}/"
     assert db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "round.remind")) == {
         "reminded": 1, "automatic": True}
 

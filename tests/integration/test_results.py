@@ -32,7 +32,10 @@ from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services import rounds as round_service
 from tests.helpers import (
+    SITE,
     approved_entries,
+    last_mail,
+    link_in,
     log_in,
     make_call,
     make_juror,
@@ -236,6 +239,20 @@ def test_publishing_freezes_the_ranking_tells_entrants_and_shows_how_the_score_w
     with app.test_request_context():
         with pytest.raises(ServiceError):
             results_service.publish(transport_organiser, call, 7, None)
+
+
+def test_the_results_mail_links_to_the_configured_site(app, client, story, transport_organiser, outbox):
+    app.config["BASE_URL"] = SITE
+    call, entry = story["call"], story["entries"][0]
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    response = post_form(client, page + "/publish", {"notice_days": 5, "top_n": ""}, page=page)
+    assert response.status_code == 302
+    mail = last_mail(entry.author.email)  # sent by the worker, outside any request
+    assert mail.subject == zh("The results of “%(call)s” are published", call=call.title)
+    assert link_in(mail, SITE) == f"/my/entries/{entry.id}/feedback"
+    assert f"{SITE}/calls/{call.id}/results" in mail.body
+    assert "http://localhost" not in mail.body
 
 
 def test_objections_during_the_notice_period_only_with_a_reason_and_answered_in_public(

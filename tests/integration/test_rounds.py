@@ -10,6 +10,7 @@ from contest.models import Assignment, CallEvent, Conflict, Round, RoundEntry, R
 from contest.models.types import utcnow
 from contest.services import rounds as round_service
 from tests.helpers import (
+    SITE,
     approved_entries,
     last_mail,
     link_in,
@@ -86,6 +87,18 @@ def test_a_juror_is_invited_by_mail_and_accepts(client, transport_organiser, exp
     member = db.session.scalar(select(RoundMember))
     assert member.user.email == "expert-account@example.org" and member.accepted_at is not None
     assert client.get(f"/jury/rounds/{expert_round.id}/").status_code == 200
+
+
+def test_the_juror_invitation_links_to_the_configured_site(app, client, transport_organiser, expert_round, outbox):
+    app.config["BASE_URL"] = SITE
+    organiser = client.application.test_client()
+    log_in(organiser, transport_organiser.email)
+    response = post_form(organiser, f"/console/rounds/{expert_round.id}/invite",
+                         {"email": "expert@example.org", "name": "周教授"}, page=f"/console/rounds/{expert_round.id}/")
+    assert response.status_code == 302
+    link = link_in(last_mail("expert@example.org"), SITE)
+    assert link.startswith("/jury/invitation/")
+    assert zh("Log in, or create an account, to accept it.") in client.get(link).get_data(as_text=True)
 
 
 def test_assignment_is_balanced_and_never_gives_a_juror_their_own_entry(app, transport_organiser, expert_round,

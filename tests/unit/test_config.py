@@ -32,8 +32,36 @@ def test_production_refuses_to_start_without_a_secret(tmp_path, monkeypatch):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_production_refuses_to_start_without_the_sites_address(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONTEST_BASE_URL", raising=False)
+    monkeypatch.setenv("CONTEST_ENV", "production")
+    monkeypatch.setenv("CONTEST_SECRET_KEY", "s3cret-from-the-environment")
+    with pytest.raises(ConfigError, match="CONTEST_BASE_URL must be set when CONTEST_ENV=production"):
+        load_config(str(tmp_path))
+    with pytest.raises(ConfigError, match="CONTEST_BASE_URL"):
+        create_app()
+
+
+@pytest.mark.parametrize("address", ["contest.example.org", "ftp://contest.example.org", "https://",
+                                     "https://contest.example.org/?page=1", "https://contest.example.org/#top"])
+def test_a_base_url_that_is_not_a_sites_address_is_refused(tmp_path, monkeypatch, address):
+    monkeypatch.setenv("CONTEST_BASE_URL", address)
+    with pytest.raises(ConfigError, match="CONTEST_BASE_URL"):
+        load_config(str(tmp_path))
+
+
+def test_the_sites_address_defaults_to_the_development_server_outside_production(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONTEST_BASE_URL", raising=False)
+    monkeypatch.delenv("CONTEST_ENV", raising=False)
+    assert load_config(str(tmp_path))["BASE_URL"] == "http://127.0.0.1:5000"
+    assert load_config(str(tmp_path), {"CONTEST_ENV": "testing"})["BASE_URL"] == "http://localhost"
+    monkeypatch.setenv("CONTEST_BASE_URL", "https://contest.example.org/sub-path/")
+    assert load_config(str(tmp_path))["BASE_URL"] == "https://contest.example.org/sub-path"
+
+
 def test_the_environment_overrides_the_defaults(tmp_path, monkeypatch):
     monkeypatch.setenv("CONTEST_ENV", "production")
+    monkeypatch.setenv("CONTEST_BASE_URL", "https://contest.example.org")
     monkeypatch.setenv("CONTEST_SECRET_KEY", "s3cret-from-the-environment")
     monkeypatch.setenv("CONTEST_DATABASE_URL", "postgresql+psycopg://db.internal/contest")
     monkeypatch.setenv("CONTEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -50,6 +78,7 @@ def test_the_environment_overrides_the_defaults(tmp_path, monkeypatch):
     assert config["MAIL_BACKEND"] == "smtp" and config["MAIL_PORT"] == 2525
     assert config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
     assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["BASE_URL"] == "https://contest.example.org"
 
 
 def test_the_factory_takes_overrides_last(tmp_path):
