@@ -105,6 +105,9 @@ def edit_round(round_: Round):
 def _source_choices(call: Call) -> list[SelectChoice]:
     """Where a new public round may take its entries from, each with how many it would hold, the latest first."""
     choices = []
+    if call.rounds and call.rounds[-1].decided_at is None:
+        choices.append(SelectChoice("next", _("The entries “%(round)s” will advance, once it decides",
+                                              round=call.rounds[-1].title)))
     for source in reversed(round_service.decided_rounds(call)):
         n = len(round_service.entries_from(call, source))
         choices.append(SelectChoice(str(source.id), ngettext(
@@ -148,7 +151,9 @@ def new_public_round(call: Call):
             held = public_service.round_holding(round_)
             db.session.commit()
             flash(_("The public round is saved."), "success")
-            flash(ngettext("It holds %(num)d entry, the one “%(round)s” advanced.",
+            flash(_("It will hold the entries “%(round)s” advances, once that round decides.",
+                    round=held.source.title) if held.source and held.source.decided_at is None else
+                  ngettext("It holds %(num)d entry, the one “%(round)s” advanced.",
                            "It holds %(num)d entries, those “%(round)s” advanced.", len(held.entries),
                            round=held.source.title) if held.source else
                   ngettext("It holds %(num)d entry: every approved entry of the call.",

@@ -92,6 +92,9 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
     the call, and a round that would hold nothing (unless entries can still come: every approved entry of a call
     that has not closed for entries)."""
     decided = decided_rounds(call)
+    if not all_approved and source_round_id is None and call.rounds and call.rounds[-1].decided_at is None:
+        # Set up ahead: the round takes what the round before it advances, once that one decides.
+        return Holding(call.rounds[-1], [])
     if all_approved or (source_round_id is None and not call.rounds):
         source = None
     elif source_round_id is None:

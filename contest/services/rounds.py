@@ -399,14 +399,14 @@ def remove_assignment(actor: User, round_: Round, assignment: Assignment) -> Non
 
 def judging(user_id) -> ColumnElement[bool]:
     """The assignments that let a user judge their entry, as a condition on Assignment: the user's, as a juror of
-    the assignment's round, not stepped back from, the round not yet decided, and the entry still taking part in
-    that round (so in a round of its own call, and not withdrawn). The one rule of who may judge an entry."""
+    the assignment's round, not stepped back from, and the entry still taking part in that round (so in a round of
+    its own call, and not withdrawn). The one rule of who may judge an entry. A juror keeps reading their own
+    sheets after the round is decided (scoring itself is refused once the round closes, by save_score)."""
     return and_(
         Assignment.recused_at.is_(None),
         Assignment.member_id.in_(select(RoundMember.id).where(RoundMember.user_id == user_id,
                                                              RoundMember.role == "juror",
                                                              RoundMember.round_id == Assignment.round_id)),
-        Assignment.round_id.in_(select(Round.id).where(Round.decided_at.is_(None))),
         Assignment.entry_id.in_(entries_in_round(Assignment.round_id)),
     )
 

@@ -296,3 +296,28 @@ def test_the_console_names_a_public_rounds_state_as_the_public_page_does(organis
     html = response.get_data(as_text=True)
     assert "公众评选" in html and zh("Voting open") in html
     assert zh("Scoring open") not in html
+
+
+def test_a_public_round_set_up_ahead_takes_what_the_expert_round_advances_once_it_decides(
+        organiser, transport_organiser, railing_call, entries):
+    from contest.models import RoundEntry
+    from contest.services.rounds import candidates
+
+    expert = make_round(railing_call, transport_organiser, state="upcoming")  # not decided yet
+    page = f"/console/calls/{railing_call.id}/public-rounds/new"
+    form = organiser.get(page).get_data(as_text=True)
+    assert zh("The entries “%(round)s” will advance, once it decides", round=expert.title) in form
+    response = post_form(organiser, page, _settings(title="提前设好的一轮", mode="votes", source="next",
+                                                    opens_at="2099-02-01T09:00", closes_at="2099-02-15T18:00"),
+                         follow_redirects=True)
+    assert response.status_code == 200
+    assert zh("It will hold the entries “%(round)s” advances, once that round decides.", round=expert.title) in \
+        response.get_data(as_text=True)
+    public = db.session.scalar(select(Round).where(Round.title == "提前设好的一轮"))
+    assert public.source_round_id == expert.id and not public.takes_all_approved
+    assert candidates(public) == []
+    for entry in entries:  # the expert round decides: two of the five advance
+        db.session.add(RoundEntry(round_id=expert.id, entry_id=entry.id, advanced=entry in entries[:2]))
+    expert.decided_at, expert.decided_by_id = utcnow(), transport_organiser.id
+    db.session.commit()
+    assert [e.id for e in candidates(public)] == [entries[0].id, entries[1].id]
