@@ -105,9 +105,10 @@ def edit_round(round_: Round):
 def _source_choices(call: Call) -> list[SelectChoice]:
     """Where a new public round may take its entries from, each with how many it would hold, the latest first."""
     choices = []
-    if call.rounds and call.rounds[-1].decided_at is None:
+    awaited = round_service.awaited_round(call)
+    if awaited is not None:
         choices.append(SelectChoice("next", _("The entries “%(round)s” will advance, once it decides",
-                                              round=call.rounds[-1].title)))
+                                              round=awaited.title)))
     for source in reversed(round_service.decided_rounds(call)):
         n = len(round_service.entries_from(call, source))
         choices.append(SelectChoice(str(source.id), ngettext(

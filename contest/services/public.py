@@ -38,6 +38,7 @@ from contest.permissions import call_staff, can_manage_call, runs_call
 from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.rounds import (
+    awaited_round,
     candidates,
     decided_rounds,
     entries_from,
@@ -92,9 +93,10 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
     the call, and a round that would hold nothing (unless entries can still come: every approved entry of a call
     that has not closed for entries)."""
     decided = decided_rounds(call)
-    if not all_approved and source_round_id is None and call.rounds and call.rounds[-1].decided_at is None:
+    awaited = awaited_round(call)
+    if not all_approved and source_round_id is None and awaited is not None:
         # Set up ahead: the round takes what the round before it advances, once that one decides.
-        return Holding(call.rounds[-1], [])
+        return Holding(awaited, [])
     if all_approved or (source_round_id is None and not call.rounds):
         source = None
     elif source_round_id is None:

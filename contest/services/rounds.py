@@ -269,6 +269,11 @@ def entries_from(call: Call, source: Round | None) -> list[Entry]:
     return list(db.session.scalars(stmt.order_by(Entry.id)))
 
 
+def awaited_round(call: Call) -> Round | None:
+    """The call's last round while it has not decided who advances: a new round set up now takes its outcome."""
+    return call.rounds[-1] if call.rounds and call.rounds[-1].decided_at is None else None
+
+
 def decided_rounds(call: Call) -> list[Round]:
     """The rounds of the call that have decided which entries advance: a new round can take their outcome."""
     return [r for r in call.rounds if r.decided_at is not None]
