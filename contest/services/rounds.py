@@ -270,8 +270,10 @@ def entries_from(call: Call, source: Round | None) -> list[Entry]:
 
 
 def awaited_round(call: Call) -> Round | None:
-    """The call's last round while it has not decided who advances: a new round set up now takes its outcome."""
-    return call.rounds[-1] if call.rounds and call.rounds[-1].decided_at is None else None
+    """The call's last round while it is an expert round that has not decided who advances: a new round set up now
+    takes its outcome. (Only expert rounds decide; a public round before it is no source.)"""
+    last = call.rounds[-1] if call.rounds else None
+    return last if last is not None and last.kind is RoundKind.EXPERT and last.decided_at is None else None
 
 
 def decided_rounds(call: Call) -> list[Round]:

@@ -321,3 +321,12 @@ def test_a_public_round_set_up_ahead_takes_what_the_expert_round_advances_once_i
     expert.decided_at, expert.decided_by_id = utcnow(), transport_organiser.id
     db.session.commit()
     assert [e.id for e in candidates(public)] == [entries[0].id, entries[1].id]
+
+
+def test_a_public_round_before_is_not_waited_on(organiser, railing_call, entries, after_a_public_round):
+    _expert, first = after_a_public_round  # only expert rounds decide who advances
+    page = organiser.get(f"/console/calls/{railing_call.id}/public-rounds/new")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and zh_n("Every approved entry of the call (%(num)d now)",
+                                            "Every approved entry of the call (%(num)d now)", 5) in html
+    assert zh("The entries “%(round)s” will advance, once it decides", round=first.title) not in html
