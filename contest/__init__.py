@@ -49,7 +49,7 @@ def _init_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from contest import models  # noqa: F401  (registers every model with the metadata)
     from contest.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from contest.i18n import HTML_LANG, LANGUAGE_NAMES, select_locale
+    from contest.i18n import HTML_LANG, LANGUAGE_NAMES, select_locale, vary_on_language
 
     db.init_app(app)
     from contest.database import end_session
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
 
     # Before the limiter's own hook is registered, so that it runs after it (Flask runs them in reverse order).
     app.after_request(retry_after_that_means_it)
+    app.after_request(vary_on_language)
     limiter.init_app(app)
 
     from contest.markup import render_markdown

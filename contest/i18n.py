@@ -1,7 +1,9 @@
-"""Which language a page speaks: the visitor's choice, then their profile's, then Chinese."""
+"""Which language a page speaks: the visitor's choice, then their profile's, then what their browser asks for
+(Accept-Language, on a first visit), then Chinese."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, session
+from babel import negotiate_locale
+from flask import Response, current_app, has_request_context, request, session
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -18,4 +20,16 @@ def select_locale() -> str:
         return chosen
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return browser_language() or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def browser_language() -> str | None:
+    """The site's language the request's Accept-Language header wants most (zh-TW counts as zh), if any."""
+    asked = [tag for tag, _quality in request.accept_languages]  # most wanted first
+    return negotiate_locale(asked, current_app.config["LANGUAGES"], sep="-")
+
+
+def vary_on_language(response: Response) -> Response:
+    """A page's language may follow the Accept-Language header: a shared cache must keep one copy per language."""
+    response.vary.add("Accept-Language")
+    return response

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from contest.errors import RETRY_AFTER
 from contest.extensions import db
+from contest.i18n import browser_language
 from contest.services import ServiceError, Unavailable
 from contest.services.api_tokens import user_for_token
 
@@ -59,7 +60,7 @@ def api_locale() -> str:
     user = token_user()
     if user is not None and user.locale in languages:
         return user.locale
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return browser_language() or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def error_response(status: int, code: str | None = None, message=None):

@@ -24,7 +24,7 @@ def test_a_design_goes_from_entrant_to_gallery(app, live_server, browser, citize
     first.write_bytes(picture_bytes(61))
     second.write_bytes(picture_bytes(62))
 
-    entrant = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    entrant = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
     log_in(entrant, live_server, citizen.email)
     entrant.goto(f"{live_server}/calls/{call_id}")
     entrant.get_by_role("link", name=zh("Send an entry")).click()
@@ -39,14 +39,14 @@ def test_a_design_goes_from_entrant_to_gallery(app, live_server, browser, citize
     expect(entrant.get_by_role("heading", level=1)).to_have_text(zh("My entries"))
     expect(entrant.get_by_text(zh("Waiting for moderation"))).to_be_visible()
 
-    organiser = browser.new_context().new_page()
+    organiser = browser.new_context(locale="zh-CN").new_page()
     log_in(organiser, live_server, transport_organiser.email)
     organiser.goto(f"{live_server}/console/calls/{call_id}/moderation")
     organiser.get_by_label(zh("Select “%(title)s”", title="玉兰花栏杆")).check()
     organiser.get_by_role("button", name=zh("Approve selected")).click()
     expect(organiser.get_by_role("status")).to_be_visible()
 
-    visitor = browser.new_context().new_page()
+    visitor = browser.new_context(locale="zh-CN").new_page()
     visitor.goto(f"{live_server}/calls/{call_id}/entries")
     card = visitor.get_by_role("link", name="玉兰花栏杆")
     expect(card).to_be_visible()

@@ -36,7 +36,7 @@ def test_a_juror_scores_three_entries_and_the_organiser_advances_two(app, live_s
     make_user("expert@example.org", name="周教授")
     invitation = link_in(last_mail("expert@example.org"))
 
-    juror = browser.new_context().new_page()
+    juror = browser.new_context(locale="zh-CN").new_page()
     juror.goto(live_server + invitation)
     juror.get_by_role("link", name=zh("Log in")).last.click()
     juror.get_by_label(zh("E-mail address")).fill("expert@example.org")
@@ -46,7 +46,7 @@ def test_a_juror_scores_three_entries_and_the_organiser_advances_two(app, live_s
     expect(juror.get_by_role("heading", level=1)).to_have_text("专家评审")
 
     # The organiser assigns the entries now that the juror is in.
-    organiser = browser.new_context().new_page()
+    organiser = browser.new_context(locale="zh-CN").new_page()
     log_in(organiser, live_server, transport_organiser.email)
     organiser.goto(f"{live_server}/console/rounds/{round_id}/")
     organiser.get_by_role("button", name=zh("Assign entries to jurors")).click()

@@ -324,3 +324,19 @@ def test_the_language_switch_changes_the_page(client):
     html = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in html and "Help shape your city" in html
     assert client.get("/lang/fr").status_code == 404
+
+
+def test_a_first_visit_speaks_the_language_the_browser_asks_for(client):
+    """No cookie and Accept-Language English: the page is English; the switch then wins over the header."""
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    response = client.get("/", headers=english)
+    assert response.status_code == 200 and '<html lang="en">' in response.get_data(as_text=True)
+    assert "Accept-Language" in response.headers.get("Vary", "")
+    client.get("/lang/zh", headers=english)
+    assert '<html lang="zh-Hans">' in client.get("/", headers=english).get_data(as_text=True)
+
+
+def test_chinese_stays_the_default_for_other_languages(client):
+    for header in ("fr-FR,fr;q=0.9", "zh-CN,zh;q=0.9,en;q=0.8", "en;q=0.3,zh-TW;q=0.9", ""):
+        html = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
+        assert '<html lang="zh-Hans">' in html, header
