@@ -156,6 +156,10 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(statistics_bp)
 
+    from contest.feeds.routes import bp as feeds_bp
+
+    app.register_blueprint(feeds_bp)
+
     from contest.api.routes import bp as api_bp
     from contest.api.tokens import bp as api_tokens_bp
 

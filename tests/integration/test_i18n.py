@@ -220,10 +220,18 @@ PAGES = {
         ("statistics", lambda c: url_for("api.statistics"), 200)]},
     "health.healthz": ("anonymous", lambda c: url_for("health.healthz"), 200),
     "health.readyz": ("anonymous", lambda c: url_for("health.readyz"), 200),
+    "feeds.call_calendar": ("anonymous", lambda c: url_for("feeds.call_calendar", call_id=c["call"].id), 200),
+    "feeds.meeting_calendar": ("anonymous", lambda c: url_for("feeds.meeting_calendar",
+                                                              meeting_id=_meeting(c).id), 200),
+    "feeds.calendar": ("anonymous", lambda c: url_for("feeds.calendar"), 200),
+    "feeds.feed": ("anonymous", lambda c: url_for("feeds.feed"), 200),
+    "feeds.sitemap": ("anonymous", lambda c: url_for("feeds.sitemap"), 200),
+    "feeds.robots": ("anonymous", lambda c: url_for("feeds.robots"), 200),
 }
 # Pages that are not HTML.
 NOT_HTML = {"media.image", "console.results_csv", "console.results_json", "posters.png", "posters.pdf",
-            "console.entries_csv", "console.figures_csv", "health.healthz", "health.readyz"} | {
+            "console.entries_csv", "console.figures_csv", "health.healthz", "health.readyz", "feeds.call_calendar",
+            "feeds.meeting_calendar", "feeds.calendar", "feeds.feed", "feeds.sitemap", "feeds.robots"} | {
     e for e in PAGES if e.startswith("api.")}
 
 

@@ -1,0 +1,2 @@
+"""A call beyond the site: calendars (.ics), the Atom feed, sitemap.xml and robots.txt, and the sharing cards
+(OpenGraph) the public pages carry."""
