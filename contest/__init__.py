@@ -48,6 +48,7 @@ def _init_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from contest import models  # noqa: F401  (registers every model with the metadata)
+    from contest.display import TEXT_SIZES, text_size
     from contest.extensions import babel, csrf, db, limiter, login_manager, migrate
     from contest.i18n import HTML_LANG, LANGUAGE_NAMES, select_locale, vary_on_language
 
@@ -91,7 +92,8 @@ def _init_extensions(app: Flask) -> None:
         from flask_babel import get_locale
 
         code = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]).split("_")[0]
-        return {"current_language": code, "html_lang": HTML_LANG.get(code, code), "language_names": LANGUAGE_NAMES}
+        return {"current_language": code, "html_lang": HTML_LANG.get(code, code), "language_names": LANGUAGE_NAMES,
+                "text_size": text_size(), "text_sizes": TEXT_SIZES}
 
 
 def _iso_datetime(value: str) -> str:

@@ -47,6 +47,8 @@ ENVIRONMENT = {
     "CONTEST_TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "CONTEST_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "CONTEST_POSTER_FONT": ("POSTER_FONT", str),
+    "CONTEST_ICP_FILING": ("ICP_FILING", str),
+    "CONTEST_GOVERNMENT_SITE_ID": ("GOVERNMENT_SITE_ID", str),
 }
 
 DEFAULTS = {
@@ -84,6 +86,10 @@ DEFAULTS = {
     "MAX_UPLOAD_MB": 64,
     "TRUSTED_PROXIES": 0,
     "LANGUAGES": ("zh", "en"),
+    # Shown in every page's footer when set: the site's ICP filing number (备案号, linked to the ministry's
+    # register) and, for a government site, its identifier (政府网站标识码).
+    "ICP_FILING": "",
+    "GOVERNMENT_SITE_ID": "",
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "EMAIL_CONFIRM_MAX_AGE": timedelta(days=7),

@@ -19,6 +19,7 @@ from contest.auth.forms import (
     ResendConfirmationForm,
     ResetPasswordForm,
 )
+from contest.display import kept_preferences
 from contest.extensions import db, limiter
 from contest.i18n import LANGUAGE_NAMES
 from contest.models import MailKind, User
@@ -58,20 +59,19 @@ def _config(key):
 
 
 def _start_session(user: User) -> None:
-    """Log in on a fresh session (nothing from before login carries over but the chosen language and the
-    posters the visitor scanned)."""
-    kept = {key: session[key] for key in ("lang", "posters") if key in session}
+    """Log in on a fresh session (nothing from before login carries over but the visitor's choices, such as the
+    language and the text size, and the posters they scanned)."""
+    kept = kept_preferences() | ({"posters": session["posters"]} if "posters" in session else {})
     session.clear()
     session.update(kept)
     login_user(user)
 
 
 def _end_session() -> None:
-    language = session.get("lang")
+    kept = kept_preferences()
     logout_user()
     session.clear()
-    if language:
-        session["lang"] = language
+    session.update(kept)
 
 
 def _tell_tokens_revoked(count: int) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, cast, select
 from sqlalchemy.orm import joinedload, load_only, selectinload, undefer
 from wtforms import SelectChoice
 
+from contest.display import TEXT_SIZES
 from contest.extensions import db, limiter
 from contest.models import (
     CHANNEL_LABELS,
@@ -52,6 +53,15 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
+    return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
+
+
+@bp.route("/text-size/<size>")
+def set_text_size(size: str):
+    """Remember the visitor's text size in their session, like their language: a link will do."""
+    if size not in TEXT_SIZES:
+        abort(404)
+    session["text_size"] = size
     return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
 
 

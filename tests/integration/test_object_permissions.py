@@ -332,6 +332,7 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
 NOT_OBJECTS = {
     "statistics.department": "a department's figures are public statistics of published calls",
     "public.set_language": "the language code is no object",
+    "public.set_text_size": "the text size is no object",
     "auth.confirm_email": "the signed token is the right; another's token confirms that person's address only",
     "auth.reset_password": "the signed token is the right, mailed to the address's owner",
     "jury.invitation": "the signed invitation is the right; an accepted one is refused to other accounts "
