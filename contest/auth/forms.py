@@ -72,6 +72,10 @@ class ResetPasswordForm(Form):
     submit = SubmitField(_l("Set new password"))
 
 
+class DownloadDataForm(Form):
+    submit = SubmitField(_l("Download my data"))
+
+
 class ResendConfirmationForm(Form):
     submit = SubmitField(_l("Send the confirmation link again"))
 

@@ -1,7 +1,7 @@
 """Account pages: thin skins over contest.services.accounts."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -10,6 +10,7 @@ from limits import parse as parse_limit
 
 from contest.auth.forms import (
     ChangePasswordForm,
+    DownloadDataForm,
     ForgotPasswordForm,
     LoginForm,
     LogoutForm,
@@ -23,8 +24,9 @@ from contest.display import kept_preferences
 from contest.extensions import db, limiter
 from contest.i18n import LANGUAGE_NAMES
 from contest.models import MailKind, User
+from contest.models.types import utcnow
 from contest.security import safe_next
-from contest.services import ServiceError, accounts, notifications
+from contest.services import ServiceError, accounts, audit, notifications, personal_data
 
 bp = Blueprint("auth", __name__)
 
@@ -261,3 +263,21 @@ def change_password():
             _tell_tokens_revoked(revoked)
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/my-data", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10/hour", methods=["POST"], key_func=lambda: f"my-data:{current_user.get_id()}")
+def my_data():
+    """What the platform holds of the person, downloaded as a zip of JSON and their entries' pictures."""
+    form = DownloadDataForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        body = personal_data.data_archive(user)
+        audit.record(user, "user.data_downloaded", "user", user.id)  # who and when; nothing of the data
+        db.session.commit()
+        response = Response(body, mimetype="application/zip")
+        response.headers["Content-Disposition"] = f'attachment; filename="my-data-{utcnow():%Y%m%d}.zip"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return render_template("auth/my_data.html", form=form)

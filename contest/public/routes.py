@@ -56,6 +56,11 @@ def set_language(code: str):
     return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
 
 
+@bp.route("/privacy")
+def privacy():
+    return render_template("public/privacy.html")
+
+
 @bp.route("/text-size/<size>")
 def set_text_size(size: str):
     """Remember the visitor's text size in their session, like their language: a link will do."""
