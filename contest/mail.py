@@ -7,6 +7,7 @@ which retries while the mail server is down. With it off a mail is delivered at 
 A mail of a kind (MailKind) honours its recipient's choices: not sent when they turned that kind off, kept in the
 outbox table for their daily digest when they chose one (juror mails are time-bound and always go at once).
 Mails without a kind (account mails such as confirmation and password reset, organisers' duties) always go.
+A mail about entries goes through send_once_each: one mail per person per event, however many of their entries.
 """
 from __future__ import annotations
 
