@@ -22,7 +22,7 @@ class MailKind(enum.Enum):
     RESULTS = "results"  # results published, with your feedback
     OBJECTION = "objection"  # your objection to the results was answered
     FOLLOW_UP = "follow_up"  # an entry you sent or backed reached a new stage
-    JURY = "jury"  # juror invitations and reminders
+    JURY = "jury"  # juror invitations, entries assigned, reminders
 
     @property
     def label(self) -> str:
@@ -36,7 +36,7 @@ MAIL_KIND_LABELS = {
     MailKind.RESULTS: _l("Results were published"),
     MailKind.OBJECTION: _l("My objection to the results was answered"),
     MailKind.FOLLOW_UP: _l("An entry I sent or backed reached a new stage"),
-    MailKind.JURY: _l("Juror invitations and reminders"),
+    MailKind.JURY: _l("Juror invitations, entries to score and reminders"),
 }
 
 

@@ -229,7 +229,7 @@ def test_the_choices_page_shows_the_choices_and_says_account_mails_always_go(cli
     assert re.search(r'<input checked[^>]*value="received"', html)
     assert not re.search(r'<input checked[^>]*value="results"', html)
     assert re.search(r'<input checked[^>]*value="single"', html)
-    assert "中文" in html and in_locale("zh", "Juror invitations and reminders") in html
+    assert "中文" in html and in_locale("zh", "Juror invitations, entries to score and reminders") in html
     assert "确认电子邮箱或设置新密码的链接" in html  # account mails are always sent, and the page says so
 
 
