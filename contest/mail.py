@@ -7,11 +7,13 @@ which retries while the mail server is down. With it off a mail is delivered at 
 A mail of a kind (MailKind) honours its recipient's choices: not sent when they turned that kind off, kept in the
 outbox table for their daily digest when they chose one (juror mails are time-bound and always go at once).
 Mails without a kind (account mails such as confirmation and password reset, organisers' duties) always go.
+A mail about entries goes through send_once_each: one mail per person per event, however many of their entries.
 """
 from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -59,6 +61,20 @@ def send_mail(to: str, locale: str, template: str, *, kind: MailKind | None = No
     digest = kind is not None and kind is not MailKind.JURY and user is not None and user.mail_digest
     post(mail, user=user, kind=kind, digest=digest)
     return mail
+
+
+def send_once_each(news: Iterable[tuple[User, object]], template: str, *, kind: MailKind, **context) -> list[Mail]:
+    """Tell each person once of one event (results published, a round decided, entries moderated or assigned),
+    however many of their entries it concerns: `news` pairs a person with one piece of news of theirs, and each
+    person's mail renders `template` with the list of their pieces as `news`, in the order given, in their
+    language and by their choices (see send_mail). The one way a mail about entries goes out; returns the mails
+    sent or held for a digest."""
+    theirs: dict[int, tuple[User, list]] = {}
+    for user, piece in news:
+        theirs.setdefault(user.id, (user, []))[1].append(piece)
+    sent = (send_mail(user.email, user.locale, template, kind=kind, user=user, news=pieces, **context)
+            for user, pieces in theirs.values())
+    return [mail for mail in sent if mail is not None]
 
 
 def post(mail: Mail, *, user: User | None = None, kind: MailKind | None = None, digest: bool = False) -> None:

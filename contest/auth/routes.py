@@ -56,6 +56,18 @@ def _warn_owner_of_failed_logins(breach) -> None:
         db.session.commit()  # the mail is in the outbox: it goes once this is committed
 
 
+@bp.app_template_global()
+def way_back() -> str | None:
+    """Where a page's "log in" and "register" links lead back to after login: the page itself when it was read
+    (GET), with the path the site is served under; on the account pages, the way back they were given. Only ever
+    a page of this site."""
+    if request.blueprint == bp.name:
+        return safe_next(request.args.get("next"))
+    if request.method != "GET":
+        return None
+    return safe_next(request.script_root + request.full_path.rstrip("?"))
+
+
 def _config(key):
     return lambda: current_app.config[key]
 
@@ -86,39 +98,49 @@ def _tell_tokens_revoked(count: int) -> None:
 @limiter.limit(_config("REGISTER_LIMIT_PER_ADDRESS"), methods=["POST"])
 @limiter.limit(_config("REGISTER_LIMIT_PER_ACCOUNT"), key_func=_account_key, methods=["POST"])
 def register():
+    """Create an account. `next` (a page of this site, such as an invitation) is where the person comes back to
+    once confirmed and logged in; `email` fills in the address they were invited at."""
+    next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
-        return redirect(url_for("public.index"))
+        return redirect(next_url or url_for("public.index"))
     form = RegisterForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"].strip()[:254]
     if form.validate_on_submit():
         try:
             accounts.register_user(
                 form.email.data, form.password.data, form.display_name.data, form.group.group,
-                locale=str(get_locale()),
+                locale=str(get_locale()), next_url=next_url,
             )
         except ServiceError as error:
             form.password.errors.append(str(error))
         else:
             db.session.commit()
-            return redirect(url_for("auth.check_mail", reason="register"))
-    return render_template("auth/register.html", form=form)
+            return redirect(url_for("auth.check_mail", reason="register", next=next_url))
+    return render_template("auth/register.html", form=form, next_url=next_url)
 
 
 @bp.route("/check-mail")
 def check_mail():
     reason = request.args.get("reason", "register")
     return render_template("auth/check_mail.html", reason=reason if reason in {"register", "reset"} else "register",
+                           next_url=safe_next(request.args.get("next")),
                            reset_minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds() // 60))
 
 
 @bp.route("/confirm/<token>")
 def confirm_email(token: str):
+    """Confirm the address, then go on to the page the person registered from (`next`), through the login."""
+    next_url = safe_next(request.args.get("next"))
     try:
         accounts.confirm_email(token)
     except ServiceError as error:
         return render_template("auth/message.html", title=_("Confirm your e-mail address"), message=str(error)), 400
     db.session.commit()
     flash(_("Thank you: your e-mail address is confirmed."), "success")
-    return redirect(url_for("public.index") if current_user.is_authenticated else url_for("auth.login"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("public.index"))
+    return redirect(url_for("auth.login", next=next_url))
 
 
 @bp.route("/confirm/resend", methods=["POST"])

@@ -20,8 +20,9 @@ class MailKind(enum.Enum):
     MODERATED = "moderated"  # approved, or rejected with the reason
     ADVANCED = "advanced"  # went on, or not, in a round
     RESULTS = "results"  # results published, with your feedback
+    OBJECTION = "objection"  # your objection to the results was answered
     FOLLOW_UP = "follow_up"  # an entry you sent or backed reached a new stage
-    JURY = "jury"  # juror invitations and reminders
+    JURY = "jury"  # juror invitations, entries assigned, reminders
 
     @property
     def label(self) -> str:
@@ -33,8 +34,9 @@ MAIL_KIND_LABELS = {
     MailKind.MODERATED: _l("My entry was approved or rejected"),
     MailKind.ADVANCED: _l("My entry advanced, or did not, in a round"),
     MailKind.RESULTS: _l("Results were published"),
+    MailKind.OBJECTION: _l("My objection to the results was answered"),
     MailKind.FOLLOW_UP: _l("An entry I sent or backed reached a new stage"),
-    MailKind.JURY: _l("Juror invitations and reminders"),
+    MailKind.JURY: _l("Juror invitations, entries to score and reminders"),
 }
 
 

@@ -59,12 +59,14 @@ def check_password_rules(password: str, email: str = "") -> None:
 
 
 def register_user(
-    email: str, password: str, display_name: str, group: ParticipantGroup, locale: str
+    email: str, password: str, display_name: str, group: ParticipantGroup, locale: str,
+    next_url: str | None = None,
 ) -> User | None:
     """Create an unconfirmed account and mail a confirmation link.
 
     An address that already has an account gets a mail saying so instead, and the caller shows the
-    same page either way: the form must not tell strangers who has an account.
+    same page either way: the form must not tell strangers who has an account. `next_url` (a path of this
+    site, already checked by the caller) is the page the mail's link leads back to, through the login.
     """
     email = normalise_email(email)
     check_password_rules(password, email)
@@ -89,19 +91,20 @@ def register_user(
             existing = find_user_by_email(email)
         else:
             record(user, "user.register", "user", user.id, group=group.value)
-            send_confirmation(user)
+            send_confirmation(user, next_url)
             return user
     if existing is not None:
         send_mail(existing.email, existing.locale, "already_registered", user=existing,
-                  login_url=external_url("auth.login"),
+                  login_url=external_url("auth.login", next=next_url),
                   reset_url=external_url("auth.forgot_password"))
     return None
 
 
-def send_confirmation(user: User) -> None:
+def send_confirmation(user: User, next_url: str | None = None) -> None:
+    """Mail the link that confirms the address; with `next_url`, the link goes on to that page of the site."""
     token = make_token("confirm-email", {"uid": user.id, "email": user.email})
     send_mail(user.email, user.locale, "confirm_email", user=user,
-              url=external_url("auth.confirm_email", token=token),
+              url=external_url("auth.confirm_email", token=token, next=next_url),
               days=current_app.config["EMAIL_CONFIRM_MAX_AGE"].days)
 
 

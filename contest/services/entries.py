@@ -12,7 +12,7 @@ from contest import database
 from contest.extensions import db
 from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
 from contest.links import external_url
-from contest.mail import send_mail
+from contest.mail import send_mail, send_once_each
 from contest.models import (
     STAFF_CHANNELS,
     Call,
@@ -287,10 +287,11 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
 
 
 def moderate(actor: User, entries: list[Entry], approve: bool, reason: str = "") -> int:
-    """Approve entries, or reject them with a reason the entrant sees; returns how many changed."""
+    """Approve entries, or reject them with a reason the entrant sees; returns how many changed. Each entrant is
+    told once, of all their entries in the batch."""
     if not approve and not reason.strip():
         raise ServiceError(_("Give the entrant a reason for the rejection."))
-    changed = 0
+    changed, news = 0, []
     for entry in entries:
         if not can_manage_call(actor, entry.call):
             raise ServiceError(_("You do not run this call."))
@@ -304,10 +305,11 @@ def moderate(actor: User, entries: list[Entry], approve: bool, reason: str = "")
         entry.moderated_at, entry.moderated_by_id = utcnow(), actor.id
         record(actor, "entry.approve" if approve else "entry.reject", "entry", entry.id, reason=reason.strip())
         if entry.author is not None:
-            send_mail(entry.author.email, entry.author.locale, "entry_approved" if approve else "entry_rejected",
-                      kind=MailKind.MODERATED, user=entry.author, entry=entry, reason=entry.rejection_reason,
-                      url=external_url("submit.my_entries"))
+            news.append((entry.author, entry))
         changed += 1
+    # One mail per entrant for the whole batch, however many of their entries it holds.
+    send_once_each(news, "entry_approved" if approve else "entry_rejected", kind=MailKind.MODERATED,
+                   reason="" if approve else reason.strip(), url=external_url("submit.my_entries"))
     return changed
 
 

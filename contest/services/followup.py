@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, load_only, selectinload
 from contest.extensions import db
 from contest.links import external_url
 from contest.localtime import site_zone
-from contest.mail import send_mail
+from contest.mail import send_once_each
 from contest.models import (
     Call,
     CallEvent,
@@ -149,10 +149,8 @@ def notify_backers(follow_up: FollowUp) -> int:
     entry = follow_up.entry
     url = external_url("followup.call", call_id=follow_up.call_id, _anchor=f"entry-{entry.id}")
     people = backers(entry)
-    for user in people:
-        send_mail(user.email, user.locale, "follow_up_stage", kind=MailKind.FOLLOW_UP, user=user, entry=entry,
-                  call=follow_up.call, stage=follow_up.stage, progress=follow_up.progress,
-                  is_entrant=user.id == entry.author_id, url=url)
+    send_once_each([(user, entry) for user in people], "follow_up_stage", kind=MailKind.FOLLOW_UP, entry=entry,
+                   call=follow_up.call, stage=follow_up.stage, progress=follow_up.progress, url=url)
     return len(people)
 
 

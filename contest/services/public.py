@@ -58,7 +58,8 @@ class NotEligible(ServiceError):
 
 
 class NotLoggedIn(NotEligible):
-    """The session no longer stands for its account (logged out everywhere, new password, account disabled)."""
+    """Nobody is logged in, or the session no longer stands for its account (logged out everywhere, new password,
+    account disabled)."""
 
 
 class NotFound(ServiceError):
@@ -260,7 +261,7 @@ def check_eligible(user: User, round_: Round, now: datetime | None = None) -> No
     now = now or utcnow()
     _check_round_open(round_.kind, round_.state_at(now))
     if not user.is_authenticated:
-        raise NotEligible(_("Log in to vote."))
+        raise NotLoggedIn(_("Log in to vote."))
     organiser, juror = _roles_in_call(user, round_)
     _check_account(user.is_confirmed, user.created_at, round_.min_account_age_hours, organiser or user.is_admin,
                    juror, now)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from contest import formula
 from contest.extensions import db
 from contest.links import external_url
-from contest.mail import send_mail
+from contest.mail import send_mail, send_once_each
 from contest.models import (
     Assignment,
     Award,
@@ -350,6 +350,14 @@ def set_awards(actor: User, call: Call, chosen: dict[int, int], statement: str) 
 
 # Publication ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class FeedbackLink:
+    """An entrant's entry and the address of its feedback, as the results mail lists them."""
+
+    entry: Entry
+    url: str
+
+
 def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> None:
     """Freeze the ranking and open the notice period; every entrant is told."""
     if not can_manage_call(actor, call):
@@ -376,10 +384,9 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
                              detail={"notice_ends": call.notice_ends_at.isoformat(), "days": notice_days}))
     authors = db.session.execute(select(Entry, User).join(User, User.id == Entry.author_id).where(
         Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
-    for entry, author in authors:
-        send_mail(author.email, author.locale, "results_published", kind=MailKind.RESULTS, user=author, entry=entry,
-                  call=call, url=external_url("submit.feedback", entry_id=entry.id),
-                  results_url=external_url("public.results", call_id=call.id))
+    send_once_each([(author, FeedbackLink(entry, external_url("submit.feedback", entry_id=entry.id)))
+                    for entry, author in authors], "results_published", kind=MailKind.RESULTS, call=call,
+                   results_url=external_url("public.results", call_id=call.id))
     record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
 
 
@@ -422,7 +429,17 @@ def answer_objection(actor: User, objection: Objection, answer: str) -> None:
     objection.answer, objection.answered_at, objection.answered_by_id = answer.strip()[:5000], utcnow(), actor.id
     if first:
         db.session.add(CallEvent(call_id=call.id, kind="objection_answered", actor_id=actor.id, detail={}))
+        _tell_objector(objection, call)
     record(actor, "results.answer", "objection", objection.id, first=first)
+
+
+def _tell_objector(objection: Objection, call: Call) -> None:
+    """The citizen who filed the objection is mailed its first answer (a correction is only published)."""
+    author = objection.author
+    if author is None or author.disabled_at is not None:
+        return
+    send_mail(author.email, author.locale, "objection_answered", kind=MailKind.OBJECTION, user=author,
+              objection=objection, call=call, url=external_url("public.results", call_id=call.id, _anchor="objections"))
 
 
 def objections_of(call: Call) -> list[Objection]:

@@ -18,7 +18,7 @@ from contest import database, scoring
 from contest.extensions import db
 from contest.links import external_url
 from contest.localtime import to_minute
-from contest.mail import send_mail
+from contest.mail import send_mail, send_once_each
 from contest.models import (
     AdvanceMode,
     Assignment,
@@ -310,18 +310,26 @@ def assign(actor: User, round_: Round) -> int:
     added = balancing.assign([e.id for e in entries], [m.id for m in jurors], round_.jurors_per_entry,
                              conflicts=conflicts | _recused_pairs(current), existing=keep, seed=round_.seed)
     loads = Counter(a.member_id for a in current)
-    count = 0
+    new = []
     for entry_id, member_ids in added.items():
         for member_id in member_ids:
             if member_id in existing[entry_id]:
                 continue
             loads[member_id] += 1
-            db.session.add(Assignment(round_id=round_.id, member_id=member_id, entry_id=entry_id,
-                                      position=loads[member_id]))
-            count += 1
+            new.append(Assignment(round_id=round_.id, member_id=member_id, entry_id=entry_id,
+                                  position=loads[member_id]))
+    db.session.add_all(new)
     db.session.flush()
-    record(actor, "round.assign", "round", round_.id, added=count)
-    return count
+    _tell_jurors(round_, jurors, new)
+    record(actor, "round.assign", "round", round_.id, added=len(new))
+    return len(new)
+
+
+def _tell_jurors(round_: Round, jurors: list[RoundMember], new: list[Assignment]) -> None:
+    """Each juror given entries to score is told once, of how many, whatever the number."""
+    by_id = {m.id: m for m in jurors}
+    send_once_each([(by_id[a.member_id].user, a) for a in new], "entries_assigned", kind=MailKind.JURY,
+                   round=round_, url=external_url("jury.round", round_id=round_.id))
 
 
 def _assignments(round_: Round) -> list[Assignment]:
@@ -377,6 +385,7 @@ def _replace(round_: Round, entry_id: int) -> Assignment | None:
     new = Assignment(round_id=round_.id, member_id=member_id, entry_id=entry_id, position=loads[member_id] + 1)
     db.session.add(new)
     db.session.flush()
+    _tell_jurors(round_, jurors, [new])
     return new
 
 
@@ -635,14 +644,12 @@ def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, p
         raise ServiceError(_("The round can be decided once scoring has closed."))
     advancing = set(advancing_ids(round_, mode, value, picked))
     rows = db.session.scalars(select(RoundEntry).where(RoundEntry.round_id == round_.id)
-                              .options(selectinload(RoundEntry.entry).selectinload(Entry.author))).all()
+                              .options(selectinload(RoundEntry.entry).selectinload(Entry.author))
+                              .order_by(RoundEntry.entry_id)).all()
     for row in rows:
         row.advanced = row.entry_id in advancing
-        author = row.entry.author
-        if author is not None:
-            send_mail(author.email, author.locale, "entry_advanced" if row.advanced else "entry_not_advanced",
-                      kind=MailKind.ADVANCED, user=author, entry=row.entry, round=round_,
-                      url=external_url("submit.my_entries"))
+    send_once_each([(row.entry.author, row) for row in rows if row.entry.author is not None], "round_decided",
+                   kind=MailKind.ADVANCED, round=round_, url=external_url("submit.my_entries"))
     round_.decided_at, round_.decided_by_id = utcnow(), actor.id
     round_.advance_mode, round_.advance_value = mode, value
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_decided", actor_id=actor.id,

@@ -75,15 +75,18 @@ def round(round_id: int):
     round_ = _round(round_id)
     entries = public_service.entries_of(round_)
     visible = public_service.counts_visible(round_, current_user)
-    problem = None
+    problem, log_in_first = None, False
     try:
         public_service.check_eligible(current_user, round_)
+    except public_service.NotLoggedIn as error:
+        problem, log_in_first = str(error), True
     except ServiceError as error:
         problem = str(error)
     mine = public_service.my_votes(current_user, round_)
     outcome = _outcome(round_, mine)
     return render_template(
-        "vote/round.html", round=round_, call=round_.call, entries=entries, problem=problem, mine=mine,
+        "vote/round.html", round=round_, call=round_.call, entries=entries, problem=problem,
+        log_in_first=log_in_first, mine=mine,
         counts=public_service.vote_counts(round_) if visible and round_.public_mode is PublicMode.VOTES else None,
         scores=public_service.pairwise_scores(round_) if visible and round_.public_mode is PublicMode.PAIRWISE
         else None, made=public_service.comparisons_made(current_user, round_), form=BallotForm(),

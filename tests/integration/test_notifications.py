@@ -229,7 +229,7 @@ def test_the_choices_page_shows_the_choices_and_says_account_mails_always_go(cli
     assert re.search(r'<input checked[^>]*value="received"', html)
     assert not re.search(r'<input checked[^>]*value="results"', html)
     assert re.search(r'<input checked[^>]*value="single"', html)
-    assert "中文" in html and in_locale("zh", "Juror invitations and reminders") in html
+    assert "中文" in html and in_locale("zh", "Juror invitations, entries to score and reminders") in html
     assert "确认电子邮箱或设置新密码的链接" in html  # account mails are always sent, and the page says so
 
 
@@ -243,7 +243,7 @@ def test_the_choices_are_saved_with_the_csrf_token_only(client, citizen):
     response = post_form(client, "/account/notifications", data, follow_redirects=True)
     assert "您的邮件设置已保存。" in response.get_data(as_text=True)
     db.session.refresh(citizen)
-    assert citizen.mail_off == ["moderated", "advanced", "results"] and citizen.mail_digest is True
+    assert citizen.mail_off == ["moderated", "advanced", "results", "objection"] and citizen.mail_digest is True
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.mail_preferences"))
     assert (event.actor_id, event.target_id, event.detail["digest"]) == (citizen.id, citizen.id, True)
 
@@ -278,24 +278,34 @@ CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
 WHEN = datetime(2025, 5, 1, 2, 30, tzinfo=UTC)
 
 
-def realistic_context(is_entrant: bool = True) -> dict:
-    """What the services pass to the mail templates, with Chinese user data as in life."""
+def realistic_context(template: str = "", is_entrant: bool = True, pieces: int = 1) -> dict:
+    """What the services pass to the mail templates, with Chinese user data as in life: `pieces` of news for the
+    mails that tell a person of one event once, however many of their entries it concerns (send_once_each)."""
     call = SimpleNamespace(id=7, title="道路栏杆请您绘", notice_ends_at=WHEN + timedelta(days=7))
     user = SimpleNamespace(id=3, display_name="张三", email="citizen@example.org")
     round_ = SimpleNamespace(id=5, title="专家评审", call=call, opens_at=WHEN, closes_at=WHEN + timedelta(days=10))
-    entry = SimpleNamespace(id=11, title="海派栏杆", call=call)
+    entry = SimpleNamespace(id=11, title="海派栏杆", call=call, author_id=user.id if is_entrant else 99)
+    other = SimpleNamespace(id=12, title="江南栏杆", call=call, author_id=user.id)
     items = [SimpleNamespace(id=1, subject="石库门", body="弄堂\n\n梧桐", created_at=WHEN),
              SimpleNamespace(id=2, subject="外滩", body="苏州河", created_at=WHEN + timedelta(hours=3))]
+    entries = [entry, other][:pieces]
+    news = {
+        "results_published": [SimpleNamespace(entry=e, url=f"https://city.example.org/my/entries/{e.id}/feedback")
+                              for e in entries],
+        "round_decided": [SimpleNamespace(entry=e, advanced=n == 0) for n, e in enumerate(entries)],
+        "entries_assigned": [SimpleNamespace(entry=e) for e in entries],
+    }.get(template, entries)
     return dict(user=user, member=SimpleNamespace(user=user, email=user.email), entry=entry, call=call,
                 round=round_, reason="图案与他人作品雷同", stage=FollowUpStage.REFINING, progress=40,
-                is_entrant=is_entrant, done=3, assigned=8, days=3, minutes=60, items=items, unanswered=2,
+                news=news, objection=SimpleNamespace(reason="评分不透明", answer="经核查异议不成立"),
+                done=3, assigned=8, days=3, minutes=60, items=items, unanswered=2,
                 url="https://city.example.org/x", login_url="https://city.example.org/account/login",
                 reset_url="https://city.example.org/account/forgot-password",
                 results_url="https://city.example.org/calls/7/results")
 
 
-USER_DATA = ["道路栏杆请您绘", "张三", "专家评审", "海派栏杆", "石库门", "弄堂", "梧桐", "外滩", "苏州河",
-             "图案与他人作品雷同"]
+USER_DATA = ["道路栏杆请您绘", "张三", "专家评审", "海派栏杆", "江南栏杆", "石库门", "弄堂", "梧桐", "外滩", "苏州河",
+             "图案与他人作品雷同", "评分不透明", "经核查异议不成立"]
 
 
 def without_user_data(text: str) -> str:
@@ -324,11 +334,11 @@ def test_the_digest_template_is_among_the_templates():
 
 
 @pytest.mark.parametrize("template", MAIL_TEMPLATES)
-@pytest.mark.parametrize("is_entrant", [True, False])
+@pytest.mark.parametrize("is_entrant, pieces", [(True, 1), (False, 2)])
 def test_every_mail_template_has_a_complete_chinese_and_english_version(app, english_fragments, template,
-                                                                        is_entrant):
-    chinese = render_mail("x@example.org", "zh", template, **realistic_context(is_entrant))
-    english = render_mail("x@example.org", "en", template, **realistic_context(is_entrant))
+                                                                        is_entrant, pieces):
+    chinese = render_mail("x@example.org", "zh", template, **realistic_context(template, is_entrant, pieces))
+    english = render_mail("x@example.org", "en", template, **realistic_context(template, is_entrant, pieces))
     for mail in (chinese, english):
         assert mail.subject and mail.body.strip(), f"{template}: a subject line and a body"
     zh_text = without_user_data(chinese.subject + "\n" + chinese.body)
