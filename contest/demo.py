@@ -461,7 +461,7 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
     railing_call.results_final_at = final_at
     db.session.execute(update(CallEvent).where(CallEvent.call_id == railing_call.id, CallEvent.kind == "results_final")
                        .values(at=final_at))
-    winners = [row["entry"] for row in railing_call.results_snapshot["rows"][:2]]
+    winners = [row.entry for row in results.snapshot(railing_call).rows[:2]]
     from contest.models import Entry
 
     stories = [
@@ -494,7 +494,7 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
     db.session.execute(update(CallEvent).where(CallEvent.call_id == idea_call.id,
                                                CallEvent.kind == "results_published").values(
         at=idea_call.results_published_at, detail={"notice_ends": idea_call.notice_ends_at.isoformat(), "days": 7}))
-    top = idea_call.results_snapshot["rows"][0]["entry"]
+    top = results.snapshot(idea_call).rows[0].entry
     objection = results.file_objection(citizens[7], idea_call, top,
                                        "这个想法在我们小区去年已经做过了，为什么还排第一？")
     results.answer_objection(idea_organiser, objection,

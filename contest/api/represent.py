@@ -24,6 +24,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.services.visibility import public_counts
+from contest.snapshot import Figures, Place, RoundSummary, Row, Snapshot
 
 DERIVED = ("gallery", "page", "zoom")
 
@@ -171,57 +172,57 @@ def number(value) -> float | None:
     return value if value == value and value not in (float("inf"), float("-inf")) else None
 
 
-def _place(place: dict | None, expert: bool) -> dict | None:
-    if not place:
+def _place(place: Place | None, expert: bool) -> dict | None:
+    if place is None or place == Place():  # no place in that round
         return None
-    out = {"score": number(place.get("score")), "rank": place.get("rank"),
-           "percentile": number(place.get("percentile")), "advanced": bool(place.get("advanced"))}
+    out = {"score": number(place.score), "rank": place.rank,
+           "percentile": number(place.percentile), "advanced": bool(place.advanced)}
     if expert:
-        out.update({"rank_low": place.get("low"), "rank_high": place.get("high"), "jurors": place.get("jurors")})
+        out.update({"rank_low": place.low, "rank_high": place.high, "jurors": place.jurors})
     return out
 
 
-def _round_summary(summary: dict) -> dict:
-    expert = summary.get("kind") == RoundKind.EXPERT.value
+def _round_summary(summary: RoundSummary) -> dict:
+    expert = summary.is_expert
     return {
-        "id": summary.get("id"), "title": summary.get("title", ""), "kind": summary.get("kind"),
-        "entries": summary.get("entries", 0), "advanced": summary.get("advanced", 0),
-        "decided": bool(summary.get("decided")),
-        "criteria": [{"name": c["name"], "weight": c["weight"], "description": c.get("description", "")}
-                     for c in summary.get("criteria", [])] if expert else [],
-        "jurors": summary.get("jurors") if expert else None,
-        "sheets": summary.get("sheets") if expert else None,
-        "alpha": number(summary.get("alpha")) if expert else None,
-        "kendall_w": number(summary.get("kendall_w")) if expert else None,
-        "cutoff": number(summary.get("cutoff")) if expert else None,
-        "mode": summary.get("mode") if not expert else None,
-        "ballots": summary.get("ballots") if not expert else None,
-        "voters": summary.get("voters") if not expert else None,
-        "voided": [{"reason": reason, "count": count} for reason, count in summary.get("voided", [])]
+        "id": summary.id, "title": summary.title, "kind": summary.kind,
+        "entries": summary.entries, "advanced": summary.advanced,
+        "decided": bool(summary.decided),
+        "criteria": [{"name": c.name, "weight": c.weight, "description": c.description}
+                     for c in summary.criteria] if expert else [],
+        "jurors": summary.jurors if expert else None,
+        "sheets": summary.sheets if expert else None,
+        "alpha": number(summary.alpha) if expert else None,
+        "kendall_w": number(summary.kendall_w) if expert else None,
+        "cutoff": number(summary.cutoff) if expert else None,
+        "mode": summary.mode if not expert else None,
+        "ballots": summary.ballots if not expert else None,
+        "voters": summary.voters if not expert else None,
+        "voided": [{"reason": reason, "count": count} for reason, count in summary.voided]
         if not expert else [],
     }
 
 
-def figures(value: dict) -> dict:
-    return {"received": value.get("received", 0), "approved": value.get("approved", 0),
-            "by_group": [{"key": key or "none", "count": n} for key, n in value.get("by_group", [])],
-            "by_channel": [{"key": key, "count": n} for key, n in value.get("by_channel", [])]}
+def figures(value: Figures) -> dict:
+    return {"received": value.received, "approved": value.approved,
+            "by_group": [{"key": key or "none", "count": n} for key, n in value.by_group],
+            "by_channel": [{"key": key, "count": n} for key, n in value.by_channel]}
 
 
-def results(c: Call, snap: dict, rows: list[dict], titles: dict[int, str], awards: dict, objections: list) -> dict:
+def results(c: Call, snap: Snapshot, rows: list[Row], titles: dict[int, str], awards: dict, objections: list) -> dict:
     """The published ranking as it was published, with only the entries that are public now."""
     def award(entry_id):
         a = awards.get(entry_id)
         return {"prize": a.prize.name, "reward": a.prize.reward, "position": a.prize.position} if a else None
 
     ranking = [{
-        "entry_id": r["entry"], "title": titles[r["entry"]], "rank": r.get("rank"), "value": number(r.get("value")),
-        "finalist": bool(r.get("finalist")), "out_in": r.get("out_in"), "unsure": bool(r.get("unsure")),
-        "close_to": [e for e in r.get("close_to", []) if e in titles],
-        "expert": _place(r.get("expert"), True), "public": _place(r.get("public"), False),
-        "award": award(r["entry"]),
-    } for r in rows if r.get("entry") in titles]
-    formula = snap.get("formula", {})
+        "entry_id": r.entry, "title": titles[r.entry], "rank": r.rank, "value": number(r.value),
+        "finalist": r.finalist, "out_in": r.out_in, "unsure": r.unsure,
+        "close_to": [e for e in r.close_to if e in titles],
+        "expert": _place(r.expert, True), "public": _place(r.public, False),
+        "award": award(r.entry),
+    } for r in rows if r.entry in titles]
+    formula = snap.formula.to_json()
     return {
         "call_id": c.id, "state": results_state(c, utcnow()),
         "published_at": moment(c.results_published_at), "notice_ends_at": moment(c.notice_ends_at),
@@ -233,8 +234,8 @@ def results(c: Call, snap: dict, rows: list[dict], titles: dict[int, str], award
         "awards": sorted(({"entry_id": e, "title": titles[e]} | award(e) for e in awards if e in titles),
                          key=lambda a: (a["position"], a["entry_id"])),
         "award_statement": c.award_statement,
-        "rounds": [_round_summary(s) for s in snap.get("rounds", [])],
-        "figures": figures(snap.get("figures", {})),
+        "rounds": [_round_summary(s) for s in snap.rounds],
+        "figures": figures(snap.figures),
         # Objections and their answers, never who objected.
         "objections": [{"id": o.id, "entry_id": o.entry_id if o.entry_id in titles else None, "reason": o.reason,
                         "created_at": moment(o.created_at), "answer": o.answer or None,

@@ -32,9 +32,9 @@ def entry_rows(call: Call) -> list[list]:
 def figure_rows(call: Call) -> list[list]:
     """The call's figures (the columns of FIGURE_COLUMNS)."""
     figures = results_service.figures(call)
-    rows = [["received", "", figures["received"]], ["approved", "", figures["approved"]]]
-    rows += [["approved_by_channel", channel, n] for channel, n in figures["by_channel"]]
-    rows += [["approved_by_group", group or "none", n] for group, n in figures["by_group"]]
+    rows = [["received", "", figures.received], ["approved", "", figures.approved]]
+    rows += [["approved_by_channel", channel, n] for channel, n in figures.by_channel]
+    rows += [["approved_by_group", group or "none", n] for group, n in figures.by_group]
     return rows
 
 

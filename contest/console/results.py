@@ -23,7 +23,7 @@ def results(call: Call):
     published = results_service.snapshot(call)
     ready = results_service.rounds_over(call)
     snap = published or (results_service.compute(call) if ready else None)
-    context = results_context(call, snap, snap["rows"]) if snap else {"call": call, "snap": None}
+    context = results_context(call, snap, snap.rows) if snap else {"call": call, "snap": None}
     awards = context.get("awards", {})
     chosen = {e: a.prize_id for e, a in awards.items()} or (results_service.default_awards(call, snap) if snap else {})
     publish_form = PublishResultsForm()

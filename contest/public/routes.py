@@ -34,6 +34,7 @@ from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.entries import can_view_entry
 from contest.services.visibility import public_counts, public_entries
+from contest.snapshot import Row, Snapshot
 
 bp = Blueprint("public", __name__)
 
@@ -168,7 +169,7 @@ def entry(entry_id: int):
 
 # Results ----------------------------------------------------------------------------------------
 
-def results_context(call: Call, snap: dict, rows: list[dict]) -> dict:
+def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
     """What the results pages need besides the snapshot, in a fixed number of queries."""
     entries = {e.id: e for e in db.session.scalars(
         select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
@@ -177,7 +178,7 @@ def results_context(call: Call, snap: dict, rows: list[dict]) -> dict:
     winners = db.session.scalars(
         select(Entry).where(Entry.id.in_(list(awards)))
         .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
-    order = {r["entry"]: i for i, r in enumerate(snap["rows"])}
+    order = {r.entry: i for i, r in enumerate(snap.rows)}
     winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
     return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
             "objections": results_service.objections_of(call), "group_labels": GROUP_LABELS,
@@ -194,8 +195,8 @@ def results(call_id: int):
     form = ObjectionForm()
     context = results_context(call, snap, results_service.shown_rows(call, snap))
     form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
-        SelectChoice(str(r["entry"]), context["entries"][r["entry"]].title)
-        for r in snap["rows"] if r["entry"] in context["entries"]]
+        SelectChoice(str(r.entry), context["entries"][r.entry].title)
+        for r in snap.rows if r.entry in context["entries"]]
     return render_template("results/results.html", form=form,
                            open_for_objections=results_service.in_notice_period(call), **context)
 

@@ -31,6 +31,7 @@ from contest.models import (
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
+from contest.services import results as results_service
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
 from contest.text import PICTURE_DESCRIPTION
@@ -193,10 +194,8 @@ def adoptable_entries(call: Call) -> list[Entry]:
         select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED,
                             Entry.id.not_in(select(FollowUp.entry_id).where(FollowUp.call_id == call.id)))
         .options(load_only(Entry.id, Entry.title)).order_by(Entry.title, Entry.id)))
-    snapshot = call.results_snapshot if isinstance(call.results_snapshot, dict) else {}
+    snapshot = results_service.snapshot(call)
     rank: dict[int, int] = {}
-    for position, row in enumerate(snapshot.get("rows") or []):
-        entry_id = row.get("entry") if isinstance(row, dict) else None
-        if isinstance(entry_id, int):
-            rank.setdefault(entry_id, position)
+    for position, row in enumerate(snapshot.rows if snapshot is not None else []):
+        rank.setdefault(row.entry, position)
     return sorted(entries, key=lambda e: rank.get(e.id, len(rank)))  # stable: the unranked keep the title order

@@ -1,9 +1,9 @@
 """Results of a call: the final formula, the final ranking, awards, publication into a notice period (公示期),
 objections and their answers, making the results final, and each entrant's feedback.
 
-The ranking is computed from the rounds (contest.formula does the arithmetic) into one JSON-able snapshot.
-The organiser previews it live; publishing freezes it on the call, so the published page reads one row and
-says exactly what was published, whatever happens to the underlying tables later.
+The ranking is computed from the rounds (contest.formula does the arithmetic) into one typed snapshot
+(contest.snapshot). The organiser previews it live; publishing freezes it on the call as JSON, so the published
+page reads one row and says exactly what was published, whatever happens to the underlying tables later.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -48,9 +48,9 @@ from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.services.audit import record
 from contest.services.visibility import public_entries
+from contest.snapshot import CriterionShown, Figures, FormulaUsed, Place, RoundSummary, Row, Snapshot
 from contest.tabular import csv_dicts_text
 
-SNAPSHOT_VERSION = 1
 NOTICE_DAYS = (1, 60)
 BOOTSTRAP_SAMPLES = 1000
 
@@ -134,49 +134,52 @@ def _criterion_means(round_: Round) -> dict[int, dict[str, float]]:
     return {e: {c: math.fsum(v) / len(v) for c, v in marks.items()} for e, marks in sums.items()}
 
 
-def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[dict, dict[int, dict]]:
+def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, dict[int, Place]]:
     """What the results page says about one round, and each entry's place in it."""
-    summary = {"id": round_.id, "title": round_.title, "kind": round_.kind.value, "entries": len(entry_ids),
-               "decided": round_.decided_at is not None}
     advanced = set(db.session.scalars(select(RoundEntry.entry_id).where(
         RoundEntry.round_id == round_.id, RoundEntry.advanced.is_(True))))
-    summary["advanced"] = len(advanced)
-    places: dict[int, dict] = {}
+    common = {"id": round_.id, "title": round_.title, "kind": round_.kind.value, "entries": len(entry_ids),
+              "decided": round_.decided_at is not None, "advanced": len(advanced)}
+    places: dict[int, Place] = {}
     if round_.kind is RoundKind.EXPERT:
         cut = len(advanced) if advanced else None
         tally = round_service.ranking(round_, cut=cut, samples=BOOTSTRAP_SAMPLES)
         means = _criterion_means(round_)
-        summary.update({
-            "criteria": [{"id": c.id, "name": c.name, "weight": c.weight, "description": c.description}
-                         for c in round_.criteria],
-            "scale": [round_.scale_low, round_.scale_high, round_.scale_step], "marks": round_.scale_marks,
-            "normalise": round_.normalise, "trim": round_.trim,
-            "jurors": len({m.id for m in round_.jurors if m.user_id is not None}),
-            "sheets": sum(r.jurors for r in tally.results),
-            "alpha": tally.agreement.alpha, "kendall_w": tally.agreement.kendall_w,
-            "distributions": {str(k): v for k, v in round_service.distributions(round_).items()},
-        })
         for r in tally.results:
-            places[r.entry_id] = {"score": r.score, "rank": r.rank, "low": r.rank_low, "high": r.rank_high,
-                                  "jurors": r.jurors, "criteria": means.get(r.entry_id, {}),
-                                  "advanced": r.entry_id in advanced}
+            places[r.entry_id] = Place(score=r.score, rank=r.rank, low=r.rank_low, high=r.rank_high,
+                                       jurors=r.jurors, criteria=means.get(r.entry_id, {}),
+                                       advanced=r.entry_id in advanced)
+        cutoff = None
         if advanced:
-            scores = [places[e]["score"] for e in advanced if e in places]
-            summary["cutoff"] = min(scores) if scores else None
+            scores = [places[e].score for e in advanced if e in places]
+            cutoff = min(scores) if scores else None
+        summary = RoundSummary(
+            **common,
+            criteria=[CriterionShown(c.id, c.name, c.weight, c.description) for c in round_.criteria],
+            scale=[round_.scale_low, round_.scale_high, round_.scale_step], marks=round_.scale_marks,
+            normalise=round_.normalise, trim=round_.trim,
+            jurors=len({m.id for m in round_.jurors if m.user_id is not None}),
+            sheets=sum(r.jurors for r in tally.results),
+            alpha=tally.agreement.alpha, kendall_w=tally.agreement.kendall_w,
+            distributions={str(k): v for k, v in round_service.distributions(round_).items()},
+            cutoff=cutoff,
+            places={str(e): p for e, p in places.items()},  # for each entrant's feedback
+        )
     else:
         scores = _public_scores(round_, entry_ids)
         ranks = formula.fractional_ranks(entry_ids, scores)
         model, _target = public_service._ballots(round_)
-        summary.update({
-            "mode": round_.public_mode.value, "ballots": public_service.ballot_total(round_),
-            "voters": db.session.scalar(select(func.count(func.distinct(model.user_id))).where(
-                model.round_id == round_.id, model.voided_at.is_(None))),
-            "voided": [[reason, count] for reason, count in public_service.voided_summary(round_)],
-        })
         for entry_id in entry_ids:
-            places[entry_id] = {"score": scores.get(entry_id), "rank": _competition_rank(ranks, entry_id),
-                                "advanced": entry_id in advanced}
-    summary["places"] = {str(e): p for e, p in places.items()}  # for each entrant's feedback
+            places[entry_id] = Place(score=scores.get(entry_id), rank=_competition_rank(ranks, entry_id),
+                                     advanced=entry_id in advanced)
+        summary = RoundSummary(
+            **common,
+            mode=round_.public_mode.value, ballots=public_service.ballot_total(round_),
+            voters=db.session.scalar(select(func.count(func.distinct(model.user_id))).where(
+                model.round_id == round_.id, model.voided_at.is_(None))),
+            voided=[(reason, count) for reason, count in public_service.voided_summary(round_)],
+            places={str(e): p for e, p in places.items()},  # for each entrant's feedback
+        )
     return summary, places
 
 
@@ -186,8 +189,8 @@ def _competition_rank(fractional: dict[int, float], entry_id: int) -> int:
     return 1 + sum(1 for r in fractional.values() if r < mine - formula.EPSILON)
 
 
-def compute(call: Call) -> dict:
-    """The final ranking and everything the results page shows, as one JSON-able snapshot."""
+def compute(call: Call) -> Snapshot:
+    """The final ranking and everything the results page shows, as one snapshot."""
     rounds = list(call.rounds)
     value = Formula.of(call)
     expert, public = _last(rounds, RoundKind.EXPERT), _last(rounds, RoundKind.PUBLIC)
@@ -201,54 +204,56 @@ def compute(call: Call) -> dict:
     parts = []
     if expert is not None:
         parts.append(formula.Part("expert", value.expert_weight,
-                                  {e: p["score"] for e, p in places[expert.id].items()}))
+                                  {e: p.score for e, p in places[expert.id].items()}))
     if public is not None:
         parts.append(formula.Part("public", value.public_weight,
-                                  {e: p["score"] for e, p in places[public.id].items() if p["score"] is not None}))
+                                  {e: p.score for e, p in places[public.id].items() if p.score is not None}))
     combined = formula.combine(finalists, parts, value.combine_on.value)
     rows = []
     for item in combined:
-        row = {"entry": item.entry_id, "rank": item.rank, "value": item.value, "finalist": True,
-               "out_in": None, "unsure": False}
+        in_parts = {}
         for part in parts:
             round_ = expert if part.name == "expert" else public
-            place = dict(places[round_.id].get(item.entry_id, {}))
-            place["percentile"] = item.parts[part.name].percentile
-            row[part.name] = place
-        rows.append(row)
-    _mark_too_close(rows)
+            in_parts[part.name] = replace(places[round_.id].get(item.entry_id, Place()),
+                                          percentile=item.parts[part.name].percentile)
+        rows.append(Row(entry=item.entry_id, rank=item.rank, value=item.value, finalist=True, **in_parts))
+    rows = _mark_too_close(rows)
     # Entries that stopped in an earlier round follow, the later rounds first, each in its own order.
     placed = set(finalists)
     for round_ in reversed(rounds[:-1]):
         out = sorted((e for e in taking_part[round_.id] if e not in placed),
-                     key=lambda e: (places[round_.id].get(e, {}).get("rank") or 10**9, e))
+                     key=lambda e: (places[round_.id].get(e, Place()).rank or 10**9, e))
         for entry_id in out:
-            place = places[round_.id].get(entry_id, {})
-            rows.append({"entry": entry_id, "rank": None, "value": None, "finalist": False, "out_in": round_.title,
-                         "unsure": False, "expert" if round_.kind is RoundKind.EXPERT else "public": place})
+            place = places[round_.id].get(entry_id, Place())
+            rows.append(Row(entry=entry_id, out_in=round_.title,
+                            **{"expert" if round_.kind is RoundKind.EXPERT else "public": place}))
         placed.update(out)
-    return {
-        "version": SNAPSHOT_VERSION, "computed_at": utcnow().isoformat(),
-        "formula": {"expert_weight": value.expert_weight, "public_weight": value.public_weight,
-                    "combine_on": value.combine_on.value, "expert_round": expert.title if expert else None,
-                    "public_round": public.title if public else None,
-                    "public_mode": public.public_mode.value if public else None,
-                    "counted": [p.name for p in parts if p.weight > 0]},
-        "rows": rows, "rounds": summaries, "figures": figures(call),
-    }
+    return Snapshot(
+        computed_at=utcnow(),
+        formula=FormulaUsed(value.expert_weight, value.public_weight, value.combine_on.value,
+                            expert_round=expert.title if expert else None,
+                            public_round=public.title if public else None,
+                            public_mode=public.public_mode.value if public else None,
+                            counted=[p.name for p in parts if p.weight > 0]),
+        rows=rows, rounds=summaries, figures=figures(call),
+    )
 
 
-def _mark_too_close(rows: list[dict]) -> None:
+def _mark_too_close(rows: list[Row]) -> list[Row]:
     """Neighbours whose jury rank intervals overlap cannot be told apart by the jury's scores."""
-    for above, below in zip(rows, rows[1:], strict=False):
-        a, b = above.get("expert") or {}, below.get("expert") or {}
-        if {"low", "high"} <= a.keys() and {"low", "high"} <= b.keys() and a["low"] <= b["high"] \
-                and b["low"] <= a["high"] or above["rank"] == below["rank"]:
-            above["unsure"] = below["unsure"] = True
-            above.setdefault("close_to", []).append(below["entry"])
+    unsure = [False] * len(rows)
+    close_to: list[list[int]] = [[] for _row in rows]
+    for i, (above, below) in enumerate(zip(rows, rows[1:], strict=False)):
+        a, b = above.expert or Place(), below.expert or Place()
+        if None not in (a.low, a.high, b.low, b.high) and a.low <= b.high and b.low <= a.high \
+                or above.rank == below.rank:
+            unsure[i] = unsure[i + 1] = True
+            close_to[i].append(below.entry)
+    return [replace(row, unsure=row.unsure or unsure[i], close_to=row.close_to + close_to[i])
+            for i, row in enumerate(rows)]
 
 
-def figures(call: Call) -> dict:
+def figures(call: Call) -> Figures:
     """The call's figures: entries received and approved, approved ones by participant group and by channel."""
     by_status = dict(db.session.execute(select(Entry.status, func.count()).where(Entry.call_id == call.id)
                                         .group_by(Entry.status)).all())
@@ -258,32 +263,34 @@ def figures(call: Call) -> dict:
                                   .group_by(User.group)).all()
     by_channel = db.session.execute(select(Entry.channel, func.count()).where(*approved)
                                     .group_by(Entry.channel)).all()
-    return {
-        "received": sum(n for status, n in by_status.items() if status is not EntryStatus.WITHDRAWN),
-        "approved": by_status.get(EntryStatus.APPROVED, 0),
-        "by_group": sorted([[g.value if g else "", n] for g, n in by_group], key=lambda x: -x[1]),
-        "by_channel": sorted([[c.value, n] for c, n in by_channel], key=lambda x: -x[1]),
-    }
+    return Figures(
+        received=sum(n for status, n in by_status.items() if status is not EntryStatus.WITHDRAWN),
+        approved=by_status.get(EntryStatus.APPROVED, 0),
+        by_group=sorted([(g.value if g else "", n) for g, n in by_group], key=lambda x: -x[1]),
+        by_channel=sorted([(c.value, n) for c, n in by_channel], key=lambda x: -x[1]),
+    )
 
 
-def snapshot(call: Call) -> dict | None:
+def snapshot(call: Call) -> Snapshot | None:
     """What the public sees: the published snapshot (None before publication)."""
-    return call.results_snapshot if call.results_published_at is not None else None
+    if call.results_published_at is None or call.results_snapshot is None:
+        return None
+    return Snapshot.from_json(call.results_snapshot)
 
 
-def shown_rows(call: Call, snap: dict) -> list[dict]:
+def shown_rows(call: Call, snap: Snapshot) -> list[Row]:
     """The rows the public ranking shows: every entry, or the top N as the call chose."""
-    rows = snap["rows"]
+    rows = snap.rows
     if call.results_top_n:
-        return [r for r in rows if r["rank"] is not None and r["rank"] <= call.results_top_n]
+        return [r for r in rows if r.rank is not None and r.rank <= call.results_top_n]
     return rows
 
 
 # Awards ---------------------------------------------------------------------------------------
 
-def default_awards(call: Call, snap: dict) -> dict[int, int]:
+def default_awards(call: Call, snap: Snapshot) -> dict[int, int]:
     """The prizes as the computed order gives them: first prizes to the first entries, and so on."""
-    finalists = [r["entry"] for r in snap["rows"] if r["finalist"]]
+    finalists = [r.entry for r in snap.finalists]
     awards, position = {}, 0
     for prize in call.prizes:
         for _i in range(prize.count):
@@ -317,8 +324,8 @@ def set_awards(actor: User, call: Call, chosen: dict[int, int], statement: str) 
         if n > prizes[prize_id].count:
             raise ServiceError(_("“%(prize)s” can go to %(count)d entries at most.", prize=prizes[prize_id].name,
                                  count=prizes[prize_id].count))
-    snap = call.results_snapshot if call.results_published_at is not None else compute(call)
-    ranked = {r["entry"] for r in snap["rows"]}
+    snap = snapshot(call) or compute(call)
+    ranked = {r.entry for r in snap.rows}
     if not set(chosen) <= ranked:
         raise ServiceError(_("Prizes can only go to entries in the ranking."))
     statement = statement.strip()
@@ -372,10 +379,11 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
     if top_n is not None and top_n < 1:
         raise ServiceError(_("Show at least the first entry, or all of them."))
     now = utcnow()
-    call.results_snapshot = compute(call)
+    snap = compute(call)
+    call.results_snapshot = snap.to_json()
     if call.prizes and not awards_of(call):
         # Prizes never given by hand follow the computed order: the results never go out without winners.
-        for entry_id, prize_id in default_awards(call, call.results_snapshot).items():
+        for entry_id, prize_id in default_awards(call, snap).items():
             db.session.add(Award(call_id=call.id, entry_id=entry_id, prize_id=prize_id, awarded_by_id=actor.id))
         call.award_statement = ""
     call.results_published_at, call.notice_days = now, notice_days
@@ -503,8 +511,8 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
 
 @dataclass
 class RoundFeedback:
-    summary: dict  # the round as the results page describes it
-    place: dict | None  # the entry's place in it (score, rank, advanced, ...)
+    summary: RoundSummary  # the round as the results page describes it
+    place: Place | None  # the entry's place in it (score, rank, advanced, ...)
     notes: list[str]  # the jurors' notes to the entrant, without names, in an order that tells nothing
     criteria: list[tuple[str, int, float | None]]  # (criterion, weight, the entry's mean mark)
 
@@ -514,7 +522,7 @@ class Feedback:
     entry: Entry
     published: bool
     rounds: list[RoundFeedback]
-    row: dict | None  # the entry's row of the final ranking
+    row: Row | None  # the entry's row of the final ranking
     finalists: int
     award: Award | None
 
@@ -534,18 +542,18 @@ def feedback(user: User, entry: Entry) -> Feedback:
                    Score.note_to_entrant != "")).all():
         notes_by_round[round_id].append(note)
     rounds = []
-    row = next((r for r in snap["rows"] if r["entry"] == entry.id), None)
-    for summary in snap["rounds"]:
-        place = (summary.get("places") or {}).get(str(entry.id))
+    row = snap.row_of(entry.id)
+    for summary in snap.rounds:
+        place = summary.place_of(entry.id)
         if place is None:
             continue
-        means = place.get("criteria", {})
-        criteria = [(c["name"], c["weight"], means.get(str(c["id"]))) for c in summary.get("criteria", [])]
-        notes = sorted(notes_by_round[summary["id"]], key=lambda n: hashlib.sha256(n.encode()).hexdigest())
+        means = place.criteria or {}
+        criteria = [(c.name, c.weight, means.get(str(c.id))) for c in summary.criteria]
+        notes = sorted(notes_by_round[summary.id], key=lambda n: hashlib.sha256(n.encode()).hexdigest())
         rounds.append(RoundFeedback(summary, place, notes, criteria))
     award = db.session.scalar(select(Award).where(Award.call_id == call.id, Award.entry_id == entry.id)
                               .options(selectinload(Award.prize)))
-    return Feedback(entry, True, rounds, row, sum(1 for r in snap["rows"] if r["finalist"]), award)
+    return Feedback(entry, True, rounds, row, len(snap.finalists), award)
 
 
 # Exports --------------------------------------------------------------------------------------
@@ -555,25 +563,25 @@ EXPORT_COLUMNS = ["rank", "entry_id", "title", "author", "finalist", "out_in", "
                   "prize"]
 
 
-def export_rows(call: Call) -> tuple[dict, list[dict]]:
+def export_rows(call: Call) -> tuple[Snapshot, list[dict]]:
     """The ranking with every part of each score, for the organisers (the snapshot once published)."""
     snap = snapshot(call) or compute(call)
     entries = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.call_id == call.id)
                                                    .options(selectinload(Entry.author)))}
     awards = awards_of(call)
-    criteria = next((r.get("criteria", []) for r in reversed(snap["rounds"]) if r["kind"] == "expert"), [])
+    criteria = next((r.criteria for r in reversed(snap.rounds) if r.is_expert), [])
     rows = []
-    for row in snap["rows"]:
-        entry, expert, public = entries.get(row["entry"]), row.get("expert") or {}, row.get("public") or {}
-        out = {"rank": row["rank"], "entry_id": row["entry"], "title": entry.title if entry else "",
-               "author": entry.byline if entry else "", "finalist": row["finalist"], "out_in": row["out_in"] or "",
-               "combined": row["value"], "expert_score": expert.get("score"), "expert_rank": expert.get("rank"),
-               "expert_rank_low": expert.get("low"), "expert_rank_high": expert.get("high"),
-               "jurors": expert.get("jurors"), "public_score": public.get("score"),
-               "public_rank": public.get("rank"),
-               "prize": awards[row["entry"]].prize.name if row["entry"] in awards else ""}
+    for row in snap.rows:
+        entry, expert, public = entries.get(row.entry), row.expert or Place(), row.public or Place()
+        out = {"rank": row.rank, "entry_id": row.entry, "title": entry.title if entry else "",
+               "author": entry.byline if entry else "", "finalist": row.finalist, "out_in": row.out_in or "",
+               "combined": row.value, "expert_score": expert.score, "expert_rank": expert.rank,
+               "expert_rank_low": expert.low, "expert_rank_high": expert.high,
+               "jurors": expert.jurors, "public_score": public.score,
+               "public_rank": public.rank,
+               "prize": awards[row.entry].prize.name if row.entry in awards else ""}
         for criterion in criteria:
-            out[f"criterion:{criterion['name']}"] = (expert.get("criteria") or {}).get(str(criterion["id"]))
+            out[f"criterion:{criterion.name}"] = (expert.criteria or {}).get(str(criterion.id))
         rows.append(out)
     return snap, rows
 
@@ -589,41 +597,14 @@ def export_json(call: Call) -> str:
     return json.dumps({"call": {"id": call.id, "title": call.title},
                        "published_at": call.results_published_at.isoformat() if call.results_published_at else None,
                        "final_at": call.results_final_at.isoformat() if call.results_final_at else None,
-                       "formula": snap["formula"], "rounds": snap["rounds"], "figures": snap["figures"],
+                       "formula": snap.formula.to_json(), "rounds": [r.to_json() for r in snap.rounds],
+                       "figures": snap.figures.to_json(),
                        "ranking": rows, "award_statement": call.award_statement}, ensure_ascii=False, indent=1)
 
 
 def remap_snapshot(snap: dict, entries: dict[int, int], rounds: dict[int, int],
                    criteria: dict[int, int]) -> dict:
-    """The snapshot with its ids translated (old -> new), for a call restored from an archive into a site where
-    its rows got other ids. The ids it holds: entries (rows, close_to, each round's places), rounds, and criteria
-    (each round's list, its mark distributions, each place's mean marks). A missing id raises KeyError."""
-    if snap.get("version") != SNAPSHOT_VERSION:
-        raise ValueError(f"snapshot version {snap.get('version')}, not {SNAPSHOT_VERSION}")
-
-    def by_criterion(values: dict) -> dict:
-        return {str(criteria[int(k)]): v for k, v in values.items()}
-
-    def place(value: dict) -> dict:
-        return {**value, "criteria": by_criterion(value["criteria"])} if "criteria" in value else value
-
-    rows = []
-    for row in snap["rows"]:
-        row = {**row, "entry": entries[row["entry"]]}
-        if "close_to" in row:
-            row["close_to"] = [entries[e] for e in row["close_to"]]
-        for part in ("expert", "public"):
-            if row.get(part):
-                row[part] = place(row[part])
-        rows.append(row)
-    summaries = []
-    for summary in snap["rounds"]:
-        summary = {**summary, "id": rounds[summary["id"]]}
-        if "criteria" in summary:
-            summary["criteria"] = [{**c, "id": criteria[c["id"]]} for c in summary["criteria"]]
-        if "distributions" in summary:
-            summary["distributions"] = by_criterion(summary["distributions"])
-        if "places" in summary:
-            summary["places"] = {str(entries[int(e)]): place(p) for e, p in summary["places"].items()}
-        summaries.append(summary)
-    return {**snap, "rows": rows, "rounds": summaries}
+    """A stored snapshot with its ids translated (old -> new), for a call restored from an archive into a site
+    where its rows got other ids (see Snapshot.remapped). A missing id raises KeyError; another version
+    ValueError."""
+    return Snapshot.from_json(snap).remapped(entries, rounds, criteria).to_json()

@@ -167,7 +167,7 @@ def test_every_table_that_leads_to_a_call_travels_with_it_or_is_left_out_on_purp
                 grown = True
     assert leads <= owned
     assert {"image", "image_file", "duplicate_flag"} <= owned  # the images the call's rows show
-    assert set(archive.coverage()) == set(db.metadata.tables), "say in contest/archive.py how a new table travels"
+    assert set(archive.coverage()) == set(db.metadata.tables), "say in contest/archive/ how a new table travels"
     assert not owned & (set(archive.LEFT_OUT) | set(archive.SHARED))
     # Every JSON column is known to hold ids (translated on import) or to hold none.
     classified = set(archive.JSON_WITH_IDS) | set(archive.JSON_WITHOUT_IDS)
@@ -298,14 +298,14 @@ def test_a_changed_archive_is_refused_and_changes_nothing(source, site, tmp_path
 
 
 def test_a_failed_import_takes_its_files_back(source, site, monkeypatch):
-    insert = archive._insert
+    insert = archive.restore._insert
 
     def failing(table, rows):
         if table.name == "score":
             raise RuntimeError("the database went away")
         insert(table, rows)
 
-    monkeypatch.setattr(archive, "_insert", failing)
+    monkeypatch.setattr(archive.restore, "_insert", failing)
     result = site.test_cli_runner().invoke(args=["import-call", str(source.archives[RAILING])])
     assert isinstance(result.exception, RuntimeError)
     assert stored_keys() == []

@@ -11,6 +11,7 @@ from contest.models import (
     Assignment,
     AuditEvent,
     Award,
+    Call,
     CallEvent,
     CombineOn,
     Entry,
@@ -31,6 +32,7 @@ from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services import rounds as round_service
+from contest.snapshot import Snapshot
 from tests.helpers import (
     SITE,
     approved_entries,
@@ -102,7 +104,7 @@ def story(app, transport_commission, transport_organiser):
 
 
 def order(snap):
-    return [(r["entry"], r["rank"]) for r in snap["rows"]]
+    return [(r.entry, r.rank) for r in snap.rows]
 
 
 def test_the_final_ranking_is_the_hand_computed_formula_on_ranks(app, story):
@@ -111,9 +113,9 @@ def test_the_final_ranking_is_the_hand_computed_formula_on_ranks(app, story):
         snap = results_service.compute(story["call"])
     # 70/30 on ranks: A 0.7*1 + 0.3*3 = 1.6, B 0.7*2 + 0.3*1 = 1.7, C 0.7*3 + 0.3*2 = 2.7; D stopped in the jury round.
     assert order(snap) == [(a, 1), (b, 2), (c, 3), (d, None)]
-    assert [round(r["value"], 6) for r in snap["rows"][:3]] == [1.6, 1.7, 2.7]
-    assert snap["rows"][3]["out_in"] == story["expert"].title
-    assert snap["rows"][1]["public"]["score"] == 3 and snap["rows"][2]["public"]["score"] == 2  # voided one left out
+    assert [round(r.value, 6) for r in snap.rows[:3]] == [1.6, 1.7, 2.7]
+    assert snap.rows[3].out_in == story["expert"].title
+    assert snap.rows[1].public.score == 3 and snap.rows[2].public.score == 2  # voided one left out
     story["call"].expert_weight, story["call"].public_weight = 50, 50
     with app.test_request_context():
         snap = results_service.compute(story["call"])
@@ -239,6 +241,25 @@ def test_publishing_freezes_the_ranking_tells_entrants_and_shows_how_the_score_w
     with app.test_request_context():
         with pytest.raises(ServiceError):
             results_service.publish(transport_organiser, call, 7, None)
+
+
+def test_the_published_snapshot_is_stored_as_json_that_loads_and_is_written_back_unchanged(
+        app, client, story, transport_organiser):
+    call = story["call"]
+    with app.test_request_context():
+        computed = results_service.compute(call)
+        results_service.publish(transport_organiser, call, 5, None)
+        db.session.commit()
+    db.session.expire_all()
+    stored = db.session.scalar(select(Call.results_snapshot).where(Call.id == call.id))  # as the column reads back
+    assert isinstance(stored, dict) and stored["version"] == 1
+    snap = Snapshot.from_json(stored)
+    assert snap.to_json() == stored
+    assert snap == results_service.snapshot(db.session.get(Call, call.id))
+    assert [(r.entry, r.rank) for r in snap.rows] == [(r.entry, r.rank) for r in computed.rows]
+    assert [s.to_json() for s in snap.rounds] == [s.to_json() for s in computed.rounds]
+    response = client.get(f"/calls/{call.id}/results")
+    assert response.status_code == 200 and story["entries"][0].title in response.get_data(as_text=True)
 
 
 def test_the_results_mail_links_to_the_configured_site(app, client, story, transport_organiser, outbox):
