@@ -5,7 +5,7 @@ import itertools
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contest.assignment import AssignmentError, assign, replacement
@@ -159,11 +159,24 @@ def test_loads_are_as_even_as_conflicts_and_earlier_assignments_allow(n_entries,
 
 
 @PROPERTY
-@given(st.integers(1, 40), st.integers(2, 12), st.integers(1, 4), st.integers(0, 1000))
+@given(st.integers(1, 5), st.integers(2, 7), st.integers(1, 4), st.integers(0, 1000))
+@example(entries=3, jurors=6, k=4, seed=257)  # the first panels leave no way below a spread of 2
 def test_topping_up_keeps_what_was_there(entries, jurors, k, seed):
+    """Topping up keeps every earlier juror and is as even as those earlier panels allow, which is not always
+    within one: when the first panels put all the lightest jurors on one entry, one of them cannot take it."""
     first = assign(range(entries), range(jurors), max(1, k - 1), seed=seed)
     more = assign(range(entries), range(jurors), k, existing=first, seed=seed + 1)
     for entry in range(entries):
         assert not set(more[entry]) & set(first[entry])
         assert len(first[entry]) + len(more[entry]) == min(k, jurors)
-    assert spread(loads(more, range(jurors), first)) <= 1
+    assert spread(loads(more, range(jurors), first)) == best_spread(range(entries), range(jurors), k, (), first)
+
+
+@PROPERTY
+@given(st.integers(6, 40), st.integers(2, 12), st.integers(1, 4), st.integers(0, 1000))
+def test_topping_up_a_large_round_keeps_what_was_there(entries, jurors, k, seed):
+    first = assign(range(entries), range(jurors), max(1, k - 1), seed=seed)
+    more = assign(range(entries), range(jurors), k, existing=first, seed=seed + 1)
+    for entry in range(entries):
+        assert not set(more[entry]) & set(first[entry])
+        assert len(first[entry]) + len(more[entry]) == min(k, jurors)
