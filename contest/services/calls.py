@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
+from contest.localtime import to_minute
 from contest.models import (
     Award,
     Call,
@@ -264,7 +265,17 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
             if round_.id not in closed_early and round_.title not in closed_early:
                 items.append(TimelineItem(round_.closes_at, "round_closes", round_.closes_at <= now,
                                           {"round": round_.title}))
-    return sorted(items, key=lambda item: item.at)
+    return sorted(items, key=_told_order)
+
+
+# Within one minute (the precision of every date an organiser sets), what the dates close comes first, then what
+# people did, then what the dates open: a round proposed to open the minute the one before closed early comes
+# after that close, not before it.
+_IN_THE_SAME_MINUTE = {"closes": 0, "round_closes": 0, "opens": 2, "round_opens": 2}
+
+
+def _told_order(item: TimelineItem) -> tuple[datetime, int]:
+    return to_minute(item.at), _IN_THE_SAME_MINUTE.get(item.kind, 1)
 
 
 def state_order(now: datetime):

@@ -49,6 +49,11 @@ def id_in(url: str, pattern: str) -> int:
     return int(match.group(1))
 
 
+def proposed(page, label) -> datetime:
+    """The moment a datetime-local field of the page holds, as the page proposed it."""
+    return datetime.fromisoformat(page.get_by_label(label).input_value()).replace(tzinfo=SHANGHAI)
+
+
 def choose_option(select_box, text):
     """Choose the option whose text holds `text` (department and round choices carry more than a name)."""
     select_box.select_option(select_box.locator("option", has_text=text).first.get_attribute("value"))
@@ -84,6 +89,22 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
 
     def status_says(page, text):
         expect(page.get_by_role("status")).to_contain_text(text)
+
+    def time_passes_until(moment):
+        """The app's clock moves on to a minute past `moment`, if that is still to come."""
+        ahead = moment + timedelta(minutes=1) - app_clock.now()
+        if ahead > timedelta(0):
+            app_clock.move(ahead)
+
+    def press_and_confirm(page, name, done):
+        """Press the button or link `name`; when a page of its own asks to confirm, press `name` there too."""
+        with page.expect_navigation():
+            page.get_by_role("main").get_by_role("button", name=name).or_(
+                page.get_by_role("main").get_by_role("link", name=name)).first.click()
+        if not page.get_by_role("status").filter(has_text=done).count():
+            shot(page, "confirm")
+            page.get_by_role("main").get_by_role("button", name=name).click()
+        status_says(page, done)
 
     def mails_to(email):
         return [m for m in outbox if m.to == email]
@@ -272,10 +293,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
 
         # 8. Scoring is closed early and the best two advance.
         organiser.reload()
-        organiser.get_by_role("button", name="Close scoring now").click()
-        if organiser.get_by_role("button", name="Close scoring now").count():  # asked to confirm on a page
-            organiser.get_by_role("main").get_by_role("button", name="Close scoring now").click()
-        status_says(organiser, "Scoring is closed. Now decide who advances.")
+        press_and_confirm(organiser, "Close scoring now", "Scoring is closed. Now decide who advances.")
         organiser.get_by_label("Who advances", exact=True).select_option(label="The best N entries")
         organiser.get_by_label("N or per cent").fill("2")
         organiser.get_by_role("button", name="Confirm who advances").click()
@@ -289,15 +307,13 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         organiser.get_by_label("How citizens take part").select_option("votes")
         organiser.get_by_label("Votes per citizen").fill("1")
         choose_option(organiser.get_by_label("Which entries the round holds"), "Expert round")
-        now = app_clock.now()
-        organiser.get_by_label("Voting opens (Shanghai time)").fill(local(now + timedelta(minutes=1)))
-        organiser.get_by_label("Voting closes (Shanghai time)").fill(local(now + timedelta(days=7)))
+        opens = proposed(organiser, "Voting opens (Shanghai time)")  # the dates proposed are kept
         organiser.get_by_role("button", name="Save round").click()
         status_says(organiser, "The public round is saved.")
         status_says(organiser, "It holds 2 entries, those “Expert round” advanced.")
         votes_id = id_in(organiser.url, r"/console/rounds/(\d+)/")
         shot(organiser, "votes-round")
-        app_clock.move(timedelta(minutes=2))
+        time_passes_until(opens)
 
         for voter, choice in [(lin, STONE_GATE), (chen, MAGNOLIA), (neighbour, MAGNOLIA)]:
             voter.goto(f"{base}/calls/{call_id}")
@@ -322,15 +338,13 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         organiser.get_by_label("Title", exact=True).fill("Which railing would you rather see?")
         organiser.get_by_label("How citizens take part").select_option("pairwise")
         choose_option(organiser.get_by_label("Which entries the round holds"), "Expert round")
-        now = app_clock.now()
-        organiser.get_by_label("Voting opens (Shanghai time)").fill(local(now + timedelta(minutes=1)))
-        organiser.get_by_label("Voting closes (Shanghai time)").fill(local(now + timedelta(days=7)))
+        opens = proposed(organiser, "Voting opens (Shanghai time)")  # the dates proposed are kept
         organiser.get_by_role("button", name="Save round").click()
         status_says(organiser, "The public round is saved.")
         status_says(organiser, "It holds 2 entries, those “Expert round” advanced.")
         pairwise_id = id_in(organiser.url, r"/console/rounds/(\d+)/")
         shot(organiser, "pairwise-round")
-        app_clock.move(timedelta(minutes=2))
+        time_passes_until(opens)
 
         neighbour.goto(f"{base}/rounds/{pairwise_id}")
         neighbour.get_by_role("link", name="Start comparing").click()
@@ -343,9 +357,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         shot(neighbour, "compared")
 
         organiser.goto(f"{base}/console/rounds/{pairwise_id}/")
-        organiser.get_by_role("link", name="Close voting now").click()
-        organiser.get_by_role("button", name="Close voting now").click()
-        status_says(organiser, "Voting is closed.")
+        press_and_confirm(organiser, "Close voting now", "Voting is closed.")
         shot(organiser, "pairwise-closed")
 
         # 12. The organiser previews the results, keeps the computed prizes, and publishes with a notice period.
@@ -387,10 +399,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         # 14. The notice period ends; the organiser makes the results final.
         app_clock.move(timedelta(days=7, minutes=1))
         organiser.reload()
-        organiser.get_by_role("button", name="Make the results final").click()
-        if organiser.get_by_role("button", name="Make the results final").count():  # asked to confirm on a page
-            organiser.get_by_role("main").get_by_role("button", name="Make the results final").click()
-        status_says(organiser, "The results are final.")
+        press_and_confirm(organiser, "Make the results final", "The results are final.")
         shot(organiser, "results-final")
         chen.reload()
         expect(chen.get_by_text("These results are final since")).to_be_visible()
@@ -431,13 +440,18 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
             "The call was published.",
             "Opened for entries.",
             "Closed for entries. 3 entries received, 3 approved.",
+            "“Expert round” opened.",
+            "Scoring closed in “Expert round”.",
             "“Expert round” decided: 2 of 3 entries advance.",
             "“Public vote” opened.",
+            "Voting in “Public vote” closed early.",
             "“Which railing would you rather see?” opened.",
-            "The results were published.",
+            "Voting in “Which railing would you rather see?” closed early.",
+            "The results were published. Objections are open until",
             "An objection was filed.",
             "The organisers answered an objection.",
             "The results became final.",
+            f"“{MAGNOLIA}”: Adopted",
             f"“{MAGNOLIA}”: Implemented",
         ]
         found = []
@@ -446,6 +460,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
             assert places, f"the timeline does not say {step!r}: {flat}"
             found.append(places[0])
         assert found == sorted(found), f"the timeline is out of order: {flat}"
+        assert len(flat) == len(story), f"the timeline has steps the story does not expect: {flat}"
         shot(public, "timeline")
     finally:
         for context in contexts:
