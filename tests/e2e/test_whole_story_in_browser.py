@@ -352,7 +352,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         expect(pair).to_have_count(2)
         shot(neighbour, "pair")
         pair.filter(has_text=MAGNOLIA).click()
-        status_says(neighbour, "Thank you.")
+        status_says(neighbour, "Thank you: your answer is counted.")
         expect(neighbour.get_by_role("main")).to_contain_text("You have made 1 comparison.")
         shot(neighbour, "compared")
 
