@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -268,14 +268,13 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
     return sorted(items, key=_told_order)
 
 
-# Within one minute (the precision of every date an organiser sets), what the dates close comes first, then what
-# people did, then what the dates open: a round proposed to open the minute the one before closed early comes
-# after that close, not before it.
-_IN_THE_SAME_MINUTE = {"closes": 0, "round_closes": 0, "opens": 2, "round_opens": 2}
-
-
-def _told_order(item: TimelineItem) -> tuple[datetime, int]:
-    return to_minute(item.at), _IN_THE_SAME_MINUTE.get(item.kind, 1)
+def _told_order(item: TimelineItem) -> datetime:
+    """When an item is told. A date set to the minute (as every form sets one) stands for that whole minute: what
+    people did in the minute a call or round opens is told before the opening, so that a round proposed to open
+    the minute the one before closed early comes after that close, not before it."""
+    if item.kind in ("opens", "round_opens") and item.at == to_minute(item.at):
+        return item.at + timedelta(minutes=1) - timedelta(microseconds=1)
+    return item.at
 
 
 def state_order(now: datetime):
