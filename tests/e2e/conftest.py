@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from datetime import timedelta
 
 import pytest
 from werkzeug.serving import make_server
@@ -59,7 +60,7 @@ def app_clock(app):
 
         @staticmethod
         def move(delta):
-            app.config["TEST_CLOCK_OFFSET"] = (app.config.get("TEST_CLOCK_OFFSET") or delta * 0) + delta
+            app.config["TEST_CLOCK_OFFSET"] = (app.config.get("TEST_CLOCK_OFFSET") or timedelta(0)) + delta
 
     yield Clock()
     app.config["TEST_CLOCK_OFFSET"] = None
