@@ -126,6 +126,8 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "USERS_PER_PAGE": 50,
     "POSTER_FONT": None,  # a CJK font file for printed posters; None: the first found in the usual places
+    # How far a test app's clock runs ahead of the real one (contest.models.types.utcnow); read only when TESTING.
+    "TEST_CLOCK_OFFSET": None,
 }
 
 

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from flask import current_app, has_app_context
 from sqlalchemy import DateTime, Enum, TypeDecorator
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the site's one clock. A test app may move it with the setting TEST_CLOCK_OFFSET (a timedelta),
+    so that a browser test lets days pass on a live server without touching the database; other apps ignore it."""
+    now = datetime.now(UTC)
+    if has_app_context() and current_app.testing:
+        now += current_app.config.get("TEST_CLOCK_OFFSET") or timedelta(0)
+    return now
 
 
 class UTCDateTime(TypeDecorator):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
+from contest.localtime import to_minute
 from contest.models import (
     Award,
     Call,
@@ -264,7 +265,16 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
             if round_.id not in closed_early and round_.title not in closed_early:
                 items.append(TimelineItem(round_.closes_at, "round_closes", round_.closes_at <= now,
                                           {"round": round_.title}))
-    return sorted(items, key=lambda item: item.at)
+    return sorted(items, key=_told_order)
+
+
+def _told_order(item: TimelineItem) -> datetime:
+    """When an item is told. A date set to the minute (as every form sets one) stands for that whole minute: what
+    people did in the minute a call or round opens is told before the opening, so that a round proposed to open
+    the minute the one before closed early comes after that close, not before it."""
+    if item.kind in ("opens", "round_opens") and item.at == to_minute(item.at):
+        return item.at + timedelta(minutes=1) - timedelta(microseconds=1)
+    return item.at
 
 
 def state_order(now: datetime):

@@ -162,7 +162,7 @@ def take_back(round_id: int, entry_id: int):
 
 
 _PAIR_ANSWER_MESSAGES = {
-    public_service.PairAnswer.COUNTED: lambda: (_("Thank you. Here is the next pair."), "success"),
+    public_service.PairAnswer.COUNTED: lambda: (_("Thank you: your answer is counted."), "success"),
     public_service.PairAnswer.REPEATED: lambda: (
         _("You have already answered this pair: your first answer counts, this one does not."), "error"),
     public_service.PairAnswer.STALE: lambda: (_("This pair is no longer valid. Here is a new one."), "error"),

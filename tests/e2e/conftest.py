@@ -1,8 +1,10 @@
 """A live server in a thread and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+from datetime import timedelta
 
 import pytest
 from werkzeug.serving import make_server
@@ -34,7 +36,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Any free port, unless CONTEST_TEST_LIVE_PORT names one (for a machine where ports are shared out).
+    server = make_server("127.0.0.1", int(os.environ.get("CONTEST_TEST_LIVE_PORT") or 0), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -42,6 +45,25 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def app_clock(app):
+    """The live server's clock (contest.models.types.utcnow), which the test moves on: days pass, the database
+    is not touched."""
+    from contest.models.types import utcnow
+
+    class Clock:
+        @staticmethod
+        def now():
+            return utcnow()
+
+        @staticmethod
+        def move(delta):
+            app.config["TEST_CLOCK_OFFSET"] = (app.config.get("TEST_CLOCK_OFFSET") or timedelta(0)) + delta
+
+    yield Clock()
+    app.config["TEST_CLOCK_OFFSET"] = None
 
 
 @pytest.fixture(scope="session")

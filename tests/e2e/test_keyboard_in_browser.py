@@ -169,7 +169,7 @@ def test_a_citizen_compares_a_pair_votes_and_takes_the_vote_back(app, live_serve
     expect(page.get_by_role("heading", level=1)).to_have_text(zh("Which do you prefer?"))
     prefer = zh("I prefer “%(title)s”", title="\x00").split("\x00")[0]  # whichever entry comes first
     press_on(page, page.get_by_role("button", name=prefer).first)
-    expect(page.get_by_role("status")).to_contain_text(zh("Thank you. Here is the next pair."))
+    expect(page.get_by_role("status")).to_contain_text(zh("Thank you: your answer is counted."))
     # The next pair: the skip link leads past the menus to the page's own content.
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name=zh("Skip to main content"))

@@ -42,7 +42,7 @@ def test_compare_five_pairs_then_vote_and_take_it_back(app, live_server, page, t
     page.get_by_role("link", name=zh("Start comparing")).click()
     for n in range(5):
         page.locator(".pair-choice button").nth(n % 2).click()
-        expect(page.get_by_role("status")).to_contain_text(zh("Thank you. Here is the next pair."))
+        expect(page.get_by_role("status")).to_contain_text(zh("Thank you: your answer is counted."))
     made = zh_n("You have made %(num)d comparison.", "You have made %(num)d comparisons.", 5)
     expect(page.get_by_role("main")).to_contain_text(made)
     assert count(Comparison) == 5

@@ -18,7 +18,7 @@ from tests.helpers import approved_entries, log_in, make_call, make_public_round
 NOTHING_LEFT = "There is nothing left to compare for you. Thank you!"
 REPEATED = "You have already answered this pair: your first answer counts, this one does not."
 STALE = "This pair is no longer valid. Here is a new one."
-THANKS = "Thank you. Here is the next pair."
+THANKS = "Thank you: your answer is counted."
 PAIR_RE = re.compile(r'name="pair" value="([^"]+)"')
 TITLE_RE = re.compile(r'<div class="pair-choice">.*?<h2>(.*?)</h2>', re.S)
 
@@ -95,6 +95,17 @@ def test_each_pair_is_asked_once_then_the_page_says_none_is_left(app, pairs_roun
         page, token, titles = compare_page(browser, pairs_round)
         assert nothing_left in page and token is None and not titles
         assert len(set(counted(person, pairs_round))) == len(counted(person, pairs_round)) == len(every_pair)
+
+
+def test_the_last_answer_promises_no_next_pair(client, citizen, transport_commission, transport_organiser):
+    two = make_call(transport_commission, title="两件作品")
+    approved_entries(two, 2, start_seed=300)
+    round_ = make_public_round(two, transport_organiser, mode="pairwise")
+    _page, token, titles = compare_page(client, round_)
+    assert len(titles) == 2
+    page = answer(client, round_, token, follow_redirects=True).get_data(as_text=True)
+    assert zh(THANKS) in page and zh(NOTHING_LEFT) in page
+    assert "下一组" not in page  # no "here is the next pair" where there is none
 
 
 def test_an_old_token_sent_after_the_next_pair_is_shown_does_not_count_again(client, citizen, pairs_round):

@@ -251,6 +251,26 @@ def test_the_dates_a_new_round_form_suggests_are_accepted(organiser, transport_o
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
+def test_a_round_opening_in_the_minute_the_round_before_closed_comes_after_it_on_the_timeline(
+        organiser, client, transport_organiser, railing_call, entries):
+    """The proposed opening is the minute scoring closed: the timeline tells the close first, not a round that
+    opened before the one before it was done."""
+    expert = make_round(railing_call, transport_organiser)
+    assert post_form(organiser, f"/console/rounds/{expert.id}/close",
+                     page=f"/console/rounds/{expert.id}/").status_code == 302
+    page = f"/console/calls/{railing_call.id}/public-rounds/new"
+    html = organiser.get(page).get_data(as_text=True)
+    values = dict(re.findall(r'<input[^>]*id="(opens_at|closes_at)"[^>]*value="([^"]*)"', html))
+    response = post_form(organiser, page, _settings(title="公众评选", mode="votes", source="all", **values))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    timeline = client.get(f"/calls/{railing_call.id}").get_data(as_text=True)
+    told = [timeline.find(text) for text in (
+        zh("Scoring closed in “%(round)s”.", round="专家评审"),
+        zh("“%(round)s” opened.", round="公众评选"))]
+    assert -1 not in told, told
+    assert told == sorted(told), told
+
+
 # 10. Words that fit the call -----------------------------------------------------------------------------------
 
 def test_an_idea_call_asks_for_a_suggestion(client, planning_bureau):

@@ -73,6 +73,16 @@ def test_an_organiser_configures_a_round(client, transport_organiser, railing_ca
         response.get_data(as_text=True)
 
 
+def test_the_round_page_counts_jurors_per_entry_in_words_that_fit_the_number(client, transport_organiser,
+                                                                             transport_commission, railing_call):
+    log_in(client, transport_organiser.email)
+    client.get("/lang/en")
+    one = make_round(railing_call, transport_organiser, k=1)
+    three = make_round(make_call(transport_commission, title="第二个征集"), transport_organiser, k=3)
+    assert "1 juror per entry" in client.get(f"/console/rounds/{one.id}/").get_data(as_text=True)
+    assert "3 jurors per entry" in client.get(f"/console/rounds/{three.id}/").get_data(as_text=True)
+
+
 def test_a_juror_is_invited_by_mail_and_accepts(client, transport_organiser, expert_round, outbox):
     organiser = client.application.test_client()
     log_in(organiser, transport_organiser.email)
