@@ -545,10 +545,15 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
 
 
 MANHOLE_TITLE = "井盖也能成风景：徐汇区井盖彩绘设计"
-MANHOLE_DESIGNS = [("玉兰花开", "以市花白玉兰为中心，花瓣向外舒展。"), ("石库门窗格", "取石库门的窗格纹样，围成一圈。"),
-                   ("梧桐光影", "衡复风貌区的梧桐树影落在井盖上。"), ("海派星光", "金色星纹环绕，夜里也醒目。"),
-                   ("江南水波", "一圈一圈的水波纹，呼应徐汇滨江。"), ("红色印记", "红底金星，纪念城市的红色记忆。"),
-                   ("武康路的窗", "把老洋房的窗框画进井盖。"), ("滨江跑道", "跑道线与浪花，给跑步的人加油。")]
+# (title, description, the seed of its picture: its palette and motif, see demo_images.manhole_cover)
+MANHOLE_DESIGNS = [("玉兰花开", "以市花白玉兰为中心，花瓣向外舒展。", 18),
+                   ("石库门窗格", "取石库门的窗格纹样，围成一圈。", 1),
+                   ("梧桐光影", "衡复风貌区的梧桐树影落在井盖上。", 5),
+                   ("海派星光", "金色星纹环绕，夜里也醒目。", 16),
+                   ("江南水波", "一圈一圈的水波纹，呼应徐汇滨江。", 8),
+                   ("红色印记", "红底金星，纪念城市的红色记忆。", 15),
+                   ("武康路的窗", "把老洋房的窗框画进井盖。", 10),
+                   ("滨江跑道", "跑道线与浪花，给跑步的人加油。", 3)]
 
 
 def load_pairwise_call(departments: dict[str, Department]) -> None:
@@ -581,13 +586,13 @@ def load_pairwise_call(departments: dict[str, Department]) -> None:
     call.published_at = now - timedelta(days=31)
     db.session.add(CallEvent(call_id=call.id, kind="published", actor_id=organiser.id, at=call.published_at))
     db.session.flush()
-    for n, (title, text) in enumerate(MANHOLE_DESIGNS):
+    for n, (title, text, seed) in enumerate(MANHOLE_DESIGNS):
         author = citizens[n]
         entry = Entry(call=call, author=author, slot=1, channel=Channel.MOBILE if n % 2 else Channel.WEB,
                       status=EntryStatus.APPROVED, title=title, description=text, licence_accepted_at=now,
                       created_at=now - timedelta(days=28 - n * 3), moderated_at=now - timedelta(days=3),
                       moderated_by_id=organiser.id)
-        image = store_image(process_image(manhole_cover(n)), author)
+        image = store_image(process_image(manhole_cover(seed)), author)
         entry.pictures.append(EntryImage(image=image, position=0, alt_text=f"圆形井盖彩绘设计：{title}"))
         db.session.add(entry)
     db.session.flush()

@@ -111,7 +111,13 @@ def manhole_cover(seed: int, size: int = 1200) -> bytes:
         angle = 2 * math.pi * k / count
         px, py = c + int(r * 0.72 * math.cos(angle)), c + int(r * 0.72 * math.sin(angle))
         s = int(r * 0.16)
-        if motif in ("stars", "magnolia", "fans"):
+        if motif == "magnolia":  # petals pointing out from the centre
+            for turn in (-0.35, 0, 0.35):
+                tip = angle + turn
+                qx, qy = px + s * 0.7 * math.cos(tip), py + s * 0.7 * math.sin(tip)
+                draw.ellipse([qx - s * 0.8, qy - s * 0.8, qx + s * 0.8, qy + s * 0.8], fill=(250, 250, 250),
+                             outline=palette[0], width=5)
+        elif motif in ("stars", "fans"):
             points = [(px + (s if i % 2 == 0 else s / 2.5) * math.cos(angle + i * math.pi / 5),
                        py + (s if i % 2 == 0 else s / 2.5) * math.sin(angle + i * math.pi / 5)) for i in range(10)]
             draw.polygon(points, fill=palette[1 if k % 2 else 0])
