@@ -5,6 +5,8 @@ entries and rounds here.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from contest.extensions import db
@@ -86,11 +88,17 @@ def load_tree() -> dict[str, Department]:
     return by_name
 
 
+# Every demo account was made this long ago: old enough for any public round's account-age rule (at most 60 days),
+# so that a newcomer trying the demo can vote at once.
+ACCOUNT_AGE = timedelta(days=61)
+
+
 def load_demo() -> list[tuple[str, str, str]]:
     """Load everything; return (role, e-mail, password) of each demo account."""
     departments = load_tree()
     accounts = load_accounts(departments)
     load_calls(departments)
+    load_pairwise_call(departments)
     return accounts
 
 
@@ -102,7 +110,7 @@ def load_accounts(departments: dict[str, Department]) -> list[tuple[str, str, st
         user = find_user_by_email(email)
         if user is None:
             user = User(email=email, password_hash=password_hash, display_name=name, group=group,
-                        is_admin=admin, email_confirmed_at=utcnow())
+                        is_admin=admin, email_confirmed_at=utcnow(), created_at=utcnow() - ACCOUNT_AGE)
             db.session.add(user)
             db.session.flush()
         for department_name in department_names:
@@ -118,18 +126,15 @@ DEMO_CITIZENS = 24  # more entrants, so the gallery is full
 
 
 def _demo_citizens(password_hash: str) -> list[User]:
-    from datetime import timedelta
-
     groups = list(ParticipantGroup)
     citizens = []
     for n in range(1, DEMO_CITIZENS + 1):
         email = f"citizen{n:02d}@example.org"
         user = find_user_by_email(email)
         if user is None:
-            # Registered weeks ago: old enough to vote in the public rounds.
             user = User(email=email, password_hash=password_hash, display_name=f"市民{n:02d}",
                         group=groups[n % len(groups)], email_confirmed_at=utcnow(),
-                        created_at=utcnow() - timedelta(days=30 + n))
+                        created_at=utcnow() - ACCOUNT_AGE - timedelta(days=n))
             db.session.add(user)
         citizens.append(user)
     db.session.flush()
@@ -159,8 +164,6 @@ IDEA_BRIEF = """## 15分钟社区生活圈
 
 def load_calls(departments: dict[str, Department]) -> None:
     """The road-railing design call and the 15-minute-community idea call, with entries in every state."""
-    from datetime import timedelta
-
     from contest.demo_images import railing, street_photo
     from contest.images import process_image
     from contest.models import Call, CallEvent, CallKind, Channel, CombineOn, Entry, EntryImage, EntryStatus
@@ -266,8 +269,6 @@ def load_calls(departments: dict[str, Department]) -> None:
 
 def load_meeting_and_issues(idea_call, planner: User, topics, districts) -> None:
     """A long-table meeting with the suggestions raised at it, and the organisers' tags for common issues."""
-    from datetime import timedelta
-
     from contest.models import Channel, Entry, EntryStatus, MeetingKind
     from contest.services.issues import tag_entries
     from contest.services.meetings import MeetingData, create_meeting
@@ -324,8 +325,6 @@ JURORS = [("juror1@example.org", "评委 周教授"), ("juror2@example.org", "�
 
 def load_expert_round(call, organiser: User) -> None:
     """The railing call's expert round: three criteria, five jurors, scores submitted, drafted and missing."""
-    from datetime import timedelta
-
     from contest.models import RoundMember
     from contest.services.rounds import RoundData, assign, create_round, juror_list, recuse, save_score
 
@@ -342,7 +341,7 @@ def load_expert_round(call, organiser: User) -> None:
         user = find_user_by_email(email)
         if user is None:
             user = User(email=email, password_hash=password_hash, display_name=name,
-                        group=ParticipantGroup.PROFESSIONAL, email_confirmed_at=now)
+                        group=ParticipantGroup.PROFESSIONAL, email_confirmed_at=now, created_at=now - ACCOUNT_AGE)
             db.session.add(user)
             db.session.flush()
         member = RoundMember(round=round_, email=email, name=name, user=user, accepted_at=now,
@@ -374,7 +373,6 @@ def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_or
     """After the expert round (closed, the top 15 advance): a pairwise round on the railings with a few hundred
     comparisons; and a votes round on the ideas."""
     import random
-    from datetime import timedelta
 
     from contest.models import AdvanceMode, PublicMode
     from contest.services.public import PublicRoundData, answer_pair, cast_vote, create_public_round, next_pair
@@ -423,8 +421,6 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
                  citizens: list[User]) -> None:
     """The railing call: results published, final, two winners followed (one implemented, with a photo).
     The idea call: results in their notice period, with an objection the organisers answered."""
-    from datetime import timedelta
-
     from sqlalchemy import update
 
     from contest.demo_images import street_photo
@@ -506,7 +502,6 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
 def load_open_call(departments: dict[str, Department], citizens: list[User]) -> None:
     """A call open now, with a votes round open beside it, so that a newcomer can send an idea and vote."""
     import random
-    from datetime import timedelta
 
     from contest.models import CallEvent, CallKind, Channel, Entry, EntryStatus, PublicMode
     from contest.services.calls import CallData, create_call
@@ -547,3 +542,68 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
         for idea in rng.sample(entries_of(round_), k=2):
             if idea.author_id != citizen.id:
                 cast_vote(citizen, round_, idea, address=f"203.0.113.{n}")
+
+
+MANHOLE_TITLE = "井盖也能成风景：徐汇区井盖彩绘设计"
+# (title, description, the seed of its picture: its palette and motif, see demo_images.manhole_cover)
+MANHOLE_DESIGNS = [("玉兰花开", "以市花白玉兰为中心，花瓣向外舒展。", 18),
+                   ("石库门窗格", "取石库门的窗格纹样，围成一圈。", 1),
+                   ("梧桐光影", "衡复风貌区的梧桐树影落在井盖上。", 5),
+                   ("海派星光", "金色星纹环绕，夜里也醒目。", 16),
+                   ("江南水波", "一圈一圈的水波纹，呼应徐汇滨江。", 8),
+                   ("红色印记", "红底金星，纪念城市的红色记忆。", 15),
+                   ("武康路的窗", "把老洋房的窗框画进井盖。", 10),
+                   ("滨江跑道", "跑道线与浪花，给跑步的人加油。", 3)]
+
+
+def load_pairwise_call(departments: dict[str, Department]) -> None:
+    """A fourth call, of the Xuhui district's suggestion office: painted manhole covers, closed for entries, with
+    a pairwise public round open now on its approved designs, so that a newcomer can compare pairs at once."""
+    import random
+
+    from contest.demo_images import manhole_cover
+    from contest.images import process_image
+    from contest.models import Call, CallEvent, CallKind, Channel, Entry, EntryImage, EntryStatus, PublicMode
+    from contest.services.calls import CallData, create_call
+    from contest.services.media import store_image
+    from contest.services.public import PublicRoundData, answer_pair, create_public_round, next_pair
+
+    if db.session.scalar(select(Call.id).where(Call.title == MANHOLE_TITLE)) is not None:
+        return
+    organiser = find_user_by_email("xuhui@example.org")
+    citizens = _demo_citizens(hash_password(DEMO_PASSWORD))
+    now = utcnow()
+    call = create_call(organiser, departments["徐汇区人民建议征集办公室"], CallData(
+        title=MANHOLE_TITLE, kind=CallKind.DESIGN,
+        summary="徐汇区将为衡复风貌区和滨江的井盖彩绘。设计征集已截止，请比一比您更喜欢哪一款。",
+        brief="## 征集什么\n\n为直径 70 厘米的圆形井盖设计彩绘图案：讲出徐汇的故事，耐磨、防滑、好维护。\n\n"
+              "## 接下来\n\n征集已截止。请两两比较入围设计，选出您更希望在街上看到的那一款；"
+              "得分最高的设计将在衡复风貌区试点彩绘。",
+        themes=["海派文化", "江南文化"], image_formats=["JPEG", "PNG"], images_min=1, images_max=2, image_max_mb=10,
+        entries_per_person=2, licence_text="投稿人保留著作权，并授权主办单位以展示和实施为目的免费使用作品。",
+        originality_text="本人声明作品为本人原创，未侵犯他人权利。",
+        opens_at=now - timedelta(days=30), closes_at=now - timedelta(days=4), expert_weight=0, public_weight=100))
+    call.published_at = now - timedelta(days=31)
+    db.session.add(CallEvent(call_id=call.id, kind="published", actor_id=organiser.id, at=call.published_at))
+    db.session.flush()
+    for n, (title, text, seed) in enumerate(MANHOLE_DESIGNS):
+        author = citizens[n]
+        entry = Entry(call=call, author=author, slot=1, channel=Channel.MOBILE if n % 2 else Channel.WEB,
+                      status=EntryStatus.APPROVED, title=title, description=text, licence_accepted_at=now,
+                      created_at=now - timedelta(days=28 - n * 3), moderated_at=now - timedelta(days=3),
+                      moderated_by_id=organiser.id)
+        image = store_image(process_image(manhole_cover(seed)), author)
+        entry.pictures.append(EntryImage(image=image, position=0, alt_text=f"圆形井盖彩绘设计：{title}"))
+        db.session.add(entry)
+    db.session.flush()
+    round_ = create_public_round(organiser, call, PublicRoundData(
+        title="您更喜欢哪一款井盖？", opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=14),
+        mode=PublicMode.PAIRWISE, min_account_age_hours=24, hide_counts=False))
+    rng = random.Random(70)
+    for n in range(60):  # the first citizens' comparisons; most pairs are still new to anyone else
+        citizen = citizens[8 + n % 16]
+        pair = next_pair(citizen, round_)
+        if pair is None:
+            continue
+        choice = rng.choice(["left", "left", "right", "none"])
+        answer_pair(citizen, round_, pair[2], choice, address=f"192.0.2.{100 + n % 20}")

@@ -1,4 +1,5 @@
-"""Railing designs drawn by Pillow for the demo: distinct patterns, not blank squares."""
+"""Designs drawn by Pillow for the demo (railings, manhole covers) and sketches of streets: distinct pictures,
+not blank squares."""
 from __future__ import annotations
 
 import io
@@ -89,4 +90,49 @@ def street_photo(seed: int, size: tuple[int, int] = (1200, 900)) -> bytes:
     draw.ellipse([w * 0.45, h * 0.6, w * 0.55, h * 0.75], fill=(60, 140, 60))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def manhole_cover(seed: int, size: int = 1200) -> bytes:
+    """A painted manhole cover seen from above: a ring of the city's motifs around a centre, on the pavement."""
+    rng = random.Random(seed)
+    palette = list(PALETTES.values())[seed % len(PALETTES)]
+    motif = MOTIFS[(seed // len(PALETTES)) % len(MOTIFS)]
+    image = Image.new("RGB", (size, size), (120 + rng.randrange(30), 118, 112))
+    draw = ImageDraw.Draw(image)
+    for _ in range(400):  # the grain of the pavement around the cover
+        x, y, shade = rng.randrange(size), rng.randrange(size), rng.randrange(90, 160)
+        draw.point((x, y), fill=(shade, shade, shade - 8))
+    c, r = size // 2, int(size * 0.42)
+    draw.ellipse([c - r - 18, c - r - 18, c + r + 18, c + r + 18], fill=(70, 70, 72))  # the iron frame
+    draw.ellipse([c - r, c - r, c + r, c + r], fill=palette[2], outline=palette[0], width=14)
+    count = rng.randrange(8, 14)
+    for k in range(count):
+        angle = 2 * math.pi * k / count
+        px, py = c + int(r * 0.72 * math.cos(angle)), c + int(r * 0.72 * math.sin(angle))
+        s = int(r * 0.16)
+        if motif == "magnolia":  # petals pointing out from the centre
+            for turn in (-0.35, 0, 0.35):
+                tip = angle + turn
+                qx, qy = px + s * 0.7 * math.cos(tip), py + s * 0.7 * math.sin(tip)
+                draw.ellipse([qx - s * 0.8, qy - s * 0.8, qx + s * 0.8, qy + s * 0.8], fill=(250, 250, 250),
+                             outline=palette[0], width=5)
+        elif motif in ("stars", "fans"):
+            points = [(px + (s if i % 2 == 0 else s / 2.5) * math.cos(angle + i * math.pi / 5),
+                       py + (s if i % 2 == 0 else s / 2.5) * math.sin(angle + i * math.pi / 5)) for i in range(10)]
+            draw.polygon(points, fill=palette[1 if k % 2 else 0])
+        elif motif in ("rings", "waves"):
+            draw.ellipse([px - s, py - s, px + s, py + s], outline=palette[k % 2], width=10)
+        else:  # bars, lattice: small lattice windows
+            draw.rectangle([px - s, py - s, px + s, py + s], outline=palette[0], width=8)
+            draw.line([(px - s, py), (px + s, py)], fill=palette[1], width=6)
+            draw.line([(px, py - s), (px, py + s)], fill=palette[1], width=6)
+    inner = int(r * 0.45)
+    draw.ellipse([c - inner, c - inner, c + inner, c + inner], fill=palette[0])
+    for k in range(rng.randrange(3, 7)):  # the centre: petals or waves of the second colour
+        angle = 2 * math.pi * k / 6 + rng.random()
+        px, py = c + int(inner * 0.45 * math.cos(angle)), c + int(inner * 0.45 * math.sin(angle))
+        draw.ellipse([px - inner // 3, py - inner // 3, px + inner // 3, py + inner // 3], fill=palette[1])
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
     return out.getvalue()

@@ -4,7 +4,7 @@ Times that people set (a call's and a round's dates) are kept and compared to th
 minutes, so a moment with seconds would never equal what the form gives back. Pages show minutes too."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_date_format, get_datetime_format, get_time_format
@@ -23,6 +23,13 @@ def site_zone() -> ZoneInfo:
 def to_minute(value: datetime | None) -> datetime | None:
     """The moment cut to its minute (seconds and microseconds dropped)."""
     return value.replace(second=0, microsecond=0) if value else None
+
+
+def up_to_minute(value: datetime) -> datetime:
+    """The moment rounded up to its minute: the first minute a page can show by which it has come (a page that
+    said the minute it falls in would name a time still too early)."""
+    start = to_minute(value)
+    return start if start == value else start + timedelta(minutes=1)
 
 
 def to_utc(value: datetime | None) -> datetime | None:

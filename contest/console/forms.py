@@ -14,12 +14,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from contest.forms import DescribesFile, DisplayName, Form, MinuteField
 from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, CallKind, CombineOn
 from contest.services.calls import IMAGE_FORMATS
+from contest.services.results import NOTICE_DAYS
 from contest.text import DESCRIPTION, PERSON_NAME, TITLE
 
 
@@ -111,8 +112,12 @@ class AwardsForm(Form):
 
 
 class PublishResultsForm(Form):
-    notice_days = IntegerField(_l("Notice period (days)"), default=7, validators=[
-        DataRequired(message=_l("Give the length of the notice period.")), NumberRange(1, 60)])
+    # InputRequired, not DataRequired: 0 is a length (no notice period). The service says the limits.
+    notice_days = IntegerField(_l("Notice period (days)"), default=7, description=_l(
+        "From %(low)d to %(high)d days. 0: no notice period, the results are final at once and nobody can object.",
+        low=NOTICE_DAYS[0], high=NOTICE_DAYS[1]), validators=[
+        InputRequired(message=_l("Give the length of the notice period."))],
+        render_kw={"min": NOTICE_DAYS[0], "max": NOTICE_DAYS[1]})
     top_n = IntegerField(_l("Show the first N places"), description=_l("Leave empty to show every entry."),
                          validators=[Optional(), NumberRange(1, 100000)])
     submit = SubmitField(_l("Publish the results"))

@@ -74,6 +74,8 @@ def publish_results(call: Call):
         results_service.publish(current_user, call, form.notice_days.data, form.top_n.data)
     except ServiceError as error:
         return _failed(call, error)
+    if call.results_final_at is not None:
+        return _done(call, _("The results are published with no notice period: they are final."))
     return _done(call, _("The results are published. The notice period has begun."))
 
 

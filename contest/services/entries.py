@@ -181,7 +181,9 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     _check_image_count(call, len(uploads))
     _check_alt_texts(uploads)
     if not accepted_terms:
-        raise ServiceError(_("Accept the licence terms and the originality declaration to send your entry."))
+        raise ServiceError(_("Accept the licence terms and the originality declaration to send your entry.")
+                           if call.kind is CallKind.DESIGN else
+                           _("Accept the licence terms and the declaration to send your suggestion."))
     _free_slot(call, actor)  # say so before the images are processed
     processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
     entry = Entry(call=call, author=actor, channel=channel, title=data.title,

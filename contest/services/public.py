@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from contest import pairwise
 from contest.extensions import db
-from contest.localtime import to_minute
+from contest.localtime import format_moment, to_minute, up_to_minute
 from contest.models import (
     Call,
     CallEvent,
@@ -281,17 +281,19 @@ def _check_round_open(kind: RoundKind, state: RoundState) -> None:
 
 def _check_account(confirmed: bool, created_at: datetime, min_age_hours: int, organiser: bool, juror: bool,
                    now: datetime) -> None:
-    """`organiser`: of this call, or an administrator; `juror`: of any round of this call."""
+    """`organiser`: of this call, or an administrator; `juror`: of any round of this call. Who they are comes
+    first: an organiser or a juror never votes in the call, whatever the age of the account."""
+    if organiser:
+        raise NotEligible(_("You run this call: its organisers do not vote in its public rounds."))
+    if juror:
+        raise NotEligible(_("You are a juror of this call: its jurors do not vote in its public rounds."))
     if not confirmed:
         raise NotEligible(_("Please confirm your e-mail address before voting."))
-    # Old enough now, at its first vote (or it was at the opening).
-    if created_at > now - timedelta(hours=min_age_hours):
-        raise NotEligible(_("Accounts can vote once they are %(hours)d hours old: one person, one voice.",
+    old_enough_at = created_at + timedelta(hours=min_age_hours)
+    if now < old_enough_at:
+        raise NotEligible(_("Your account can vote from %(when)s: accounts vote once they are %(hours)d hours old, "
+                            "so that each person has one voice.", when=format_moment(up_to_minute(old_enough_at)),
                             hours=min_age_hours))
-    if organiser:
-        raise NotEligible(_("Organisers of a call do not vote in its public round."))
-    if juror:
-        raise NotEligible(_("Jurors of a call do not vote in its public round."))
 
 
 def _check_ballot(mode: PublicMode | None, in_round: bool, own_entry: bool) -> None:

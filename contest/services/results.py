@@ -51,7 +51,7 @@ from contest.services.visibility import public_entries
 from contest.snapshot import CriterionShown, Figures, FormulaUsed, Place, RoundSummary, Row, Snapshot
 from contest.tabular import csv_dicts_text
 
-NOTICE_DAYS = (1, 60)
+NOTICE_DAYS = (0, 60)  # 0: no notice period, the results are final on publication
 BOOTSTRAP_SAMPLES = 1000
 
 
@@ -390,12 +390,14 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
     call.notice_ends_at, call.results_top_n = now + timedelta(days=notice_days), top_n
     db.session.add(CallEvent(call_id=call.id, kind="results_published", actor_id=actor.id, at=now,
                              detail={"notice_ends": call.notice_ends_at.isoformat(), "days": notice_days}))
+    record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
+    if notice_days == 0:  # no notice period: nobody can object, so the results are final now, by the same person
+        _make_final(actor, call, now, notice_days=0)
     authors = db.session.execute(select(Entry, User).join(User, User.id == Entry.author_id).where(
         Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
     send_once_each([(author, FeedbackLink(entry, external_url("submit.feedback", entry_id=entry.id)))
                     for entry, author in authors], "results_published", kind=MailKind.RESULTS, call=call,
                    results_url=external_url("public.results", call_id=call.id))
-    record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
 
 
 def in_notice_period(call: Call, now: datetime | None = None) -> bool:
@@ -470,9 +472,14 @@ def finalise(actor: User, call: Call) -> None:
     if unanswered:
         raise ServiceError(_("Answer every objection before making the results final (%(n)d unanswered).",
                              n=unanswered))
-    call.results_final_at = utcnow()
-    db.session.add(CallEvent(call_id=call.id, kind="results_final", actor_id=actor.id, at=call.results_final_at))
-    record(actor, "results.finalise", "call", call.id)
+    _make_final(actor, call, utcnow())
+
+
+def _make_final(actor: User, call: Call, at: datetime, **detail) -> None:
+    """The results become final: when and by whom, on the timeline and in the log."""
+    call.results_final_at = at
+    db.session.add(CallEvent(call_id=call.id, kind="results_final", actor_id=actor.id, at=at))
+    record(actor, "results.finalise", "call", call.id, **detail)
 
 
 def tell_notice_periods_over(now: datetime | None = None) -> int:

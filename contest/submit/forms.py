@@ -34,6 +34,8 @@ def speak_for(form: EntryForm, call) -> None:
     form.title.validators = [DataRequired(message=_("Give your suggestion a title.")), Length(max=200)]
     if form.accept is not None:
         form.accept.label.text = _("I accept the licence terms and declare that this suggestion is my own.")
+        form.accept.validators = [DataRequired(message=_("Accept the licence terms and the declaration to send "
+                                                         "your suggestion."))]
         form.submit.label.text = _("Send suggestion")
 
 

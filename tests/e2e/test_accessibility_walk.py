@@ -256,7 +256,8 @@ def _demo_facts(app) -> dict:
         return {
             "open_call": call("口袋公园"), "idea_call": call("15分钟"), "railing_call": call("道路栏杆"),
             "transport": db.session.scalar(select(Department.id).where(Department.name == "上海市交通委员会")),
-            "pairwise_round": db.session.scalar(select(Round.id).where(Round.public_mode == PublicMode.PAIRWISE)),
+            "pairwise_round": db.session.scalar(select(Round.id).where(  # the railing call's, closed
+                Round.public_mode == PublicMode.PAIRWISE, Round.call_id == call("道路栏杆"))),
             "reset_token": make_token("reset-password", {"uid": resident.id, "pw": _password_fingerprint(resident)}),
             "confirm_token": make_token("confirm-email", {"uid": resident.id, "email": resident.email}),
             "invitation": make_token("juror-invitation", {"member": juror.id, "email": juror.email}),

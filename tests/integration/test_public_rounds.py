@@ -1,5 +1,6 @@
 """Public rounds: who may vote, votes and their quota, pairs and their fit, voided ballots in the open."""
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import select
 
 from contest import pairwise
 from contest.extensions import db
-from contest.models import Comparison, Vote
+from contest.models import Comparison, User, Vote
 from contest.models.types import utcnow
 from contest.services import public as public_service
 from tests.helpers import (
@@ -85,32 +86,89 @@ def test_who_may_not_vote(client, votes_round, entries, transport_organiser, who
         expected = zh("Please confirm your e-mail address before voting.")
     elif who == "too new":
         user = make_user("new@example.org")
-        expected = zh("Accounts can vote once they are %(hours)d hours old: one person, one voice.", hours=24)
+        expected = zh("Your account can vote from %(when)s: accounts vote once they are %(hours)d hours old, so "
+                      "that each person has one voice.", when=_zh_moment(_next_minute(user.created_at + timedelta(
+                          hours=24))), hours=24)
     elif who == "author":
         user = entries[0].author
         user.created_at = utcnow() - timedelta(days=5)
         db.session.commit()
         expected = zh("You cannot vote for your own entry.")
-    elif who == "organiser":
+    elif who == "organiser":  # an account too new to vote anyway: who they are is what they are told
         user = transport_organiser
-        user.created_at = utcnow() - timedelta(days=5)
-        db.session.commit()
-        expected = zh("Organisers of a call do not vote in its public round.")
+        expected = zh("You run this call: its organisers do not vote in its public rounds.")
     else:
         from contest.models import Round, RoundKind
 
-        user = make_voter("juror@example.org")
+        user = make_user("juror@example.org")
         later = Round(call=votes_round.call, position=2, kind=RoundKind.EXPERT, title="复评",
                       opens_at=votes_round.closes_at + timedelta(days=1),
                       closes_at=votes_round.closes_at + timedelta(days=5))
         db.session.add(later)
         db.session.add(RoundMember(round=later, email=user.email, user=user))
         db.session.commit()
-        expected = zh("Jurors of a call do not vote in its public round.")
+        expected = zh("You are a juror of this call: its jurors do not vote in its public rounds.")
     log_in(client, user.email)
     page = vote(client, votes_round, entries[0]).get_data(as_text=True)
     assert expected in page
     assert votes_in_db() == []
+    if who == "author":  # may vote, for the others' entries
+        assert zh("Votes left: %(n)d of %(total)d.", n=3, total=3) in page
+        return
+    assert zh("Votes left: %(n)d of %(total)d.", n=3, total=3) not in page
+    assert zh_n("You have %(num)d vote, at most one per entry. You can take a vote back until voting closes.",
+                "You have %(num)d votes, at most one per entry. You can take a vote back until voting closes.",
+                3) not in page
+    assert zh_n("Each citizen has %(num)d vote, at most one per entry.",
+                "Each citizen has %(num)d votes, at most one per entry.", 3) in page
+
+
+def _next_minute(moment):
+    start = moment.replace(second=0, microsecond=0)
+    return start if start == moment else start + timedelta(minutes=1)
+
+
+def _zh_moment(moment) -> str:
+    """A moment as a Chinese page shows it: the site's zone, to the minute ("2026年12月3日 09:05")."""
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def test_a_citizen_too_new_to_vote_is_told_when_they_may_and_votes_then(app, client, railing_call,
+                                                                       transport_organiser, entries):
+    from contest.models import Comparison
+
+    citizen = make_voter("new@example.org", days_old=0)
+    citizen.created_at = utcnow() - timedelta(hours=23, minutes=30, seconds=20)
+    db.session.commit()
+    votes_round = make_public_round(railing_call, transport_organiser, mode="votes", votes=2, age_hours=24)
+    when = _zh_moment(_next_minute(citizen.created_at + timedelta(hours=24)))
+    told = zh("Your account can vote from %(when)s: accounts vote once they are %(hours)d hours old, so that each "
+              "person has one voice.", when=when, hours=24)
+    log_in(client, citizen.email)
+    page = client.get(f"/rounds/{votes_round.id}").get_data(as_text=True)
+    assert told in page and re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}起", page)
+    assert zh("Votes left: %(n)d of %(total)d.", n=2, total=2) not in page
+    assert f"/rounds/{votes_round.id}/votes/" not in page  # no vote buttons
+    assert told in vote(client, votes_round, entries[0]).get_data(as_text=True)
+    assert votes_in_db() == []
+
+    pairs_call = make_call(railing_call.department, title="井盖彩绘")
+    approved_entries(pairs_call, 3, start_seed=300)
+    pairs = make_public_round(pairs_call, transport_organiser, mode="pairwise", age_hours=24)
+    page = client.get(f"/rounds/{pairs.id}").get_data(as_text=True)
+    assert told in page and zh("Start comparing") not in page
+    page = client.get(f"/rounds/{pairs.id}/compare").get_data(as_text=True)
+    assert told in page and 'name="pair"' not in page
+    assert db.session.scalar(select(Comparison.id)) is None
+
+    citizen.created_at = utcnow() - timedelta(hours=24, minutes=1)  # the hour has come
+    db.session.commit()
+    page = vote(client, votes_round, entries[0]).get_data(as_text=True)
+    assert zh("Your vote for “%(title)s” is counted.", title=entries[0].title) in page
+    assert zh("Votes left: %(n)d of %(total)d.", n=1, total=2) in page
 
 
 def test_a_vote_after_the_close_or_without_a_token_changes_nothing(client, voter, votes_round, entries):
@@ -325,12 +383,13 @@ SITUATIONS = {
     "counted": True, "already voted": False,
     "over the quota": "You have used all %(n)d of your votes. Take one back to vote for another entry.",
     "unconfirmed": "Please confirm your e-mail address before voting.",
-    "too new": "Accounts can vote once they are %(hours)d hours old: one person, one voice.",
+    "too new": "Your account can vote from %(when)s: accounts vote once they are %(hours)d hours old, so that each "
+               "person has one voice.",
     "own entry": "You cannot vote for your own entry.",
-    "organiser": "Organisers of a call do not vote in its public round.",
-    "co-organiser": "Organisers of a call do not vote in its public round.",
-    "administrator": "Organisers of a call do not vote in its public round.",
-    "juror": "Jurors of a call do not vote in its public round.",
+    "organiser": "You run this call: its organisers do not vote in its public rounds.",
+    "co-organiser": "You run this call: its organisers do not vote in its public rounds.",
+    "administrator": "You run this call: its organisers do not vote in its public rounds.",
+    "juror": "You are a juror of this call: its jurors do not vote in its public rounds.",
     "closed": "Voting has closed.", "closed and already voted": "Voting has closed.",
     "upcoming": "Voting has not opened yet.", "decided": "Voting has closed.",
     "pairwise": "This round compares pairs; it has no votes.",
@@ -384,8 +443,12 @@ def test_the_vote_page_and_cast_vote_give_the_same_answers(app, railing_call, vo
 
     expected = SITUATIONS[name]
     if isinstance(expected, str) and expected != "not found":
+        from contest.localtime import format_moment
+
+        new = db.session.scalar(select(User.created_at).where(User.email == "new@example.org"))
         with app.test_request_context(), force_locale("en"):
-            expected = gettext(expected, n=3, hours=24)
+            when = format_moment(_next_minute(new + timedelta(hours=24))) if new else ""
+            expected = gettext(expected, n=3, hours=24, when=when)
     assert answer(lambda: public_service.cast_vote_as(account, round_id, entry_id)) == expected
     assert answer(as_before) == expected
 

@@ -525,3 +525,46 @@ def test_every_sheet_of_a_calls_archive_escapes_formulas(app, client, story, tra
     for name, text in sheets.items():
         assert _formula_cells(text) == [], name
     assert "'@SUM(1)" in sheets["spreadsheets/results.csv"] and "'+cmd" in sheets["spreadsheets/entries.csv"]
+
+
+def test_a_notice_period_of_zero_days_makes_the_results_final_at_once_and_says_so(
+        app, client, story, transport_organiser, outbox):
+    call = story["call"]
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    for days, message in ((61, zh("The notice period must be between %(low)d and %(high)d days.", low=0, high=60)),
+                          ("", zh("Give the length of the notice period."))):
+        html = post_form(client, page + "/publish", {"notice_days": days, "top_n": ""}, page=page,
+                         follow_redirects=True).get_data(as_text=True)
+        assert message in html
+        db.session.refresh(call)
+        assert call.results_published_at is None
+
+    response = post_form(client, page + "/publish", {"notice_days": 0, "top_n": ""}, page=page, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert zh("The results are published with no notice period: they are final.") in html
+    assert zh("Give the length of the notice period.") not in html
+    db.session.refresh(call)
+    assert call.notice_days == 0
+    assert call.results_published_at is not None and call.results_final_at == call.results_published_at
+    final = db.session.scalar(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind == "results_final"))
+    assert final.actor_id == transport_organiser.id and final.at == call.results_final_at
+    audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "results.finalise"))
+    assert audit.actor_id == transport_organiser.id and audit.detail == {"notice_days": 0}
+    mail = last_mail(story["entries"][0].author.email)
+    assert zh("The results are final: there was no notice period.") in mail.body
+
+    public = app.test_client()
+    assert zh("These results are final since %(date)s.", date="")[:4] in \
+        public.get(f"/calls/{call.id}/results").get_data(as_text=True)
+    timeline = public.get(f"/calls/{call.id}").get_data(as_text=True)
+    assert zh("The results were published with no notice period: they were final at once.") in timeline
+    assert zh("The results were published. Objections are open until %(end)s.", end="")[:6] not in timeline
+
+    citizen = make_user("objector@example.org")
+    log_in(public, citizen.email)
+    results_page = f"/calls/{call.id}/results"
+    html = post_form(public, results_page + "/objections", {"entry_id": "", "reason": "太快了"}, page=results_page,
+                     follow_redirects=True).get_data(as_text=True)
+    assert zh("Objections can be filed only during the notice period.") in html
+    assert db.session.scalar(select(Objection.id)) is None

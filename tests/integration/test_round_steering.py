@@ -294,6 +294,29 @@ def test_an_idea_call_asks_for_a_suggestion(client, planning_bureau):
     assert refused.status_code == 400 and zh("Give your suggestion a title.") in refused.get_data(as_text=True)
 
 
+def test_an_idea_calls_form_and_its_refusals_never_speak_of_a_work_or_an_original_design(client, planning_bureau):
+    from tests.helpers import make_user
+
+    idea_call = make_call(planning_bureau, kind=CallKind.IDEA, title="口袋公园", images_min=0,
+                          licence_text="您的建议将公开展示。", originality_text="建议内容为本人提出，真实可信。")
+    make_user("resident@example.org")
+    log_in(client, "resident@example.org")
+    page = f"/calls/{idea_call.id}/enter"
+
+    def main(response) -> str:
+        return response.get_data(as_text=True).split("<main", 1)[1].split("</main>", 1)[0]
+
+    html = main(client.get(page))
+    assert zh("Send a suggestion") in html and zh("Declaration") in html
+    refused = post_form(client, page, {"title": "加一块沙坑", "topic_id": str(idea_call.topics[0].id), "place_id": "0"},
+                        content_type="multipart/form-data")
+    assert refused.status_code == 400
+    html = main(refused)
+    assert zh("Accept the licence terms and the declaration to send your suggestion.") in html
+    for word in ("作品", "原创", "栏杆"):
+        assert word not in html, word
+
+
 def test_a_closed_votes_round_no_longer_offers_to_take_votes_back(client, transport_organiser, railing_call, entries):
     round_ = make_public_round(railing_call, transport_organiser)
     round_.closes_at = utcnow() - timedelta(minutes=1)
