@@ -6,6 +6,7 @@ from contest.api.common import MAX_PER_PAGE, PER_PAGE
 from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE
 
 VERSION = "1.0.0"
+NAME = "People's City Design Calls: open data"
 
 
 def _ref(name: str) -> dict:
@@ -161,6 +162,9 @@ SCHEMAS = {
     }, "The entry is received and waits for moderation."),
     "VoteOutcome": _obj({"round_id": ID, "entry_id": ID, "outcome": _enum("counted", "already", "taken_back"),
                          "message": STRING}),
+    "Index": _obj({"name": STRING, "version": STRING, "openapi": URL,
+                   "links": _obj({"calls": URL, "follow_ups": URL, "statistics": URL})},
+                  "Where the reads begin, and the address of this document."),
     "OpenAPI": {"type": "object", "description": "This document."},
 }
 CLOSED_SCHEMAS = [name for name, schema in SCHEMAS.items() if schema.get("additionalProperties") is False]
@@ -249,7 +253,7 @@ def document(server: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "People's City Design Calls: open data", "version": VERSION,
+            "title": NAME, "version": VERSION,
             "description": "Published calls, their approved entries, rounds, published results, follow-up and "
                            "statistics, without personal data. Lists are paged (`page`, `per_page`). A mobile "
                            "client sends entries and votes with a token its user makes on the account page "
@@ -259,6 +263,7 @@ def document(server: str) -> dict:
         },
         "servers": [{"url": server}],
         "paths": {
+            "/": _read("Get the front door", "Index"),
             "/calls": _read("List calls", "CallPage", [
                 _param("state", "query", _enum("upcoming", "open", "closed"), "Only calls in this state."),
                 _param("department", "query", ID, "Only calls this department runs or co-organises."),

@@ -80,7 +80,7 @@ def open_data(app, story, city, transport_commission, transport_organiser):  # n
 def _urls(data) -> list[tuple[str, int]]:
     calls = [data["results_call"], data["design"], data["ideas"]]
     public = [*data["ranked"], *data["shown"], data["idea"], data["paper"]]
-    urls = [("/api/v1/openapi.json", 200), ("/api/v1/calls", 200), ("/api/v1/calls?state=open", 200),
+    urls = [("/api/v1/", 200), ("/api/v1/openapi.json", 200), ("/api/v1/calls", 200), ("/api/v1/calls?state=open", 200),
             ("/api/v1/calls?per_page=1&page=2", 200), ("/api/v1/follow-ups", 200), ("/api/v1/statistics", 200),
             (f"/api/v1/statistics?department={data['design'].department_id}", 200),
             ("/api/v1/statistics?department=999999", 404), ("/api/v1/calls?page=0", 400),
@@ -122,6 +122,22 @@ def test_every_read_validates_against_the_document_and_gives_away_nothing_privat
     assert public <= seen_entries
     gets = {template for method, template, status in contract.seen if method == "get" and status == "200"}
     assert gets == {p for p, ops in contract.document["paths"].items() if "get" in ops}, "walk every read"
+
+
+def test_the_front_door_answers_json_with_its_links_and_the_document(client, contract):
+    response = client.get("/api/v1/", headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = contract.check(response)
+    assert path_of(body["openapi"]) == "/api/v1/openapi.json"
+    assert client.get(path_of(body["openapi"])).status_code == 200
+    for name, url in body["links"].items():
+        assert client.get(path_of(url)).status_code == 200, name
+    assert {"calls", "follow_ups", "statistics"} <= set(body["links"])
+    bare = client.get("/api/v1")  # without the slash: led to the front door, not a page
+    assert bare.status_code in (301, 308) and bare.headers["Location"].endswith("/api/v1/")
+    unknown = client.get("/api/v1/calls/1/nothing-here", headers={"Accept-Language": "zh-CN"})
+    assert unknown.status_code == 404 and unknown.mimetype == "application/json"
+    assert unknown.get_json()["error"] == {"code": "not_found", "message": "此地址没有内容。"}
 
 
 def test_lists_are_paged_with_links(client, contract, open_data):
