@@ -23,11 +23,14 @@ def _clean_text(form, field) -> None:
 class Form(FlaskForm):
     """The base of every form of the site: each text field is checked for control characters (the rule of
     contest.text) before any route reads it, so that no query ever gets one; a field error says what to do.
-    Tab and line breaks are kept in multi-line fields (TextAreaField)."""
+    Tab and line breaks are kept in multi-line fields (TextAreaField), their line ends made LF (text.line_ends)
+    before they are checked and read."""
 
     def validate(self, extra_validators=None):
         extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
         for name, field in self._fields.items():
+            if isinstance(field, TextAreaField) and isinstance(field.data, str):
+                field.data = text.line_ends(field.data)
             if isinstance(field, StringField):
                 extra[name] = [_clean_text, *extra.get(name, [])]
         return super().validate(extra_validators=extra)

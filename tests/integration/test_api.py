@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import CallTheme, Channel, EntryStatus, FollowUpStage, User
+from contest.models import CallTheme, Channel, EntryStatus, FollowUpStage, Objection, User
 from contest.models.types import utcnow
 from contest.services import results as results_service
 from contest.services.entries import EntryData, Upload, staff_entry, submit_entry
 from contest.services.followup import add_update
-from tests.helpers import adopt, approved_entries, make_call, make_user, picture_bytes
+from tests.helpers import adopt, approved_entries, log_in, make_call, make_user, picture_bytes, post_form
 from tests.integration.test_results import story  # noqa: F401  (the fixture of a call with results)
 from tests.openapi_contract import Contract, body_text, entry_ids, media_ids, path_of, private_leaks
 
@@ -250,3 +250,28 @@ def test_every_object_in_the_document_is_closed(contract):
     walk(contract.document["components"]["schemas"], ["schemas"])
     assert open_objects == []
     assert contract.document["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+
+
+def test_text_sent_from_a_browser_with_crlf_line_ends_comes_out_with_lf(app, client, contract, story,  # noqa: F811
+                                                                        transport_organiser):
+    """Browsers send a textarea's lines joined by CR LF: the API gives every text with LF alone."""
+    call = story["call"]
+    with app.test_request_context():
+        results_service.publish(transport_organiser, call, 7, None)
+    db.session.commit()
+    results_page = f"/calls/{call.id}/results"
+    citizen = make_user("objector@example.org", name="较真的市民")
+    log_in(client, citizen.email)
+    post_form(client, f"/calls/{call.id}/results/objections",
+              {"entry_id": story["entries"][0].id, "reason": "图案相似。\r\n请复核。"}, page=results_page)
+    objection = db.session.scalar(select(Objection))
+    organiser = app.test_client()
+    log_in(organiser, transport_organiser.email)
+    console = f"/console/calls/{call.id}/results"
+    response = post_form(organiser, f"/console/calls/{call.id}/results/objections/{objection.id}/answer",
+                         {"answer": "经核查：\r\n图案为原创。\r\n\r\n异议不成立。"}, page=console)
+    assert response.status_code == 302
+    results = contract.check(client.get(f"/api/v1/calls/{call.id}/results"))
+    assert [(o["reason"], o["answer"]) for o in results["objections"]] == [
+        ("图案相似。\n请复核。", "经核查：\n图案为原创。\n\n异议不成立。")]
+    assert "\r" not in client.get(f"/api/v1/calls/{call.id}/results").get_data(as_text=True)
