@@ -90,9 +90,12 @@ def department_choices(top_label=None, rows=None) -> list[SelectChoice]:
 
 
 def set_entry_choices(form, call) -> None:
-    """The topic and place choices of an entry form for this call."""
+    """The topic, place and theme choices of an entry form for this call."""
     form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title) for t in call.topics]
     form.place_id.choices = department_choices(_("No particular place"))
+    if getattr(form, "theme_id", None) is not None:
+        form.theme_id.choices = [SelectChoice(0, _("No particular theme"))] + [
+            SelectChoice(t.id, t.name) for t in call.themes]
 
 
 class DescribesFile:

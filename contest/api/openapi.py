@@ -88,8 +88,8 @@ SCHEMAS = {
     }),
     "Entry": _obj({
         "id": ID, "call_id": ID, "title": STRING, "description": STRING, "channel": _enum(*CHANNELS),
-        "topic": _null(_obj({"id": ID, "title": STRING})), "place": _null(_ref("Department")),
-        "created_at": MOMENT, "images": _array(_ref("Image")),
+        "topic": _null(_obj({"id": ID, "title": STRING})), "theme": _null(_obj({"id": ID, "name": STRING})),
+        "place": _null(_ref("Department")), "created_at": MOMENT, "images": _array(_ref("Image")),
         "links": _obj({"self": URL, "html": URL, "call": URL}),
     }, "An approved entry. Who sent it is never part of the open data."),
     "Round": _obj({
@@ -236,6 +236,8 @@ ENTRY_FORM = {
             "description": {"type": "string", "maxLength": DESCRIPTION.max, "description": "Required for an idea."},
             "topic_id": {"type": "integer", "description": "One of the call's topics; required for an idea."},
             "place_id": {"type": "integer", "description": "A department the idea is about (optional)."},
+            "theme_id": {"type": "integer", "description": "One of the call's themes, which the entry answers "
+                                                           "(optional)."},
             "accept_terms": {"type": "boolean", "description": "Accepts the licence terms and declares the work "
                                                                "original: required."},
         } | {f"image-{n}": {"type": "string", "contentMediaType": "application/octet-stream",

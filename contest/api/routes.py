@@ -186,7 +186,8 @@ def submit_entry(call_id: int):
         raise ApiError(415)
     data = entry_service.EntryData(title=request.form.get("title", ""),
                                    description=request.form.get("description", ""),
-                                   topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"))
+                                   topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"),
+                                   theme_id=_optional_id("theme_id"))
     entry = entry_service.submit_entry(token_user(), call, data, image_slots(), accepted_terms=_flag("accept_terms"),
                                        channel=Channel.MOBILE)
     db.session.commit()

@@ -52,6 +52,7 @@ class EntryData:
     description: str = ""
     topic_id: int | None = None
     place_id: int | None = None
+    theme_id: int | None = None  # one of the call's themes, which the entry answers
 
 
 def can_view_entry(user: User, entry: Entry) -> bool:
@@ -102,6 +103,8 @@ def _check_data(call: Call, data: EntryData) -> EntryData:
         raise ServiceError(_("Choose the topic of your idea."))
     if data.place_id is not None and db.session.get(Department, data.place_id) is None:
         raise ServiceError(_("Unknown place."))
+    if data.theme_id is not None and data.theme_id not in {t.id for t in call.themes}:
+        raise ServiceError(_("Choose one of this call's themes."))
     return data
 
 
@@ -121,10 +124,19 @@ def _check_alt_texts(uploads: list[Upload]) -> None:
                                  n=number))
 
 
-def _free_slot(call: Call, author: User) -> int:
-    used = set(db.session.scalars(
+def _used_slots(call: Call, author: User) -> set[int]:
+    return set(db.session.scalars(
         select(Entry.slot).where(Entry.call_id == call.id, Entry.author_id == author.id, Entry.slot.is_not(None))
     ))
+
+
+def entries_sent(author: User, call: Call) -> int:
+    """How many of the call's per-person entries the author holds now (a withdrawn one frees its place)."""
+    return len(_used_slots(call, author))
+
+
+def _free_slot(call: Call, author: User) -> int:
+    used = _used_slots(call, author)
     free = [n for n in range(1, call.entries_per_person + 1) if n not in used]
     if not free:
         raise ServiceError(_("You have already sent %(n)d entries to this call, which is the most it accepts. "
@@ -186,6 +198,7 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
     entry = Entry(call=call, author=actor, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
+                  theme_id=data.theme_id,
                   licence_accepted_at=utcnow(), poster_id=poster.id if poster is not None else None)
     _add_with_slot(entry, call, actor)
     images = _attach_images(entry, uploads, processed, actor, is_scan=False)
@@ -207,7 +220,8 @@ def _check_author_may_change(actor: User, entry: Entry) -> None:
 
 def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, str], remove_ids: set[int],
                new_uploads: list[Upload]) -> None:
-    """Change an entry while the call is open; a changed approved entry goes back to moderation."""
+    """Change an entry while the call is open; a changed approved or rejected entry goes back to moderation
+    (a rejected one without its old reason, which was about what it was)."""
     _check_author_may_change(actor, entry)
     call = entry.call
     data = _check_data(call, data)
@@ -228,10 +242,10 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
         picture.position = position
     images = _attach_images(entry, new_uploads, processed, actor, is_scan=False, start=len(kept))
     entry.title, entry.description = data.title, data.description
-    entry.topic_id, entry.place_id = data.topic_id, data.place_id
+    entry.topic_id, entry.place_id, entry.theme_id = data.topic_id, data.place_id, data.theme_id
     entry.updated_at = utcnow()
     if entry.status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
-        entry.status = EntryStatus.SUBMITTED
+        entry.status, entry.rejection_reason = EntryStatus.SUBMITTED, ""
     db.session.flush()
     flag_near_duplicates(images)
     record(actor, "entry.edit", "entry", entry.id)
@@ -274,6 +288,7 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
     entry = Entry(call=call, author=author, author_name=author_name,
                   entered_by_id=actor.id, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
+                  theme_id=data.theme_id,
                   status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id,
                   meeting_id=meeting.id if meeting is not None else None)
     _add_with_slot(entry, call, author)

@@ -17,6 +17,8 @@ class EntryForm(Form):
                                                   Length(max=TITLE.max)])
     description = TextAreaField(_l("Description"), validators=[Length(max=DESCRIPTION.max)])
     topic_id = SelectField(_l("Topic"), coerce=int, validate_choice=False)
+    theme_id = SelectField(_l("Theme"), coerce=int, validate_choice=False,
+                           description=_l("Which of the call's themes your design answers."))
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
                            description=_l("The place your idea is about (optional)."))
     accept = BooleanField(_l("I accept the licence terms and declare that this is my own original work."),

@@ -23,7 +23,8 @@ bp = Blueprint("submit", __name__)
 
 def _data(form) -> entry_service.EntryData:
     return entry_service.EntryData(title=form.title.data or "", description=form.description.data or "",
-                                   topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
+                                   topic_id=form.topic_id.data or None, place_id=form.place_id.data or None,
+                                   theme_id=form.theme_id.data or None)
 
 
 def _status(form, unavailable: bool, slot_errors: dict[str, str]) -> tuple[int, dict]:
@@ -74,7 +75,8 @@ def enter(call_id: int):
                     "been checked.", title=entry.title), "success")
             return redirect(url_for("submit.my_entries"))
     return render_template("submit/enter.html", call=call, form=form, problem=problem, slot_errors=slot_errors,
-                           design=call.kind is CallKind.DESIGN), *_status(form, unavailable, slot_errors)
+                           design=call.kind is CallKind.DESIGN, sent=entry_service.entries_sent(current_user, call)
+                           ), *_status(form, unavailable, slot_errors)
 
 
 @bp.route("/my/entries")
@@ -118,6 +120,7 @@ def edit(entry_id: int):
     if request.method == "GET":
         form.topic_id.data = entry.topic_id or 0
         form.place_id.data = entry.place_id or 0
+        form.theme_id.data = entry.theme_id or 0
     problem, unavailable = None, False
     try:
         entry_service.check_open(call)
