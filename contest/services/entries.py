@@ -33,7 +33,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError
+from contest.services import ServiceError, pending_uploads
 from contest.services.audit import record
 from contest.services.media import delete_images, process_uploads, store_image
 from contest.services.visibility import is_public
@@ -42,8 +42,13 @@ from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
 
 @dataclass
 class Upload:
-    data: bytes
+    """A picture sent with an entry: a file's bytes, or the token of a picture held since the form was refused
+    (contest.services.pending_uploads); `slot` is the form's slot it came in."""
+
+    data: bytes = b""
     alt_text: str = ""
+    token: str = ""
+    slot: int = 0
 
 
 @dataclass
@@ -169,11 +174,28 @@ def _add_with_slot(entry: Entry, call: Call, author: User | None) -> None:
                          "You can withdraw one to send another.", n=call.entries_per_person))
 
 
+def _process(actor: User | None, call: Call, uploads: list[Upload], first: int = 1) -> list:
+    """Each upload ready to attach: a new file through the image pipeline, a held picture taken from its
+    holding (once: a second use of its token is refused). Held pictures are only ever an entrant's own."""
+    ready = []
+    for number, upload in enumerate(uploads, start=first):
+        if not upload.token:
+            ready += process_uploads([upload.data], formats=call.image_formats, max_mb=call.image_max_mb,
+                                     first=number)
+        elif actor is None:
+            raise ServiceError(_("Image %(n)d: choose the file.", n=number))
+        else:
+            ready.append(pending_uploads.take(actor, upload.token, number))
+    return ready
+
+
 def _attach_images(entry: Entry, uploads: list[Upload], processed, actor: User | None, is_scan: bool,
                    start: int = 0) -> list[Image]:
+    """Attach the pictures in order: `processed` holds, for each upload, a processed file to store, or a held
+    image (already stored)."""
     images = []
     for position, (upload, image_data) in enumerate(zip(uploads, processed, strict=True), start=start):
-        image = store_image(image_data, actor)
+        image = image_data if isinstance(image_data, Image) else store_image(image_data, actor)
         entry.pictures.append(EntryImage(image=image, position=position, alt_text=upload.alt_text,
                                          is_scan=is_scan))
         images.append(image)
@@ -195,7 +217,7 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     if not accepted_terms:
         raise ServiceError(_("Accept the licence terms and the originality declaration to send your entry."))
     _free_slot(call, actor)  # say so before the images are processed
-    processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    processed = _process(actor, call, uploads)
     entry = Entry(call=call, author=actor, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
                   theme_id=data.theme_id,
@@ -208,6 +230,18 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     send_mail(actor.email, actor.locale, "entry_received", kind=MailKind.RECEIVED, user=actor, entry=entry,
               url=external_url("submit.my_entries"))
     return entry
+
+
+def hold_pictures(actor: User, call: Call, uploads: list[Upload], *, slots: int, entry: Entry | None = None,
+                  prefix: str = "image", first: int = 1):
+    """Hold the pictures of the actor's refused entry form (a new entry, or `entry` being changed) so that the
+    form shows them again (contest.services.pending_uploads.hold, whose result this returns). Only the form's
+    `slots` slots are held, and nothing for a new entry the actor may not send anyway (the per-person limit)."""
+    uploads = [u for u in uploads if 1 <= u.slot <= slots]
+    if not uploads or (entry is None and entries_sent(actor, call) >= call.entries_per_person):
+        return {}, {}
+    return pending_uploads.hold(actor, uploads, formats=call.image_formats, max_mb=call.image_max_mb,
+                                prefix=prefix, first=first)
 
 
 def _check_author_may_change(actor: User, entry: Entry) -> None:
@@ -233,7 +267,7 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
             raise ServiceError(_("Every image needs a description for people who cannot see it."))
         picture.alt_text = alt
     _check_alt_texts(new_uploads)
-    processed = process_uploads([u.data for u in new_uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    processed = _process(actor, call, new_uploads, first=len(kept) + 1)
     removed = [picture for picture in entry.images if picture.id in remove_ids]
     for picture in removed:
         entry.pictures.remove(picture)

@@ -3,6 +3,7 @@ answers, a rejected entry's way back to moderation, and pictures kept when the f
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -88,3 +89,84 @@ def test_editing_a_rejected_entry_says_it_goes_back_to_moderation_and_it_does(cl
     assert entry.status is EntryStatus.SUBMITTED and entry.rejection_reason == ""
     moderation = organiser.get(f"/console/calls/{themed_call.id}/moderation").get_data(as_text=True)
     assert "更清晰的海派栏杆" in moderation
+
+
+def _held_tokens(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(image-\d+-held)" value="([^"]+)">', html))
+
+
+def test_pictures_sent_with_a_refused_form_are_kept_shown_and_sent_once(app, client, entrant, themed_call,
+                                                                         another_client, citizen):
+    files = [("a.png", picture_bytes(1, fmt="PNG")), ("b.png", picture_bytes(2, fmt="PNG"))]
+    # The title is missing: the form comes back, and both pictures with it, shown, with nothing to choose again.
+    refused = submit_design(client, themed_call, title="", images=files)
+    assert refused.status_code == 400 and db.session.scalar(select(Entry)) is None
+    html = refused.get_data(as_text=True)
+    tokens = _held_tokens(html)
+    assert set(tokens) == {"image-1-held", "image-2-held"}
+    assert html.count(zh("Kept from your last try: you need not choose it again.")) == 2
+    shown = re.findall(r'<img src="(/media/\d+/gallery)"', html)
+    assert len(shown) == 2 and all(client.get(url).status_code == 200 for url in shown)
+    # Held for their sender alone: another citizen neither sees them nor can send them.
+    assert another_client.get(shown[0]).status_code == 404
+
+    # Refused again (no description for the second picture): still kept, and said beside its field.
+    data = {"title": "海派栏杆", "description": "", "topic_id": "0", "place_id": "0", "theme_id": "0", "accept": "y",
+            "image-1-alt": "第一张", "image-2-alt": "", **tokens}
+    again = post_form(client, f"/calls/{themed_call.id}/enter", data, page=f"/calls/{themed_call.id}/enter",
+                      content_type="multipart/form-data")
+    assert again.status_code == 400
+    html = again.get_data(as_text=True)
+    assert zh("Image %(n)d: describe it in a sentence for people who cannot see it.", n=2) in html
+    assert _held_tokens(html) == tokens
+
+    # Sent with its descriptions: one entry, with both pictures, in order; no file was chosen again.
+    data["image-2-alt"] = "第二张"
+    sent = post_form(client, f"/calls/{themed_call.id}/enter", data, page=f"/calls/{themed_call.id}/enter",
+                     content_type="multipart/form-data")
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    entry = db.session.scalar(select(Entry))
+    assert [p.alt_text for p in entry.images] == ["第一张", "第二张"]
+    assert client.get(f"/media/{entry.images[0].image_id}/gallery").status_code == 200
+    # The same form sent twice (a double click, the back button): the pictures are taken once, one entry only.
+    twice = post_form(client, f"/calls/{themed_call.id}/enter", data, page=f"/calls/{themed_call.id}/enter",
+                      content_type="multipart/form-data")
+    assert twice.status_code == 400
+    assert zh("Image %(n)d: the picture you sent before was already used or kept too long. Please choose the file "
+              "again.", n=1) in twice.get_data(as_text=True)
+    assert len(db.session.scalars(select(Entry)).all()) == 1
+
+
+def test_a_held_picture_is_its_senders_alone_and_expires(app, client, entrant, themed_call, transport_commission):
+    from datetime import timedelta
+
+    from contest.models import Image, PendingUpload
+    from contest.models.types import utcnow
+    from contest.worker import run_clock
+    from tests.helpers import make_user
+    from tests.integration.test_outbox import in_a_worker
+
+    refused = submit_design(client, themed_call, title="", images=[("a.png", picture_bytes(1, fmt="PNG"))])
+    tokens = _held_tokens(refused.get_data(as_text=True))
+    other = make_user("other@example.org", name="李四")
+    thief = client.application.test_client()
+    log_in(thief, other.email)
+    data = {"title": "借来的图", "topic_id": "0", "place_id": "0", "theme_id": "0", "accept": "y",
+            "image-1-alt": "别人的图", **tokens}
+    stolen = post_form(thief, f"/calls/{themed_call.id}/enter", data, page=f"/calls/{themed_call.id}/enter",
+                       content_type="multipart/form-data")
+    assert stolen.status_code == 400 and db.session.scalar(select(Entry)) is None
+    pending = db.session.scalar(select(PendingUpload))
+    assert pending.user_id == entrant.id  # still held for its sender
+
+    image_id, files = pending.image_id, [f.key for f in pending.image.files]
+    root = Path(app.config["UPLOAD_DIR"])
+    assert files and all((root / key).exists() for key in files)
+    # The worker's clock deletes what was held past its time, files and all.
+    assert in_a_worker(app, lambda: run_clock(utcnow()))["held_pictures"] == 0
+    assert in_a_worker(app, lambda: run_clock(utcnow() + timedelta(days=2)))["held_pictures"] == 1
+    assert db.session.get(Image, image_id) is None and db.session.scalar(select(PendingUpload)) is None
+    assert not any((root / key).exists() for key in files)
+    late = post_form(client, f"/calls/{themed_call.id}/enter", {**data, "title": "我的图"},
+                     page=f"/calls/{themed_call.id}/enter", content_type="multipart/form-data")
+    assert late.status_code == 400 and db.session.scalar(select(Entry)) is None
