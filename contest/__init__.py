@@ -78,6 +78,9 @@ def _init_extensions(app: Flask) -> None:
 
     app.jinja_env.filters["datetimeformat"] = format_moment  # Flask-Babel's, without the seconds
     app.jinja_env.filters["isodatetime"] = _iso_datetime
+    from contest.images import content_types
+
+    app.jinja_env.filters["content_types"] = content_types
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -23,11 +23,14 @@ def _clean_text(form, field) -> None:
 class Form(FlaskForm):
     """The base of every form of the site: each text field is checked for control characters (the rule of
     contest.text) before any route reads it, so that no query ever gets one; a field error says what to do.
-    Tab and line breaks are kept in multi-line fields (TextAreaField)."""
+    Tab and line breaks are kept in multi-line fields (TextAreaField), their line ends made LF (text.line_ends)
+    before they are checked and read."""
 
     def validate(self, extra_validators=None):
         extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
         for name, field in self._fields.items():
+            if isinstance(field, TextAreaField) and isinstance(field.data, str):
+                field.data = text.line_ends(field.data)
             if isinstance(field, StringField):
                 extra[name] = [_clean_text, *extra.get(name, [])]
         return super().validate(extra_validators=extra)
@@ -87,9 +90,12 @@ def department_choices(top_label=None, rows=None) -> list[SelectChoice]:
 
 
 def set_entry_choices(form, call) -> None:
-    """The topic and place choices of an entry form for this call."""
+    """The topic, place and theme choices of an entry form for this call."""
     form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title) for t in call.topics]
     form.place_id.choices = department_choices(_("No particular place"))
+    if getattr(form, "theme_id", None) is not None:
+        form.theme_id.choices = [SelectChoice(0, _("No particular theme"))] + [
+            SelectChoice(t.id, t.name) for t in call.themes]
 
 
 class DescribesFile:

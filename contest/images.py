@@ -14,6 +14,13 @@ from PIL import Image, ImageCms, ImageFile
 SIZES = (("zoom", 2400), ("page", 1200), ("gallery", 400))  # long side in px; never upscaled
 MAX_PIXELS = 40_000_000
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def content_types(formats) -> str:
+    """A file input's `accept` for these formats ("PNG", "JPEG" ...): the picker offers what the call takes."""
+    return ",".join(FORMATS[f] for f in formats if f in FORMATS)
+
+
 NEAR_DUPLICATE_DISTANCE = 6  # at most this many differing dhash bits counts as a near-duplicate
 
 RENDITION_QUALITY = 85

@@ -5,6 +5,9 @@
   keep tab, line feed and carriage return; single-line fields none of them.
 - An address's parameters (`?q=`, `?theme=`, `?via=` ...) are checked once for every request
   (`refuse_control_characters_in_args`): a 400 that says why, on the pages and in the API alike.
+- Line ends are LF alone (`line_ends`): browsers send a textarea's lines joined by CR LF, and every form's
+  multi-line field (contest.forms.Form) and every limit's check turn them into LF before the text is stored, so
+  the pages, exports and the API give one kind of line end.
 - Each kind of text has one limit (`TITLE`, `DESCRIPTION`, ...), read by the forms, the API and the services;
   text over it is refused, never cut.
 - A display name is normalised (NFKC, spaces folded), may hold no invisible or direction-turning characters,
@@ -40,6 +43,11 @@ def check_characters(text: str, *, multiline: bool = False) -> None:
         raise ServiceError(str(CONTROL_MESSAGE))
 
 
+def line_ends(text: str) -> str:
+    """`text` with its CR LF and lone CR line ends made LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # Limits ---------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class Limit:
         check_characters(text, multiline=self.multiline)
         text = text.strip()
         if self.multiline:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            text = line_ends(text)
         if len(text) > self.max:
             raise ServiceError(str(self.message % {"max": self.max, "count": len(text)}))
         return text

@@ -198,6 +198,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
     Their mails go into the outbox with their claims; their links are the configured site's (contest/links.py).
     """
     from contest.services.notifications import send_digests
+    from contest.services.pending_uploads import purge_expired
     from contest.services.results import tell_notice_periods_over
     from contest.services.rounds import remind_before_closing
 
@@ -206,7 +207,13 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
         "digests": send_digests(digest_cutoff(now)),
         "reminders": remind_before_closing(now),
         "notice_periods": tell_notice_periods_over(now),
+        "held_pictures": _committed(purge_expired(now)),
     }
+
+
+def _committed(count: int) -> int:
+    db.session.commit()
+    return count
 
 
 class Worker:

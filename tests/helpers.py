@@ -168,7 +168,7 @@ def make_call(department, *, kind=None, title="道路栏杆请您绘", state="op
     return call
 
 
-def submit_design(client, call, *, title="海派栏杆", images=None, accept=True, alts=None):
+def submit_design(client, call, *, title="海派栏杆", images=None, accept=True, alts=None, extra=None):
     """Send a design entry through the form, as an entrant's browser does."""
     images = images if images is not None else [picture_bytes(1)]
     data = {"title": title, "description": "以石库门纹样为灵感。", "topic_id": "0", "place_id": "0"}
@@ -179,6 +179,7 @@ def submit_design(client, call, *, title="海派栏杆", images=None, accept=Tru
         body = content[1] if isinstance(content, tuple) else content
         data[f"image-{n}"] = (io_bytes(body), name)
         data[f"image-{n}-alt"] = (alts or {}).get(n, f"第{n}张设计图：红色栏杆")
+    data.update(extra or {})
     return post_form(client, f"/calls/{call.id}/enter", data, content_type="multipart/form-data")
 
 

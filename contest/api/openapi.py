@@ -6,6 +6,7 @@ from contest.api.common import MAX_PER_PAGE, PER_PAGE
 from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE
 
 VERSION = "1.0.0"
+NAME = "People's City Design Calls: open data"
 
 
 def _ref(name: str) -> dict:
@@ -87,8 +88,8 @@ SCHEMAS = {
     }),
     "Entry": _obj({
         "id": ID, "call_id": ID, "title": STRING, "description": STRING, "channel": _enum(*CHANNELS),
-        "topic": _null(_obj({"id": ID, "title": STRING})), "place": _null(_ref("Department")),
-        "created_at": MOMENT, "images": _array(_ref("Image")),
+        "topic": _null(_obj({"id": ID, "title": STRING})), "theme": _null(_obj({"id": ID, "name": STRING})),
+        "place": _null(_ref("Department")), "created_at": MOMENT, "images": _array(_ref("Image")),
         "links": _obj({"self": URL, "html": URL, "call": URL}),
     }, "An approved entry. Who sent it is never part of the open data."),
     "Round": _obj({
@@ -161,6 +162,9 @@ SCHEMAS = {
     }, "The entry is received and waits for moderation."),
     "VoteOutcome": _obj({"round_id": ID, "entry_id": ID, "outcome": _enum("counted", "already", "taken_back"),
                          "message": STRING}),
+    "Index": _obj({"name": STRING, "version": STRING, "openapi": URL,
+                   "links": _obj({"calls": URL, "follow_ups": URL, "statistics": URL})},
+                  "Where the reads begin, and the address of this document."),
     "OpenAPI": {"type": "object", "description": "This document."},
 }
 CLOSED_SCHEMAS = [name for name, schema in SCHEMAS.items() if schema.get("additionalProperties") is False]
@@ -232,6 +236,8 @@ ENTRY_FORM = {
             "description": {"type": "string", "maxLength": DESCRIPTION.max, "description": "Required for an idea."},
             "topic_id": {"type": "integer", "description": "One of the call's topics; required for an idea."},
             "place_id": {"type": "integer", "description": "A department the idea is about (optional)."},
+            "theme_id": {"type": "integer", "description": "One of the call's themes, which the entry answers "
+                                                           "(optional)."},
             "accept_terms": {"type": "boolean", "description": "Accepts the licence terms and declares the work "
                                                                "original: required."},
         } | {f"image-{n}": {"type": "string", "contentMediaType": "application/octet-stream",
@@ -249,7 +255,7 @@ def document(server: str) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "People's City Design Calls: open data", "version": VERSION,
+            "title": NAME, "version": VERSION,
             "description": "Published calls, their approved entries, rounds, published results, follow-up and "
                            "statistics, without personal data. Lists are paged (`page`, `per_page`). A mobile "
                            "client sends entries and votes with a token its user makes on the account page "
@@ -259,6 +265,7 @@ def document(server: str) -> dict:
         },
         "servers": [{"url": server}],
         "paths": {
+            "/": _read("Get the front door", "Index"),
             "/calls": _read("List calls", "CallPage", [
                 _param("state", "query", _enum("upcoming", "open", "closed"), "Only calls in this state."),
                 _param("department", "query", ID, "Only calls this department runs or co-organises."),

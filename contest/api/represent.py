@@ -94,7 +94,7 @@ def call(c: Call, count: int, now: datetime | None = None) -> dict:
     }
 
 
-ENTRY_OPTIONS = (joinedload(Entry.call), joinedload(Entry.topic), joinedload(Entry.place),
+ENTRY_OPTIONS = (joinedload(Entry.call), joinedload(Entry.topic), joinedload(Entry.theme), joinedload(Entry.place),
                  selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))
 
 
@@ -109,6 +109,7 @@ def entry(e: Entry) -> dict:
         "id": e.id, "call_id": e.call_id, "title": e.title, "description": e.description,
         "channel": e.channel.value,
         "topic": {"id": e.topic.id, "title": e.topic.title} if e.topic is not None else None,
+        "theme": {"id": e.theme.id, "name": e.theme.name} if e.theme is not None else None,
         "place": department(e.place), "created_at": moment(e.created_at),
         "images": [image(p.image, p.alt_text, originals) for p in e.images],  # never a scan of a paper original
         "links": {"self": url_for("api.entry", entry_id=e.id, _external=True),

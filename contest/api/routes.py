@@ -19,7 +19,7 @@ from contest.api.common import (
     token_required,
     token_user,
 )
-from contest.api.openapi import document
+from contest.api.openapi import NAME, VERSION, document
 from contest.extensions import csrf, db, limiter
 from contest.models import Call, CallState, Channel, Department, Entry, FollowUp, Round
 from contest.models.types import utcnow
@@ -51,6 +51,17 @@ def _published_call(call_id: int, *options) -> Call:
 
 
 # Reads --------------------------------------------------------------------------------------------
+
+@bp.route("/")
+@api_view
+def index():
+    """The front door: where the reads begin, and the document that describes them all."""
+    return _read({"name": NAME, "version": VERSION,
+                  "openapi": url_for("api.openapi", _external=True),
+                  "links": {"calls": url_for("api.calls", _external=True),
+                            "follow_ups": url_for("api.follow_ups", _external=True),
+                            "statistics": url_for("api.statistics", _external=True)}})
+
 
 @bp.route("/openapi.json")
 @api_view
@@ -175,7 +186,8 @@ def submit_entry(call_id: int):
         raise ApiError(415)
     data = entry_service.EntryData(title=request.form.get("title", ""),
                                    description=request.form.get("description", ""),
-                                   topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"))
+                                   topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"),
+                                   theme_id=_optional_id("theme_id"))
     entry = entry_service.submit_entry(token_user(), call, data, image_slots(), accepted_terms=_flag("accept_terms"),
                                        channel=Channel.MOBILE)
     db.session.commit()

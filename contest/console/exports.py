@@ -12,8 +12,8 @@ from contest.permissions import call_staff_required
 from contest.services import results as results_service
 from contest.tabular import csv_response
 
-ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "place", "meeting_id", "poster_id",
-                 "merged_into_id", "author", "group", "moderated_at", "rejection_reason"]
+ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "theme", "place", "meeting_id",
+                 "poster_id", "merged_into_id", "author", "group", "moderated_at", "rejection_reason"]
 FIGURE_COLUMNS = ["measure", "key", "count"]
 
 
@@ -22,9 +22,10 @@ def entry_rows(call: Call) -> list[list]:
     entries = db.session.scalars(
         select(Entry).where(Entry.call_id == call.id).order_by(Entry.id)
         .options(joinedload(Entry.author).load_only(User.display_name, User.group),
-                 joinedload(Entry.topic).load_only(Topic.title),
+                 joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
                  joinedload(Entry.place).load_only(Department.name))).all()
     return [[e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
+             e.theme.name if e.theme else "",
              e.place.name if e.place else "", e.meeting_id, e.poster_id, e.merged_into_id, e.byline,
              e.author.group if e.author else "", e.moderated_at, e.rejection_reason] for e in entries]
 

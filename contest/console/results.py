@@ -31,7 +31,7 @@ def results(call: Call):
         publish_form.notice_days.data = call.notice_days
     return render_template(
         "results/console.html", ready=ready, chosen=chosen, awards_form=AwardsForm(), publish_form=publish_form,
-        answer_form=AnswerForm(), finalise_form=FinaliseForm(), formula=results_service.Formula.of(call),
+        answer_form=AnswerForm(), formula=results_service.Formula.of(call),
         notice_over=call.notice_ends_at is not None and not results_service.in_notice_period(call), **context)
 
 
@@ -95,9 +95,12 @@ def answer_objection(call: Call, objection_id: int):
     return _done(call, _("The answer is published."))
 
 
-@bp.route("/calls/<int:call_id>/results/finalise", methods=["POST"])
+@bp.route("/calls/<int:call_id>/results/finalise", methods=["GET", "POST"])
 @call_staff_required
 def finalise_results(call: Call):
+    if request.method == "GET":  # a page of its own asks first
+        return render_template("results/confirm_final.html", call=call, form=FinaliseForm(),
+                               refusal=results_service.final_refusal(call))
     if not FinaliseForm().validate_on_submit():
         return _failed(call, _("The form expired. Please try again."))
     try:

@@ -322,11 +322,18 @@ def assign(round_: Round):
                 lambda n: _("%(n)d assignments made.", n=n))
 
 
-@bp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@bp.route("/rounds/<int:round_id>/close", methods=["GET", "POST"])
 @round_staff_required
 def close_round(round_: Round):
-    return _act(round_, lambda: round_service.close_now(current_user, round_),
-                lambda _result: _("Scoring is closed. Now decide who advances."))
+    if request.method == "POST":
+        return _act(round_, lambda: round_service.close_now(current_user, round_),
+                    lambda _result: _("Scoring is closed. Now decide who advances."))
+    return _confirm_page(
+        round_, heading=_("Close scoring in “%(round)s” now?", round=round_.title),
+        refusal=round_service.close_refusal(round_),
+        message=_("Jurors can no longer score or change their marks; the round's closing date becomes now, and the "
+                  "call's timeline says so. Then you decide who advances. This cannot be undone."),
+        button=_("Close scoring now"))
 
 
 @bp.route("/rounds/<int:round_id>/remind", methods=["POST"])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from contest.extensions import db
-from contest.models import RENDITIONS, Call, Entry, EntryImage, FollowUp, FollowUpUpdate, ImageFile
+from contest.models import RENDITIONS, Call, Entry, EntryImage, FollowUp, FollowUpUpdate, ImageFile, PendingUpload
 from contest.permissions import can_manage_call
 from contest.services.entries import can_view_entry
 from contest.services.rounds import can_judge_entry
@@ -38,6 +38,9 @@ def _access(image_id: int, original: bool) -> tuple[bool, bool]:
         if can_judge_entry(current_user, entry):
             return True, False
         return visible, visible and entry.author_id != getattr(current_user, "id", None)
+    holder = db.session.scalar(select(PendingUpload.user_id).where(PendingUpload.image_id == image_id))
+    if holder is not None:  # held for a refused form: only for the one who sent it, in its derived sizes
+        return holder == getattr(current_user, "id", None) and not original, False
     call = db.session.scalar(select(Call).where(Call.cover_image_id == image_id))
     if call is None:
         return _follow_up_access(image_id, original)

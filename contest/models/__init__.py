@@ -22,6 +22,7 @@ from contest.models.entries import (
     EntryImage,
     EntryStatus,
     EntryTag,
+    PendingUpload,
     Tag,
 )
 from contest.models.judging import (
@@ -54,6 +55,7 @@ __all__ = [
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryImage", "EntryStatus",
     "Image", "ImageFile", "ParticipantGroup", "Prize", "Topic", "User",
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
-    "EntryTag", "Tag", "MAIL_KIND_LABELS", "ApiToken", "MailKind", "OutboxMail", "MEETING_KIND_LABELS", "Meeting",
+    "EntryTag",
+    "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "MailKind", "OutboxMail", "MEETING_KIND_LABELS", "Meeting",
     "MeetingKind", "Poster",
 ]

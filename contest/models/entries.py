@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
 from contest.models.accounts import User
-from contest.models.calls import Call, Topic
+from contest.models.calls import Call, CallTheme, Topic
 from contest.models.departments import Department
 from contest.models.media import Image
 from contest.models.types import UTCDateTime, enum_column, utcnow
@@ -80,6 +80,7 @@ class Entry(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"))
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("call_theme.id", ondelete="SET NULL"))  # which it answers
     place_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     licence_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -102,6 +103,7 @@ class Entry(db.Model):
     merged_into: Mapped[Entry | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     topic: Mapped[Topic | None] = relationship()
+    theme: Mapped[CallTheme | None] = relationship()
     place: Mapped[Department | None] = relationship()
     pictures: Mapped[list[EntryImage]] = relationship(back_populates="entry", cascade="all, delete-orphan",
                                                       order_by="EntryImage.position")
@@ -178,3 +180,19 @@ class EntryTag(db.Model):
     tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True)
     tagged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     tagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class PendingUpload(db.Model):
+    """A picture an entrant sent with a form that came back with an error: processed and stored, held for them
+    (and only them) until the form is sent again or it expires, so that it need not be chosen again. The form
+    carries a signed token naming it (contest.services.pending_uploads)."""
+
+    __tablename__ = "pending_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("image.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    image: Mapped[Image] = relationship(lazy="joined")

@@ -33,7 +33,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError
+from contest.services import ServiceError, pending_uploads
 from contest.services.audit import record
 from contest.services.media import delete_images, process_uploads, store_image
 from contest.services.visibility import is_public
@@ -42,8 +42,13 @@ from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
 
 @dataclass
 class Upload:
-    data: bytes
+    """A picture sent with an entry: a file's bytes, or the token of a picture held since the form was refused
+    (contest.services.pending_uploads); `slot` is the form's slot it came in."""
+
+    data: bytes = b""
     alt_text: str = ""
+    token: str = ""
+    slot: int = 0
 
 
 @dataclass
@@ -52,6 +57,7 @@ class EntryData:
     description: str = ""
     topic_id: int | None = None
     place_id: int | None = None
+    theme_id: int | None = None  # one of the call's themes, which the entry answers
 
 
 def can_view_entry(user: User, entry: Entry) -> bool:
@@ -102,6 +108,8 @@ def _check_data(call: Call, data: EntryData) -> EntryData:
         raise ServiceError(_("Choose the topic of your idea."))
     if data.place_id is not None and db.session.get(Department, data.place_id) is None:
         raise ServiceError(_("Unknown place."))
+    if data.theme_id is not None and data.theme_id not in {t.id for t in call.themes}:
+        raise ServiceError(_("Choose one of this call's themes."))
     return data
 
 
@@ -121,10 +129,19 @@ def _check_alt_texts(uploads: list[Upload]) -> None:
                                  n=number))
 
 
-def _free_slot(call: Call, author: User) -> int:
-    used = set(db.session.scalars(
+def _used_slots(call: Call, author: User) -> set[int]:
+    return set(db.session.scalars(
         select(Entry.slot).where(Entry.call_id == call.id, Entry.author_id == author.id, Entry.slot.is_not(None))
     ))
+
+
+def entries_sent(author: User, call: Call) -> int:
+    """How many of the call's per-person entries the author holds now (a withdrawn one frees its place)."""
+    return len(_used_slots(call, author))
+
+
+def _free_slot(call: Call, author: User) -> int:
+    used = _used_slots(call, author)
     free = [n for n in range(1, call.entries_per_person + 1) if n not in used]
     if not free:
         raise ServiceError(_("You have already sent %(n)d entries to this call, which is the most it accepts. "
@@ -157,11 +174,28 @@ def _add_with_slot(entry: Entry, call: Call, author: User | None) -> None:
                          "You can withdraw one to send another.", n=call.entries_per_person))
 
 
+def _process(actor: User | None, call: Call, uploads: list[Upload], first: int = 1) -> list:
+    """Each upload ready to attach: a new file through the image pipeline, a held picture taken from its
+    holding (once: a second use of its token is refused). Held pictures are only ever an entrant's own."""
+    ready = []
+    for number, upload in enumerate(uploads, start=first):
+        if not upload.token:
+            ready += process_uploads([upload.data], formats=call.image_formats, max_mb=call.image_max_mb,
+                                     first=number)
+        elif actor is None:
+            raise ServiceError(_("Image %(n)d: choose the file.", n=number))
+        else:
+            ready.append(pending_uploads.take(actor, upload.token, number))
+    return ready
+
+
 def _attach_images(entry: Entry, uploads: list[Upload], processed, actor: User | None, is_scan: bool,
                    start: int = 0) -> list[Image]:
+    """Attach the pictures in order: `processed` holds, for each upload, a processed file to store, or a held
+    image (already stored)."""
     images = []
     for position, (upload, image_data) in enumerate(zip(uploads, processed, strict=True), start=start):
-        image = store_image(image_data, actor)
+        image = image_data if isinstance(image_data, Image) else store_image(image_data, actor)
         entry.pictures.append(EntryImage(image=image, position=position, alt_text=upload.alt_text,
                                          is_scan=is_scan))
         images.append(image)
@@ -185,9 +219,10 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
                            if call.kind is CallKind.DESIGN else
                            _("Accept the licence terms and the declaration to send your suggestion."))
     _free_slot(call, actor)  # say so before the images are processed
-    processed = process_uploads([u.data for u in uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    processed = _process(actor, call, uploads)
     entry = Entry(call=call, author=actor, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
+                  theme_id=data.theme_id,
                   licence_accepted_at=utcnow(), poster_id=poster.id if poster is not None else None)
     _add_with_slot(entry, call, actor)
     images = _attach_images(entry, uploads, processed, actor, is_scan=False)
@@ -197,6 +232,18 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     send_mail(actor.email, actor.locale, "entry_received", kind=MailKind.RECEIVED, user=actor, entry=entry,
               url=external_url("submit.my_entries"))
     return entry
+
+
+def hold_pictures(actor: User, call: Call, uploads: list[Upload], *, slots: int, entry: Entry | None = None,
+                  prefix: str = "image", first: int = 1):
+    """Hold the pictures of the actor's refused entry form (a new entry, or `entry` being changed) so that the
+    form shows them again (contest.services.pending_uploads.hold, whose result this returns). Only the form's
+    `slots` slots are held, and nothing for a new entry the actor may not send anyway (the per-person limit)."""
+    uploads = [u for u in uploads if 1 <= u.slot <= slots]
+    if not uploads or (entry is None and entries_sent(actor, call) >= call.entries_per_person):
+        return {}, {}
+    return pending_uploads.hold(actor, uploads, formats=call.image_formats, max_mb=call.image_max_mb,
+                                prefix=prefix, first=first)
 
 
 def _check_author_may_change(actor: User, entry: Entry) -> None:
@@ -209,7 +256,8 @@ def _check_author_may_change(actor: User, entry: Entry) -> None:
 
 def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, str], remove_ids: set[int],
                new_uploads: list[Upload]) -> None:
-    """Change an entry while the call is open; a changed approved entry goes back to moderation."""
+    """Change an entry while the call is open; a changed approved or rejected entry goes back to moderation
+    (a rejected one without its old reason, which was about what it was)."""
     _check_author_may_change(actor, entry)
     call = entry.call
     data = _check_data(call, data)
@@ -221,7 +269,7 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
             raise ServiceError(_("Every image needs a description for people who cannot see it."))
         picture.alt_text = alt
     _check_alt_texts(new_uploads)
-    processed = process_uploads([u.data for u in new_uploads], formats=call.image_formats, max_mb=call.image_max_mb)
+    processed = _process(actor, call, new_uploads, first=len(kept) + 1)
     removed = [picture for picture in entry.images if picture.id in remove_ids]
     for picture in removed:
         entry.pictures.remove(picture)
@@ -230,10 +278,10 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
         picture.position = position
     images = _attach_images(entry, new_uploads, processed, actor, is_scan=False, start=len(kept))
     entry.title, entry.description = data.title, data.description
-    entry.topic_id, entry.place_id = data.topic_id, data.place_id
+    entry.topic_id, entry.place_id, entry.theme_id = data.topic_id, data.place_id, data.theme_id
     entry.updated_at = utcnow()
     if entry.status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
-        entry.status = EntryStatus.SUBMITTED
+        entry.status, entry.rejection_reason = EntryStatus.SUBMITTED, ""
     db.session.flush()
     flag_near_duplicates(images)
     record(actor, "entry.edit", "entry", entry.id)
@@ -276,6 +324,7 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
     entry = Entry(call=call, author=author, author_name=author_name,
                   entered_by_id=actor.id, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
+                  theme_id=data.theme_id,
                   status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id,
                   meeting_id=meeting.id if meeting is not None else None)
     _add_with_slot(entry, call, author)

@@ -29,10 +29,11 @@ DOOMED = "contest_doomed_files"  # files of images deleted in this transaction: 
 COMMITTING = "contest_commit_sent"
 
 
-def process_uploads(uploads: list[bytes], *, formats, max_mb: int) -> list[ProcessedImage]:
-    """Run every upload through the image pipeline; a refusal names the image it concerns."""
+def process_uploads(uploads: list[bytes], *, formats, max_mb: int, first: int = 1) -> list[ProcessedImage]:
+    """Run every upload through the image pipeline; a refusal names the image it concerns (the first is
+    numbered `first`)."""
     processed = []
-    for number, data in enumerate(uploads, start=1):
+    for number, data in enumerate(uploads, start=first):
         try:
             processed.append(process_image(data, allowed_formats=frozenset(formats), max_bytes=max_mb * 1024 * 1024))
         except ImageRejected as rejected:

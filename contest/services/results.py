@@ -457,21 +457,28 @@ def objections_of(call: Call) -> list[Objection]:
                                    .options(selectinload(Objection.entry)).order_by(Objection.created_at)))
 
 
+def final_refusal(call: Call) -> str | None:
+    """Why the results cannot be made final now, or None: what `finalise` refuses, for the page that asks first."""
+    if call.results_published_at is None:
+        return _("Publish the results first.")
+    if call.results_final_at is not None:
+        return _("The results are already final.")
+    if utcnow() < call.notice_ends_at:
+        return _("The notice period is not over yet.")
+    unanswered = db.session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.call_id == call.id, Objection.answered_at.is_(None)))
+    if unanswered:
+        return _("Answer every objection before making the results final (%(n)d unanswered).", n=unanswered)
+    return None
+
+
 def finalise(actor: User, call: Call) -> None:
     """After the notice period, with every objection answered, the results become final."""
     if not can_manage_call(actor, call):
         raise ServiceError(_("You do not run this call."))
-    if call.results_published_at is None:
-        raise ServiceError(_("Publish the results first."))
-    if call.results_final_at is not None:
-        raise ServiceError(_("The results are already final."))
-    if utcnow() < call.notice_ends_at:
-        raise ServiceError(_("The notice period is not over yet."))
-    unanswered = db.session.scalar(select(func.count()).select_from(Objection).where(
-        Objection.call_id == call.id, Objection.answered_at.is_(None)))
-    if unanswered:
-        raise ServiceError(_("Answer every objection before making the results final (%(n)d unanswered).",
-                             n=unanswered))
+    refusal = final_refusal(call)
+    if refusal:
+        raise ServiceError(refusal)
     _make_final(actor, call, utcnow())
 
 

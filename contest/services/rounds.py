@@ -607,12 +607,20 @@ def distributions(round_: Round) -> dict[int, list[int]]:
     return scoring.distributions(sheets(round_), criteria, scale)
 
 
+def close_refusal(round_: Round) -> str | None:
+    """Why scoring cannot be closed now, or None: what `close_now` refuses, for the page that asks first."""
+    if round_.state is not RoundState.OPEN:
+        return _("Scoring can only be closed while it is open.")
+    return None
+
+
 def close_now(actor: User, round_: Round) -> None:
     """End scoring before the closing date (every juror is done, say); the timeline keeps the date."""
     if not can_manage_call(actor, round_.call):
         raise ServiceError(_("You do not run this call."))
-    if round_.state is not RoundState.OPEN:
-        raise ServiceError(_("Scoring can only be closed while it is open."))
+    refusal = close_refusal(round_)
+    if refusal:
+        raise ServiceError(refusal)
     round_.closes_at = to_minute(utcnow())
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_closed", actor_id=actor.id,
                              detail={"round": round_.title, "round_id": round_.id}))

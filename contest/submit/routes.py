@@ -1,10 +1,13 @@
 """Entrants' pages: thin skins over contest.services.entries."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from contest.errors import RETRY_AFTER
@@ -19,11 +22,13 @@ from contest.submission_limits import submission_limits
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, speak_for, undescribed_slots
 
 bp = Blueprint("submit", __name__)
+log = logging.getLogger(__name__)
 
 
 def _data(form) -> entry_service.EntryData:
     return entry_service.EntryData(title=form.title.data or "", description=form.description.data or "",
-                                   topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
+                                   topic_id=form.topic_id.data or None, place_id=form.place_id.data or None,
+                                   theme_id=form.theme_id.data or None)
 
 
 def _status(form, unavailable: bool, slot_errors: dict[str, str]) -> tuple[int, dict]:
@@ -43,6 +48,27 @@ def _submitter():
     return current_user if current_user.is_authenticated else None
 
 
+def _uploads(prefix: str = "image") -> list[entry_service.Upload]:
+    return image_slots(prefix=prefix, held=True) if request.method == "POST" else []
+
+
+def _hold(form, call: Call, uploads, slots: int, entry: Entry | None = None, prefix: str = "image", first: int = 1):
+    """After a refused form, its pictures held for the entrant (entry_service.hold_pictures), so the page shows
+    them again instead of asking for them again: (held pictures by slot, messages of refused files). Holding is a
+    help, not the answer: when the database refuses it (a busy moment), the form comes back without them."""
+    if request.method != "POST" or not uploads or "csrf_token" in form.errors:
+        return {}, {}
+    try:
+        held, errors = entry_service.hold_pictures(current_user, call, uploads, slots=slots, entry=entry,
+                                                   prefix=prefix, first=first)
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning("the pictures of a refused entry form could not be held: %s", error)
+        return {}, {}
+    return held, errors
+
+
 @bp.route("/calls/<int:call_id>/enter", methods=["GET", "POST"])
 @login_required
 @submission_limits(_submitter)
@@ -58,10 +84,11 @@ def enter(call_id: int):
         entry_service.check_can_enter(current_user, call)
     except ServiceError as error:
         problem = str(error)
-    slot_errors = undescribed_slots()
+    slot_errors = undescribed_slots(held=True)
+    uploads = _uploads()
     if problem is None and form.validate_on_submit() and not slot_errors:
         try:
-            entry = entry_service.submit_entry(current_user, call, _data(form), image_slots(),
+            entry = entry_service.submit_entry(current_user, call, _data(form), uploads,
                                                accepted_terms=form.accept.data, channel=_channel(),
                                                poster=remembered_poster(call))
         except ServiceError as error:
@@ -73,8 +100,12 @@ def enter(call_id: int):
             flash(_("Thank you: your entry “%(title)s” has been received. We will write to you once it has "
                     "been checked.", title=entry.title), "success")
             return redirect(url_for("submit.my_entries"))
+    held, file_errors = ({}, {}) if problem or unavailable else _hold(form, call, uploads, slots=call.images_max)
+    slot_errors.update(file_errors)
     return render_template("submit/enter.html", call=call, form=form, problem=problem, slot_errors=slot_errors,
-                           design=call.kind is CallKind.DESIGN), *_status(form, unavailable, slot_errors)
+                           held=held, design=call.kind is CallKind.DESIGN,
+                           sent=entry_service.entries_sent(current_user, call)), *_status(form, unavailable,
+                                                                                          slot_errors)
 
 
 @bp.route("/my/entries")
@@ -118,6 +149,7 @@ def edit(entry_id: int):
     if request.method == "GET":
         form.topic_id.data = entry.topic_id or 0
         form.place_id.data = entry.place_id or 0
+        form.theme_id.data = entry.theme_id or 0
     problem, unavailable = None, False
     try:
         entry_service.check_open(call)
@@ -129,11 +161,11 @@ def edit(entry_id: int):
     slot_errors = {f"alt-{p.id}": _("Image %(n)d: describe it in a sentence for people who cannot see it.", n=n)
                    for n, p in enumerate(entry.images, start=1)
                    if request.method == "POST" and p.id not in remove and not alt_texts[p.id].strip()}
-    slot_errors.update(undescribed_slots(prefix="new", first=len(entry.images) + 1))
+    slot_errors.update(undescribed_slots(prefix="new", first=len(entry.images) + 1, held=True))
+    uploads = _uploads(prefix="new")
     if problem is None and form.validate_on_submit() and not slot_errors:
         try:
-            entry_service.edit_entry(current_user, entry, _data(form), alt_texts, remove,
-                                     image_slots(prefix="new"))
+            entry_service.edit_entry(current_user, entry, _data(form), alt_texts, remove, uploads)
         except ServiceError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
@@ -142,8 +174,12 @@ def edit(entry_id: int):
             db.session.commit()
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("submit.my_entries"))
+    held, file_errors = ({}, {}) if problem or unavailable else _hold(form, call, uploads, slots=free_slots,
+                                                                      entry=entry, prefix="new",
+                                                                      first=len(entry.images) + 1)
+    slot_errors.update(file_errors)
     return render_template("submit/edit.html", entry=entry, call=call, form=form, problem=problem,
-                           slot_errors=slot_errors, free_slots=free_slots,
+                           slot_errors=slot_errors, free_slots=free_slots, held=held,
                            design=call.kind is CallKind.DESIGN), *_status(form, unavailable, slot_errors)
 
 

@@ -63,6 +63,7 @@ def test_a_juror_scores_three_entries_and_the_organiser_advances_two(app, live_s
     expect(juror.get_by_text(zh("%(done)d of %(total)d scored", done=3, total=3))).to_be_visible()
 
     organiser.goto(f"{live_server}/console/rounds/{round_id}/")
+    organiser.get_by_role("link", name=zh("Close scoring now")).click()  # asks first, on a page of its own
     organiser.get_by_role("button", name=zh("Close scoring now")).click()
     organiser.get_by_label(zh("Who advances")).select_option("top_n")
     organiser.get_by_label(zh("N or per cent")).fill("2")

@@ -203,6 +203,7 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
             expect(juror.get_by_text("3 of 3 scored")).to_be_visible()
 
         organiser.reload()
+        organiser.get_by_role("link", name="Close scoring now").click()  # asks first, on a page of its own
         organiser.get_by_role("button", name="Close scoring now").click()
         status_says(organiser, "Scoring is closed. Now decide who advances.")
         organiser.get_by_label("Who advances", exact=True).select_option(label="The best N entries")
@@ -273,6 +274,7 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         # 8. The notice period ends; the organiser makes the results final.
         time_passes(lambda: setattr(db.session.get(Call, call_id), "notice_ends_at", utcnow()))
         organiser.reload()
+        organiser.get_by_role("link", name="Make the results final").click()  # asks first, on a page of its own
         organiser.get_by_role("button", name="Make the results final").click()
         status_says(organiser, "The results are final.")
         citizen.reload()

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import CallTheme, Channel, EntryStatus, FollowUpStage, User
+from contest.models import CallTheme, Channel, EntryStatus, FollowUpStage, Objection, User
 from contest.models.types import utcnow
 from contest.services import results as results_service
 from contest.services.entries import EntryData, Upload, staff_entry, submit_entry
 from contest.services.followup import add_update
-from tests.helpers import adopt, approved_entries, make_call, make_user, picture_bytes
+from tests.helpers import adopt, approved_entries, log_in, make_call, make_user, picture_bytes, post_form
 from tests.integration.test_results import story  # noqa: F401  (the fixture of a call with results)
 from tests.openapi_contract import Contract, body_text, entry_ids, media_ids, path_of, private_leaks
 
@@ -80,7 +80,7 @@ def open_data(app, story, city, transport_commission, transport_organiser):  # n
 def _urls(data) -> list[tuple[str, int]]:
     calls = [data["results_call"], data["design"], data["ideas"]]
     public = [*data["ranked"], *data["shown"], data["idea"], data["paper"]]
-    urls = [("/api/v1/openapi.json", 200), ("/api/v1/calls", 200), ("/api/v1/calls?state=open", 200),
+    urls = [("/api/v1/", 200), ("/api/v1/openapi.json", 200), ("/api/v1/calls", 200), ("/api/v1/calls?state=open", 200),
             ("/api/v1/calls?per_page=1&page=2", 200), ("/api/v1/follow-ups", 200), ("/api/v1/statistics", 200),
             (f"/api/v1/statistics?department={data['design'].department_id}", 200),
             ("/api/v1/statistics?department=999999", 404), ("/api/v1/calls?page=0", 400),
@@ -122,6 +122,22 @@ def test_every_read_validates_against_the_document_and_gives_away_nothing_privat
     assert public <= seen_entries
     gets = {template for method, template, status in contract.seen if method == "get" and status == "200"}
     assert gets == {p for p, ops in contract.document["paths"].items() if "get" in ops}, "walk every read"
+
+
+def test_the_front_door_answers_json_with_its_links_and_the_document(client, contract):
+    response = client.get("/api/v1/", headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = contract.check(response)
+    assert path_of(body["openapi"]) == "/api/v1/openapi.json"
+    assert client.get(path_of(body["openapi"])).status_code == 200
+    for name, url in body["links"].items():
+        assert client.get(path_of(url)).status_code == 200, name
+    assert {"calls", "follow_ups", "statistics"} <= set(body["links"])
+    bare = client.get("/api/v1")  # without the slash: led to the front door, not a page
+    assert bare.status_code in (301, 308) and bare.headers["Location"].endswith("/api/v1/")
+    unknown = client.get("/api/v1/calls/1/nothing-here", headers={"Accept-Language": "zh-CN"})
+    assert unknown.status_code == 404 and unknown.mimetype == "application/json"
+    assert unknown.get_json()["error"] == {"code": "not_found", "message": "此地址没有内容。"}
 
 
 def test_lists_are_paged_with_links(client, contract, open_data):
@@ -234,3 +250,28 @@ def test_every_object_in_the_document_is_closed(contract):
     walk(contract.document["components"]["schemas"], ["schemas"])
     assert open_objects == []
     assert contract.document["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+
+
+def test_text_sent_from_a_browser_with_crlf_line_ends_comes_out_with_lf(app, client, contract, story,  # noqa: F811
+                                                                        transport_organiser):
+    """Browsers send a textarea's lines joined by CR LF: the API gives every text with LF alone."""
+    call = story["call"]
+    with app.test_request_context():
+        results_service.publish(transport_organiser, call, 7, None)
+    db.session.commit()
+    results_page = f"/calls/{call.id}/results"
+    citizen = make_user("objector@example.org", name="较真的市民")
+    log_in(client, citizen.email)
+    post_form(client, f"/calls/{call.id}/results/objections",
+              {"entry_id": story["entries"][0].id, "reason": "图案相似。\r\n请复核。"}, page=results_page)
+    objection = db.session.scalar(select(Objection))
+    organiser = app.test_client()
+    log_in(organiser, transport_organiser.email)
+    console = f"/console/calls/{call.id}/results"
+    response = post_form(organiser, f"/console/calls/{call.id}/results/objections/{objection.id}/answer",
+                         {"answer": "经核查：\r\n图案为原创。\r\n\r\n异议不成立。"}, page=console)
+    assert response.status_code == 302
+    results = contract.check(client.get(f"/api/v1/calls/{call.id}/results"))
+    assert [(o["reason"], o["answer"]) for o in results["objections"]] == [
+        ("图案相似。\n请复核。", "经核查：\n图案为原创。\n\n异议不成立。")]
+    assert "\r" not in client.get(f"/api/v1/calls/{call.id}/results").get_data(as_text=True)

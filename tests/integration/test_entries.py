@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import CallKind, DuplicateFlag, Entry, EntryImage, EntryStatus, Image, ImageFile
+from contest.models import CallKind, DuplicateFlag, Entry, EntryImage, EntryStatus, Image, ImageFile, PendingUpload
 from tests.helpers import (
     count_rows,
     io_bytes,
@@ -149,7 +149,8 @@ def test_two_submits_at_the_same_moment_keep_the_limit(app, citizen, transport_c
     assert errors == []
     assert sorted(results) == [302, 400, 400]
     assert count_rows(Entry) == 1
-    assert count_rows(Image) == 1
+    # A refused one may hold its picture for another try (contest.services.pending_uploads); none is attached.
+    assert count_rows(EntryImage) == 1 and count_rows(Image) == 1 + count_rows(PendingUpload)
 
 
 def test_editing_someone_elses_entry_is_refused(client, another_client, entrant, railing_call):
@@ -206,11 +207,11 @@ def test_the_terms_must_be_accepted(client, entrant, railing_call):
 def test_every_image_needs_alt_text(client, entrant, railing_call):
     response = submit_design(client, railing_call, images=[picture_bytes(1), picture_bytes(2)], alts={2: " "})
     assert response.status_code == 400
-    assert count_rows(Entry) == 0 and count_rows(Image) == 0
+    # No entry; the two pictures are only held for the entrant, to be sent again without choosing them again.
+    assert count_rows(Entry) == 0 and count_rows(Image) == count_rows(PendingUpload) == 2
     # The message stands beside the second image's description, tied to it, and the summary leads there.
     html = response.get_data(as_text=True)
-    message = zh("Image %(n)d: describe it in a sentence for people who cannot see it, and choose the file again.",
-                 n=2)
+    message = zh("Image %(n)d: describe it in a sentence for people who cannot see it.", n=2)
     assert f'<p class="error-message" id="image-2-alt-error">{message}</p>' in html
     assert re.search(r'id="image-2-alt"[^>]*aria-describedby="image-2-alt-hint image-2-alt-error" aria-invalid="true"',
                      html)
@@ -297,7 +298,9 @@ def test_bad_files_get_a_clear_message_and_store_nothing(client, entrant, transp
 
 def test_one_image_too_many(client, entrant, railing_call, app):
     response = submit_design(client, railing_call, images=[picture_bytes(n) for n in range(1, 5)])
-    assert response.status_code == 400 and count_rows(Entry) == 0 and stored_files(app) == []
+    assert response.status_code == 400 and count_rows(Entry) == 0
+    # Only the form's three slots are held for another try, the fourth file is not kept.
+    assert count_rows(Image) == count_rows(PendingUpload) == railing_call.images_max
 
 
 def test_a_photo_with_gps_comes_out_upright_and_clean(client, entrant, railing_call):
