@@ -8,8 +8,8 @@ page reads one row and says exactly what was published, whatever happens to the 
 from __future__ import annotations
 
 from contest.services.results.awards import awards_of, default_awards, set_awards
+from contest.services.results.entrant_feedback import Feedback, RoundFeedback, feedback
 from contest.services.results.exports import EXPORT_COLUMNS, export_csv, export_json, export_rows
-from contest.services.results.feedback import Feedback, RoundFeedback, feedback
 from contest.services.results.publication import (
     NOTICE_DAYS,
     FeedbackLink,
