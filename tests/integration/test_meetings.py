@@ -97,7 +97,7 @@ def test_a_meeting_with_three_suggestions_shows_on_the_call_page_and_in_the_figu
     entry_page = visitor.get(f"/entries/{entries[0].id}").get_data(as_text=True)
     assert zh("Raised at:") in entry_page and f"/meetings/{meeting.id}" in entry_page
 
-    assert figures(idea_call)["by_channel"] == [["meeting", 3]]
+    assert figures(idea_call).by_channel == [("meeting", 3)]
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions.count("meeting.create") == 1 and actions.count("entry.staff_enter") == 3
     logged = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "entry.staff_enter")).first()

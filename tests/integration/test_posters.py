@@ -149,7 +149,7 @@ def test_an_entry_sent_after_scanning_the_poster_counts_as_poster(app, call, tra
     assert (found.channel, found.poster_id) == (Channel.WEB, None)
 
     approve_all(call)
-    by_channel = dict(figures(call)["by_channel"])
+    by_channel = dict(figures(call).by_channel)
     assert by_channel == {"poster": 1, "web": 1}
     with app.test_request_context():
         [row] = poster_service.posters_of(call)

@@ -1,0 +1,58 @@
+"""Public rounds: one person one voice, by votes or by "which do you prefer?" pairs, with an audit trail."""
+from __future__ import annotations
+
+from contest.services import ServiceError
+from contest.services.public.integrity import (
+    Burst,
+    PairTrouble,
+    _ballots,
+    ballot_total,
+    bursts,
+    crowded_addresses,
+    pair_trouble,
+    void,
+    voided_summary,
+)
+from contest.services.public.pairs import (
+    PAIR_MAX_AGE,
+    PairAnswer,
+    answer_pair,
+    comparisons_made,
+    next_pair,
+    pairwise_scores,
+)
+from contest.services.public.settings import (
+    Holding,
+    NotEligible,
+    NotFound,
+    NotLoggedIn,
+    PublicRoundData,
+    check_eligible,
+    close_voting_now,
+    create_public_round,
+    entries_of,
+    holding,
+    open_public_round,
+    removal_refused,
+    remove_round,
+    round_holding,
+    update_public_round,
+)
+from contest.services.public.votes import (
+    cast_vote,
+    cast_vote_as,
+    counts_visible,
+    my_votes,
+    public_round_and_entry,
+    take_back,
+    vote_counts,
+)
+
+__all__ = [
+    "Burst", "Holding", "NotEligible", "NotFound", "NotLoggedIn", "PAIR_MAX_AGE", "PairAnswer", "PairTrouble",
+    "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "bursts", "cast_vote",
+    "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
+    "create_public_round", "crowded_addresses", "entries_of", "holding", "my_votes", "next_pair",
+    "open_public_round", "pair_trouble", "pairwise_scores", "public_round_and_entry", "removal_refused",
+    "remove_round", "round_holding", "take_back", "update_public_round", "void", "voided_summary", "vote_counts",
+]

@@ -1,0 +1,137 @@
+"""The integrity of a public round: bursts, troubled pairs, crowded addresses, and voiding ballots with a
+reason."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select, update
+
+from contest.extensions import db
+from contest.models import (
+    Comparison,
+    PublicMode,
+    Round,
+    RoundState,
+    ShownPair,
+    User,
+    Vote,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call
+from contest.services import ServiceError
+from contest.services.audit import record
+
+
+@dataclass
+class Burst:
+    entry_id: int
+    start: datetime
+    count: int
+    ids: list[int]
+
+
+def _ballots(round_: Round):
+    model = Vote if round_.public_mode is PublicMode.VOTES else Comparison
+    target = Vote.entry_id if model is Vote else Comparison.winner_id
+    return model, target
+
+
+def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: int = 7,
+           threshold: int = 5) -> list[Burst]:
+    """Many new accounts backing the same entry within a short time."""
+    model, target = _ballots(round_)
+    rows = db.session.execute(
+        select(model.id, target, model.created_at, User.created_at).join(User, User.id == model.user_id)
+        .where(model.round_id == round_.id, model.voided_at.is_(None), target.is_not(None))
+        .order_by(target, model.created_at)).all()
+    by_entry = defaultdict(list)
+    for ballot_id, entry_id, at, account_created in rows:
+        if at - account_created < timedelta(days=new_days):  # only new accounts make a burst suspicious
+            by_entry[entry_id].append((at, ballot_id))
+    found = []
+    for entry_id, ballots in by_entry.items():
+        start = 0
+        best = None
+        for end in range(len(ballots)):
+            while ballots[end][0] - ballots[start][0] > window:
+                start += 1
+            size = end - start + 1
+            if size >= threshold and (best is None or size > best[1] - best[0] + 1):
+                best = (start, end)
+        if best:
+            chosen = ballots[best[0]:best[1] + 1]
+            found.append(Burst(entry_id, chosen[0][0], len(chosen), [b for _, b in chosen]))
+    return sorted(found, key=lambda b: -b.count)
+
+
+@dataclass(frozen=True)
+class PairTrouble:
+    """A citizen of a pairwise round whose answers were refused (sent again for a pair already answered, or
+    after the pair was dropped), or who left pairs unanswered."""
+
+    user_id: int
+    name: str
+    answered: int
+    refused: int
+    abandoned: int  # shown, never answered: dropped, or left on screen when the round closed
+
+
+def pair_trouble(round_: Round, now: datetime | None = None) -> list[PairTrouble]:
+    """Citizens with refused or abandoned pairs, most refusals first. While the round is open, the pair on a
+    citizen's screen is not abandoned yet: only once it was dropped or the round closed. None in a votes round."""
+    if round_.public_mode is not PublicMode.PAIRWISE:
+        return []
+    unanswered = ShownPair.answered_at.is_(None)
+    if round_.state_at(now or utcnow()) is RoundState.OPEN:
+        unanswered = unanswered & ShownPair.dropped_at.is_not(None)
+    answered = func.count(ShownPair.answered_at)
+    refused = func.coalesce(func.sum(ShownPair.refusals), 0)
+    abandoned = func.coalesce(func.sum(case((unanswered, 1), else_=0)), 0)
+    rows = db.session.execute(
+        select(ShownPair.user_id, User.display_name, answered, refused, abandoned)
+        .join(User, User.id == ShownPair.user_id).where(ShownPair.round_id == round_.id)
+        .group_by(ShownPair.user_id, User.display_name).having((refused > 0) | (abandoned > 0))
+        .order_by(refused.desc(), abandoned.desc(), ShownPair.user_id)).all()
+    return [PairTrouble(*row) for row in rows]
+
+
+def crowded_addresses(round_: Round, threshold: int = 5) -> list[tuple[str, int, int]]:
+    """Addresses many accounts voted from: (address, accounts, ballots). A school may be innocent: look first."""
+    model, _target = _ballots(round_)
+    rows = db.session.execute(
+        select(model.address, func.count(func.distinct(model.user_id)), func.count())
+        .where(model.round_id == round_.id, model.voided_at.is_(None), model.address != "")
+        .group_by(model.address).having(func.count(func.distinct(model.user_id)) >= threshold)
+        .order_by(func.count(func.distinct(model.user_id)).desc())).all()
+    return [tuple(r) for r in rows]
+
+
+def void(actor: User, round_: Round, ids: list[int], reason: str) -> int:
+    """Void ballots with a written reason: they stop counting, and the results say how many and why."""
+    if not can_manage_call(actor, round_.call):
+        raise ServiceError(_("You do not run this call."))
+    if not reason.strip():
+        raise ServiceError(_("Write the reason for voiding: it is published with the results."))
+    model, _target = _ballots(round_)
+    changed = db.session.execute(
+        update(model).where(model.round_id == round_.id, model.id.in_(ids), model.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by_id=actor.id, voided_reason=reason.strip()[:500])).rowcount
+    record(actor, "round.void", "round", round_.id, ids=sorted(ids), reason=reason.strip(), count=changed)
+    return changed
+
+
+def voided_summary(round_: Round) -> list[tuple[str, int]]:
+    """(reason, how many) of the voided ballots: shown with the results, never hidden."""
+    model, _target = _ballots(round_)
+    return [tuple(r) for r in db.session.execute(
+        select(model.voided_reason, func.count()).where(model.round_id == round_.id, model.voided_at.is_not(None))
+        .group_by(model.voided_reason).order_by(func.count().desc())).all()]
+
+
+def ballot_total(round_: Round) -> int:
+    model, _target = _ballots(round_)
+    return db.session.scalar(select(func.count()).select_from(model).where(
+        model.round_id == round_.id, model.voided_at.is_(None)))

@@ -1,0 +1,155 @@
+"""Pairwise comparison: the pair shown (stored), its answer (one per citizen and unordered pair), the fit."""
+from __future__ import annotations
+
+import enum
+import random
+import secrets
+from collections import Counter
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from contest import pairwise
+from contest.extensions import db
+from contest.models import (
+    Comparison,
+    Entry,
+    Round,
+    ShownPair,
+    User,
+)
+from contest.models.types import utcnow
+from contest.services import ServiceError
+from contest.services.public.settings import check_eligible, entries_of
+from contest.services.public.votes import _insert_ignoring_conflicts
+from contest.services.rounds import (
+    takes_part,
+)
+from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
+
+PAIR_MAX_AGE = timedelta(hours=12)
+
+
+class PairAnswer(enum.Enum):
+    """What became of an answer to a pair: counted, or refused (and recorded as refused)."""
+
+    COUNTED = "counted"
+    REPEATED = "repeated"  # this citizen's answer to this pair already counts
+    STALE = "stale"  # the pair was dropped (an entry left the round): another one is shown now
+
+
+def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
+    """The pair this citizen is to compare, with a token to answer it; None when no new pair is left.
+
+    The pair shown is stored: until it is answered, opening the page again shows it again. A new one favours
+    the least seen entries, never the citizen's own, never a pair this citizen has answered.
+    """
+    check_eligible(user, round_)
+    entries = {e.id: e for e in entries_of(round_)}
+    own = {e.id for e in entries.values() if e.author_id == user.id}
+    answered = _pairs_answered(user, round_)
+    shown = _outstanding_pair(user, round_)
+    if shown is not None:
+        if _still_a_question(shown.left_id, shown.right_id, entries, own, answered):
+            return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
+        shown.dropped_at = utcnow()
+        db.session.flush()
+    rows = db.session.execute(select(Comparison.left_id, Comparison.right_id).where(
+        Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()
+    appearances, pair_counts = Counter(), Counter()
+    for left, right in rows:
+        appearances[left] += 1
+        appearances[right] += 1
+        pair_counts[frozenset((left, right))] += 1
+    rng = random.Random(secrets.randbits(64))
+    pair = pairwise.choose_pair(list(entries), appearances, pair_counts, exclude=own, seen_pairs=answered, rng=rng)
+    if pair is None:
+        return None
+    left, right = pair
+    # Two page views at the same moment: the database keeps one outstanding pair, and both show that one.
+    _insert_ignoring_conflicts(ShownPair, {
+        "round_id": round_.id, "user_id": user.id, "nonce": secrets.token_hex(16), "left_id": left,
+        "right_id": right, "shown_at": utcnow(), "refusals": 0})
+    shown = _outstanding_pair(user, round_)
+    if shown is None:  # the other view's pair was answered in between: draw again, with that answer known
+        return next_pair(user, round_)
+    return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
+
+
+def _pairs_answered(user: User, round_: Round) -> set[frozenset]:
+    """Every pair this citizen answered in the round, voided answers included: none is asked again."""
+    return {frozenset(pair) for pair in db.session.execute(select(Comparison.left_id, Comparison.right_id).where(
+        Comparison.round_id == round_.id, Comparison.user_id == user.id)).all()}
+
+
+def _outstanding_pair(user: User, round_: Round) -> ShownPair | None:
+    return db.session.scalar(select(ShownPair).where(
+        ShownPair.round_id == round_.id, ShownPair.user_id == user.id, ShownPair.answered_at.is_(None),
+        ShownPair.dropped_at.is_(None)))
+
+
+def _still_a_question(left: int, right: int, entries, own: set[int], answered: set[frozenset]) -> bool:
+    return left in entries and right in entries and not {left, right} & own and \
+        frozenset((left, right)) not in answered
+
+
+def _pair_token(shown: ShownPair) -> str:
+    return make_token("pair", {"round": shown.round_id, "user": shown.user_id, "nonce": shown.nonce})
+
+
+def answer_pair(user: User, round_: Round, token: str, choice: str, address: str = "") -> PairAnswer:
+    """Store the answer to the pair `next_pair` showed. Only the outstanding pair's answer counts, once: an
+    answer sent twice, for a pair already answered, or for a pair no longer shown is refused and recorded."""
+    check_eligible(user, round_)
+    try:
+        data = read_token("pair", token, PAIR_MAX_AGE)
+    except (TokenExpired, TokenInvalid):
+        raise ServiceError(_("This pair is no longer valid. Here is a new one.")) from None
+    if data.get("round") != round_.id or data.get("user") != user.id:
+        raise ServiceError(_("This pair is no longer valid. Here is a new one."))
+    shown = db.session.scalar(select(ShownPair).where(
+        ShownPair.round_id == round_.id, ShownPair.user_id == user.id, ShownPair.nonce == data.get("nonce")))
+    if shown is None:  # a token from before pairs were stored
+        raise ServiceError(_("This pair is no longer valid. Here is a new one."))
+    left, right = shown.left_id, shown.right_id
+    winner = {"left": left, "right": right, "none": None}.get(choice, "invalid")
+    if winner == "invalid":
+        raise ServiceError(_("Choose one of the two, or say you cannot decide."))
+    if shown.dropped_at is None and shown.answered_at is None and not (
+            takes_part(round_, left) and takes_part(round_, right)):
+        shown.dropped_at = utcnow()  # an entry left the round while the pair was on screen
+    if shown.dropped_at is not None:
+        return _refuse(shown, PairAnswer.STALE)
+    if shown.answered_at is not None:
+        return _refuse(shown, PairAnswer.REPEATED)
+    # The unique index on (round, citizen, pair) decides between answers sent at the same moment.
+    if not _insert_ignoring_conflicts(Comparison, {
+            "round_id": round_.id, "user_id": user.id, "nonce": shown.nonce, "left_id": left, "right_id": right,
+            "winner_id": winner, "created_at": utcnow(), "address": address[:64], "voided_reason": ""}):
+        return _refuse(shown, PairAnswer.REPEATED)
+    db.session.execute(update(ShownPair).where(ShownPair.id == shown.id, ShownPair.answered_at.is_(None))
+                       .values(answered_at=utcnow()))
+    return PairAnswer.COUNTED
+
+
+def _refuse(shown: ShownPair, outcome: PairAnswer) -> PairAnswer:
+    db.session.execute(update(ShownPair).where(ShownPair.id == shown.id)
+                       .values(refusals=ShownPair.refusals + 1))
+    return outcome
+
+
+def comparisons_made(user: User, round_: Round) -> int:
+    if not user.is_authenticated:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(Comparison).where(
+        Comparison.round_id == round_.id, Comparison.user_id == user.id))
+
+
+def pairwise_scores(round_: Round) -> dict[int, float]:
+    """Each entry's chance of beating a randomly chosen other entry, from a Bradley-Terry fit."""
+    ids = [e.id for e in entries_of(round_)]
+    outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
+        select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(
+            Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()]
+    return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes))

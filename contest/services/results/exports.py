@@ -1,0 +1,60 @@
+"""The ranking with every part of each score, for the organisers: as CSV and as JSON."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from contest.extensions import db
+from contest.models import (
+    Call,
+    Entry,
+)
+from contest.services.results.awards import awards_of
+from contest.services.results.ranking import compute, snapshot
+from contest.snapshot import Place, Snapshot
+from contest.tabular import csv_dicts_text
+
+EXPORT_COLUMNS = ["rank", "entry_id", "title", "author", "finalist", "out_in", "combined", "expert_score",
+                  "expert_rank", "expert_rank_low", "expert_rank_high", "jurors", "public_score", "public_rank",
+                  "prize"]
+
+
+def export_rows(call: Call) -> tuple[Snapshot, list[dict]]:
+    """The ranking with every part of each score, for the organisers (the snapshot once published)."""
+    snap = snapshot(call) or compute(call)
+    entries = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.call_id == call.id)
+                                                   .options(selectinload(Entry.author)))}
+    awards = awards_of(call)
+    criteria = next((r.criteria for r in reversed(snap.rounds) if r.is_expert), [])
+    rows = []
+    for row in snap.rows:
+        entry, expert, public = entries.get(row.entry), row.expert or Place(), row.public or Place()
+        out = {"rank": row.rank, "entry_id": row.entry, "title": entry.title if entry else "",
+               "author": entry.byline if entry else "", "finalist": row.finalist, "out_in": row.out_in or "",
+               "combined": row.value, "expert_score": expert.score, "expert_rank": expert.rank,
+               "expert_rank_low": expert.low, "expert_rank_high": expert.high,
+               "jurors": expert.jurors, "public_score": public.score,
+               "public_rank": public.rank,
+               "prize": awards[row.entry].prize.name if row.entry in awards else ""}
+        for criterion in criteria:
+            out[f"criterion:{criterion.name}"] = (expert.criteria or {}).get(str(criterion.id))
+        rows.append(out)
+    return snap, rows
+
+
+def export_csv(call: Call) -> str:
+    """The ranking as CSV (contest.tabular: formulas escaped, with a byte-order mark)."""
+    _snap, rows = export_rows(call)
+    return csv_dicts_text(list(rows[0]) if rows else EXPORT_COLUMNS, rows)
+
+
+def export_json(call: Call) -> str:
+    snap, rows = export_rows(call)
+    return json.dumps({"call": {"id": call.id, "title": call.title},
+                       "published_at": call.results_published_at.isoformat() if call.results_published_at else None,
+                       "final_at": call.results_final_at.isoformat() if call.results_final_at else None,
+                       "formula": snap.formula.to_json(), "rounds": [r.to_json() for r in snap.rounds],
+                       "figures": snap.figures.to_json(),
+                       "ranking": rows, "award_statement": call.award_statement}, ensure_ascii=False, indent=1)

@@ -1,0 +1,196 @@
+"""Publication into a notice period (公示期), objections and their answers, and making the results final."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from contest.extensions import db
+from contest.links import external_url
+from contest.mail import send_mail, send_once_each
+from contest.models import (
+    Award,
+    Call,
+    CallEvent,
+    Entry,
+    EntryStatus,
+    MailKind,
+    Objection,
+    User,
+)
+from contest.models.types import utcnow
+from contest.permissions import can_manage_call, organisers_of
+from contest.services import ServiceError
+from contest.services.audit import record
+from contest.services.results.awards import awards_of, default_awards
+from contest.services.results.ranking import compute, rounds_over
+from contest.services.visibility import public_entries
+
+NOTICE_DAYS = (0, 60)  # 0: no notice period, the results are final on publication
+
+
+@dataclass(frozen=True)
+class FeedbackLink:
+    """An entrant's entry and the address of its feedback, as the results mail lists them."""
+
+    entry: Entry
+    url: str
+
+
+def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> None:
+    """Freeze the ranking and open the notice period; every entrant is told."""
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    if call.results_published_at is not None:
+        raise ServiceError(_("The results are already published."))
+    if not rounds_over(call):
+        raise ServiceError(_("Every round must be over before the results are published."))
+    if not NOTICE_DAYS[0] <= notice_days <= NOTICE_DAYS[1]:
+        raise ServiceError(_("The notice period must be between %(low)d and %(high)d days.", low=NOTICE_DAYS[0],
+                             high=NOTICE_DAYS[1]))
+    if top_n is not None and top_n < 1:
+        raise ServiceError(_("Show at least the first entry, or all of them."))
+    now = utcnow()
+    snap = compute(call)
+    call.results_snapshot = snap.to_json()
+    if call.prizes and not awards_of(call):
+        # Prizes never given by hand follow the computed order: the results never go out without winners.
+        for entry_id, prize_id in default_awards(call, snap).items():
+            db.session.add(Award(call_id=call.id, entry_id=entry_id, prize_id=prize_id, awarded_by_id=actor.id))
+        call.award_statement = ""
+    call.results_published_at, call.notice_days = now, notice_days
+    call.notice_ends_at, call.results_top_n = now + timedelta(days=notice_days), top_n
+    db.session.add(CallEvent(call_id=call.id, kind="results_published", actor_id=actor.id, at=now,
+                             detail={"notice_ends": call.notice_ends_at.isoformat(), "days": notice_days}))
+    record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
+    if notice_days == 0:  # no notice period: nobody can object, so the results are final now, by the same person
+        _make_final(actor, call, now, notice_days=0)
+    authors = db.session.execute(select(Entry, User).join(User, User.id == Entry.author_id).where(
+        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
+    send_once_each([(author, FeedbackLink(entry, external_url("submit.feedback", entry_id=entry.id)))
+                    for entry, author in authors], "results_published", kind=MailKind.RESULTS, call=call,
+                   results_url=external_url("public.results", call_id=call.id))
+
+
+def in_notice_period(call: Call, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return call.results_published_at is not None and call.results_final_at is None and now < call.notice_ends_at
+
+
+def file_objection(user: User, call: Call, entry_id: int | None, reason: str) -> Objection:
+    """A citizen objects, during the notice period, to a named entry or to the results as a whole."""
+    if not user.is_authenticated:
+        raise ServiceError(_("Log in to file an objection."))
+    if not user.is_confirmed:
+        raise ServiceError(_("Please confirm your e-mail address before filing an objection."))
+    if not in_notice_period(call):
+        raise ServiceError(_("Objections can be filed only during the notice period."))
+    if not reason.strip():
+        raise ServiceError(_("Write the reason for your objection."))
+    if entry_id is not None and db.session.scalar(select(Entry.id).where(
+            Entry.id == entry_id, Entry.call_id == call.id, *public_entries(merged=True))) is None:
+        raise ServiceError(_("Choose an entry of this call, or the results as a whole."))
+    objection = Objection(call_id=call.id, entry_id=entry_id, author_id=user.id, reason=reason.strip()[:5000])
+    db.session.add(objection)
+    db.session.add(CallEvent(call_id=call.id, kind="objection_filed", detail={}))
+    db.session.flush()
+    record(user, "results.object", "call", call.id, objection_id=objection.id, entry_id=entry_id)
+    return objection
+
+
+def answer_objection(actor: User, objection: Objection, answer: str) -> None:
+    """The organisers' answer, public on the results page; it can be corrected until the results are final."""
+    call = db.session.get(Call, objection.call_id)
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    if call.results_final_at is not None:
+        raise ServiceError(_("The results are final."))
+    if not answer.strip():
+        raise ServiceError(_("Write the answer: it is published with the results."))
+    first = objection.answered_at is None
+    objection.answer, objection.answered_at, objection.answered_by_id = answer.strip()[:5000], utcnow(), actor.id
+    if first:
+        db.session.add(CallEvent(call_id=call.id, kind="objection_answered", actor_id=actor.id, detail={}))
+        _tell_objector(objection, call)
+    record(actor, "results.answer", "objection", objection.id, first=first)
+
+
+def _tell_objector(objection: Objection, call: Call) -> None:
+    """The citizen who filed the objection is mailed its first answer (a correction is only published)."""
+    author = objection.author
+    if author is None or author.disabled_at is not None:
+        return
+    send_mail(author.email, author.locale, "objection_answered", kind=MailKind.OBJECTION, user=author,
+              objection=objection, call=call, url=external_url("public.results", call_id=call.id, _anchor="objections"))
+
+
+def objections_of(call: Call) -> list[Objection]:
+    return list(db.session.scalars(select(Objection).where(Objection.call_id == call.id)
+                                   .options(selectinload(Objection.entry)).order_by(Objection.created_at)))
+
+
+def final_refusal(call: Call) -> str | None:
+    """Why the results cannot be made final now, or None: what `finalise` refuses, for the page that asks first."""
+    if call.results_published_at is None:
+        return _("Publish the results first.")
+    if call.results_final_at is not None:
+        return _("The results are already final.")
+    if utcnow() < call.notice_ends_at:
+        return _("The notice period is not over yet.")
+    unanswered = db.session.scalar(select(func.count()).select_from(Objection).where(
+        Objection.call_id == call.id, Objection.answered_at.is_(None)))
+    if unanswered:
+        return _("Answer every objection before making the results final (%(n)d unanswered).", n=unanswered)
+    return None
+
+
+def finalise(actor: User, call: Call) -> None:
+    """After the notice period, with every objection answered, the results become final."""
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    refusal = final_refusal(call)
+    if refusal:
+        raise ServiceError(refusal)
+    _make_final(actor, call, utcnow())
+
+
+def _make_final(actor: User, call: Call, at: datetime, **detail) -> None:
+    """The results become final: when and by whom, on the timeline and in the log."""
+    call.results_final_at = at
+    db.session.add(CallEvent(call_id=call.id, kind="results_final", actor_id=actor.id, at=at))
+    record(actor, "results.finalise", "call", call.id, **detail)
+
+
+def tell_notice_periods_over(now: datetime | None = None) -> int:
+    """Tell the organisers of each call whose notice period has ended, results not yet final, that they can answer
+    what is left and make the results final; returns how many calls. The worker runs this at every turn of its clock.
+
+    Once per call: claimed by one conditional UPDATE and committed with its mails (unlike the services a page
+    calls), so two workers at once tell the organisers once. Needs no request: the link is the configured site's.
+    """
+    now = now or utcnow()
+    waiting = (Call.results_published_at.is_not(None), Call.results_final_at.is_(None), Call.notice_ends_at <= now,
+               Call.notice_over_told_at.is_(None))
+    call_ids = list(db.session.scalars(select(Call.id).where(*waiting).order_by(Call.id)))
+    db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    told = 0
+    for call_id in call_ids:
+        claimed = db.session.execute(update(Call).where(Call.id == call_id, *waiting).values(notice_over_told_at=now)
+                                     .execution_options(synchronize_session=False)).rowcount
+        if not claimed:  # another worker told them a moment ago
+            db.session.rollback()
+            continue
+        call = db.session.get(Call, call_id)
+        unanswered = db.session.scalar(select(func.count()).select_from(Objection).where(
+            Objection.call_id == call_id, Objection.answered_at.is_(None)))
+        organisers = organisers_of(call)
+        for organiser in organisers:
+            send_mail(organiser.email, organiser.locale, "notice_period_over", user=organiser, call=call,
+                      unanswered=unanswered, url=external_url("console.results", call_id=call_id))
+        record(None, "results.notice_over", "call", call_id, told=len(organisers), unanswered=unanswered)
+        db.session.commit()
+        told += 1
+    return told
