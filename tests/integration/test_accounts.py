@@ -207,7 +207,7 @@ def test_the_session_rotates_on_login(client, citizen):
     with client.session_transaction() as session:
         session["planted"] = "by someone else"
         token_before = session["csrf_token"]
-    log_in(client, citizen.email)
+    assert log_in(client, citizen.email).status_code == 302
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session.get("csrf_token") != token_before
