@@ -112,17 +112,22 @@ def migrated_database(database_url, tmp_path_factory):
     return database_url
 
 
+def empty_tables(connection) -> None:
+    """Delete every row, and on PostgreSQL start the ids again at 1 (SQLite's follow the rows)."""
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # the tree refers to itself
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
 def empty_all_tables(app) -> None:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-            else:
-                connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # the tree refers to itself
-                for table in reversed(db.metadata.sorted_tables):
-                    connection.execute(table.delete())
+            empty_tables(connection)
         db.engine.dispose()
 
 
