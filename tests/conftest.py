@@ -14,6 +14,7 @@ import pytest
 from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 
@@ -152,6 +153,25 @@ db.session.session_factory.class_ = SessionInTestTransaction
 db.session.session_factory.configure(join_transaction_mode="create_savepoint")
 
 
+class CompiledTemplates(BytecodeCache):
+    """The templates compiled once for the whole run (in memory), not again by each test's new app; keyed by name
+    and source checksum, so a changed template is compiled afresh. Every test app's Jinja settings are the same."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 class RequestIsolatingClient(FlaskClient):
     """Each request runs in contexts of its own, as it would on a server.
 
@@ -265,6 +285,7 @@ def app_factory(request, migrated_database, tmp_path):
         app = create_app(settings_for_tests(migrated_database, tmp_path, **overrides))
         app.test_client_class = RequestIsolatingClient
         app.extensions["contest_outbox"] = WorkerOutbox(app)
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
         if not real_commits:
             if not test_connection:
                 with app.app_context():
