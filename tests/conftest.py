@@ -21,9 +21,24 @@ from sqlalchemy.engine import Connection, make_url
 from contest import create_app
 from contest.extensions import db, limiter
 from contest.models import CallKind, DepartmentKind
+from contest.services import accounts
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# scrypt at its production cost takes a tenth of a second a password, on purpose; the suite logs in hundreds of times.
+# Its tests hash and check with scrypt still, at a cost of 2**10 (the stored hash names it, so checks follow it);
+# the test that times two paths of registration against each other asks for the production cost back.
+TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
+accounts.PASSWORD_METHOD = TEST_PASSWORD_METHOD
+
+
+@pytest.fixture
+def production_password_cost(monkeypatch):
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "scrypt")
+    accounts._dummy_hash.cache_clear()
+    yield
+    accounts._dummy_hash.cache_clear()
 
 
 def pytest_addoption(parser):

@@ -97,7 +97,8 @@ def test_registration_refuses_a_short_password_with_a_clear_message(client):
     assert find_user_by_email("new@example.org") is None
 
 
-def test_registration_takes_as_long_for_a_known_address_as_for_a_new_one(client, app, citizen, outbox):
+def test_registration_takes_as_long_for_a_known_address_as_for_a_new_one(client, app, citizen, outbox,
+                                                                          production_password_cost):
     """Timing must not tell strangers who has an account: both paths hash the password and send one mail."""
     from statistics import median
 
