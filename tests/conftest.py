@@ -1,5 +1,7 @@
 """Fixtures: a database made by the migrations once per run (SQLite, or PostgreSQL with --db postgresql),
-an app per test on it, emptied after each test; clients; domain-named people and departments."""
+an app per test on it whose every session works inside one transaction that is rolled back after the test
+(or, for a test marked real_commits, commits for real and has every table emptied after it); clients;
+domain-named people, departments and calls."""
 from __future__ import annotations
 
 import contextlib
@@ -9,17 +11,34 @@ import secrets
 from pathlib import Path
 
 import pytest
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from contest import create_app
 from contest.extensions import db, limiter
-from contest.models import DepartmentKind
+from contest.models import CallKind, DepartmentKind
+from contest.services import accounts
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# scrypt at its production cost takes a tenth of a second a password, on purpose; the suite logs in hundreds of times.
+# Its tests hash and check with scrypt still, at a cost of 2**10 (the stored hash names it, so checks follow it);
+# the test that times two paths of registration against each other asks for the production cost back.
+TEST_PASSWORD_METHOD = "scrypt:1024:8:1"
+accounts.PASSWORD_METHOD = TEST_PASSWORD_METHOD
+
+
+@pytest.fixture
+def production_password_cost(monkeypatch):
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "scrypt")
+    accounts._dummy_hash.cache_clear()
+    yield
+    accounts._dummy_hash.cache_clear()
 
 
 def pytest_addoption(parser):
@@ -109,18 +128,63 @@ def migrated_database(database_url, tmp_path_factory):
     return database_url
 
 
+def empty_tables(connection) -> None:
+    """Delete every row, and on PostgreSQL start the ids again at 1 (SQLite's follow the rows)."""
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # the tree refers to itself
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
 def empty_all_tables(app) -> None:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-            else:
-                connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # the tree refers to itself
-                for table in reversed(db.metadata.sorted_tables):
-                    connection.execute(table.delete())
+            empty_tables(connection)
         db.engine.dispose()
+
+
+class SessionInTestTransaction(FlaskSession):
+    """Flask-SQLAlchemy's session, on the test's connection when its app has one.
+
+    Flask-SQLAlchemy picks the app's engine and ignores a bind given to the session, so the test's connection is
+    looked up here. On that connection, whose transaction the test holds open, a session joins by a SAVEPOINT
+    (join_transaction_mode="create_savepoint"): its commit releases the savepoint, its rollback rolls back to
+    it, and everything is gone when the test's transaction is rolled back at the end.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and has_app_context():
+            connection = current_app.extensions.get("contest_test_connection")
+            if connection is not None:
+                return connection
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db.session.session_factory.class_ = SessionInTestTransaction
+db.session.session_factory.configure(join_transaction_mode="create_savepoint")
+
+
+class CompiledTemplates(BytecodeCache):
+    """The templates compiled once for the whole run (in memory), not again by each test's new app; keyed by name
+    and source checksum, so a changed template is compiled afresh. Every test app's Jinja settings are the same."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 class RequestIsolatingClient(FlaskClient):
@@ -221,21 +285,44 @@ class WorkerOutbox(list):
 
 
 @pytest.fixture
-def app_factory(migrated_database, tmp_path):
-    """Make an app on the test database with extra settings; every table is emptied afterwards."""
-    made = []
+def app_factory(request, migrated_database, tmp_path):
+    """Make an app on the test database with extra settings.
+
+    What the test and its requests write stays in one transaction on one connection, rolled back afterwards.
+    A test marked real_commits (a server in other threads or processes, several connections, a lost
+    connection) commits for real instead, and every table is emptied afterwards.
+    """
+    made: list = []
+    real_commits = request.node.get_closest_marker("real_commits") is not None
+    test_connection: list[Connection] = []  # one for the whole test, whichever of its apps opened it
 
     def factory(**overrides):
         app = create_app(settings_for_tests(migrated_database, tmp_path, **overrides))
         app.test_client_class = RequestIsolatingClient
         app.extensions["contest_outbox"] = WorkerOutbox(app)
+        app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+        if not real_commits:
+            if not test_connection:
+                with app.app_context():
+                    connection = db.engine.connect()
+                connection.begin()
+                test_connection.append(connection)
+            app.extensions["contest_test_connection"] = test_connection[0]
         made.append(app)
         return app
 
     yield factory
     limiter.reset()
+    if real_commits:
+        for app in made:
+            empty_all_tables(app)
+        return
+    for connection in test_connection:
+        connection.rollback()
+        connection.close()
     for app in made:
-        empty_all_tables(app)
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -325,3 +412,38 @@ def planning_bureau(city):
 @pytest.fixture
 def transport_organiser(transport_commission):
     return helpers.make_organiser(transport_commission, "transport@example.org", name="王老师")
+
+
+@pytest.fixture
+def organiser_client(client, transport_organiser):
+    helpers.log_in(client, transport_organiser.email)
+    return client
+
+
+@pytest.fixture
+def english_organiser_client(organiser_client):
+    organiser_client.get("/lang/en")
+    return organiser_client
+
+
+# Calls and what is sent to them ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def railing_call(transport_commission):
+    return helpers.make_call(transport_commission)
+
+
+@pytest.fixture
+def call(transport_commission):
+    return helpers.make_call(transport_commission)
+
+
+@pytest.fixture
+def idea_call(transport_commission):
+    return helpers.make_call(transport_commission, kind=CallKind.IDEA, title="15分钟社区生活圈", images_min=0)
+
+
+@pytest.fixture
+def entries(railing_call):
+    """Five approved entries to the railing call (a module that needs another number says so in its own)."""
+    return helpers.approved_entries(railing_call, 5)

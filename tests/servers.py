@@ -5,7 +5,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -36,6 +38,62 @@ def kill_group(process: subprocess.Popen) -> None:
     """kill -9 of a server started with start_new_session, master and workers at once, as a machine dying would."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+
+
+def site_environment(database_url: str, upload_dir: Path, **settings: str) -> dict:
+    """The environment of an app server on the suite's database: this one's uploads, mail to the log, no Redis."""
+    return dict(os.environ, CONTEST_DATABASE_URL=database_url, CONTEST_SECRET_KEY="test server secret",
+                CONTEST_UPLOAD_DIR=str(upload_dir), CONTEST_STORAGE="local", CONTEST_MAIL_BACKEND="log",
+                CONTEST_REDIS_URL="", **settings)
+
+
+@dataclass
+class AppServer:
+    """The site (wsgi:app) under gunicorn, master and workers in a process group of their own, logging to a file."""
+
+    name: str
+    port: int
+    env: dict
+    log_path: Path
+    options: tuple[str, ...] = ()  # gunicorn's own, besides the address it listens on
+    ready_path: str = "/healthz"  # answers 200 once the server takes requests
+    host: str = "127.0.0.1"  # the name visitors reach it by
+    process: subprocess.Popen | None = None
+    stopping: bool = False
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self.stopping = False
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [str(GUNICORN), *self.options, "--bind", f"127.0.0.1:{self.port}", "--no-control-socket", "wsgi:app"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_until_up(self) -> None:
+        wait_until_answers(f"http://127.0.0.1:{self.port}{self.ready_path}", self.process, self.name, self.log_path)
+
+    def kill(self) -> None:
+        kill_group(self.process)
+
+    def ask_to_stop(self) -> None:
+        if self.process is not None and self.process.poll() is None and not self.stopping:
+            os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn's graceful stop
+            self.stopping = True
+
+    def stop(self) -> None:
+        self.ask_to_stop()
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 class PrivateRedis:

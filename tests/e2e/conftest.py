@@ -5,10 +5,14 @@ import os
 import shutil
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.servers import AppServer, free_port
+
+HERE = Path(__file__).resolve().parent
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
@@ -22,6 +26,10 @@ ONE_PASS_ONLY = {  # marker -> (the pass that runs them, why the other does not)
 
 
 def pytest_collection_modifyitems(config, items):
+    # Every test here drives a server in another thread or process, which sees only what was committed.
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.real_commits)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for marker, (runs_in, why) in ONE_PASS_ONLY.items():
         if config.getoption("--db") == runs_in:
@@ -64,6 +72,30 @@ def app_clock(app):
 
     yield Clock()
     app.config["TEST_CLOCK_OFFSET"] = None
+
+
+@pytest.fixture
+def app_servers(tmp_path):
+    """Start the site under gunicorn: `app_servers(env, "A", "B", options=(...))` starts them together, each on a
+    free port, waits until every one answers, and returns them; whatever is still running is stopped at the end."""
+    started: list[AppServer] = []
+
+    def start(env: dict, *names: str, options: tuple[str, ...] = (), ready_path: str = "/healthz",
+              host: str = "127.0.0.1") -> list[AppServer]:
+        servers = [AppServer(name, free_port(), env, tmp_path / f"gunicorn-{name}.log", options, ready_path, host)
+                   for name in names]
+        for server in servers:
+            started.append(server)
+            server.start()
+        for server in servers:  # started together, waited for together
+            server.wait_until_up()
+        return servers
+
+    yield start
+    for server in started:  # all asked at once, then waited for
+        server.ask_to_stop()
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

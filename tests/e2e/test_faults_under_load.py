@@ -3,11 +3,7 @@ citizens vote and send entries, and one of two app servers killed mid-run. Each 
 "acknowledged writes lost": writes a server acknowledged minus those found stored afterwards."""
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -23,64 +19,24 @@ from sqlalchemy.engine import make_url
 from contest.extensions import db
 from contest.models import Entry, EntryImage, ImageFile, Vote
 from tests.helpers import PASSWORD, approved_entries, make_call, make_public_round, make_user, make_voter, picture_bytes
-from tests.servers import free_port, kill_group, wait_until_answers
+from tests.servers import AppServer, site_environment
 from tests.tcp_proxy import TcpProxy
 
-ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VOTERS, VOTES_EACH, ENTRANTS, ENTRIES_EACH = 4, 12, 2, 6
 
 
 # Servers ------------------------------------------------------------------------------------------------------
 
-@dataclass
-class Server:
-    name: str
-    base: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def wait_until_up(self) -> None:
-        wait_until_answers(self.base + "/healthz", self.process, self.name, self.log_path)
-
-    def kill(self) -> None:
-        kill_group(self.process)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
-def start_servers(tmp_path):
+def start_servers(app_servers, tmp_path):
     """Start gunicorn servers (one worker, four threads each) on a database URL; all share one upload folder."""
-    started: list[Server] = []
 
-    def start(database_url: str, *names: str) -> list[Server]:
-        env = dict(os.environ, CONTEST_DATABASE_URL=database_url, CONTEST_SECRET_KEY="fault test secret",
-                   CONTEST_UPLOAD_DIR=str(tmp_path / "uploads"), CONTEST_STORAGE="local", CONTEST_MAIL_BACKEND="log",
-                   CONTEST_REDIS_URL="")
-        servers = []
-        for name in names:
-            port, log_path = free_port(), tmp_path / f"gunicorn-{name}.log"
-            with log_path.open("w") as log:
-                process = subprocess.Popen(
-                    [str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--threads", "4", "--bind",
-                     f"127.0.0.1:{port}", "--graceful-timeout", "2", "--no-control-socket", "wsgi:app"],
-                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            servers.append(Server(name, f"http://127.0.0.1:{port}", process, log_path))
-            started.append(servers[-1])
-        for server in servers:  # started together, waited for together
-            server.wait_until_up()
-        return servers
+    def start(database_url: str, *names: str) -> list[AppServer]:
+        env = site_environment(database_url, tmp_path / "uploads")
+        return app_servers(env, *names, options=("--workers", "1", "--threads", "4", "--graceful-timeout", "2"))
 
-    yield start
-    for server in started:
-        server.stop()
+    return start
 
 
 # Citizens and their writes -------------------------------------------------------------------------------------
@@ -119,7 +75,7 @@ IN_FLIGHT: Counter = Counter()  # requests each server is answering now
 IN_FLIGHT_LOCK = threading.Lock()
 
 
-def send(write: Write, server: Server, *, round_id: int, call_id: int) -> str:
+def send(write: Write, server: AppServer, *, round_id: int, call_id: int) -> str:
     """Send the write once; the outcome: acknowledged, already (stored before), refused (503), busy (asked to send
     again), not sent (the connection was refused), unknown (the connection broke: it may or may not have been
     stored), or error (anything else)."""
@@ -311,7 +267,7 @@ def test_an_app_server_killed_mid_run(app, start_servers, transport_commission, 
     plan = plan_writes(scene, citizens)
     writes = [w for ws in plan.values() for w in ws]
 
-    def balance(write: Write, number: int) -> Server:
+    def balance(write: Write, number: int) -> AppServer:
         """Round robin over the servers this citizen has not found dead."""
         alive = [s for s in (first, second) if s.name not in write.citizen.down]
         return alive[number % len(alive)]

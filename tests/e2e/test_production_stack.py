@@ -17,7 +17,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -57,7 +56,7 @@ from tests.helpers import (
     make_voter,
     picture_bytes,
 )
-from tests.servers import PrivateRedis, free_port, kill_group, wait_until_answers
+from tests.servers import AppServer, PrivateRedis, free_port
 
 pytestmark = pytest.mark.postgresql
 
@@ -69,47 +68,6 @@ VOTERS, VOTES_EACH, ENTRANTS, ENTRIES_EACH, SECONDS = 20, 8, 3, 3, 4.0
 
 
 # The stack ------------------------------------------------------------------------------------------------------
-
-@dataclass
-class AppServer:
-    name: str
-    port: int
-    env: dict
-    log_path: Path
-    process: subprocess.Popen | None = None
-    stopping: bool = False
-
-    @property
-    def base(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def start(self) -> None:
-        self.stopping = False
-        with self.log_path.open("a") as log:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF), "--bind",
-                 f"127.0.0.1:{self.port}", "--no-control-socket", "wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_until_ready(self) -> None:
-        wait_until_answers(f"http://127.0.0.1:{self.port}/readyz", self.process, self.name, self.log_path)
-
-    def kill(self) -> None:
-        kill_group(self.process)
-
-    def ask_to_stop(self) -> None:
-        if self.process is not None and self.process.poll() is None and not self.stopping:
-            os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn's graceful stop
-            self.stopping = True
-
-    def stop(self) -> None:
-        self.ask_to_stop()
-        if self.process is not None and self.process.poll() is None:
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
 
 def render_site(folder: Path, https_port: int, http_port: int, app_ports: tuple[int, int]) -> str:
     """The repository's site file with this test's ports, certificate, logs and checkout; each change is checked to
@@ -206,7 +164,7 @@ def moto_s3():
 
 
 @pytest.fixture
-def stack(tmp_path, moto_s3, app_factory):
+def stack(tmp_path, moto_s3, app_factory, app_servers):
     """The stack up, and this test's own app (on the same database and bucket) in context for setting the scene."""
     redis_server = PrivateRedis(tmp_path)
     redis_server.start()
@@ -227,11 +185,8 @@ def stack(tmp_path, moto_s3, app_factory):
                        CONTEST_S3_ACCESS_KEY_ID="test", CONTEST_S3_SECRET_ACCESS_KEY="test",
                        CONTEST_TRUSTED_PROXIES="1", CONTEST_MAIL_BACKEND="log",
                        CONTEST_GUNICORN_WORKERS="1", CONTEST_GUNICORN_THREADS="4")
-            servers = [AppServer(name, free_port(), env, tmp_path / f"gunicorn-{name}.log") for name in "AB"]
-            for server in servers:
-                server.start()
-            for server in servers:  # started together, waited for together
-                server.wait_until_ready()
+            servers = app_servers(env, "A", "B", options=("-c", str(GUNICORN_CONF)), ready_path="/readyz",
+                                  host="localhost")
             nginx = Nginx(tmp_path, (servers[0].port, servers[1].port), port=nginx_port)
             yield Stack(nginx, servers, bucket)
     finally:
@@ -495,7 +450,7 @@ def test_the_production_stack_through_nginx(stack, capsys):
 
     # The killed server comes back; every stored image is served by both servers and by nginx, as S3 holds it.
     first.start()
-    first.wait_until_ready()
+    first.wait_until_up()
     files = db.session.execute(
         select(ImageFile.image_id, ImageFile.name, ImageFile.key)
         .join(EntryImage, EntryImage.image_id == ImageFile.image_id).join(Entry, Entry.id == EntryImage.entry_id)

@@ -1,12 +1,7 @@
 """The same vote sent 50 times at once, and 10 votes against a quota of 3, against a real server process
 (gunicorn, two workers) on the suite's database: nothing is counted twice, no response is a 5xx."""
-import os
 import re
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,44 +10,16 @@ from sqlalchemy import func, select
 from contest.extensions import db
 from contest.models import Vote
 from tests.helpers import PASSWORD, approved_entries, make_call, make_public_round, make_voter, zh
-from tests.servers import free_port
+from tests.servers import site_environment
 
-ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture
-def server(app, tmp_path):
-    port = free_port()
-    env = dict(os.environ, CONTEST_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               CONTEST_SECRET_KEY="load test secret", CONTEST_UPLOAD_DIR=str(tmp_path / "uploads"),
-               CONTEST_MAIL_BACKEND="log", CONTEST_REDIS_URL="")
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "8", "--bind",
-             f"127.0.0.1:{port}", "--graceful-timeout", "2", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    requests.get(base + "/", timeout=10)
-                    break
-                except requests.RequestException:
-                    # Still starting (a busy machine makes that slow); give up only after a minute.
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise AssertionError(log_path.read_text()) from None
-                    time.sleep(0.3)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def server(app, app_servers, tmp_path):
+    env = site_environment(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "uploads")
+    first, = app_servers(env, "A", options=("--workers", "2", "--threads", "8", "--graceful-timeout", "2"))
+    return first.base
 
 
 def logged_in(base: str, email: str) -> requests.Session:

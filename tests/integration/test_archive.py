@@ -37,7 +37,7 @@ from contest.models import (
 from contest.services.accounts import authenticate
 from contest.storage import storage
 from tests import helpers
-from tests.conftest import RequestIsolatingClient, empty_all_tables, settings_for_tests
+from tests.conftest import RequestIsolatingClient, empty_all_tables, empty_tables, settings_for_tests
 
 RAILING, IDEA = "道路栏杆请您绘", "15分钟社区生活圈：您身边还缺什么？"
 CSRF = re.compile(r'(name="csrf_token" value=")[^"]*(")')
@@ -90,6 +90,9 @@ def source(migrated_database, tmp_path_factory):
     folder = tmp_path_factory.mktemp("source")
     app = create_app(settings_for_tests(migrated_database, folder))
     app.test_client_class = RequestIsolatingClient
+    # The tests before it rolled back their rows, but PostgreSQL's sequences went on: start them again, so that
+    # the demo's ids here are the ones a fresh site has (the busy site's must differ from them).
+    empty_all_tables(app)
     with app.app_context():
         runner = app.test_cli_runner()
         assert runner.invoke(args=["demo"]).exit_code == 0
@@ -137,6 +140,10 @@ def site(app_factory, target_database, tmp_path):
     """An empty site on its own database and storage."""
     app = app_factory(SQLALCHEMY_DATABASE_URI=target_database, UPLOAD_DIR=str(tmp_path / "target-uploads"))
     with app.app_context():
+        # The earlier tests' rows were rolled back, but PostgreSQL's sequences went on: an empty site's ids start
+        # at 1 (in the test's transaction, so this is rolled back too).
+        empty_tables(db.session.connection())
+        db.session.commit()
         yield app
 
 
@@ -146,8 +153,8 @@ def import_call(site, path) -> tuple[int, str]:
 
 
 def row_counts() -> dict[str, int]:
-    with db.engine.connect() as connection:
-        return {t.name: connection.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+    connection = db.session.connection()  # the test's own, in its transaction
+    return {t.name: connection.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables}
 
 
 def stored_keys() -> list[str]:
@@ -352,6 +359,7 @@ def test_into_a_site_with_its_own_calls_every_id_is_translated(source, site):
     assert db.session.scalar(select(func.count()).select_from(Call).where(Call.title == RAILING)) == 2
 
 
+@pytest.mark.real_commits  # the export takes a snapshot (REPEATABLE READ) on a connection of its own
 def test_the_archive_is_written_outside_any_request_with_the_pages_at_the_sites_address(app, transport_commission,
                                                                                           tmp_path):
     app.config["BASE_URL"] = helpers.SITE  # served below /sub-path of another host

@@ -25,11 +25,6 @@ from tests.helpers import (
 
 
 @pytest.fixture
-def railing_call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
 def entrant(client, citizen):
     log_in(client, citizen.email)
     return citizen
@@ -125,6 +120,7 @@ def test_the_per_person_limit(client, entrant, railing_call, app):
     assert submit_design(client, railing_call, title="三", images=[picture_bytes(4)]).status_code == 302
 
 
+@pytest.mark.real_commits  # three requests in threads at once, each on a connection of its own
 def test_two_submits_at_the_same_moment_keep_the_limit(app, citizen, transport_commission):
     call = make_call(transport_commission, entries_per_person=1)
     clients = [app.test_client() for _ in range(3)]

@@ -147,6 +147,7 @@ def test_s3_lost_in_the_middle_of_a_submission(s3_behind_a_proxy, citizen, trans
 
 # A commit lost on its way -----------------------------------------------------------------------------------
 
+@pytest.mark.real_commits  # a COMMIT that fails on its way to the database
 def test_files_of_a_commit_that_may_have_gone_through_are_kept(app, citizen, transport_commission, caplog):
     """The database went away as it committed: the rows may be stored, so their files must not be deleted."""
     call = make_call(transport_commission)

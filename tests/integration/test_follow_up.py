@@ -44,20 +44,14 @@ from tests.helpers import (
 
 
 @pytest.fixture
-def railing_call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
 def entries(railing_call):
     return approved_entries(railing_call, 3)
 
 
 @pytest.fixture
-def organiser_client(client, transport_organiser):
-    log_in(client, transport_organiser.email)
-    client.get("/lang/en")
-    return client
+def organiser_client(english_organiser_client):
+    """This module reads the organiser's pages in English."""
+    return english_organiser_client
 
 
 def page_of(client, url: str) -> str:

@@ -210,6 +210,7 @@ def connection_lost_app(app_factory):
         event.remove(db.engine, "rollback", fail_rollback)
 
 
+@pytest.mark.real_commits  # the connection is lost, and the pool makes a new one
 def test_a_connection_lost_after_the_answer_was_made_keeps_the_answer(connection_lost_app, caplog):
     app, lost = connection_lost_app
     lost["rollback"] = True

@@ -44,17 +44,6 @@ def ideas(call, n, prefix="想法"):
     return entries
 
 
-@pytest.fixture
-def idea_call(transport_commission):
-    return make_call(transport_commission, kind=CallKind.IDEA, title="15分钟社区生活圈", images_min=0)
-
-
-@pytest.fixture
-def organiser_client(client, transport_organiser):
-    log_in(client, transport_organiser.email)
-    return client
-
-
 def tag(client, call, entries, name, action="add", tag_id=None):
     data = {"name": name, action: "y", "entry": [str(e.id) for e in entries]}
     if tag_id is not None:

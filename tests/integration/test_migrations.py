@@ -1,4 +1,5 @@
 """The schema is made by the migrations only, and they must say exactly what the models say."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -23,6 +24,7 @@ def test_the_migrations_go_down_and_up_again(app_factory, tmp_path):
         assert {"user", "department", "department_member", "audit_event"} <= tables
 
 
+@pytest.mark.real_commits  # migrations run on connections of their own
 def test_the_pair_migration_keeps_each_citizens_first_answer_to_a_pair_and_voids_the_repeats(empty_database,
                                                                                               app_factory):
     from datetime import datetime, timedelta

@@ -25,7 +25,6 @@ from tests.helpers import (
     count_rows,
     last_mail,
     log_in,
-    make_call,
     make_round,
     make_user,
     picture_bytes,
@@ -34,11 +33,6 @@ from tests.helpers import (
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_TEMPLATES = sorted(p.stem for p in (ROOT / "templates" / "mail").glob("*.txt"))
-
-
-@pytest.fixture
-def call(transport_commission):
-    return make_call(transport_commission)
 
 
 def mails_to(email: str) -> list:
@@ -135,6 +129,7 @@ def test_a_digest_holds_only_what_was_written_before_it_and_only_digest_mails(ap
     assert len(mails_to(citizen.email)) == 1
 
 
+@pytest.mark.real_commits  # two runs in threads, each on a connection of its own
 def test_two_digest_runs_at_once_send_each_person_one_digest(app, call, citizen):
     people = [citizen] + [make_user(f"reader{i}@example.org", name=f"读者{i}") for i in range(3)]
     for n, person in enumerate(people):

@@ -37,11 +37,6 @@ from tests.smtp_server import SmtpServer
 
 
 @pytest.fixture
-def call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
 def mail_server(app):
     """An SMTP server on loopback, down (its port closed) until the test starts it; the app's mail goes there."""
     server = SmtpServer().start().stop()
@@ -144,6 +139,7 @@ def test_with_the_mail_server_down_a_hundred_notifications_wait_and_each_goes_on
     assert all(row.sent_at is not None and row.attempts == 2 for row in outbox_rows())
 
 
+@pytest.mark.real_commits  # two workers in threads, each on a connection of its own
 def test_two_workers_at_once_send_each_mail_once(app, mail_server):
     addresses = queue_mails(app, 100)
     mail_server.delay = 0.003  # each mail takes a moment, so that the workers' turns interleave
@@ -226,6 +222,7 @@ def test_a_refused_recipient_waits_and_the_others_go(app, mail_server):
     assert sorted(message["To"] for message in mail_server.received) == sorted(addresses)
 
 
+@pytest.mark.real_commits  # the worker runs in a thread, on a connection of its own
 def test_the_worker_keeps_running_through_an_outage_and_stops_when_told(app, mail_server):
     app.config.update(MAIL_RETRY_FIRST_SECONDS=1, WORKER_POLL_SECONDS=0.05)
     addresses = queue_mails(app, 3)
@@ -320,6 +317,7 @@ def test_jurors_with_entries_left_are_reminded_once_a_few_days_before_the_round_
         "reminded": 1, "automatic": True}
 
 
+@pytest.mark.real_commits  # two runs in threads, each on a connection of its own
 def test_the_organisers_are_told_once_when_a_notice_period_ends(app, call, transport_organiser, planning_bureau,
                                                                 citizen, outbox):
     co_organiser = make_organiser(planning_bureau, "planning@example.org")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from contest.extensions import db
 from contest.models import Comparison, EntryStatus
 from contest.models.types import utcnow
-from tests.helpers import approved_entries, log_in, make_call, make_public_round, make_voter, post_form, zh
+from tests.helpers import log_in, make_public_round, make_voter, post_form, zh
 
 NOTHING_LEFT = "There is nothing left to compare for you. Thank you!"
 REPEATED = "You have already answered this pair: your first answer counts, this one does not."
@@ -21,16 +21,6 @@ STALE = "This pair is no longer valid. Here is a new one."
 THANKS = "Thank you: your answer is counted."
 PAIR_RE = re.compile(r'name="pair" value="([^"]+)"')
 TITLE_RE = re.compile(r'<div class="pair-choice">.*?<h2>(.*?)</h2>', re.S)
-
-
-@pytest.fixture
-def railing_call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
-def entries(railing_call):
-    return approved_entries(railing_call, 5)
 
 
 @pytest.fixture
@@ -176,6 +166,7 @@ def test_the_integrity_view_lists_citizens_with_repeated_or_abandoned_pairs(app,
     assert "安静的人" not in section
 
 
+@pytest.mark.real_commits  # four requests in threads at once, each on a connection of its own
 def test_answers_sent_at_the_same_moment_count_once(app, pairs_round):
     """Four tabs of one citizen opened at once and answered at once: one answer counts, the others are refused."""
     person = make_voter("tabs@example.org")

@@ -37,15 +37,9 @@ A4_300_DPI = (2480, 3508)
 
 
 @pytest.fixture
-def call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
-def organiser_client(client, transport_organiser):
-    log_in(client, transport_organiser.email)
-    client.get("/lang/en")
-    return client
+def organiser_client(english_organiser_client):
+    """This module reads the organiser's pages in English."""
+    return english_organiser_client
 
 
 def make_poster(call, organiser, label="田林街道 红色信箱 3号", place=None) -> Poster:

@@ -149,7 +149,9 @@ def test_every_page_carries_the_security_headers(client):
 def test_no_page_has_inline_script_or_style(client, admin):
     log_in(client, admin.email)
     for url in ["/", "/account/profile", "/admin/", "/admin/departments", "/admin/users"]:
-        html = client.get(url).get_data(as_text=True)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
         assert "<script>" not in html and "<script " not in html, url
         assert " style=" not in html and "<style" not in html, url
 

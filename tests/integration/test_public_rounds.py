@@ -26,16 +26,6 @@ from tests.helpers import (
 
 
 @pytest.fixture
-def railing_call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
-def entries(railing_call):
-    return approved_entries(railing_call, 5)
-
-
-@pytest.fixture
 def votes_round(railing_call, transport_organiser, entries):
     return make_public_round(railing_call, transport_organiser, mode="votes", votes=3)
 

@@ -10,7 +10,6 @@ from contest.extensions import db
 from contest.models import AuditEvent, CallEvent, CallKind, EntryStatus, Round, RoundState, Vote
 from contest.models.types import utcnow
 from tests.helpers import (
-    approved_entries,
     log_in,
     make_call,
     make_decided_round,
@@ -21,16 +20,6 @@ from tests.helpers import (
     zh,
     zh_n,
 )
-
-
-@pytest.fixture
-def railing_call(transport_commission):
-    return make_call(transport_commission)
-
-
-@pytest.fixture
-def entries(railing_call):
-    return approved_entries(railing_call, 5)
 
 
 @pytest.fixture

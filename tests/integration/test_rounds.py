@@ -15,7 +15,6 @@ from tests.helpers import (
     last_mail,
     link_in,
     log_in,
-    make_call,
     make_juror,
     make_organiser,
     make_round,
@@ -23,11 +22,6 @@ from tests.helpers import (
     post_form,
     zh,
 )
-
-
-@pytest.fixture
-def railing_call(transport_commission):
-    return make_call(transport_commission)
 
 
 @pytest.fixture
@@ -186,6 +180,7 @@ def test_two_tabs_saving_the_same_score_do_not_overwrite_each_other(client, anot
     assert set(db.session.scalar(select(Score)).marks.values()) == {8}
 
 
+@pytest.mark.real_commits  # another connection updates the row behind the session's back
 def test_concurrent_saves_of_one_version_one_wins(app, assigned_round, jury):
     """Both saves read the same version at the same moment; the database lets only one write it."""
     user, member = jury[0]

@@ -48,7 +48,9 @@ def test_the_statistics_scripts_are_linked_hashed_and_no_other_page_loads_chart_
     for script in scripts:
         assert client.get(script).headers["Cache-Control"] == IMMUTABLE
     for page in ("/", "/calls", "/from-idea-to-street"):
-        assert "<script" not in client.get(page).get_data(as_text=True)
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert "<script" not in response.get_data(as_text=True)
 
 
 def test_the_plain_name_still_works_with_a_short_cache(client):

@@ -298,7 +298,7 @@ def test_the_figures_equal_counts_made_independently(app, client, known, tree):
 
 
 def test_nothing_of_a_draft_call_or_a_person_shows(client, known):
-    html = client.get("/statistics").get_data(as_text=True)
+    _reader, html = read_page(client, "/statistics")
     for secret in ("内部草稿征集", "pro@example.org", "纸质来信", "作品1"):
         assert secret not in html
 
