@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from contest.extensions import db
 from contest.models import Comparison, EntryStatus
 from contest.models.types import utcnow
-from tests.helpers import log_in, make_public_round, make_voter, post_form, zh
+from tests.helpers import approved_entries, log_in, make_call, make_public_round, make_voter, post_form, zh
 
 NOTHING_LEFT = "There is nothing left to compare for you. Thank you!"
 REPEATED = "You have already answered this pair: your first answer counts, this one does not."
