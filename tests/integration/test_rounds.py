@@ -15,6 +15,7 @@ from tests.helpers import (
     last_mail,
     link_in,
     log_in,
+    make_call,
     make_juror,
     make_organiser,
     make_round,
