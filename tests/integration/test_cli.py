@@ -111,7 +111,7 @@ def test_a_newcomer_to_the_demo_votes_in_the_pocket_park_round_and_compares_pair
     response = post_form(client, compare, {"pair": token.group(1), "choice": "left"}, page=compare,
                          follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert zh("Thank you. Here is the next pair.") in html
+    assert zh("Thank you: your answer is counted.") in html
     assert zh_n("You have made %(num)d comparison.", "You have made %(num)d comparisons.", 1) in html
     assert db.session.scalar(select(db.func.count()).select_from(Comparison).where(
         Comparison.round_id == pairs.id, Comparison.user_id == resident.id)) == 1
