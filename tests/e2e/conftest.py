@@ -42,10 +42,27 @@ def pytest_collection_modifyitems(config, items):
                 reporter.write_line(f"deselected {len(other_pass)} test(s) marked {marker}: {why}")
 
 
+def _whole_bodies(app):
+    """The app with each response body read whole and its source closed before anything is sent. Werkzeug's
+    development server leaves a response's file open when the browser drops the connection mid-response (a
+    page left while its favicon is sent), which a test would meet as a ResourceWarning at some later moment."""
+    def wsgi(environ, start_response):
+        result = app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return [body]
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     # Any free port, unless CONTEST_TEST_LIVE_PORT names one (for a machine where ports are shared out).
-    server = make_server("127.0.0.1", int(os.environ.get("CONTEST_TEST_LIVE_PORT") or 0), app, threaded=True)
+    server = make_server("127.0.0.1", int(os.environ.get("CONTEST_TEST_LIVE_PORT") or 0), _whole_bodies(app),
+                         threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
