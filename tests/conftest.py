@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,16 @@ from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from contest import create_app
 from contest.extensions import db, limiter
-from contest.models import CallKind, DepartmentKind
+from contest.models import AdvanceMode, CallKind, CombineOn, DepartmentKind, Prize, Vote
+from contest.models.types import utcnow
 from contest.services import accounts
+from contest.services import public as public_service
+from contest.services import rounds as round_service
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -447,3 +451,56 @@ def idea_call(transport_commission):
 def entries(railing_call):
     """Five approved entries to the railing call (a module that needs another number says so in its own)."""
     return helpers.approved_entries(railing_call, 5)
+
+
+# A call with results to publish ------------------------------------------------------------------------------
+
+STORY_MARKS = {0: 9, 1: 8, 2: 7, 3: 5}  # entry index -> the mark every juror gives on every criterion
+STORY_VOTES = [(1, 2, 0), (1, 2), (1,)]  # voter -> entries voted for: B 3 votes, C 2, A 1
+
+
+def _score_round(round_, organiser, jurors, marks_of):
+    """Every juror scores every entry assigned to them with the marks given per entry id, then time passes
+    and the round is over."""
+    round_service.assign(organiser, round_)
+    for _user, member in jurors:
+        for assignment in round_service.juror_list(member):
+            mark = str(marks_of[assignment.entry_id])
+            round_service.save_score(member, assignment, {c.id: mark for c in round_.criteria},
+                                     "组织方备注：可以", f"给作者的话{assignment.entry_id}", submit=True, version=None)
+    db.session.commit()
+    round_.opens_at, round_.closes_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=2)
+    db.session.commit()
+
+
+@pytest.fixture
+def story(app, transport_commission, transport_organiser):
+    """A closed call with four entries A-D: a jury round (A 9, B 8, C 7, D 5; the top three advance) and a votes
+    round (B 3 votes, C 2, A 1, and one voided vote for C). Formula 70/30 on ranks."""
+    call = helpers.make_call(transport_commission)
+    call.expert_weight, call.public_weight, call.combine_on = 70, 30, CombineOn.RANKS
+    call.prizes = [Prize(position=0, name="一等奖", count=1), Prize(position=1, name="二等奖", count=1)]
+    db.session.commit()
+    entries = helpers.approved_entries(call, 4)
+    call.closes_at = utcnow() - timedelta(days=4)  # closed for entries
+    db.session.commit()
+    expert = helpers.make_round(call, transport_organiser, k=3)
+    jurors = [helpers.make_juror(expert, f"juror{n}@example.org", name=f"评委甲{n}") for n in range(3)]
+    with app.test_request_context():
+        _score_round(expert, transport_organiser, jurors, {e.id: STORY_MARKS[i] for i, e in enumerate(entries)})
+        round_service.decide(transport_organiser, expert, AdvanceMode.TOP_N, 3, set())
+        db.session.commit()
+        public = helpers.make_public_round(call, transport_organiser, votes=3)
+        voters = [helpers.make_voter(f"voter{n}@example.org") for n in range(4)]
+        for voter, picks in zip(voters, STORY_VOTES, strict=False):
+            for index in picks:
+                public_service.cast_vote(voter, public, entries[index])
+        public_service.cast_vote(voters[3], public, entries[2])
+        db.session.commit()
+        ballot = db.session.scalar(select(Vote.id).where(Vote.user_id == voters[3].id))
+        public_service.void(transport_organiser, public, [ballot], "新注册账号集中投票")
+        db.session.commit()
+    public.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    return {"call": call, "entries": entries, "expert": expert, "public": public, "jurors": jurors,
+            "voters": voters}

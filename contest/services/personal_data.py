@@ -17,7 +17,7 @@ from enum import Enum
 from sqlalchemy import Table, select
 
 from contest.extensions import db
-from contest.models import Assignment, EntryImage, ImageFile, RoundMember, Score, User
+from contest.models import Assignment, Entry, EntryImage, ImageFile, RoundMember, Score, User
 from contest.models.types import utcnow
 from contest.storage import StorageError, storage
 
@@ -69,8 +69,6 @@ def personal_data(user: User) -> dict:
 
 def _pictures(user: User) -> list[tuple[str, ImageFile]]:
     """The originals of the pictures of the person's entries, with a name for each in the zip."""
-    from contest.models import Entry
-
     rows = db.session.execute(
         select(EntryImage.entry_id, EntryImage.position, ImageFile)
         .join(Entry, Entry.id == EntryImage.entry_id)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from sqlalchemy import func, select
@@ -121,8 +123,7 @@ def _calendar(name: str) -> Calendar:
 def _event(uid: str, summary: str, starts: datetime, ends: datetime | None, url: str, description: str = "",
            location: str = "") -> Event:
     event = Event()
-    host = external_url("public.index").split("/")[2]
-    event.add("uid", f"{uid}@{host}")
+    event.add("uid", f"{uid}@{urlsplit(current_app.config['BASE_URL']).hostname}")
     event.add("dtstamp", utcnow())
     event.add("summary", summary)
     zone = site_zone()
@@ -137,30 +138,20 @@ def _event(uid: str, summary: str, starts: datetime, ends: datetime | None, url:
     return event
 
 
-def _round_ends(call: Call) -> dict[int, datetime]:
-    """When each round closed early, from the call's timeline events."""
-    ended = {}
-    for event in call.events:
-        if event.kind in ("round_closed", "voting_closed") and isinstance((event.detail or {}).get("round_id"), int):
-            ended[event.detail["round_id"]] = event.at
-    return ended
-
-
-def _call_events(call: Call) -> list[Event]:
-    """A published call's dates: taking entries, each round, the notice period of its results, its meetings."""
+def _call_events(call: Call, meetings: list[Meeting]) -> list[Event]:
+    """A published call's dates: taking entries, each round (a round closed early closes then), the notice period
+    of its results, its meetings."""
     url = external_url("public.call", call_id=call.id)
     events = [_event(f"call-{call.id}-entries", _("Entries to “%(title)s”", title=call.title), call.opens_at,
                      call.closes_at, url, clip(call.summary, 500))]
-    ended = _round_ends(call)
     for round_ in call.rounds:
-        closes = min(round_.closes_at, ended.get(round_.id, round_.closes_at))
-        events.append(_event(f"round-{round_.id}", f"{round_.title} · {call.title}", round_.opens_at, closes, url))
+        events.append(_event(f"round-{round_.id}", f"{round_.title} · {call.title}", round_.opens_at,
+                             round_.closes_at, url))
     if call.results_published_at is not None and call.notice_ends_at is not None:
         notice = _("Notice period of the results of “%(title)s”", title=call.title)
         events.append(_event(f"call-{call.id}-notice", notice, call.results_published_at, call.notice_ends_at,
                              external_url("public.results", call_id=call.id)))
-    for meeting in call_meetings(call):
-        events.append(_meeting_event(meeting))
+    events += [_meeting_event(meeting) for meeting in meetings]
     return events
 
 
@@ -170,9 +161,14 @@ def _meeting_event(meeting: Meeting) -> Event:
                   external_url("meetings.meeting", meeting_id=meeting.id), location=place)
 
 
-def call_meetings(call: Call) -> list[Meeting]:
-    return list(db.session.scalars(select(Meeting).where(Meeting.call_id == call.id)
-                                   .options(joinedload(Meeting.place)).order_by(Meeting.held_at, Meeting.id)))
+def _meetings_of(call_ids: list[int]) -> dict[int, list[Meeting]]:
+    """The calls' meetings, each call's in the order they are held: one query for any number of calls."""
+    by_call: dict[int, list[Meeting]] = {call_id: [] for call_id in call_ids}
+    for meeting in db.session.scalars(select(Meeting).where(Meeting.call_id.in_(call_ids))
+                                      .options(joinedload(Meeting.place), joinedload(Meeting.call))
+                                      .order_by(Meeting.held_at, Meeting.id)):
+        by_call[meeting.call_id].append(meeting)
+    return by_call
 
 
 def _ics(calendar: Calendar) -> bytes:
@@ -182,7 +178,7 @@ def _ics(calendar: Calendar) -> bytes:
 
 def call_calendar(call: Call) -> bytes:
     calendar = _calendar(call.title)
-    for event in _call_events(call):
+    for event in _call_events(call, _meetings_of([call.id])[call.id]):
         calendar.add_component(event)
     return _ics(calendar)
 
@@ -197,10 +193,10 @@ def all_calls_calendar() -> bytes:
     """Every published call's dates in one calendar (a feed a visitor can subscribe to)."""
     calendar = _calendar(_("People's City Design Calls"))
     calls = db.session.scalars(select(Call).where(Call.published_at.is_not(None))
-                               .options(selectinload(Call.rounds), selectinload(Call.events))
-                               .order_by(Call.opens_at.desc(), Call.id.desc()))
+                               .options(selectinload(Call.rounds)).order_by(Call.opens_at.desc(), Call.id.desc())).all()
+    meetings = _meetings_of([call.id for call in calls])
     for call in calls:
-        for event in _call_events(call):
+        for event in _call_events(call, meetings[call.id]):
             calendar.add_component(event)
     return _ics(calendar)
 

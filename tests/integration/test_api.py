@@ -12,7 +12,6 @@ from contest.services import results as results_service
 from contest.services.entries import EntryData, Upload, staff_entry, submit_entry
 from contest.services.followup import add_update
 from tests.helpers import adopt, approved_entries, log_in, make_call, make_user, picture_bytes, post_form
-from tests.integration.test_results import story  # noqa: F401  (the fixture of a call with results)
 from tests.openapi_contract import Contract, body_text, entry_ids, media_ids, path_of, private_leaks
 
 

@@ -8,7 +8,6 @@ from contest.models import RoundState
 from contest.models.types import utcnow
 from contest.services import results as results_service
 from tests.helpers import approved_entries, log_in, make_call, make_round, post_form, zh
-from tests.integration.test_results import story  # noqa: F401  (the fixture of a call with results)
 
 
 def _form_to(html: str, action: str) -> bool:

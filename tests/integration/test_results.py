@@ -7,7 +7,6 @@ from sqlalchemy import insert, select
 
 from contest.extensions import db
 from contest.models import (
-    AdvanceMode,
     Assignment,
     AuditEvent,
     Award,
@@ -31,76 +30,18 @@ from contest.models.types import utcnow
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import results as results_service
-from contest.services import rounds as round_service
 from contest.snapshot import Snapshot
 from tests.helpers import (
     SITE,
-    approved_entries,
     last_mail,
     link_in,
     log_in,
     make_call,
-    make_juror,
     make_organiser,
-    make_public_round,
-    make_round,
     make_user,
-    make_voter,
     post_form,
     zh,
 )
-
-MARKS = {0: 9, 1: 8, 2: 7, 3: 5}  # entry index -> the mark every juror gives on every criterion
-VOTES = [(1, 2, 0), (1, 2), (1,)]  # voter -> entries voted for: B 3 votes, C 2, A 1
-
-
-def score_round(round_, organiser, jurors, marks_of):
-    """Every juror scores every entry assigned to them with the marks given per entry id, then time passes
-    and the round is over."""
-    round_service.assign(organiser, round_)
-    for _user, member in jurors:
-        for assignment in round_service.juror_list(member):
-            mark = str(marks_of[assignment.entry_id])
-            round_service.save_score(member, assignment, {c.id: mark for c in round_.criteria},
-                                     "组织方备注：可以", f"给作者的话{assignment.entry_id}", submit=True, version=None)
-    db.session.commit()
-    round_.opens_at, round_.closes_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=2)
-    db.session.commit()
-
-
-@pytest.fixture
-def story(app, transport_commission, transport_organiser):
-    """A closed call with four entries A-D: a jury round (A 9, B 8, C 7, D 5; the top three advance) and a votes
-    round (B 3 votes, C 2, A 1, and one voided vote for C). Formula 70/30 on ranks."""
-    call = make_call(transport_commission)
-    call.expert_weight, call.public_weight, call.combine_on = 70, 30, CombineOn.RANKS
-    from contest.models import Prize
-
-    call.prizes = [Prize(position=0, name="一等奖", count=1), Prize(position=1, name="二等奖", count=1)]
-    db.session.commit()
-    entries = approved_entries(call, 4)
-    call.closes_at = utcnow() - timedelta(days=4)  # closed for entries
-    db.session.commit()
-    expert = make_round(call, transport_organiser, k=3)
-    jurors = [make_juror(expert, f"juror{n}@example.org", name=f"评委甲{n}") for n in range(3)]
-    with app.test_request_context():
-        score_round(expert, transport_organiser, jurors, {e.id: MARKS[i] for i, e in enumerate(entries)})
-        round_service.decide(transport_organiser, expert, AdvanceMode.TOP_N, 3, set())
-        db.session.commit()
-        public = make_public_round(call, transport_organiser, votes=3)
-        voters = [make_voter(f"voter{n}@example.org") for n in range(4)]
-        for voter, picks in zip(voters, VOTES, strict=False):
-            for index in picks:
-                public_service.cast_vote(voter, public, entries[index])
-        public_service.cast_vote(voters[3], public, entries[2])
-        db.session.commit()
-        ballot = db.session.scalar(select(Vote.id).where(Vote.user_id == voters[3].id))
-        public_service.void(transport_organiser, public, [ballot], "新注册账号集中投票")
-        db.session.commit()
-    public.closes_at = utcnow() - timedelta(minutes=1)
-    db.session.commit()
-    return {"call": call, "entries": entries, "expert": expert, "public": public, "jurors": jurors,
-            "voters": voters}
 
 
 def order(snap):

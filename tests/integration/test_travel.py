@@ -26,7 +26,6 @@ from tests.helpers import (
     post_form,
     submit_design,
 )
-from tests.integration.test_results import story  # noqa: F401  (the fixture: a call whose results can be published)
 
 
 @pytest.fixture(autouse=True)
