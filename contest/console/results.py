@@ -99,8 +99,14 @@ def answer_objection(call: Call, objection_id: int):
 @call_staff_required
 def finalise_results(call: Call):
     if request.method == "GET":  # a page of its own asks first
-        return render_template("results/confirm_final.html", call=call, form=FinaliseForm(),
-                               refusal=results_service.final_refusal(call))
+        results_page = url_for("console.results", call_id=call.id)
+        return render_template(
+            "console/confirm.html", form=FinaliseForm(), refusal=results_service.final_refusal(call),
+            heading=_("Make the results of “%(call)s” final?", call=call.title),
+            message=_("The ranking and the awards can no longer change, no objection can be filed, and the call's "
+                      "timeline says the results are final. This cannot be undone."),
+            crumbs=[(url_for("console.call", call_id=call.id), call.title), (results_page, _("Results"))],
+            back=(results_page, _("Back to the results")))
     if not FinaliseForm().validate_on_submit():
         return _failed(call, _("The form expired. Please try again."))
     try:

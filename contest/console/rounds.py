@@ -186,8 +186,11 @@ def _edit_public_round(round_: Round):
 def _confirm_page(round_: Round, *, heading: str, message: str, button: str, refusal: str | None = None):
     form = ConfirmForm()
     form.submit.label.text = button
-    return render_template("rounds/confirm.html", round=round_, call=round_.call, form=form, heading=heading,
-                           message=message, refusal=refusal)
+    round_page = url_for("console.round", round_id=round_.id)
+    return render_template("console/confirm.html", form=form, heading=heading, message=message, refusal=refusal,
+                           crumbs=[(url_for("console.call", call_id=round_.call_id), round_.call.title),
+                                   (round_page, round_.title)],
+                           back=(round_page, _("Back to the round")))
 
 
 @bp.route("/rounds/<int:round_id>/close-voting", methods=["GET", "POST"])

@@ -26,12 +26,12 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import MapAdapter, RequestRedirect
 
 from contest.extensions import db
+from tests.e2e.pages import AXE
 from tests.helpers import log_in, picture_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_pass_only]
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 PASSWORD = "shanghai-demo"
 LANGUAGES = ("zh", "en")
 ROLES = {  # role -> the demo account it logs in as

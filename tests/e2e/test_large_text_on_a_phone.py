@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.pages import AXE
 from tests.e2e.test_entry_in_browser import log_in
 from tests.helpers import approved_entries, make_call
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_pass_only]
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "large-text"
 RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
   .filter(v => v.impact === "serious" || v.impact === "critical").map(v => v.id + ": " + v.help)"""

@@ -15,6 +15,7 @@ from contest.models.types import utcnow
 from contest.services import results
 from contest.services.media import process_uploads, store_image
 from contest.services.posters import create_poster
+from tests.e2e.pages import load_images
 from tests.helpers import PASSWORD, approved_entries, make_call, make_public_round, make_voter, picture_bytes, zh
 
 pytestmark = pytest.mark.browser
@@ -36,13 +37,6 @@ def log_in(page, base, email):
     expect(page.get_by_role("status")).to_contain_text(zh("You are logged in."))
 
 
-def load_images(page) -> None:
-    """Load the lazy images too, as the browser does before it prints."""
-    page.evaluate("""async () => {
-        for (const img of document.images) img.loading = 'eager';
-        await Promise.all([...document.images].map(img => img.complete ? null
-            : new Promise(done => { img.onload = img.onerror = done; })));
-    }""")
 
 
 def check_printed(page, name: str, margin_mm: float) -> bytes:

@@ -4,10 +4,8 @@ vote; the results are published, objected to, answered and made final; the winne
 call's public timeline tells every step.
 
 "Time passes" between the steps by moving dates in the database, which the live server shares."""
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -15,12 +13,12 @@ from playwright.sync_api import expect
 from contest.extensions import db
 from contest.models import Call, Round
 from contest.models.types import utcnow
+from tests.e2e.pages import id_in, load_images, local, status_says
 from tests.helpers import PASSWORD, last_mail, link_in, make_user, make_voter, picture_bytes
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MAGNOLIA, STONE_GATE, WAVE = "Magnolia railing", "Stone-gate railing", "Wave railing"
 DESIGNS = [  # (entrant, title, description, image description)
@@ -35,15 +33,8 @@ BALLOTS = [("walker@example.org", STONE_GATE), ("cyclist@example.org", STONE_GAT
 PHOTO_ALT = "The magnolia railing installed along Yan'an Road"
 
 
-def local(moment: datetime) -> str:
-    """A moment as a datetime-local field takes it, in Shanghai time."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
-def id_in(url: str, pattern: str) -> int:
-    match = re.search(pattern, url)
-    assert match, f"no {pattern} in {url}"
-    return int(match.group(1))
 
 
 def time_passes(change) -> None:
@@ -53,13 +44,6 @@ def time_passes(change) -> None:
     db.session.commit()
 
 
-def load_images(page) -> None:
-    """Load every image, lazy ones too, so that a full-page screenshot shows them."""
-    page.evaluate("""async () => {
-        for (const img of document.images) img.loading = 'eager';
-        await Promise.all([...document.images].map(img => img.complete ? null
-            : new Promise(done => { img.onload = img.onerror = done; })));
-    }""")
 
 
 def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox, transport_commission,
@@ -81,9 +65,6 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("main").get_by_role("button", name="Log in").click()
         expect(page.get_by_role("status")).to_contain_text("You are logged in.")
-
-    def status_says(page, text):
-        expect(page.get_by_role("status")).to_contain_text(text)
 
     try:
         # 1. The organiser writes the call, publishes it, and adds an expert round and a public round.

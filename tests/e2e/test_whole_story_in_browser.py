@@ -8,20 +8,18 @@ answered, and made final once it is over; the winner is followed with a photo of
 No database edits, no command line, no service calls: the test only reads the mail outbox, to follow the links
 a person would click in a mail, and moves the app's own clock (the `app_clock` fixture) when days pass. Every
 step leaves a screenshot in test-artifacts/whole-story/."""
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.pages import SHANGHAI, id_in, load_images, local, status_says
 from tests.helpers import PASSWORD, link_in, make_user, picture_bytes
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "whole-story"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_PASSWORD = "a railing for the city 2027"
 
 ORGANISER = ("organiser@transport.example.org", "Wang Fang")
@@ -38,15 +36,8 @@ DESIGNS = {  # title: (entrant, description, image description, the juror's mark
 PHOTO_ALT = "The magnolia railing installed along Yan'an Road"
 
 
-def local(moment: datetime) -> str:
-    """A moment as a datetime-local field takes it, in Shanghai time."""
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
-def id_in(url: str, pattern: str) -> int:
-    match = re.search(pattern, url)
-    assert match, f"no {pattern} in {url}"
-    return int(match.group(1))
 
 
 def proposed(page, label) -> datetime:
@@ -70,11 +61,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
     def shot(page, name):
         """A screenshot of the step just done, numbered in the story's order."""
         path = ARTIFACTS / f"{len(shots) + 1:02d}-{name}.png"
-        page.evaluate("""async () => {
-            for (const img of document.images) img.loading = 'eager';
-            await Promise.all([...document.images].map(img => img.complete ? null
-                : new Promise(done => { img.onload = img.onerror = done; })));
-        }""")
+        load_images(page)
         page.screenshot(path=str(path), full_page=True)
         shots.append(path)
 
@@ -86,9 +73,6 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         page = context.new_page()
         page.goto(base + "/lang/en")
         return page
-
-    def status_says(page, text):
-        expect(page.get_by_role("status")).to_contain_text(text)
 
     def time_passes_until(moment):
         """The app's clock moves on to a minute past `moment`, if that is still to come."""
@@ -130,6 +114,24 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         page.goto(base + link_in(confirmations[0]))
         status_says(page, "Thank you: your e-mail address is confirmed.")
         log_in(page, email)
+
+    def add_public_round(title, mode, votes_per_citizen=None):
+        """The organiser adds a public round holding what the expert round advanced, keeping the dates the form
+        proposes, and the clock moves on to its opening: its id."""
+        organiser.goto(f"{base}/console/calls/{call_id}/")
+        organiser.get_by_role("link", name="Add a public round").click()
+        organiser.get_by_label("Title", exact=True).fill(title)
+        organiser.get_by_label("How citizens take part").select_option(mode)
+        if votes_per_citizen is not None:
+            organiser.get_by_label("Votes per citizen").fill(votes_per_citizen)
+        choose_option(organiser.get_by_label("Which entries the round holds"), "Expert round")
+        opens = proposed(organiser, "Voting opens (Shanghai time)")  # the dates proposed are kept
+        organiser.get_by_role("button", name="Save round").click()
+        status_says(organiser, "The public round is saved.")
+        status_says(organiser, "It holds 2 entries, those “Expert round” advanced.")
+        round_id = id_in(organiser.url, r"/console/rounds/(\d+)/")
+        time_passes_until(opens)
+        return round_id
 
     def new_citizen(email, name, group, **size):
         page = person(**size)
@@ -300,19 +302,8 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         shot(organiser, "advanced")
 
         # 9. A votes round holding the advanced designs, opening now.
-        organiser.goto(f"{base}/console/calls/{call_id}/")
-        organiser.get_by_role("link", name="Add a public round").click()
-        organiser.get_by_label("Title", exact=True).fill("Public vote")
-        organiser.get_by_label("How citizens take part").select_option("votes")
-        organiser.get_by_label("Votes per citizen").fill("1")
-        choose_option(organiser.get_by_label("Which entries the round holds"), "Expert round")
-        opens = proposed(organiser, "Voting opens (Shanghai time)")  # the dates proposed are kept
-        organiser.get_by_role("button", name="Save round").click()
-        status_says(organiser, "The public round is saved.")
-        status_says(organiser, "It holds 2 entries, those “Expert round” advanced.")
-        votes_id = id_in(organiser.url, r"/console/rounds/(\d+)/")
+        votes_id = add_public_round("Public vote", "votes", votes_per_citizen="1")
         shot(organiser, "votes-round")
-        time_passes_until(opens)
 
         for voter, choice in [(lin, STONE_GATE), (chen, MAGNOLIA), (neighbour, MAGNOLIA)]:
             voter.goto(f"{base}/calls/{call_id}")
@@ -332,18 +323,8 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         shot(organiser, "voting-closed")
 
         # 11. A pairwise round holding the designs the expert round advanced, compared on, then closed.
-        organiser.goto(f"{base}/console/calls/{call_id}/")
-        organiser.get_by_role("link", name="Add a public round").click()
-        organiser.get_by_label("Title", exact=True).fill("Which railing would you rather see?")
-        organiser.get_by_label("How citizens take part").select_option("pairwise")
-        choose_option(organiser.get_by_label("Which entries the round holds"), "Expert round")
-        opens = proposed(organiser, "Voting opens (Shanghai time)")  # the dates proposed are kept
-        organiser.get_by_role("button", name="Save round").click()
-        status_says(organiser, "The public round is saved.")
-        status_says(organiser, "It holds 2 entries, those “Expert round” advanced.")
-        pairwise_id = id_in(organiser.url, r"/console/rounds/(\d+)/")
+        pairwise_id = add_public_round("Which railing would you rather see?", "pairwise")
         shot(organiser, "pairwise-round")
-        time_passes_until(opens)
 
         neighbour.goto(f"{base}/rounds/{pairwise_id}")
         neighbour.get_by_role("link", name="Start comparing").click()

@@ -227,13 +227,18 @@ def test_a_round_that_would_hold_no_entries_is_refused(organiser, railing_call, 
 
 # 3. Default dates are accepted --------------------------------------------------------------------------------
 
-def test_the_dates_a_new_round_form_suggests_are_accepted(organiser, transport_organiser, railing_call, entries):
+def _dates_proposed_after_closing_scoring(organiser, transport_organiser, railing_call) -> tuple[str, dict]:
+    """An expert round whose scoring the organiser closes now; the new public round form and the dates it proposes."""
     expert = make_round(railing_call, transport_organiser)
     assert post_form(organiser, f"/console/rounds/{expert.id}/close",
                      page=f"/console/rounds/{expert.id}/").status_code == 302
     page = f"/console/calls/{railing_call.id}/public-rounds/new"
     html = organiser.get(page).get_data(as_text=True)
-    values = dict(re.findall(r'<input[^>]*id="(opens_at|closes_at)"[^>]*value="([^"]*)"', html))
+    return page, dict(re.findall(r'<input[^>]*id="(opens_at|closes_at)"[^>]*value="([^"]*)"', html))
+
+
+def test_the_dates_a_new_round_form_suggests_are_accepted(organiser, transport_organiser, railing_call, entries):
+    page, values = _dates_proposed_after_closing_scoring(organiser, transport_organiser, railing_call)
     assert set(values) == {"opens_at", "closes_at"}
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", v) for v in values.values()), values
     response = post_form(organiser, page, _settings(title="公众评选", mode="votes", source="all", **values))
@@ -244,12 +249,7 @@ def test_a_round_opening_in_the_minute_the_round_before_closed_comes_after_it_on
         organiser, client, transport_organiser, railing_call, entries):
     """The proposed opening is the minute scoring closed: the timeline tells the close first, not a round that
     opened before the one before it was done."""
-    expert = make_round(railing_call, transport_organiser)
-    assert post_form(organiser, f"/console/rounds/{expert.id}/close",
-                     page=f"/console/rounds/{expert.id}/").status_code == 302
-    page = f"/console/calls/{railing_call.id}/public-rounds/new"
-    html = organiser.get(page).get_data(as_text=True)
-    values = dict(re.findall(r'<input[^>]*id="(opens_at|closes_at)"[^>]*value="([^"]*)"', html))
+    page, values = _dates_proposed_after_closing_scoring(organiser, transport_organiser, railing_call)
     response = post_form(organiser, page, _settings(title="公众评选", mode="votes", source="all", **values))
     assert response.status_code == 302, response.get_data(as_text=True)
     timeline = client.get(f"/calls/{railing_call.id}").get_data(as_text=True)
