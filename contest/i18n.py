@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babel import negotiate_locale
-from flask import Response, current_app, has_request_context, request, session
+from flask import Response, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -25,11 +25,14 @@ def select_locale() -> str:
 
 def browser_language() -> str | None:
     """The site's language the request's Accept-Language header wants most (zh-TW counts as zh), if any."""
+    g.language_from_browser = True  # the response depends on the header: vary_on_language says so
     asked = [tag for tag, _quality in request.accept_languages]  # most wanted first
     return negotiate_locale(asked, current_app.config["LANGUAGES"], sep="-")
 
 
 def vary_on_language(response: Response) -> Response:
-    """A page's language may follow the Accept-Language header: a shared cache must keep one copy per language."""
-    response.vary.add("Accept-Language")
+    """A response whose language followed the Accept-Language header: a shared cache must keep one copy per
+    language (static files and media, which speak no language, are left to be cached as one)."""
+    if g.get("language_from_browser"):
+        response.vary.add("Accept-Language")
     return response

@@ -355,3 +355,10 @@ def test_chinese_stays_the_default_for_other_languages(client):
     for header in ("fr-FR,fr;q=0.9", "zh-CN,zh;q=0.9,en;q=0.8", "en;q=0.3,zh-TW;q=0.9", ""):
         html = client.get("/", headers={"Accept-Language": header}).get_data(as_text=True)
         assert '<html lang="zh-Hans">' in html, header
+
+
+def test_a_static_file_speaks_no_language_and_is_cached_as_one(client):
+    page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
+    response = client.get(stylesheet, headers={"Accept-Language": "en"})
+    assert response.status_code == 200 and "Accept-Language" not in response.headers.get("Vary", "")
