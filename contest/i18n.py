@@ -36,3 +36,28 @@ def vary_on_language(response: Response) -> Response:
     if g.get("language_from_browser"):
         response.vary.add("Accept-Language")
     return response
+
+
+def listing(items) -> str:
+    """Items joined as the page's language joins a list ("A, B, and C"; "A、B和C"): never a separator glued in code."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    return format_list([str(item) for item in items], locale=get_locale() or "zh")
+
+
+def criterion_weight(criterion) -> str:
+    """A criterion with its weight, "Safety (40%)" / "安全（40%）"."""
+    from flask_babel import gettext
+
+    return gettext("%(name)s (%(weight)s%%)", name=criterion.name, weight=criterion.weight)
+
+
+def meeting_place(meeting) -> str:
+    """Where a meeting is held: its place in the department tree and its venue, either or both."""
+    from flask_babel import gettext
+
+    place = meeting.place.display_name if meeting.place else ""
+    if place and meeting.venue:
+        return gettext("%(place)s, %(venue)s", place=place, venue=meeting.venue)
+    return place or meeting.venue or ""

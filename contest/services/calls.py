@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
+from contest.i18n import listing
 from contest.localtime import to_minute
 from contest.models import (
     Award,
@@ -226,7 +227,7 @@ def publish_call(actor: User, call: Call) -> None:
     if call.kind is CallKind.IDEA and not call.topics:
         missing.append(_("at least one topic"))
     if missing:
-        raise ServiceError(_("Before publishing, add: %(what)s.", what=_(", ").join(str(m) for m in missing)))
+        raise ServiceError(_("Before publishing, add: %(what)s.", what=listing(missing)))
     if call.closes_at <= utcnow():
         raise ServiceError(_("The closing date has passed: set new dates before publishing."))
     call.published_at = utcnow()

@@ -58,6 +58,57 @@ def test_the_catalog_holds_no_obsolete_messages(catalog):
     assert stale == [], "messages no longer used; run pybabel update"
 
 
+# Whole sentences ---------------------------------------------------------------------------------
+# A sentence glued from translated pieces reads wrong in the other language ("4件作品晋级, 其中最低分为6.20.");
+# each language's catalog holds whole sentences with placeholders, and lists are joined by Babel (|listing).
+PIECE_START = re.compile(r"^[\s,.;:!?)\]、，。；：！？）]")
+PIECE_END = re.compile(r"[\s,;(\[—–-]$")
+SALUTATION = re.compile(r"^Hello( %\(name\)s)?,$")  # a letter's first line, whole ("%(name)s，您好：")
+# Between two template expressions, nothing but sentence punctuation: the two make one sentence glued in code.
+GLUED = re.compile(r"(?:\}\}|%\})([^{}<>\w]*?)(?=\{\{|\{%)")
+
+
+def test_no_catalog_message_is_a_piece_of_a_sentence():
+    pieces = []
+    for message in extracted_messages():
+        for text in message if isinstance(message, tuple) else (message,):
+            if PIECE_START.search(text) or (PIECE_END.search(text) and not SALUTATION.match(text)):
+                pieces.append(text)
+    assert pieces == [], f"messages that begin or end where another piece is glued on: {sorted(pieces)}"
+
+
+def test_no_template_glues_translated_pieces_with_punctuation():
+    glued = []
+    for path in sorted((ROOT / "templates").rglob("*")):
+        if path.suffix not in (".html", ".txt", ".xml"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        for match in GLUED.finditer(source):
+            if re.search(r"[,.;:()]", match.group(1)):
+                glued.append(f"{path.relative_to(ROOT)}:{source.count(chr(10), 0, match.start()) + 1} "
+                             f"{match.group(1)!r}")
+    assert glued == [], f"punctuation glued between template pieces (make it one message): {glued}"
+
+
+def test_pieces_are_caught_where_they_are_glued():
+    assert PIECE_START.search(", ") and PIECE_START.search("。您的作品已晋级") and PIECE_END.search("Before,")
+    assert not PIECE_START.search("Status: %(status)s") and not PIECE_END.search("Reason:")
+    glued = '{{ ngettext("%(num)d entry advanced") }}, {{ _("the lowest scoring %(s)s") }}'
+    assert [m.group(1) for m in GLUED.finditer(glued)] == [", "]
+
+
+def test_lists_are_joined_as_each_language_joins_them(app):
+    from flask_babel import refresh
+
+    from contest.i18n import listing
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert listing(["a summary", "a brief", "the licence terms"]) == "a summary, a brief, and the licence terms"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        refresh()  # the test's app context outlives one request: the language is looked up again
+        assert listing(["简介", "征集说明", "授权条款"]) == "简介、征集说明和授权条款"
+
+
 # The page walk ----------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Results: the final formula on ranks, awards, publication into a notice period, objections, finalising,
 feedback to entrants, exports, and a results page whose queries do not grow with the call."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -41,6 +42,7 @@ from tests.helpers import (
     make_user,
     post_form,
     zh,
+    zh_n,
 )
 
 
@@ -310,7 +312,45 @@ def test_an_entrant_sees_their_own_feedback_without_juror_names_and_nobody_else_
     log_in(other, entries[3].author.email)
     html = other.get(f"/my/entries/{entries[3].id}/feedback").get_data(as_text=True)
     assert zh("Your entry did not go beyond “%(round)s”.", round=story["expert"].title) in html
-    assert zh("Yours did not advance.") in html
+    assert zh_n("%(num)d entry advanced, the lowest of them scoring %(score)s. Yours did not advance.",
+                "%(num)d entries advanced, the lowest of them scoring %(score)s. Yours did not advance.", 3,
+                score="7.00") in html
+
+
+def _words(html: str) -> str:
+    """The page's text with its tags out and its spaces folded, as a reader sees it."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_feedback_results_and_round_pages_read_as_whole_sentences_in_both_languages(
+        app, client, story, transport_organiser):
+    """Sentences are whole messages, never translated pieces glued with English punctuation."""
+    call, entries = story["call"], story["entries"]
+    with app.test_request_context():
+        results_service.publish(transport_organiser, call, 7, None)
+        db.session.commit()
+    log_in(client, entries[3].author.email)
+    feedback = f"/my/entries/{entries[3].id}/feedback"
+    chinese = _words(client.get(feedback).get_data(as_text=True))
+    assert "3件作品晋级，其中最低分为7.00。您的作品未晋级。" in chinese
+    client.get("/lang/en")
+    english = _words(client.get(feedback).get_data(as_text=True))
+    assert "3 entries advanced, the lowest of them scoring 7.00. Yours did not advance." in english
+    organiser = app.test_client()
+    log_in(organiser, transport_organiser.email)
+    expert = story["expert"]
+    criterion = expert.criteria[0]
+    round_page = _words(organiser.get(f"/console/rounds/{expert.id}/").get_data(as_text=True))
+    assert f"{criterion.name}（{criterion.weight}%）" in round_page
+    organiser.get("/lang/en")
+    round_page = _words(organiser.get(f"/console/rounds/{expert.id}/").get_data(as_text=True))
+    assert f"{criterion.name} ({criterion.weight}%)" in round_page
+    public = app.test_client()
+    results = _words(public.get(f"/calls/{call.id}/results").get_data(as_text=True))
+    assert re.search(r"\b1（1–\d）", results), "a rank and its interval, with full-width brackets"
+    public.get("/lang/en")
+    results = _words(public.get(f"/calls/{call.id}/results").get_data(as_text=True))
+    assert re.search(r"\b1 \(1–\d\)", results)
 
 
 def test_exports_carry_every_part_of_each_score_for_organisers_only(app, client, story, transport_organiser):
