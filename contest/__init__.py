@@ -83,6 +83,10 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.filters["listing"] = listing  # never a list joined with a separator glued in a template
     app.jinja_env.filters["criterion_weight"] = criterion_weight
     app.jinja_env.filters["meeting_place"] = meeting_place
+    from contest import pictures
+
+    app.jinja_env.globals["picture_of_rank_intervals"] = pictures.ranking_intervals
+    app.jinja_env.globals["picture_of_counts"] = pictures.counts
     from contest.images import content_types
 
     app.jinja_env.filters["content_types"] = content_types

@@ -1,0 +1,138 @@
+"""Pictures of the figures a page already shows in a table, drawn on the server as inline SVG (no script, prints
+cleanly, allowed by the CSP): here only their geometry, from the same values the table shows, so picture and table
+cannot drift; `templates/pictures.html` draws them with their words in the page's language.
+
+Pure (no Flask, no database).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH = 420  # the viewBox's width: the picture scales to its box, legible from a phone's width up
+LABEL_WIDTH = 150  # the entries' titles, left of the plot
+ROW_HEIGHT = 26
+MARGIN = 12
+AXIS_HEIGHT = 30
+TITLE_CHARACTERS = 9  # longer titles are cut with "…" (the whole title is the mark's tooltip and in the table)
+MOST_SHOWN = 50  # a city-size ranking draws its top only; the table and the download hold every row
+
+
+def ticks(low: int, high: int, most: int = 10) -> list[int]:
+    """Round steps from low to high, at most about `most` of them, always including low."""
+    span = max(high - low, 1)
+    step = 1
+    for candidate in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        step = candidate
+        if span / candidate <= most:
+            break
+    first = low if low % step == 0 else low + step - low % step
+    values = list(range(first, high + 1, step))
+    return values if values and values[0] == low else [low, *values]
+
+
+def short(title: str, characters: int = TITLE_CHARACTERS) -> str:
+    return title if len(title) <= characters else title[: characters - 1] + "…"
+
+
+@dataclass(frozen=True)
+class IntervalMark:
+    """One entry: its rank as a point and its rank interval as a bar, in the ranking's order."""
+    entry: int
+    title: str
+    label: str  # the title as drawn (cut)
+    rank: int
+    low: int
+    high: int
+    unsure: bool  # too close to tell apart from a neighbour: drawn dashed and marked "≈"
+    y: float
+    x: float
+    x_low: float
+    x_high: float
+
+
+@dataclass(frozen=True)
+class IntervalPicture:
+    marks: list[IntervalMark]
+    width: int
+    height: float
+    axis: list[tuple[int, float]]  # rank, x
+    axis_y: float
+    plot_left: float
+    plot_right: float
+    more: int  # rows left out of the picture (shown in the table)
+
+
+def rank_intervals(rows: Sequence[tuple[int, str, int, int, int, bool]], most: int = MOST_SHOWN
+                   ) -> IntervalPicture | None:
+    """The picture of "how sure the ranking is": rows of (entry, title, rank, low, high, unsure), in the ranking's
+    order; the axis runs from rank 1 on the left to the widest interval's end."""
+    if not rows:
+        return None
+    shown = list(rows[:most])
+    last = max(max(high, rank) for _entry, _title, rank, _low, high, _unsure in shown)
+    left, right = LABEL_WIDTH + MARGIN, WIDTH - MARGIN
+
+    def x_of(rank: float) -> float:
+        return round(left + (rank - 1) / max(last - 1, 1) * (right - left), 1)
+
+    marks = []
+    for index, (entry, title, rank, low, high, unsure) in enumerate(shown):
+        y = MARGIN + index * ROW_HEIGHT + ROW_HEIGHT / 2
+        marks.append(IntervalMark(entry, title, short(title), rank, low, high, unsure, y, x_of(rank), x_of(low),
+                                  x_of(high)))
+    axis_y = MARGIN + len(shown) * ROW_HEIGHT + 4
+    return IntervalPicture(marks, WIDTH, axis_y + AXIS_HEIGHT, [(t, x_of(t)) for t in ticks(1, last)], axis_y, left, right,
+                           len(rows) - len(shown))
+
+
+@dataclass(frozen=True)
+class CountBar:
+    label: str  # the mark, as the table shows it
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class CountPicture:
+    bars: list[CountBar]
+    width: int
+    height: float
+    base_y: float
+    top: int  # the largest count
+
+
+BAR_AREA = 90  # the height of the tallest bar
+
+
+def counts(labels: Sequence[str], values: Sequence[int]) -> CountPicture | None:
+    """A bar per label (a mark of the scale) as high as its count: the distribution of one criterion's marks."""
+    if not labels:
+        return None
+    top = max(max(values, default=0), 1)
+    slot = (WIDTH - 2 * MARGIN) / len(labels)
+    width = round(max(slot * 0.7, 1), 1)
+    base_y = MARGIN + 16 + BAR_AREA
+    bars = []
+    for index, (label, value) in enumerate(zip(labels, list(values) + [0] * (len(labels) - len(values)),
+                                               strict=False)):
+        height = round(value / top * BAR_AREA, 1)
+        x = round(MARGIN + index * slot + (slot - width) / 2, 1)
+        bars.append(CountBar(str(label), int(value), x, round(base_y - height, 1), width, height))
+    return CountPicture(bars, WIDTH, base_y + 24, base_y, top)
+
+
+def ranking_intervals(rows, entries, most: int = MOST_SHOWN) -> IntervalPicture | None:
+    """`rank_intervals` of a results snapshot's rows (those with a jury rank), titled from `entries` (id -> entry)."""
+    picked = []
+    for row in rows:
+        place = row.expert
+        if place is None or place.rank is None or place.low is None or place.high is None:
+            continue
+        entry = entries.get(row.entry)
+        picked.append((row.entry, entry.title if entry is not None else f"#{row.entry}", place.rank, place.low,
+                       place.high, row.unsure))
+    return rank_intervals(picked, most)

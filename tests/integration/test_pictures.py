@@ -1,0 +1,83 @@
+"""Pictures of the results drawn as inline SVG: one mark per row of the table beside them, with the table's values
+(read back from the SVG here, so picture and table cannot drift), titled in the page's language."""
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from contest import pictures
+from contest.extensions import db
+from contest.services import results as results_service
+from tests.helpers import log_in, zh
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svgs(html: str, kind: str) -> list[ET.Element]:
+    return [ET.fromstring(found) for found in re.findall(rf'<svg class="picture-svg {kind}".*?</svg>', html, re.S)]
+
+
+def interval_cells(html: str) -> list[tuple[int, int, int]]:
+    """The ranking table's "jury rank (interval)" cells, as (rank, low, high)."""
+    return [tuple(map(int, found)) for found in re.findall(r"<td>(\d+)[（ ]\(?(\d+)–(\d+)[)）]</td>", html)]
+
+
+@pytest.fixture
+def published(app, story, transport_organiser):
+    with app.test_request_context():
+        results_service.publish(transport_organiser, story["call"], 7, None)
+        db.session.commit()
+    return story
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_rank_intervals_picture_holds_the_tables_values(app, published, language):
+    title = zh("How sure the ranking is") if language == "zh" else "How sure the ranking is"
+    client = app.test_client()
+    client.get(f"/lang/{language}")
+    html = client.get(f"/calls/{published['call'].id}/results").get_data(as_text=True)
+    (picture,) = svgs(html, "rank-intervals")
+    assert picture.find(f"{SVG}title").text == title
+    assert picture.get("aria-labelledby") and picture.find(f"{SVG}desc").text.strip()
+    marks = [(int(g.get("data-rank")), int(g.get("data-low")), int(g.get("data-high")))
+             for g in picture.iter(f"{SVG}g") if "interval" in g.get("class", "")]
+    table = interval_cells(html)
+    assert marks == table and len(marks) == 4  # every entry the jury ranked, in the table's order
+    for g in picture.iter(f"{SVG}g"):
+        bar, point = g.find(f"{SVG}line"), g.find(f"{SVG}circle")
+        # the point lies on its bar: rank within its interval, drawn where the axis puts it
+        assert float(bar.get("x1")) <= float(point.get("cx")) <= float(bar.get("x2"))
+
+
+def test_the_mark_counts_picture_holds_the_tables_counts(app, published, transport_organiser):
+    client = app.test_client()
+    log_in(client, transport_organiser.email)
+    client.get("/lang/en")
+    html = client.get(f"/calls/{published['call'].id}/results").get_data(as_text=True)
+    drawn = svgs(html, "mark-counts")
+    criteria = published["expert"].criteria
+    assert len(drawn) == len(criteria)
+    tables = re.findall(r'<table class="distribution">.*?</table>', html, re.S)
+    for picture, table, criterion in zip(drawn, tables, criteria, strict=True):
+        assert picture.find(f"{SVG}title").text == f"Marks given for “{criterion.name}”"
+        heads = re.findall(r'<th scope="col">([^<]+)</th>', table)
+        cells = [int(n) for n in re.findall(r"<td>(\d+)</td>", table)]
+        bars = [(g.get("data-mark"), int(g.get("data-count"))) for g in picture.iter(f"{SVG}g")]
+        assert bars == list(zip(heads, cells, strict=True))
+        assert sum(cells) == 3 * 4  # three jurors each marked each of the four entries once on it
+
+
+def test_a_city_size_ranking_draws_its_top_only():
+    rows = [(n, f"作品{n}", n, max(1, n - 3), n + 3, n % 7 == 0) for n in range(1, 1001)]
+    picture = pictures.rank_intervals(rows)
+    assert len(picture.marks) == pictures.MOST_SHOWN and picture.more == 1000 - pictures.MOST_SHOWN
+    assert [m.rank for m in picture.marks] == list(range(1, pictures.MOST_SHOWN + 1))
+    assert len(picture.axis) <= 11 and picture.axis[0][0] == 1
+
+
+def test_bars_are_as_high_as_their_counts():
+    picture = pictures.counts(["1", "2", "3"], [2, 4, 0])
+    heights = [bar.height for bar in picture.bars]
+    assert heights[1] == pictures.BAR_AREA and heights[0] == pictures.BAR_AREA / 2 and heights[2] == 0
+    assert all(bar.y + bar.height == picture.base_y for bar in picture.bars)
+    assert pictures.counts([], []) is None and pictures.rank_intervals([]) is None
