@@ -82,8 +82,8 @@ def rank_intervals(rows: Sequence[tuple[int, str, int, int, int, bool]], most: i
         marks.append(IntervalMark(entry, title, short(title), rank, low, high, unsure, y, x_of(rank), x_of(low),
                                   x_of(high)))
     axis_y = MARGIN + len(shown) * ROW_HEIGHT + 4
-    return IntervalPicture(marks, WIDTH, axis_y + AXIS_HEIGHT, [(t, x_of(t)) for t in ticks(1, last)], axis_y, left, right,
-                           len(rows) - len(shown))
+    axis = [(tick, x_of(tick)) for tick in ticks(1, last)]
+    return IntervalPicture(marks, WIDTH, axis_y + AXIS_HEIGHT, axis, axis_y, left, right, len(rows) - len(shown))
 
 
 @dataclass(frozen=True)
