@@ -1,11 +1,12 @@
 """Administrator pages: thin skins over contest.services.departments and contest.services.users."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from contest.admin import bp
 from contest.admin.forms import (
     AdminRoleForm,
     DeleteForm,
@@ -23,8 +24,6 @@ from contest.permissions import admin_required
 from contest.services import ServiceError
 from contest.services import departments as department_service
 from contest.services import users as user_service
-
-bp = Blueprint("admin", __name__)
 
 
 @bp.route("/")

@@ -2,16 +2,18 @@
 (an entry with images, a vote) through the same services as the web pages, authenticated by a bearer token."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
-from contest.api import represent
+from contest.api import bp, represent
 from contest.api.common import (
     ApiError,
     api_view,
+    error_response,
+    http_error,
     int_arg,
     json_response,
     page_of,
@@ -20,7 +22,11 @@ from contest.api.common import (
     token_user,
 )
 from contest.api.openapi import NAME, VERSION, document
+from contest.database import with_retries
+from contest.errors import answer_errors_under
 from contest.extensions import csrf, db, limiter
+from contest.forms import image_slots
+from contest.lookups import public_round, public_round_and_entry
 from contest.models import Call, CallState, Channel, Department, Entry, FollowUp, Round
 from contest.models.types import utcnow
 from contest.services import calls as call_service
@@ -30,12 +36,12 @@ from contest.services import results as results_service
 from contest.services.statistics import statistics as figures_of
 from contest.services.visibility import public_counts, public_entries
 from contest.submission_limits import submission_limits
-from contest.submit.forms import image_slots
-from contest.vote.routes import _round, _round_and_entry, _with_retries
 
-bp = Blueprint("api", __name__)
 # Open data: any site may read it from a browser (no cookie is ever honoured here, so this shares nothing).
 READ_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"}
+
+# Errors on an API address, a wrong address under /api/ included, are answered in JSON.
+bp.record_once(lambda state: answer_errors_under(state.app, "/api/", http_error, error_response))
 
 
 def _read(data):
@@ -217,9 +223,9 @@ def _vote(round_id: int, entry_id: int, outcome: str, message: str, status: int)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast_vote(round_id: int, entry_id: int):
     user = token_user()
-    round_, entry = _round_and_entry(round_id, entry_id)
+    round_, entry = public_round_and_entry(round_id, entry_id)
     try:
-        counted = _with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
+        counted = with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
     except public_service.NotEligible as error:
         db.session.rollback()
         raise ApiError(403, "not_eligible", str(error)) from None
@@ -234,8 +240,8 @@ def cast_vote(round_id: int, entry_id: int):
 @token_required
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=token_key)
 def take_back_vote(round_id: int, entry_id: int):
-    round_ = _round(round_id)
+    round_ = public_round(round_id)
     entry = db.get_or_404(Entry, entry_id)
     title = entry.title
-    _with_retries(lambda: public_service.take_back(token_user(), round_, entry))
+    with_retries(lambda: public_service.take_back(token_user(), round_, entry))
     return _vote(round_id, entry_id, "taken_back", _("Your vote for “%(title)s” is taken back.", title=title), 200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from contest.console.routes import bp
+from contest.console import bp
 from contest.extensions import db
 from contest.models import Call, Department, Entry, Topic, User
 from contest.permissions import call_staff_required

@@ -12,10 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from contest.console.routes import _to_local, _to_utc, bp
-from contest.extensions import db
-from contest.jury.forms import (
-    ActionForm,
+from contest.console import bp
+from contest.console.forms import (
     ConfirmForm,
     DecideForm,
     InviteForm,
@@ -24,6 +22,10 @@ from contest.jury.forms import (
     RoundForm,
     VoidForm,
 )
+from contest.extensions import db
+from contest.forms import ActionForm
+from contest.localtime import to_local as _to_local
+from contest.localtime import to_utc as _to_utc
 from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind, RoundState
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call

@@ -1,15 +1,16 @@
 """Console pages: thin skins over contest.services.calls and contest.services.entries."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from contest.console import bp
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
 from contest.extensions import db
-from contest.forms import department_choices, set_entry_choices
+from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.models import (
@@ -29,9 +30,6 @@ from contest.services import entries as entry_service
 from contest.services.accounts import find_user_by_email
 from contest.services.departments import ancestors
 from contest.services.media import process_uploads, store_image
-from contest.submit.forms import image_slots, undescribed_slots
-
-bp = Blueprint("console", __name__)
 
 
 @bp.route("/")

@@ -1,19 +1,19 @@
 """Jurors' pages: thin skins over contest.services.rounds. In a blind round nothing here names an entrant."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from contest.extensions import db
-from contest.jury.forms import ActionForm, RecuseForm, ScoreForm
+from contest.forms import ActionForm
+from contest.jury import bp
+from contest.jury.forms import RecuseForm, ScoreForm
 from contest.models import Assignment, Round, RoundMember
 from contest.services import ServiceError
 from contest.services import rounds as round_service
-
-bp = Blueprint("jury", __name__)
 
 
 @bp.route("/")

@@ -1,19 +1,19 @@
 """The media route: every stored file is served through here, after checking who may see it."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect
+from flask import Response, abort, redirect
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from contest.extensions import db
+from contest.media import bp
 from contest.models import RENDITIONS, Call, Entry, EntryImage, FollowUp, FollowUpUpdate, ImageFile, PendingUpload
 from contest.permissions import can_manage_call
 from contest.services.entries import can_view_entry
 from contest.services.rounds import can_judge_entry
 from contest.storage import StorageError, storage
 
-bp = Blueprint("media", __name__)
 YEAR = 365 * 24 * 3600
 
 

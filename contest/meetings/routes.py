@@ -2,7 +2,7 @@
 contest.services.meetings and contest.services.issues."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,9 +10,10 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from contest.extensions import db
-from contest.forms import department_choices, set_entry_choices
+from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
+from contest.meetings import bp
 from contest.meetings.forms import MeetingForm, MergeForm, SuggestionForm, TagForm, UnmergeForm
 from contest.models import Call, CallKind, Entry, EntryStatus, Meeting, Tag
 from contest.models.types import utcnow
@@ -22,9 +23,6 @@ from contest.services import issues as issue_service
 from contest.services import meetings as meeting_service
 from contest.services.entries import EntryData
 from contest.services.visibility import public_bylines
-from contest.submit.forms import image_slots, undescribed_slots
-
-bp = Blueprint("meetings", __name__)
 
 
 def _meeting_form(meeting: Meeting | None = None, posted: bool = True) -> MeetingForm:

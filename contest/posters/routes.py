@@ -2,7 +2,7 @@
 address their QR code holds is the call's public page."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -11,11 +11,10 @@ from contest.extensions import db
 from contest.forms import department_choices
 from contest.models import Call, CallState, Poster
 from contest.permissions import call_staff_required, can_manage_call
+from contest.posters import bp
 from contest.posters.forms import PosterForm
 from contest.services import ServiceError
 from contest.services import posters as poster_service
-
-bp = Blueprint("posters", __name__)
 
 
 @bp.route("/console/calls/<int:call_id>/posters", methods=["GET", "POST"])

@@ -286,6 +286,11 @@ def state_order(now: datetime):
     )
 
 
+def call_by_id(call_id: int, *options) -> Call | None:
+    """The call of an id, with the loader options a page asks for, or None."""
+    return db.session.scalars(select(Call).where(Call.id == call_id).options(*options)).unique().first()
+
+
 def public_calls(now: datetime, *, words: str = "", state: str = "", department_id: int | None = None,
                  theme: str = ""):
     """The published calls a visitor may browse, filtered, open ones first (a statement to paginate)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,16 +12,16 @@ from sqlalchemy.orm import selectinload
 
 from contest.errors import RETRY_AFTER
 from contest.extensions import db
-from contest.forms import set_entry_choices
+from contest.forms import image_slots, set_entry_choices, undescribed_slots
 from contest.models import Call, CallKind, Channel, Entry, EntryImage
-from contest.posters.visits import remembered as remembered_poster
+from contest.poster_visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
 from contest.services import results as results_service
 from contest.submission_limits import submission_limits
-from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, speak_for, undescribed_slots
+from contest.submit import bp
+from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, speak_for
 
-bp = Blueprint("submit", __name__)
 log = logging.getLogger(__name__)
 
 
