@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from contest.admin import bp
 from contest.admin.forms import (
@@ -19,22 +18,18 @@ from contest.admin.forms import (
 )
 from contest.extensions import db
 from contest.forms import department_choices
-from contest.models import AuditEvent, Department, DepartmentKind, User
+from contest.models import Department, DepartmentKind, User
 from contest.permissions import admin_required
 from contest.services import ServiceError
 from contest.services import departments as department_service
 from contest.services import users as user_service
+from contest.services.audit import events_of_user
 
 
 @bp.route("/")
 @admin_required
 def index():
-    figures = {
-        "users": db.session.scalar(select(func.count()).select_from(User)),
-        "disabled": db.session.scalar(select(func.count()).select_from(User).where(User.disabled_at.is_not(None))),
-        "departments": db.session.scalar(select(func.count()).select_from(Department)),
-    }
-    return render_template("admin/index.html", figures=figures)
+    return render_template("admin/index.html", figures=user_service.site_figures())
 
 
 @bp.route("/departments", methods=["GET", "POST"])
@@ -112,13 +107,7 @@ def _user_page(user: User, **forms):
     membership_form = forms.get("membership_form") or MembershipForm()
     membership_form.department_id.choices = department_choices()
     role_form = forms.get("role_form") or AdminRoleForm(role="yes" if user.is_admin else "no")
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(db.or_(db.and_(AuditEvent.target_type == "user", AuditEvent.target_id == user.id),
-                      AuditEvent.actor_id == user.id))
-        .order_by(AuditEvent.at.desc())
-        .limit(20)
-    ).all()
+    events = events_of_user(user)
     return render_template(
         "admin/user.html", user=user, role_form=role_form, membership_form=membership_form,
         disable_form=forms.get("disable_form") or DisableForm(), enable_form=EnableForm(),

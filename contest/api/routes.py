@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
 from contest.api import bp, represent
@@ -27,14 +26,16 @@ from contest.errors import answer_errors_under
 from contest.extensions import csrf, db, limiter
 from contest.forms import image_slots
 from contest.lookups import public_round, public_round_and_entry
-from contest.models import Call, CallState, Channel, Department, Entry, FollowUp, Round
+from contest.models import Call, CallState, Channel, Department, Entry
 from contest.models.types import utcnow
 from contest.services import calls as call_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
+from contest.services import rounds as round_service
+from contest.services.followup import public_follow_ups
 from contest.services.statistics import statistics as figures_of
-from contest.services.visibility import public_counts, public_entries
+from contest.services.visibility import public_counts, public_entries_of, public_entry, public_titles
 from contest.submission_limits import submission_limits
 
 # Open data: any site may read it from a browser (no cookie is ever honoured here, so this shares nothing).
@@ -49,8 +50,7 @@ def _read(data):
 
 
 def _published_call(call_id: int, *options) -> Call:
-    call = db.session.scalar(select(Call).where(Call.id == call_id, Call.published_at.is_not(None))
-                             .options(*options))
+    call = call_service.published_call(call_id, *options)
     if call is None:
         raise ApiError(404)
     return call
@@ -98,16 +98,14 @@ def call(call_id: int):
 @api_view
 def call_entries(call_id: int):
     call = _published_call(call_id)
-    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
-            .options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc()))
+    stmt = public_entries_of(call).options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc())
     return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
 
 
 @bp.route("/entries/<int:entry_id>")
 @api_view
 def entry(entry_id: int):
-    entry = db.session.scalar(select(Entry).where(Entry.id == entry_id, *public_entries())
-                              .options(*represent.ENTRY_OPTIONS))
+    entry = public_entry(entry_id, *represent.ENTRY_OPTIONS)
     if entry is None:
         raise ApiError(404)
     return _read(represent.entry(entry))
@@ -117,8 +115,8 @@ def entry(entry_id: int):
 @api_view
 def call_rounds(call_id: int):
     call = _published_call(call_id)
-    stmt = select(Round).where(Round.call_id == call.id).options(*represent.ROUND_OPTIONS).order_by(Round.position)
-    return _read(page_of(stmt, "api.call_rounds", represent.rounds, call_id=call.id))
+    return _read(page_of(round_service.rounds_of(call, *represent.ROUND_OPTIONS), "api.call_rounds",
+                         represent.rounds, call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/results")
@@ -128,16 +126,13 @@ def call_results(call_id: int):
     snap = results_service.snapshot(call)
     if snap is None:
         raise ApiError(404, "not_published", _l("The results of this call are not published yet."))
-    titles = dict(db.session.execute(select(Entry.id, Entry.title).where(
-        Entry.call_id == call.id, *public_entries(merged=True))).all())  # merged ones keep their place
+    titles = public_titles(call)  # merged ones keep their place
     return _read(represent.results(call, snap, results_service.shown_rows(call, snap), titles,
                                    results_service.awards_of(call), results_service.objections_of(call)))
 
 
 def _follow_ups(call_id: int | None = None):
-    stmt = (select(FollowUp).join(Entry, Entry.id == FollowUp.entry_id).where(*public_entries(merged=True))
-            .options(*represent.FOLLOW_UP_OPTIONS).order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()))
-    return stmt.where(FollowUp.call_id == call_id) if call_id is not None else stmt
+    return public_follow_ups(call_id, *represent.FOLLOW_UP_OPTIONS)
 
 
 @bp.route("/calls/<int:call_id>/follow-ups")

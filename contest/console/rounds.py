@@ -8,8 +8,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from contest.console import bp
@@ -360,10 +358,7 @@ def one_more_juror(round_: Round, entry_id: int):
 @bp.route("/rounds/<int:round_id>/assignments")
 @round_staff_required
 def assignments(round_: Round):
-    rows = db.session.scalars(select(Assignment).where(Assignment.round_id == round_.id)
-                              .options(selectinload(Assignment.member), selectinload(Assignment.score),
-                                       selectinload(Assignment.entry))
-                              .order_by(Assignment.entry_id, Assignment.id)).all()
+    rows = round_service.assignments_of(round_)
     by_entry: dict[int, list[Assignment]] = {}
     for a in rows:
         by_entry.setdefault(a.entry_id, []).append(a)

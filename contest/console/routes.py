@@ -4,8 +4,6 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from contest.console import bp
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
@@ -19,8 +17,6 @@ from contest.models import (
     Channel,
     CombineOn,
     Department,
-    Entry,
-    EntryImage,
     EntryStatus,
 )
 from contest.permissions import call_staff_required, department_staff_required, staff_required
@@ -129,8 +125,7 @@ def edit_call(call: Call):
 @bp.route("/calls/<int:call_id>/")
 @call_staff_required
 def call(call: Call):
-    counts = {status.value: n for status, n in db.session.execute(
-        select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status)).all()}
+    counts = entry_service.status_counts(call)
     flags = entry_service.open_flag_count(call)
     return render_template("console/call.html", call=call, counts=counts, flags=flags, publish_form=PublishForm(),
                            timeline=call_service.timeline(call))
@@ -157,7 +152,7 @@ def moderation(call: Call):
     form = ModerationForm()
     if form.validate_on_submit():
         ids = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
-        chosen = db.session.scalars(select(Entry).where(Entry.call_id == call.id, Entry.id.in_(ids))).all()
+        chosen = entry_service.entries_of_call(call, ids)
         if not chosen:
             form.form_errors.append(_("Select at least one entry."))
         else:
@@ -173,12 +168,7 @@ def moderation(call: Call):
                 return redirect(url_for("console.moderation", call_id=call.id))
     status = request.args.get("status", EntryStatus.SUBMITTED.value)
     status = status if status in {s.value for s in EntryStatus} else EntryStatus.SUBMITTED.value
-    entries = db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus(status))
-        .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.author),
-                 selectinload(Entry.topic))
-        .order_by(Entry.id)
-    ).all()
+    entries = entry_service.entries_in_status(call, EntryStatus(status))
     return render_template("console/moderation.html", call=call, form=form, entries=entries, status=status,
                            statuses=list(EntryStatus)), (400 if form.errors else 200)
 

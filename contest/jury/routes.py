@@ -4,8 +4,6 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from contest.extensions import db
 from contest.forms import ActionForm
@@ -19,8 +17,7 @@ from contest.services import rounds as round_service
 @bp.route("/")
 @login_required
 def index():
-    members = db.session.scalars(select(RoundMember).where(RoundMember.user_id == current_user.id)
-                                 .options(selectinload(RoundMember.round).selectinload(Round.call))).all()
+    members = round_service.memberships_of(current_user)
     return render_template("jury/index.html", members=members)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
@@ -21,7 +20,7 @@ from contest.permissions import call_staff_required, can_manage_call
 from contest.services import ServiceError
 from contest.services import issues as issue_service
 from contest.services import meetings as meeting_service
-from contest.services.entries import EntryData
+from contest.services.entries import EntryData, entries_by_ids
 from contest.services.visibility import public_bylines
 
 
@@ -67,7 +66,7 @@ def console_list(call: Call):
 
 
 def _staff_meeting(meeting_id: int) -> Meeting:
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id).options(joinedload(Meeting.call)))
+    meeting = meeting_service.meeting_by_id(meeting_id)
     if meeting is None:
         abort(404)
     if not can_manage_call(current_user, meeting.call):
@@ -128,8 +127,7 @@ def add_suggestion(meeting_id: int):
 
 @bp.route("/meetings/<int:meeting_id>")
 def meeting(meeting_id: int):
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id)
-                                .options(joinedload(Meeting.call), joinedload(Meeting.place)))
+    meeting = meeting_service.meeting_by_id(meeting_id, joinedload(Meeting.place))
     if meeting is None or (meeting.call.published_at is None and not can_manage_call(current_user, meeting.call)):
         abort(404)
     suggestions = meeting_service.suggestions_of(meeting)
@@ -159,7 +157,7 @@ def _issues_page(call: Call, tag_form: TagForm | None = None, merge_form: MergeF
 
 def _chosen_entries() -> list[Entry]:
     ids = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
-    return list(db.session.scalars(select(Entry).where(Entry.id.in_(ids)).order_by(Entry.id))) if ids else []
+    return entries_by_ids(ids)
 
 
 def _change_tags(call: Call, form: TagForm) -> str:

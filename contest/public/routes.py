@@ -6,7 +6,7 @@ import secrets
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import BigInteger, cast, select
+from sqlalchemy import BigInteger, cast
 from sqlalchemy.orm import joinedload, load_only, selectinload, undefer
 from wtforms import SelectChoice
 
@@ -16,7 +16,6 @@ from contest.lookups import public_call
 from contest.models import (
     Call,
     CallState,
-    Department,
     Entry,
     EntryImage,
     Image,
@@ -28,10 +27,11 @@ from contest.public.forms import ObjectionForm
 from contest.security import safe_next
 from contest.services import ServiceError
 from contest.services import calls as call_service
+from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.entries import can_view_entry
-from contest.services.visibility import public_counts, public_entries
+from contest.services.visibility import public_counts, public_entries_of
 
 GALLERY_SIZES = (12, 24, 48)
 
@@ -39,7 +39,7 @@ GALLERY_SIZES = (12, 24, 48)
 @bp.route("/")
 def index():
     now = utcnow()
-    calls = db.session.scalars(call_service.public_calls(now, state=CallState.OPEN.value).limit(6)).all()
+    calls = call_service.first_open_calls(now)
     return render_template("public/index.html", calls=calls, counts=public_counts([c.id for c in calls]))
 
 
@@ -75,10 +75,7 @@ def calls():
     department_id = request.args.get("department", 0, type=int)
     stmt = call_service.public_calls(now, words=words, state=state, department_id=department_id, theme=theme)
     pagination = db.paginate(stmt.options(selectinload(Call.department)), per_page=20, error_out=False)
-    departments = db.session.scalars(
-        select(Department).where(Department.id.in_(select(Call.department_id).where(Call.published_at.is_not(None))))
-        .order_by(Department.id)
-    ).all()
+    departments = call_service.departments_with_published_calls()
     return render_template(
         "calls/list.html", pagination=pagination, now=now, words=words, state=state, theme=theme,
         department_id=department_id, departments=departments, themes=call_service.all_themes(),
@@ -123,7 +120,7 @@ def gallery(call_id: int):
     per_page = per_page if per_page in GALLERY_SIZES else 24
     # A card needs the title and the cover's sizes: load only that (descriptions can be long).
     # Merged entries stay reachable by their address, but the gallery shows only the entry kept.
-    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
+    stmt = (public_entries_of(call)
             .options(load_only(Entry.id, Entry.title, Entry.status),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
@@ -139,11 +136,9 @@ def gallery(call_id: int):
 
 @bp.route("/entries/<int:entry_id>")
 def entry(entry_id: int):
-    entry = db.session.scalar(
-        select(Entry).where(Entry.id == entry_id)
-        .options(joinedload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files),
-                 joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
-    )
+    entry = entry_service.entry_by_id(
+        entry_id, joinedload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files),
+        joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
     if entry is None or not can_view_entry(current_user, entry):
         abort(404)
     staff = can_manage_call(current_user, entry.call)

@@ -6,14 +6,12 @@ import logging
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
 
 from contest.errors import RETRY_AFTER
 from contest.extensions import db
 from contest.forms import image_slots, set_entry_choices, undescribed_slots
-from contest.models import Call, CallKind, Channel, Entry, EntryImage
+from contest.models import Call, CallKind, Channel, Entry
 from contest.poster_visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
@@ -111,11 +109,7 @@ def enter(call_id: int):
 @bp.route("/my/entries")
 @login_required
 def my_entries():
-    entries = db.session.scalars(
-        select(Entry).where(Entry.author_id == current_user.id)
-        .options(selectinload(Entry.call), selectinload(Entry.pictures).joinedload(EntryImage.image))
-        .order_by(Entry.created_at.desc())
-    ).all()
+    entries = entry_service.entries_of_author(current_user)
     return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm())
 
 
