@@ -24,6 +24,7 @@ from contest.services import ServiceError
 from contest.services import departments as department_service
 from contest.services import users as user_service
 from contest.services.audit import events_of_user
+from contest.views import saving
 
 
 @bp.route("/")
@@ -64,13 +65,9 @@ def department(department_id: int):
         form.parent_id.data = department.parent_id or 0
     if form.validate_on_submit():
         parent = db.session.get(Department, form.parent_id.data) if form.parent_id.data else None
-        try:
+        with saving(form.parent_id.errors) as saved:
             department_service.update_department(current_user, department, form.name.data, form.name_en.data, parent)
-        except ServiceError as error:
-            db.session.rollback()
-            form.parent_id.errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Department saved."), "success")
             return redirect(url_for("admin.department", department_id=department.id))
     return render_template("admin/department.html", department=department, form=form, delete_form=DeleteForm(),
@@ -82,13 +79,10 @@ def department(department_id: int):
 def delete_department(department_id: int):
     department = db.get_or_404(Department, department_id)
     if DeleteForm().validate_on_submit():
-        try:
+        with saving() as saved:
             department_service.delete_department(current_user, department)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        if not saved:
             return redirect(url_for("admin.department", department_id=department_id))
-        db.session.commit()
         flash(_("Department deleted."), "success")
     return redirect(url_for("admin.departments"))
 
@@ -124,13 +118,9 @@ def user(user_id: int):
 def _apply(user: User, action, form_name: str, form, success: str):
     """Run one administrator action from a form on the user page; show the page again on an error."""
     if form.validate_on_submit():
-        try:
+        with saving() as saved:
             action()
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(success, "success")
             return redirect(url_for("admin.user", user_id=user.id))
     return _user_page(user, **{form_name: form}), 400

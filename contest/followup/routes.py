@@ -20,6 +20,7 @@ from contest.models.types import utcnow
 from contest.permissions import call_staff_required
 from contest.services import ServiceError
 from contest.services import followup as followup_service
+from contest.views import saving
 
 bp.add_app_template_global(list(FollowUpStage), "follow_up_stages")
 
@@ -82,14 +83,10 @@ def manage(call: Call):
         if posted is None:
             abort(400)
         if posted.validate_on_submit():
-            try:
+            with saving(posted.form_errors) as saved:
                 message = _adopt(call, adopt_form) if posted is adopt_form else _add_update(
                     next(f for f in follow_ups if update_forms[f.id] is posted), posted)
-            except ServiceError as error:
-                db.session.rollback()
-                posted.form_errors.append(str(error))
-            else:
-                db.session.commit()
+            if saved:
                 flash(message, "success")
                 return redirect(url_for("followup.manage", call_id=call.id))
     return render_template("followup/manage.html", call=call, follow_ups=follow_ups, adopt_form=adopt_form,

@@ -25,13 +25,13 @@ from contest.permissions import can_manage_call
 from contest.public import bp
 from contest.public.forms import ObjectionForm
 from contest.security import safe_next
-from contest.services import ServiceError
 from contest.services import calls as call_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.entries import can_view_entry
 from contest.services.visibility import public_counts, public_entries_of
+from contest.views import saving
 
 GALLERY_SIZES = (12, 24, 48)
 
@@ -174,13 +174,9 @@ def file_objection(call_id: int):
     form.entry_id.choices = None  # any value; the service checks the entry belongs to the call
     if form.validate_on_submit():
         entry_id = int(form.entry_id.data) if (form.entry_id.data or "").isdigit() else None
-        try:
+        with saving() as saved:
             results_service.file_objection(current_user, call, entry_id, form.reason.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Your objection is filed. The organisers answer it publicly on this page."), "success")
     else:
         for errors in form.errors.values():

@@ -19,6 +19,7 @@ from contest.services import results as results_service
 from contest.submission_limits import submission_limits
 from contest.submit import bp
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, speak_for
+from contest.views import saving
 
 log = logging.getLogger(__name__)
 
@@ -182,12 +183,8 @@ def edit(entry_id: int):
 def withdraw(entry_id: int):
     entry = _own_entry(entry_id)
     if WithdrawForm().validate_on_submit():
-        try:
+        with saving() as saved:
             entry_service.withdraw_entry(current_user, entry)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Your entry has been withdrawn."), "success")
     return redirect(url_for("submit.my_entries"))
