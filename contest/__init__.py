@@ -135,6 +135,13 @@ def _load_user(user_id: str):
     return user
 
 
+def main() -> None:
+    """The `contest` console script (pyproject.toml): the `flask` command bound to this site's app."""
+    from flask.cli import FlaskGroup
+
+    FlaskGroup(name="contest", create_app=create_app).main()
+
+
 def _register_blueprints(app: Flask) -> None:
     from contest.admin.routes import bp as admin_bp
     from contest.auth.routes import bp as auth_bp

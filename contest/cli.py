@@ -156,12 +156,3 @@ def import_call_command(archive: str) -> None:
                f"{imported.files} files; {imported.users_created} accounts created (each must reset the password "
                f"before logging in), {imported.users_matched} matched by e-mail; {imported.departments_created} "
                f"departments created.")
-
-
-def main() -> None:
-    """The `contest` console script (pyproject.toml): the `flask` command bound to this site's app."""
-    from flask.cli import FlaskGroup
-
-    from contest import create_app
-
-    FlaskGroup(name="contest", create_app=create_app).main()

@@ -3,6 +3,7 @@ which no retry within the request will mend, as against a lock or a conflict wor
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -55,3 +56,23 @@ def discard_transaction() -> None:
         db.session.rollback()
     except SQLAlchemyError:
         db.session().invalidate()
+
+
+def with_retries(action):
+    """Run a write and commit it; SQLite may report a concurrent writer as a lock: try again shortly."""
+    from flask_babel import gettext as _
+
+    from contest.extensions import db
+    from contest.services import ServiceError
+
+    for attempt in range(8):
+        try:
+            result = action()
+            db.session.commit()
+            return result
+        except OperationalError as error:
+            db.session.rollback()
+            if unreachable(error):
+                raise  # no lock to wait out: the database is gone, and the 503 page says so
+            time.sleep(0.02 * (attempt + 1))
+    raise ServiceError(_("The site is very busy. Please try again in a moment."))

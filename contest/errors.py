@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -34,15 +35,26 @@ def render_error(code: int, message=None):
     return render_template("errors/error.html", code=code, title=title, message=message or default_message), code
 
 
-def _is_api() -> bool:
-    return request.path.startswith("/api/")  # the JSON API answers in JSON, its errors too
+_ANSWERS_KEY = "contest_error_answers"
+
+
+def answer_errors_under(app: Flask, prefix: str, http_error: Callable, error_response: Callable) -> None:
+    """Let the part of the site under `prefix` answer its errors itself (the JSON API answers in JSON):
+    `http_error(HTTPException)` for the HTTP errors, `error_response(status)` for a 500 or a 503."""
+    app.extensions.setdefault(_ANSWERS_KEY, {})[prefix] = (http_error, error_response)
+
+
+def _own_answers() -> tuple[Callable, Callable] | None:
+    for prefix, answers in current_app.extensions.get(_ANSWERS_KEY, {}).items():
+        if request.path.startswith(prefix):
+            return answers
+    return None
 
 
 def handle_http_exception(error: HTTPException):
-    if _is_api():
-        from contest.api.common import http_error
-
-        return http_error(error)
+    answers = _own_answers()
+    if answers is not None:
+        return answers[0](error)
     code = error.code or 500
     if code not in MESSAGES:
         return error
@@ -65,10 +77,9 @@ def handle_server_error(error):
     if isinstance(original, database.UNAVAILABLE_ERRORS):  # raised while another error page was being made
         return handle_database_unavailable(original)
     db.session.rollback()
-    if _is_api():
-        from contest.api.common import error_response
-
-        return error_response(500)
+    answers = _own_answers()
+    if answers is not None:
+        return answers[1](500)
     return render_error(500)
 
 
@@ -83,10 +94,9 @@ def handle_database_unavailable(error):
     # the page is made for an anonymous visitor in the language of the session or the request.
     g.api_user = None
     login_manager._update_request_context_with_user()
-    if _is_api():
-        from contest.api.common import error_response
-
-        response = error_response(503)
+    answers = _own_answers()
+    if answers is not None:
+        response = answers[1](503)
     else:
         body, status = render_error(503)
         response = current_app.response_class(body, status=status, mimetype="text/html")

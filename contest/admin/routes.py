@@ -1,11 +1,11 @@
 """Administrator pages: thin skins over contest.services.departments and contest.services.users."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
+from contest.admin import bp
 from contest.admin.forms import (
     AdminRoleForm,
     DeleteForm,
@@ -18,24 +18,19 @@ from contest.admin.forms import (
 )
 from contest.extensions import db
 from contest.forms import department_choices
-from contest.models import AuditEvent, Department, DepartmentKind, User
+from contest.models import Department, DepartmentKind, User
 from contest.permissions import admin_required
 from contest.services import ServiceError
 from contest.services import departments as department_service
 from contest.services import users as user_service
-
-bp = Blueprint("admin", __name__)
+from contest.services.audit import events_of_user
+from contest.views import saving
 
 
 @bp.route("/")
 @admin_required
 def index():
-    figures = {
-        "users": db.session.scalar(select(func.count()).select_from(User)),
-        "disabled": db.session.scalar(select(func.count()).select_from(User).where(User.disabled_at.is_not(None))),
-        "departments": db.session.scalar(select(func.count()).select_from(Department)),
-    }
-    return render_template("admin/index.html", figures=figures)
+    return render_template("admin/index.html", figures=user_service.site_figures())
 
 
 @bp.route("/departments", methods=["GET", "POST"])
@@ -70,13 +65,9 @@ def department(department_id: int):
         form.parent_id.data = department.parent_id or 0
     if form.validate_on_submit():
         parent = db.session.get(Department, form.parent_id.data) if form.parent_id.data else None
-        try:
+        with saving(form.parent_id.errors) as saved:
             department_service.update_department(current_user, department, form.name.data, form.name_en.data, parent)
-        except ServiceError as error:
-            db.session.rollback()
-            form.parent_id.errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Department saved."), "success")
             return redirect(url_for("admin.department", department_id=department.id))
     return render_template("admin/department.html", department=department, form=form, delete_form=DeleteForm(),
@@ -88,13 +79,10 @@ def department(department_id: int):
 def delete_department(department_id: int):
     department = db.get_or_404(Department, department_id)
     if DeleteForm().validate_on_submit():
-        try:
+        with saving() as saved:
             department_service.delete_department(current_user, department)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        if not saved:
             return redirect(url_for("admin.department", department_id=department_id))
-        db.session.commit()
         flash(_("Department deleted."), "success")
     return redirect(url_for("admin.departments"))
 
@@ -113,13 +101,7 @@ def _user_page(user: User, **forms):
     membership_form = forms.get("membership_form") or MembershipForm()
     membership_form.department_id.choices = department_choices()
     role_form = forms.get("role_form") or AdminRoleForm(role="yes" if user.is_admin else "no")
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(db.or_(db.and_(AuditEvent.target_type == "user", AuditEvent.target_id == user.id),
-                      AuditEvent.actor_id == user.id))
-        .order_by(AuditEvent.at.desc())
-        .limit(20)
-    ).all()
+    events = events_of_user(user)
     return render_template(
         "admin/user.html", user=user, role_form=role_form, membership_form=membership_form,
         disable_form=forms.get("disable_form") or DisableForm(), enable_form=EnableForm(),
@@ -136,13 +118,9 @@ def user(user_id: int):
 def _apply(user: User, action, form_name: str, form, success: str):
     """Run one administrator action from a form on the user page; show the page again on an error."""
     if form.validate_on_submit():
-        try:
+        with saving() as saved:
             action()
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(success, "success")
             return redirect(url_for("admin.user", user_id=user.id))
     return _user_page(user, **{form_name: form}), 400

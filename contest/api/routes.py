@@ -2,16 +2,17 @@
 (an entry with images, a vote) through the same services as the web pages, authenticated by a bearer token."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
-from contest.api import represent
+from contest.api import bp, represent
 from contest.api.common import (
     ApiError,
     api_view,
+    error_response,
+    http_error,
     int_arg,
     json_response,
     page_of,
@@ -20,22 +21,28 @@ from contest.api.common import (
     token_user,
 )
 from contest.api.openapi import NAME, VERSION, document
+from contest.database import with_retries
+from contest.errors import answer_errors_under
 from contest.extensions import csrf, db, limiter
-from contest.models import Call, CallState, Channel, Department, Entry, FollowUp, Round
+from contest.forms import image_slots
+from contest.lookups import public_round, public_round_and_entry
+from contest.models import Call, CallState, Channel, Department, Entry
 from contest.models.types import utcnow
 from contest.services import calls as call_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
+from contest.services import rounds as round_service
+from contest.services.followup import public_follow_ups
 from contest.services.statistics import statistics as figures_of
-from contest.services.visibility import public_counts, public_entries
+from contest.services.visibility import public_counts, public_entries_of, public_entry, public_titles
 from contest.submission_limits import submission_limits
-from contest.submit.forms import image_slots
-from contest.vote.routes import _round, _round_and_entry, _with_retries
 
-bp = Blueprint("api", __name__)
 # Open data: any site may read it from a browser (no cookie is ever honoured here, so this shares nothing).
 READ_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=60"}
+
+# Errors on an API address, a wrong address under /api/ included, are answered in JSON.
+bp.record_once(lambda state: answer_errors_under(state.app, "/api/", http_error, error_response))
 
 
 def _read(data):
@@ -43,8 +50,7 @@ def _read(data):
 
 
 def _published_call(call_id: int, *options) -> Call:
-    call = db.session.scalar(select(Call).where(Call.id == call_id, Call.published_at.is_not(None))
-                             .options(*options))
+    call = call_service.published_call(call_id, *options)
     if call is None:
         raise ApiError(404)
     return call
@@ -92,16 +98,14 @@ def call(call_id: int):
 @api_view
 def call_entries(call_id: int):
     call = _published_call(call_id)
-    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
-            .options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc()))
+    stmt = public_entries_of(call).options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc())
     return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
 
 
 @bp.route("/entries/<int:entry_id>")
 @api_view
 def entry(entry_id: int):
-    entry = db.session.scalar(select(Entry).where(Entry.id == entry_id, *public_entries())
-                              .options(*represent.ENTRY_OPTIONS))
+    entry = public_entry(entry_id, *represent.ENTRY_OPTIONS)
     if entry is None:
         raise ApiError(404)
     return _read(represent.entry(entry))
@@ -111,8 +115,8 @@ def entry(entry_id: int):
 @api_view
 def call_rounds(call_id: int):
     call = _published_call(call_id)
-    stmt = select(Round).where(Round.call_id == call.id).options(*represent.ROUND_OPTIONS).order_by(Round.position)
-    return _read(page_of(stmt, "api.call_rounds", represent.rounds, call_id=call.id))
+    return _read(page_of(round_service.rounds_of(call, *represent.ROUND_OPTIONS), "api.call_rounds",
+                         represent.rounds, call_id=call.id))
 
 
 @bp.route("/calls/<int:call_id>/results")
@@ -122,16 +126,13 @@ def call_results(call_id: int):
     snap = results_service.snapshot(call)
     if snap is None:
         raise ApiError(404, "not_published", _l("The results of this call are not published yet."))
-    titles = dict(db.session.execute(select(Entry.id, Entry.title).where(
-        Entry.call_id == call.id, *public_entries(merged=True))).all())  # merged ones keep their place
+    titles = public_titles(call)  # merged ones keep their place
     return _read(represent.results(call, snap, results_service.shown_rows(call, snap), titles,
                                    results_service.awards_of(call), results_service.objections_of(call)))
 
 
 def _follow_ups(call_id: int | None = None):
-    stmt = (select(FollowUp).join(Entry, Entry.id == FollowUp.entry_id).where(*public_entries(merged=True))
-            .options(*represent.FOLLOW_UP_OPTIONS).order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()))
-    return stmt.where(FollowUp.call_id == call_id) if call_id is not None else stmt
+    return public_follow_ups(call_id, *represent.FOLLOW_UP_OPTIONS)
 
 
 @bp.route("/calls/<int:call_id>/follow-ups")
@@ -217,9 +218,9 @@ def _vote(round_id: int, entry_id: int, outcome: str, message: str, status: int)
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"])
 def cast_vote(round_id: int, entry_id: int):
     user = token_user()
-    round_, entry = _round_and_entry(round_id, entry_id)
+    round_, entry = public_round_and_entry(round_id, entry_id)
     try:
-        counted = _with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
+        counted = with_retries(lambda: public_service.cast_vote(user, round_, entry, _address()))
     except public_service.NotEligible as error:
         db.session.rollback()
         raise ApiError(403, "not_eligible", str(error)) from None
@@ -234,8 +235,8 @@ def cast_vote(round_id: int, entry_id: int):
 @token_required
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=token_key)
 def take_back_vote(round_id: int, entry_id: int):
-    round_ = _round(round_id)
+    round_ = public_round(round_id)
     entry = db.get_or_404(Entry, entry_id)
     title = entry.title
-    _with_retries(lambda: public_service.take_back(token_user(), round_, entry))
+    with_retries(lambda: public_service.take_back(token_user(), round_, entry))
     return _vote(round_id, entry_id, "taken_back", _("Your vote for “%(title)s” is taken back.", title=title), 200)

@@ -11,9 +11,9 @@ from wtforms.validators import DataRequired, Length
 from contest.extensions import db
 from contest.forms import Form
 from contest.models import ApiToken
-from contest.services import ServiceError
 from contest.services import api_tokens as token_service
 from contest.text import TOKEN_NAME
+from contest.views import saving
 
 bp = Blueprint("api_tokens", __name__)
 
@@ -41,13 +41,9 @@ def _page(form: NewTokenForm, new_token: str | None = None, status: int = 200):
 def index():
     form = NewTokenForm()
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             _token, raw = token_service.create_token(current_user, form.name.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             return _page(NewTokenForm(formdata=None), new_token=raw)
     return _page(form, status=400 if form.errors else 200)
 
@@ -59,12 +55,8 @@ def revoke(token_id: int):
     if token.user_id != current_user.id:
         abort(404)
     if RevokeForm().validate_on_submit():
-        try:
+        with saving() as saved:
             token_service.revoke_token(current_user, token)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The token “%(name)s” is revoked: it no longer works.", name=token.name), "success")
     return redirect(url_for("api_tokens.index"))

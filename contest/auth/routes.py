@@ -1,13 +1,14 @@
 """Account pages: thin skins over contest.services.accounts."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from limits import parse as parse_limit
 
+from contest.auth import bp
 from contest.auth.forms import (
     ChangePasswordForm,
     DownloadDataForm,
@@ -27,8 +28,6 @@ from contest.models import MailKind, User
 from contest.models.types import utcnow
 from contest.security import safe_next
 from contest.services import ServiceError, accounts, audit, notifications, personal_data
-
-bp = Blueprint("auth", __name__)
 
 
 def _account_key() -> str:

@@ -2,13 +2,12 @@
 contest.tabular, the one writer of spreadsheets). Names, never e-mail addresses."""
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from contest.console.routes import bp
-from contest.extensions import db
+from contest.console import bp
 from contest.models import Call, Department, Entry, Topic, User
 from contest.permissions import call_staff_required
+from contest.services import entries as entry_service
 from contest.services import results as results_service
 from contest.tabular import csv_response
 
@@ -19,11 +18,10 @@ FIGURE_COLUMNS = ["measure", "key", "count"]
 
 def entry_rows(call: Call) -> list[list]:
     """Every entry of the call with its provenance (the columns of ENTRY_COLUMNS); a call's archive has them too."""
-    entries = db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id).order_by(Entry.id)
-        .options(joinedload(Entry.author).load_only(User.display_name, User.group),
-                 joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
-                 joinedload(Entry.place).load_only(Department.name))).all()
+    entries = entry_service.entries_for_export(
+        call, joinedload(Entry.author).load_only(User.display_name, User.group),
+        joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
+        joinedload(Entry.place).load_only(Department.name))
     return [[e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
              e.theme.name if e.theme else "",
              e.place.name if e.place else "", e.meeting_id, e.poster_id, e.merged_into_id, e.byline,

@@ -6,12 +6,11 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from contest.console import bp
 from contest.console.forms import AnswerForm, AwardsForm, FinaliseForm, PublishResultsForm
-from contest.console.routes import bp
 from contest.extensions import db
 from contest.models import Call, Objection
 from contest.permissions import call_staff_required
-from contest.public.routes import results_context
 from contest.services import ServiceError
 from contest.services import results as results_service
 from contest.tabular import download
@@ -23,7 +22,7 @@ def results(call: Call):
     published = results_service.snapshot(call)
     ready = results_service.rounds_over(call)
     snap = published or (results_service.compute(call) if ready else None)
-    context = results_context(call, snap, snap.rows) if snap else {"call": call, "snap": None}
+    context = results_service.results_context(call, snap, snap.rows) if snap else {"call": call, "snap": None}
     awards = context.get("awards", {})
     chosen = {e: a.prize_id for e, a in awards.items()} or (results_service.default_awards(call, snap) if snap else {})
     publish_form = PublishResultsForm()

@@ -8,14 +8,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from contest.console.routes import _to_local, _to_utc, bp
-from contest.extensions import db
-from contest.jury.forms import (
-    ActionForm,
+from contest.console import bp
+from contest.console.forms import (
     ConfirmForm,
     DecideForm,
     InviteForm,
@@ -24,6 +20,10 @@ from contest.jury.forms import (
     RoundForm,
     VoidForm,
 )
+from contest.extensions import db
+from contest.forms import ActionForm
+from contest.localtime import to_local as _to_local
+from contest.localtime import to_utc as _to_utc
 from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind, RoundState
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
@@ -31,6 +31,7 @@ from contest.security import safe_next
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import rounds as round_service
+from contest.views import saving
 
 
 def round_staff_required(view):
@@ -66,13 +67,9 @@ def new_round(call: Call):
         form.opens_at.data, form.closes_at.data = _to_local(start), _to_local(start + timedelta(days=14))
         form.title.data = _("Expert round")
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             round_ = round_service.create_round(current_user, call, _round_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The round is saved. Now invite its jurors."), "success")
             return redirect(url_for("console.round", round_id=round_.id))
     return render_template("rounds/form.html", form=form, call=call, round=None), (400 if form.errors else 200)
@@ -89,13 +86,9 @@ def edit_round(round_: Round):
                                        for c in round_.criteria)
         form.opens_at.data, form.closes_at.data = _to_local(round_.opens_at), _to_local(round_.closes_at)
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             round_service.update_round(current_user, round_, _round_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The round is saved."), "success")
             return redirect(url_for("console.round", round_id=round_.id))
     return render_template("rounds/form.html", form=form, call=round_.call, round=round_), \
@@ -170,13 +163,9 @@ def _edit_public_round(round_: Round):
     if request.method == "GET":
         form.opens_at.data, form.closes_at.data = _to_local(round_.opens_at), _to_local(round_.closes_at)
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             changed = public_service.update_public_round(current_user, round_, _public_round_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The round is saved.") if changed else _("Nothing changed."), "success")
             return redirect(url_for("console.round", round_id=round_.id))
     return render_template("rounds/public_form.html", form=form, call=round_.call, round=round_), \
@@ -199,13 +188,9 @@ def close_public_round(round_: Round):
     if round_.kind is not RoundKind.PUBLIC:
         abort(404)
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        try:
+        with saving() as saved:
             public_service.close_voting_now(current_user, round_)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Voting is closed."), "success")
         return redirect(url_for("console.round", round_id=round_.id))
     refusal = None if round_.state is RoundState.OPEN else _("Voting can only be closed early while it is open.")
@@ -222,13 +207,10 @@ def remove_round(round_: Round):
         abort(404)
     if request.method == "POST" and ConfirmForm().validate_on_submit():
         call_id = round_.call_id
-        try:
+        with saving() as saved:
             public_service.remove_round(current_user, round_)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        if not saved:
             return redirect(url_for("console.round", round_id=round_.id))
-        db.session.commit()
         flash(_("The round is removed."), "success")
         return redirect(url_for("console.call", call_id=call_id))
     return _confirm_page(
@@ -243,13 +225,9 @@ def void(round_: Round):
     form = VoidForm()
     ids = [int(i) for i in request.form.getlist("ballot") if i.isdigit()]
     if form.validate_on_submit() and ids:
-        try:
+        with saving() as saved:
             changed = public_service.void(current_user, round_, ids, form.reason.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("%(n)d ballots voided.", n=changed), "success")
     else:
         flash(_("Select ballots and write the reason."), "error")
@@ -287,13 +265,9 @@ def round(round_: Round):
 
 def _act(round_: Round, action, success):
     if ActionForm().validate_on_submit():
-        try:
+        with saving() as saved:
             result = action()
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(success(result), "success")
     return redirect(safe_next(request.form.get("back")) or url_for("console.round", round_id=round_.id))
 
@@ -303,13 +277,9 @@ def _act(round_: Round, action, success):
 def invite(round_: Round):
     form = InviteForm()
     if form.validate_on_submit():
-        try:
+        with saving() as saved:
             round_service.invite_juror(current_user, round_, form.email.data, form.name.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
     else:
         for errors in form.errors.values():
@@ -358,10 +328,7 @@ def one_more_juror(round_: Round, entry_id: int):
 @bp.route("/rounds/<int:round_id>/assignments")
 @round_staff_required
 def assignments(round_: Round):
-    rows = db.session.scalars(select(Assignment).where(Assignment.round_id == round_.id)
-                              .options(selectinload(Assignment.member), selectinload(Assignment.score),
-                                       selectinload(Assignment.entry))
-                              .order_by(Assignment.entry_id, Assignment.id)).all()
+    rows = round_service.assignments_of(round_)
     by_entry: dict[int, list[Assignment]] = {}
     for a in rows:
         by_entry.setdefault(a.entry_id, []).append(a)
@@ -386,13 +353,9 @@ def decide(round_: Round):
     if form.validate_on_submit():
         picked = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
         value = float(form.value.data) if form.value.data is not None else None
-        try:
+        with saving() as saved:
             advanced = round_service.decide(current_user, round_, AdvanceMode(form.mode.data), value, picked)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Decided: %(n)d entries advance.", n=len(advanced)), "success")
     return redirect(url_for("console.round", round_id=round_.id))
 

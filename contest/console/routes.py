@@ -1,15 +1,13 @@
 """Console pages: thin skins over contest.services.calls and contest.services.entries."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
+from contest.console import bp
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
-from contest.extensions import db
-from contest.forms import department_choices, set_entry_choices
+from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.models import (
@@ -18,8 +16,6 @@ from contest.models import (
     Channel,
     CombineOn,
     Department,
-    Entry,
-    EntryImage,
     EntryStatus,
 )
 from contest.permissions import call_staff_required, department_staff_required, staff_required
@@ -29,9 +25,7 @@ from contest.services import entries as entry_service
 from contest.services.accounts import find_user_by_email
 from contest.services.departments import ancestors
 from contest.services.media import process_uploads, store_image
-from contest.submit.forms import image_slots, undescribed_slots
-
-bp = Blueprint("console", __name__)
+from contest.views import saving
 
 
 @bp.route("/")
@@ -97,14 +91,10 @@ def _save_cover(form: CallForm, call: Call) -> None:
 def new_call(department: Department):
     form = _call_form()
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             call = call_service.create_call(current_user, department, _call_data(form))
             _save_cover(form, call)
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The call is saved as a draft."), "success")
             return redirect(url_for("console.call", call_id=call.id))
     return render_template("console/call_form.html", form=form, department=department, call=None)
@@ -115,14 +105,10 @@ def new_call(department: Department):
 def edit_call(call: Call):
     form = _call_form(call)
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             call_service.update_call(current_user, call, _call_data(form))
             _save_cover(form, call)
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The call is saved."), "success")
             return redirect(url_for("console.call", call_id=call.id))
     return render_template("console/call_form.html", form=form, department=call.department, call=call)
@@ -131,8 +117,7 @@ def edit_call(call: Call):
 @bp.route("/calls/<int:call_id>/")
 @call_staff_required
 def call(call: Call):
-    counts = {status.value: n for status, n in db.session.execute(
-        select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status)).all()}
+    counts = entry_service.status_counts(call)
     flags = entry_service.open_flag_count(call)
     return render_template("console/call.html", call=call, counts=counts, flags=flags, publish_form=PublishForm(),
                            timeline=call_service.timeline(call))
@@ -142,13 +127,9 @@ def call(call: Call):
 @call_staff_required
 def publish(call: Call):
     if PublishForm().validate_on_submit():
-        try:
+        with saving() as saved:
             call_service.publish_call(current_user, call)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The call is published. It opens and closes by its dates."), "success")
     return redirect(url_for("console.call", call_id=call.id))
 
@@ -159,28 +140,19 @@ def moderation(call: Call):
     form = ModerationForm()
     if form.validate_on_submit():
         ids = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
-        chosen = db.session.scalars(select(Entry).where(Entry.call_id == call.id, Entry.id.in_(ids))).all()
+        chosen = entry_service.entries_of_call(call, ids)
         if not chosen:
             form.form_errors.append(_("Select at least one entry."))
         else:
-            try:
+            with saving(form.reason.errors) as saved:
                 changed = entry_service.moderate(current_user, list(chosen), approve=bool(form.approve.data),
                                                  reason=form.reason.data or "")
-            except ServiceError as error:
-                db.session.rollback()
-                form.reason.errors.append(str(error))
-            else:
-                db.session.commit()
+            if saved:
                 flash(_("%(n)d entries updated.", n=changed), "success")
                 return redirect(url_for("console.moderation", call_id=call.id))
     status = request.args.get("status", EntryStatus.SUBMITTED.value)
     status = status if status in {s.value for s in EntryStatus} else EntryStatus.SUBMITTED.value
-    entries = db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus(status))
-        .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.author),
-                 selectinload(Entry.topic))
-        .order_by(Entry.id)
-    ).all()
+    entries = entry_service.entries_in_status(call, EntryStatus(status))
     return render_template("console/moderation.html", call=call, form=form, entries=entries, status=status,
                            statuses=list(EntryStatus)), (400 if form.errors else 200)
 
@@ -208,16 +180,12 @@ def staff_entry(call: Call):
         if not form.errors:
             data = entry_service.EntryData(title=form.title.data, description=form.description.data or "",
                                            topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
-            try:
+            with saving(form.form_errors) as saved:
                 entry = entry_service.staff_entry(
                     current_user, call, channel=Channel(form.channel.data), data=data,
                     uploads=image_slots(), scans=image_slots(prefix="scan"),
                     author=author, author_name=form.author_name.data or "")
-            except ServiceError as error:
-                db.session.rollback()
-                form.form_errors.append(str(error))
-            else:
-                db.session.commit()
+            if saved:
                 flash(_("The entry “%(title)s” is saved.", title=entry.title), "success")
                 return redirect(url_for("console.staff_entry", call_id=call.id))
     return render_template("console/staff_entry.html", call=call, form=form, slot_errors=slot_errors,

@@ -1,17 +1,17 @@
 """The calendars, the feed, the sitemap and robots.txt: thin skins over contest.services.syndication."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Response, abort, render_template
 from flask_babel import gettext as _
 
 from contest.extensions import db
+from contest.feeds import bp
 from contest.links import external_url
+from contest.lookups import public_call
 from contest.models import Meeting
 from contest.models.types import utcnow
-from contest.public.routes import _public_call
 from contest.services import syndication
 
-bp = Blueprint("feeds", __name__)
 for name in ("call_card", "entry_card", "results_card", "follow_up_card"):  # the public pages' sharing cards
     bp.add_app_template_global(getattr(syndication, name), f"share_{name}")
 
@@ -30,7 +30,7 @@ def _calendar(body: bytes, filename: str) -> Response:
 
 @bp.route("/calls/<int:call_id>/calendar.ics")
 def call_calendar(call_id: int):
-    call = _public_call(call_id)
+    call = public_call(call_id)
     if call.published_at is None:  # a draft has no dates to share yet, even for its staff
         abort(404)
     return _calendar(syndication.call_calendar(call), f"call-{call.id}.ics")
@@ -39,7 +39,7 @@ def call_calendar(call_id: int):
 @bp.route("/meetings/<int:meeting_id>/calendar.ics")
 def meeting_calendar(meeting_id: int):
     meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None or _public_call(meeting.call_id).published_at is None:
+    if meeting is None or public_call(meeting.call_id).published_at is None:
         abort(404)
     return _calendar(syndication.meeting_calendar(meeting), f"meeting-{meeting.id}.ics")
 

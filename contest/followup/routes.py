@@ -5,22 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from contest.extensions import db
+from contest.followup import bp
 from contest.followup.forms import AdoptForm, UpdateForm
 from contest.localtime import site_zone as _zone
+from contest.lookups import public_call
 from contest.models import Call, Entry, FollowUp, FollowUpStage
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required
-from contest.public.routes import _public_call
 from contest.services import ServiceError
 from contest.services import followup as followup_service
+from contest.views import saving
 
-bp = Blueprint("followup", __name__)
 bp.add_app_template_global(list(FollowUpStage), "follow_up_stages")
 
 
@@ -40,7 +41,7 @@ def index():
 
 @bp.route("/calls/<int:call_id>/follow-up")
 def call(call_id: int):
-    call = _public_call(call_id)
+    call = public_call(call_id)
     return render_template("followup/call.html", call=call, follow_ups=followup_service.follow_ups_of(call))
 
 
@@ -82,14 +83,10 @@ def manage(call: Call):
         if posted is None:
             abort(400)
         if posted.validate_on_submit():
-            try:
+            with saving(posted.form_errors) as saved:
                 message = _adopt(call, adopt_form) if posted is adopt_form else _add_update(
                     next(f for f in follow_ups if update_forms[f.id] is posted), posted)
-            except ServiceError as error:
-                db.session.rollback()
-                posted.form_errors.append(str(error))
-            else:
-                db.session.commit()
+            if saved:
                 flash(message, "success")
                 return redirect(url_for("followup.manage", call_id=call.id))
     return render_template("followup/manage.html", call=call, follow_ups=follow_ups, adopt_form=adopt_form,

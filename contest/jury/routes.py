@@ -1,26 +1,24 @@
 """Jurors' pages: thin skins over contest.services.rounds. In a blind round nothing here names an entrant."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from contest.extensions import db
-from contest.jury.forms import ActionForm, RecuseForm, ScoreForm
+from contest.forms import ActionForm
+from contest.jury import bp
+from contest.jury.forms import RecuseForm, ScoreForm
 from contest.models import Assignment, Round, RoundMember
 from contest.services import ServiceError
 from contest.services import rounds as round_service
-
-bp = Blueprint("jury", __name__)
+from contest.views import saving
 
 
 @bp.route("/")
 @login_required
 def index():
-    members = db.session.scalars(select(RoundMember).where(RoundMember.user_id == current_user.id)
-                                 .options(selectinload(RoundMember.round).selectinload(Round.call))).all()
+    members = round_service.memberships_of(current_user)
     return render_template("jury/index.html", members=members)
 
 
@@ -32,13 +30,9 @@ def invitation(token: str):
         return render_template("auth/message.html", title=_("Invitation to judge"), message=str(error)), 400
     form = ActionForm()
     if current_user.is_authenticated and form.validate_on_submit():
-        try:
+        with saving() as saved:
             round_service.accept_invitation(current_user, token)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Welcome to the jury. The entries assigned to you are listed below."), "success")
             return redirect(url_for("jury.round", round_id=member.round_id))
     return render_template("jury/invitation.html", member=member, form=form)
@@ -130,13 +124,10 @@ def recuse(assignment_id: int):
     assignment, member = _assignment(assignment_id)
     form = RecuseForm()
     if form.validate_on_submit():
-        try:
+        with saving() as saved:
             round_service.recuse(member, assignment, form.reason.data, conflict=bool(form.conflict.data))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
+        if not saved:
             return redirect(url_for("jury.score", assignment_id=assignment.id))
-        db.session.commit()
         flash(_("You have stepped back from this entry; another juror will score it."), "success")
     else:
         flash(_("Say briefly why."), "error")

@@ -1,19 +1,18 @@
 """The media route: every stored file is served through here, after checking who may see it."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect
+from flask import Response, abort, redirect
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from contest.extensions import db
-from contest.models import RENDITIONS, Call, Entry, EntryImage, FollowUp, FollowUpUpdate, ImageFile, PendingUpload
+from contest.media import bp
+from contest.models import RENDITIONS, ImageFile
 from contest.permissions import can_manage_call
+from contest.services import media as media_service
 from contest.services.entries import can_view_entry
 from contest.services.rounds import can_judge_entry
 from contest.storage import StorageError, storage
 
-bp = Blueprint("media", __name__)
 YEAR = 365 * 24 * 3600
 
 
@@ -23,8 +22,7 @@ def _access(image_id: int, original: bool) -> tuple[bool, bool]:
     Derived sizes go to whoever may see the entry (and its jurors); originals and scans to the call's staff,
     originals also to everyone once the organiser publishes them.
     """
-    picture = db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id)
-                                .options(joinedload(EntryImage.entry).joinedload(Entry.call)))
+    picture = media_service.picture_of_image(image_id)
     if picture is not None:
         entry = picture.entry
         staff = can_manage_call(current_user, entry.call)
@@ -38,10 +36,10 @@ def _access(image_id: int, original: bool) -> tuple[bool, bool]:
         if can_judge_entry(current_user, entry):
             return True, False
         return visible, visible and entry.author_id != getattr(current_user, "id", None)
-    holder = db.session.scalar(select(PendingUpload.user_id).where(PendingUpload.image_id == image_id))
+    holder = media_service.holder_of_pending(image_id)
     if holder is not None:  # held for a refused form: only for the one who sent it, in its derived sizes
         return holder == getattr(current_user, "id", None) and not original, False
-    call = db.session.scalar(select(Call).where(Call.cover_image_id == image_id))
+    call = media_service.call_with_cover(image_id)
     if call is None:
         return _follow_up_access(image_id, original)
     if can_manage_call(current_user, call):
@@ -51,9 +49,7 @@ def _access(image_id: int, original: bool) -> tuple[bool, bool]:
 
 def _follow_up_access(image_id: int, original: bool) -> tuple[bool, bool]:
     """A photo of a follow-up update: public in its derived sizes, like the call it belongs to."""
-    call = db.session.scalar(select(Call).join(FollowUp, FollowUp.call_id == Call.id)
-                             .join(FollowUpUpdate, FollowUpUpdate.follow_up_id == FollowUp.id)
-                             .where(FollowUpUpdate.image_id == image_id))
+    call = media_service.call_of_follow_up_photo(image_id)
     if call is None:
         return False, False
     if can_manage_call(current_user, call):

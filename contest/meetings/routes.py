@@ -2,17 +2,17 @@
 contest.services.meetings and contest.services.issues."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from contest.extensions import db
-from contest.forms import department_choices, set_entry_choices
+from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
+from contest.meetings import bp
 from contest.meetings.forms import MeetingForm, MergeForm, SuggestionForm, TagForm, UnmergeForm
 from contest.models import Call, CallKind, Entry, EntryStatus, Meeting, Tag
 from contest.models.types import utcnow
@@ -20,11 +20,9 @@ from contest.permissions import call_staff_required, can_manage_call
 from contest.services import ServiceError
 from contest.services import issues as issue_service
 from contest.services import meetings as meeting_service
-from contest.services.entries import EntryData
+from contest.services.entries import EntryData, entries_by_ids
 from contest.services.visibility import public_bylines
-from contest.submit.forms import image_slots, undescribed_slots
-
-bp = Blueprint("meetings", __name__)
+from contest.views import saving
 
 
 def _meeting_form(meeting: Meeting | None = None, posted: bool = True) -> MeetingForm:
@@ -54,13 +52,9 @@ def _meeting_data(form: MeetingForm) -> meeting_service.MeetingData:
 def console_list(call: Call):
     form = _meeting_form()
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             meeting = meeting_service.create_meeting(current_user, call, _meeting_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The meeting “%(title)s” is saved. Add the suggestions raised at it.", title=meeting.title),
                   "success")
             return redirect(url_for("meetings.console_meeting", meeting_id=meeting.id))
@@ -69,7 +63,7 @@ def console_list(call: Call):
 
 
 def _staff_meeting(meeting_id: int) -> Meeting:
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id).options(joinedload(Meeting.call)))
+    meeting = meeting_service.meeting_by_id(meeting_id)
     if meeting is None:
         abort(404)
     if not can_manage_call(current_user, meeting.call):
@@ -93,13 +87,9 @@ def console_meeting(meeting_id: int):
     meeting = _staff_meeting(meeting_id)
     form = _meeting_form(meeting)
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             changed = meeting_service.update_meeting(current_user, meeting, _meeting_data(form))
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The meeting is saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("meetings.console_meeting", meeting_id=meeting.id))
     return _meeting_page(meeting, form, SuggestionForm(prefix="suggestion"), 400 if form.errors else 200)
@@ -115,14 +105,10 @@ def add_suggestion(meeting_id: int):
     if form.validate_on_submit() and not slot_errors:
         data = EntryData(title=form.title.data or "", description=form.description.data or "",
                          topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
-        try:
+        with saving(form.form_errors) as saved:
             entry = meeting_service.add_suggestion(current_user, meeting, data, author_name=form.author_name.data or "",
                                                    uploads=image_slots())
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The suggestion “%(title)s” is saved.", title=entry.title), "success")
             return redirect(url_for("meetings.console_meeting", meeting_id=meeting.id, _anchor="suggestions"))
     return _meeting_page(meeting, _meeting_form(meeting, posted=False), form, 400, slot_errors)
@@ -130,8 +116,7 @@ def add_suggestion(meeting_id: int):
 
 @bp.route("/meetings/<int:meeting_id>")
 def meeting(meeting_id: int):
-    meeting = db.session.scalar(select(Meeting).where(Meeting.id == meeting_id)
-                                .options(joinedload(Meeting.call), joinedload(Meeting.place)))
+    meeting = meeting_service.meeting_by_id(meeting_id, joinedload(Meeting.place))
     if meeting is None or (meeting.call.published_at is None and not can_manage_call(current_user, meeting.call)):
         abort(404)
     suggestions = meeting_service.suggestions_of(meeting)
@@ -161,7 +146,7 @@ def _issues_page(call: Call, tag_form: TagForm | None = None, merge_form: MergeF
 
 def _chosen_entries() -> list[Entry]:
     ids = {int(i) for i in request.form.getlist("entry") if i.isdigit()}
-    return list(db.session.scalars(select(Entry).where(Entry.id.in_(ids)).order_by(Entry.id))) if ids else []
+    return entries_by_ids(ids)
 
 
 def _change_tags(call: Call, form: TagForm) -> str:
@@ -188,13 +173,9 @@ def issues(call: Call):
         if not (form.add.data or form.remove.data or form.delete.data):
             abort(400)
         if form.validate_on_submit():
-            try:
+            with saving(form.form_errors) as saved:
                 message = _change_tags(call, form)
-            except ServiceError as error:
-                db.session.rollback()
-                form.form_errors.append(str(error))
-            else:
-                db.session.commit()
+            if saved:
                 flash(message, "success")
                 return redirect(url_for("meetings.issues", call_id=call.id))
     return _issues_page(call, tag_form=form, status=400 if form.errors else 200)
@@ -208,17 +189,13 @@ def merge(call: Call):
     if form.validate_on_submit():
         entry = db.session.get(Entry, form.entry_id.data) if form.entry_id.data else None
         into = db.session.get(Entry, form.into_id.data) if form.into_id.data else None
-        try:
+        with saving(form.form_errors) as saved:
             if entry is None or into is None:
                 raise ServiceError(_("Choose the entry to merge and the entry it is merged into."))
             if entry.call_id != call.id or into.call_id != call.id:
                 raise ServiceError(_("Only entries of the same call can be merged."))
             issue_service.merge(current_user, entry, into, form.reason.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("“%(entry)s” is merged into “%(into)s”.", entry=entry.title, into=into.title), "success")
             return redirect(url_for("meetings.issues", call_id=call.id, _anchor="merged"))
     return _issues_page(call, merge_form=form, status=400)
@@ -232,12 +209,8 @@ def unmerge(entry_id: int):
         abort(403)
     if not UnmergeForm().validate_on_submit():
         abort(400)
-    try:
+    with saving() as saved:
         issue_service.unmerge(current_user, entry)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
+    if saved:
         flash(_("“%(title)s” is on its own again.", title=entry.title), "success")
     return redirect(url_for("meetings.issues", call_id=entry.call_id, _anchor="merged"))

@@ -2,7 +2,7 @@
 address their QR code holds is the call's public page."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -11,11 +11,10 @@ from contest.extensions import db
 from contest.forms import department_choices
 from contest.models import Call, CallState, Poster
 from contest.permissions import call_staff_required, can_manage_call
+from contest.posters import bp
 from contest.posters.forms import PosterForm
-from contest.services import ServiceError
 from contest.services import posters as poster_service
-
-bp = Blueprint("posters", __name__)
+from contest.views import saving
 
 
 @bp.route("/console/calls/<int:call_id>/posters", methods=["GET", "POST"])
@@ -24,14 +23,10 @@ def manage(call: Call):
     form = PosterForm()
     form.place_id.choices = department_choices(_("No particular place"))
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             poster = poster_service.create_poster(current_user, call, label=form.label.data,
                                                   place_id=form.place_id.data or None)
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The poster “%(label)s” is ready to print.", label=poster.label), "success")
             return redirect(url_for("posters.manage", call_id=call.id))
     status = 400 if form.errors and request.method == "POST" else 200

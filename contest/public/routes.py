@@ -3,40 +3,35 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import BigInteger, cast, select
+from sqlalchemy import BigInteger, cast
 from sqlalchemy.orm import joinedload, load_only, selectinload, undefer
 from wtforms import SelectChoice
 
 from contest.display import TEXT_SIZES
 from contest.extensions import db, limiter
+from contest.lookups import public_call
 from contest.models import (
-    CHANNEL_LABELS,
-    GROUP_LABELS,
     Call,
     CallState,
-    Channel,
-    Department,
     Entry,
     EntryImage,
     Image,
-    ParticipantGroup,
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
+from contest.public import bp
 from contest.public.forms import ObjectionForm
 from contest.security import safe_next
-from contest.services import ServiceError
 from contest.services import calls as call_service
+from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.entries import can_view_entry
-from contest.services.visibility import public_counts, public_entries
-from contest.snapshot import Row, Snapshot
-
-bp = Blueprint("public", __name__)
+from contest.services.visibility import public_counts, public_entries_of
+from contest.views import saving
 
 GALLERY_SIZES = (12, 24, 48)
 
@@ -44,7 +39,7 @@ GALLERY_SIZES = (12, 24, 48)
 @bp.route("/")
 def index():
     now = utcnow()
-    calls = db.session.scalars(call_service.public_calls(now, state=CallState.OPEN.value).limit(6)).all()
+    calls = call_service.first_open_calls(now)
     return render_template("public/index.html", calls=calls, counts=public_counts([c.id for c in calls]))
 
 
@@ -80,10 +75,7 @@ def calls():
     department_id = request.args.get("department", 0, type=int)
     stmt = call_service.public_calls(now, words=words, state=state, department_id=department_id, theme=theme)
     pagination = db.paginate(stmt.options(selectinload(Call.department)), per_page=20, error_out=False)
-    departments = db.session.scalars(
-        select(Department).where(Department.id.in_(select(Call.department_id).where(Call.published_at.is_not(None))))
-        .order_by(Department.id)
-    ).all()
+    departments = call_service.departments_with_published_calls()
     return render_template(
         "calls/list.html", pagination=pagination, now=now, words=words, state=state, theme=theme,
         department_id=department_id, departments=departments, themes=call_service.all_themes(),
@@ -91,20 +83,11 @@ def calls():
     )
 
 
-def _public_call(call_id: int, *options) -> Call:
-    call = db.session.scalars(select(Call).where(Call.id == call_id).options(*options)).unique().first()
-    if call is None:
-        abort(404)
-    if call.published_at is None and not can_manage_call(current_user, call):
-        abort(404)
-    return call
-
-
 @bp.route("/calls/<int:call_id>")
 def call(call_id: int):
-    call = _public_call(call_id)
+    call = public_call(call_id)
     if "via" in request.args:  # arrived through a poster's QR code
-        from contest.posters.visits import remember
+        from contest.poster_visits import remember
 
         remember(call, request.args["via"])
     count = public_counts([call.id]).get(call.id, 0)
@@ -132,12 +115,12 @@ def _gallery_order(call: Call):
 
 @bp.route("/calls/<int:call_id>/entries")
 def gallery(call_id: int):
-    call = _public_call(call_id, joinedload(Call.rounds))  # the rounds decide the order
+    call = public_call(call_id, joinedload(Call.rounds))  # the rounds decide the order
     per_page = request.args.get("per_page", 24, type=int)
     per_page = per_page if per_page in GALLERY_SIZES else 24
     # A card needs the title and the cover's sizes: load only that (descriptions can be long).
     # Merged entries stay reachable by their address, but the gallery shows only the entry kept.
-    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
+    stmt = (public_entries_of(call)
             .options(load_only(Entry.id, Entry.title, Entry.status),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
@@ -153,11 +136,9 @@ def gallery(call_id: int):
 
 @bp.route("/entries/<int:entry_id>")
 def entry(entry_id: int):
-    entry = db.session.scalar(
-        select(Entry).where(Entry.id == entry_id)
-        .options(joinedload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files),
-                 joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
-    )
+    entry = entry_service.entry_by_id(
+        entry_id, joinedload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files),
+        joinedload(Entry.call), joinedload(Entry.author), joinedload(Entry.topic), joinedload(Entry.place))
     if entry is None or not can_view_entry(current_user, entry):
         abort(404)
     staff = can_manage_call(current_user, entry.call)
@@ -169,31 +150,14 @@ def entry(entry_id: int):
 
 # Results ----------------------------------------------------------------------------------------
 
-def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
-    """What the results pages need besides the snapshot, in a fixed number of queries."""
-    entries = {e.id: e for e in db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
-        .options(load_only(Entry.id, Entry.title)))}
-    awards = results_service.awards_of(call)
-    winners = db.session.scalars(
-        select(Entry).where(Entry.id.in_(list(awards)))
-        .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
-    order = {r.entry: i for i, r in enumerate(snap.rows)}
-    winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
-    return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
-            "objections": results_service.objections_of(call), "group_labels": GROUP_LABELS,
-            "channel_labels": CHANNEL_LABELS, "channels": {c.value: c for c in Channel},
-            "groups": {g.value: g for g in ParticipantGroup}}
-
-
 @bp.route("/calls/<int:call_id>/results")
 def results(call_id: int):
-    call = _public_call(call_id, undefer(Call.results_snapshot), selectinload(Call.prizes))
+    call = public_call(call_id, undefer(Call.results_snapshot), selectinload(Call.prizes))
     snap = results_service.snapshot(call)
     if snap is None:
         abort(404)
     form = ObjectionForm()
-    context = results_context(call, snap, results_service.shown_rows(call, snap))
+    context = results_service.results_context(call, snap, results_service.shown_rows(call, snap))
     form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
         SelectChoice(str(r.entry), context["entries"][r.entry].title)
         for r in snap.rows if r.entry in context["entries"]]
@@ -205,18 +169,14 @@ def results(call_id: int):
 @login_required
 @limiter.limit(lambda: current_app.config["OBJECTION_LIMIT"], key_func=lambda: f"objection:{current_user.get_id()}")
 def file_objection(call_id: int):
-    call = _public_call(call_id)
+    call = public_call(call_id)
     form = ObjectionForm()
     form.entry_id.choices = None  # any value; the service checks the entry belongs to the call
     if form.validate_on_submit():
         entry_id = int(form.entry_id.data) if (form.entry_id.data or "").isdigit() else None
-        try:
+        with saving() as saved:
             results_service.file_objection(current_user, call, entry_id, form.reason.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Your objection is filed. The organisers answer it publicly on this page."), "success")
     else:
         for errors in form.errors.values():

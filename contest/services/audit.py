@@ -1,6 +1,8 @@
 """Recording what was done, by whom, for the audit log."""
 from __future__ import annotations
 
+from sqlalchemy import and_, or_, select
+
 from contest.extensions import db
 from contest.models import AuditEvent, User
 
@@ -15,3 +17,14 @@ def record(actor: User | None, action: str, target_type: str, target_id: int | N
     )
     db.session.add(event)
     return event
+
+
+def events_of_user(user: User, limit: int = 20) -> list[AuditEvent]:
+    """The latest events done by or to an account, newest first."""
+    return list(db.session.scalars(
+        select(AuditEvent)
+        .where(or_(and_(AuditEvent.target_type == "user", AuditEvent.target_id == user.id),
+                   AuditEvent.actor_id == user.id))
+        .order_by(AuditEvent.at.desc())
+        .limit(limit)
+    ))

@@ -287,6 +287,11 @@ def state_order(now: datetime):
     )
 
 
+def call_by_id(call_id: int, *options) -> Call | None:
+    """The call of an id, with the loader options a page asks for, or None."""
+    return db.session.scalars(select(Call).where(Call.id == call_id).options(*options)).unique().first()
+
+
 def public_calls(now: datetime, *, words: str = "", state: str = "", department_id: int | None = None,
                  theme: str = ""):
     """The published calls a visitor may browse, filtered, open ones first (a statement to paginate)."""
@@ -317,3 +322,22 @@ def all_themes() -> list[str]:
 def calls_of_department(department: Department) -> list[Call]:
     return list(db.session.scalars(
         select(Call).where(Call.id.in_(calls_run_by([department.id]))).order_by(Call.id.desc())))
+
+
+def published_call(call_id: int, *options) -> Call | None:
+    """A published call of an id, with the loader options given, or None."""
+    return db.session.scalar(select(Call).where(Call.id == call_id, Call.published_at.is_not(None))
+                             .options(*options))
+
+
+def departments_with_published_calls() -> list[Department]:
+    """The departments that have published a call, for the list's filter."""
+    return list(db.session.scalars(
+        select(Department).where(Department.id.in_(select(Call.department_id).where(Call.published_at.is_not(None))))
+        .order_by(Department.id)
+    ))
+
+
+def first_open_calls(now: datetime, limit: int = 6) -> list[Call]:
+    """The open calls the home page shows first, in the list's order."""
+    return list(db.session.scalars(public_calls(now, state=CallState.OPEN.value).limit(limit)))

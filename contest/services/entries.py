@@ -435,3 +435,49 @@ def duplicate_pairs(viewer: User, call: Call) -> list[DuplicatePair]:
         return DuplicateSide(picture, images.get(image_id))
 
     return [DuplicatePair(f, side(f.image_id), side(f.other_image_id)) for f in flags]
+
+
+def status_counts(call: Call) -> dict[str, int]:
+    """How many entries of a call are in each status (status value -> count)."""
+    return {status.value: n for status, n in db.session.execute(
+        select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status)).all()}
+
+
+def entries_of_call(call: Call, ids) -> list[Entry]:
+    """The entries of a call among the ids given (ids of other calls are left out)."""
+    return list(db.session.scalars(select(Entry).where(Entry.call_id == call.id, Entry.id.in_(ids))))
+
+
+def entries_in_status(call: Call, status: EntryStatus) -> list[Entry]:
+    """A call's entries in one status, for moderation: with pictures, author and topic."""
+    return list(db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, Entry.status == status)
+        .options(selectinload(Entry.pictures).joinedload(EntryImage.image), selectinload(Entry.author),
+                 selectinload(Entry.topic))
+        .order_by(Entry.id)
+    ))
+
+
+def entries_by_ids(ids) -> list[Entry]:
+    """The entries of the ids given, by id (none for no ids)."""
+    return list(db.session.scalars(select(Entry).where(Entry.id.in_(ids)).order_by(Entry.id))) if ids else []
+
+
+def entries_of_author(user: User) -> list[Entry]:
+    """A person's own entries, newest first, with their call and pictures."""
+    return list(db.session.scalars(
+        select(Entry).where(Entry.author_id == user.id)
+        .options(selectinload(Entry.call), selectinload(Entry.pictures).joinedload(EntryImage.image))
+        .order_by(Entry.created_at.desc())
+    ))
+
+
+def entry_by_id(entry_id: int, *options) -> Entry | None:
+    """The entry of an id with the loader options given, or None."""
+    return db.session.scalar(select(Entry).where(Entry.id == entry_id).options(*options))
+
+
+def entries_for_export(call: Call, *options) -> list[Entry]:
+    """Every entry of a call by id, with the loader options the export gives."""
+    return list(db.session.scalars(select(Entry).where(Entry.call_id == call.id).order_by(Entry.id)
+                                   .options(*options)))

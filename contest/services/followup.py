@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from contest.extensions import db
@@ -34,6 +34,7 @@ from contest.services import ServiceError
 from contest.services import results as results_service
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
+from contest.services.visibility import public_entries
 from contest.text import PICTURE_DESCRIPTION
 
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -199,3 +200,10 @@ def adoptable_entries(call: Call) -> list[Entry]:
     for position, row in enumerate(snapshot.rows if snapshot is not None else []):
         rank.setdefault(row.entry, position)
     return sorted(entries, key=lambda e: rank.get(e.id, len(rank)))  # stable: the unranked keep the title order
+
+
+def public_follow_ups(call_id: int | None = None, *options) -> Select:
+    """The statement of the follow-ups everyone may see, of one call or all, the latest changed first."""
+    stmt = (select(FollowUp).join(Entry, Entry.id == FollowUp.entry_id).where(*public_entries(merged=True))
+            .options(*options).order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()))
+    return stmt.where(FollowUp.call_id == call_id) if call_id is not None else stmt

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from contest.extensions import db
 from contest.images import ImageRejected, ProcessedImage, process_image
-from contest.models import Image, ImageFile, User
+from contest.models import Call, Entry, EntryImage, FollowUp, FollowUpUpdate, Image, ImageFile, PendingUpload, User
 from contest.models.types import utcnow
 from contest.services import ServiceError, Unavailable
 from contest.storage import StorageError, new_key, storage
@@ -139,3 +139,26 @@ def find_orphans(older_than: timedelta = timedelta(hours=1)) -> list[str]:
 def _modified_before(backend, key: str, cutoff) -> bool:
     modified = getattr(backend, "modified_at", None)
     return modified is None or modified(key) < cutoff
+
+
+def picture_of_image(image_id: int) -> EntryImage | None:
+    """The entry picture an image is, with its entry and call, or None."""
+    return db.session.scalar(select(EntryImage).where(EntryImage.image_id == image_id)
+                             .options(joinedload(EntryImage.entry).joinedload(Entry.call)))
+
+
+def holder_of_pending(image_id: int) -> int | None:
+    """The account holding an image for a refused form, or None."""
+    return db.session.scalar(select(PendingUpload.user_id).where(PendingUpload.image_id == image_id))
+
+
+def call_with_cover(image_id: int) -> Call | None:
+    """The call whose cover an image is, or None."""
+    return db.session.scalar(select(Call).where(Call.cover_image_id == image_id))
+
+
+def call_of_follow_up_photo(image_id: int) -> Call | None:
+    """The call of the follow-up update whose photo an image is, or None."""
+    return db.session.scalar(select(Call).join(FollowUp, FollowUp.call_id == Call.id)
+                             .join(FollowUpUpdate, FollowUpUpdate.follow_up_id == FollowUp.id)
+                             .where(FollowUpUpdate.image_id == image_id))

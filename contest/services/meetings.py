@@ -143,3 +143,9 @@ def suggestions_of(meeting: Meeting, *, public: bool = True) -> list[Entry]:
     if public:
         stmt = stmt.where(*public_entries(merged=True))
     return list(db.session.scalars(stmt).unique())
+
+
+def meeting_by_id(meeting_id: int, *options) -> Meeting | None:
+    """The meeting of an id, its call loaded (and what else the options ask), or None."""
+    return db.session.scalar(select(Meeting).where(Meeting.id == meeting_id)
+                             .options(joinedload(Meeting.call), *options))

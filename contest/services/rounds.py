@@ -671,3 +671,22 @@ def can_judge_entry(user: User, entry: Entry) -> bool:
     if not user.is_authenticated:
         return False
     return bool(db.session.scalar(select(exists().where(Assignment.entry_id == entry.id, judging(user.id)))))
+
+
+def rounds_of(call: Call, *options) -> Select:
+    """The statement of a call's rounds in their order, with the loader options given."""
+    return select(Round).where(Round.call_id == call.id).options(*options).order_by(Round.position)
+
+
+def memberships_of(user: User) -> list[RoundMember]:
+    """The rounds a person judges (or is invited to), each with its round and call."""
+    return list(db.session.scalars(select(RoundMember).where(RoundMember.user_id == user.id)
+                                   .options(selectinload(RoundMember.round).selectinload(Round.call))))
+
+
+def assignments_of(round_: Round) -> list[Assignment]:
+    """A round's assignments with their juror, score and entry, by entry."""
+    return list(db.session.scalars(select(Assignment).where(Assignment.round_id == round_.id)
+                                   .options(selectinload(Assignment.member), selectinload(Assignment.score),
+                                            selectinload(Assignment.entry))
+                                   .order_by(Assignment.entry_id, Assignment.id)))

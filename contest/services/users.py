@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from contest import text
@@ -85,3 +85,12 @@ def search_users(query: str, page: int, per_page: int):
         like = f"%{query.lower()}%"
         stmt = stmt.where(db.or_(db.func.lower(User.email).like(like), db.func.lower(User.display_name).like(like)))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def site_figures() -> dict[str, int]:
+    """The administrator's front page: how many accounts, disabled ones, departments."""
+    return {
+        "users": db.session.scalar(select(func.count()).select_from(User)),
+        "disabled": db.session.scalar(select(func.count()).select_from(User).where(User.disabled_at.is_not(None))),
+        "departments": db.session.scalar(select(func.count()).select_from(Department)),
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from contest.extensions import db
 from contest.models import Call, Entry, EntryStatus, Round, RoundKind
@@ -68,3 +68,20 @@ def public_bylines(call: Call, entries: list[Entry]) -> dict[int, Byline]:
     """`public_byline` of each of the call's entries, by id, asking the rule once."""
     hidden = authors_hidden(call)
     return {e.id: public_byline(e, hidden=hidden) for e in entries}
+
+
+def public_entries_of(call: Call, merged: bool = False) -> Select:
+    """The statement of a call's entries everyone may see (with `merged`, those merged into another too);
+    the caller adds its loader options and order."""
+    return select(Entry).where(Entry.call_id == call.id, *public_entries(merged=merged))
+
+
+def public_entry(entry_id: int, *options) -> Entry | None:
+    """An entry everyone may see, with the loader options given, or None."""
+    return db.session.scalar(select(Entry).where(Entry.id == entry_id, *public_entries()).options(*options))
+
+
+def public_titles(call: Call) -> dict[int, str]:
+    """Entry id -> title of a call's public entries, merged ones included (they keep their place in results)."""
+    return dict(db.session.execute(select(Entry.id, Entry.title).where(
+        Entry.call_id == call.id, *public_entries(merged=True))).all())

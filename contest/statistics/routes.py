@@ -2,7 +2,7 @@
 static/js/charts.js draws (the CSP allows no inline script, and a JSON block is never run)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import abort, render_template
 from flask_babel import format_percent
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
@@ -11,8 +11,7 @@ from contest.extensions import db
 from contest.models import Department
 from contest.services import statistics as statistics_service
 from contest.services.statistics import Row, Statistics
-
-bp = Blueprint("statistics", __name__, url_prefix="/statistics")
+from contest.statistics import bp
 
 
 def percent(value: float | None) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from contest.storage import KEY_RE, FileMissing, StorageError, check_key, check_prefix
+from contest.storage.base import KEY_RE, FileMissing, StorageError, check_key, check_prefix
 
 FILE_MODE = 0o640  # readable by the app's group (e.g. a web server sending files), never by everyone
 FOLDER_MODE = 0o750

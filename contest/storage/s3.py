@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from contest.config import ConfigError
-from contest.storage import KEY_RE, MAX_KEY_LENGTH, FileMissing, StorageError, check_key, check_prefix
+from contest.storage.base import KEY_RE, MAX_KEY_LENGTH, FileMissing, StorageError, check_key, check_prefix
 
 MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 _MISSING = {"404", "NoSuchKey", "NotFound"}

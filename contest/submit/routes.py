@@ -3,25 +3,24 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
 
 from contest.errors import RETRY_AFTER
 from contest.extensions import db
-from contest.forms import set_entry_choices
-from contest.models import Call, CallKind, Channel, Entry, EntryImage
-from contest.posters.visits import remembered as remembered_poster
+from contest.forms import image_slots, set_entry_choices, undescribed_slots
+from contest.models import Call, CallKind, Channel, Entry
+from contest.poster_visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
 from contest.services import results as results_service
 from contest.submission_limits import submission_limits
-from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, speak_for, undescribed_slots
+from contest.submit import bp
+from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, speak_for
+from contest.views import saving
 
-bp = Blueprint("submit", __name__)
 log = logging.getLogger(__name__)
 
 
@@ -111,11 +110,7 @@ def enter(call_id: int):
 @bp.route("/my/entries")
 @login_required
 def my_entries():
-    entries = db.session.scalars(
-        select(Entry).where(Entry.author_id == current_user.id)
-        .options(selectinload(Entry.call), selectinload(Entry.pictures).joinedload(EntryImage.image))
-        .order_by(Entry.created_at.desc())
-    ).all()
+    entries = entry_service.entries_of_author(current_user)
     return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm())
 
 
@@ -188,12 +183,8 @@ def edit(entry_id: int):
 def withdraw(entry_id: int):
     entry = _own_entry(entry_id)
     if WithdrawForm().validate_on_submit():
-        try:
+        with saving() as saved:
             entry_service.withdraw_entry(current_user, entry)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Your entry has been withdrawn."), "success")
     return redirect(url_for("submit.my_entries"))

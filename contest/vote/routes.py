@@ -1,47 +1,26 @@
 """Public round pages: thin skins over contest.services.public."""
 from __future__ import annotations
 
-import time
 from functools import wraps
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
 
-from contest import database
+from contest.database import with_retries
 from contest.extensions import db, limiter
 from contest.forms import Form
-from contest.models import Entry, PublicMode, Round, RoundKind
+from contest.lookups import public_round
+from contest.models import Entry, PublicMode, Round
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.sessions import session_account
-
-bp = Blueprint("vote", __name__)
+from contest.vote import bp
 
 
 class BallotForm(Form):
     """Only the CSRF token: the entry and the choice are in the address and the button."""
-
-
-def _round(round_id: int) -> Round:
-    round_ = db.session.scalar(select(Round).where(Round.id == round_id).options(joinedload(Round.call)))
-    if round_ is None:
-        abort(404)
-    if round_.kind is not RoundKind.PUBLIC or round_.call.published_at is None:
-        abort(404)
-    return round_
-
-
-def _round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry]:
-    """The round (with its call) and the entry in one query."""
-    found = public_service.public_round_and_entry(round_id, entry_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def _account_key() -> str:
@@ -55,24 +34,9 @@ def _address() -> str:
     return request.remote_addr or ""
 
 
-def _with_retries(action):
-    """Run a write and commit it; SQLite may report a concurrent writer as a lock: try again shortly."""
-    for attempt in range(8):
-        try:
-            result = action()
-            db.session.commit()
-            return result
-        except OperationalError as error:
-            db.session.rollback()
-            if database.unreachable(error):
-                raise  # no lock to wait out: the database is gone, and the 503 page says so
-            time.sleep(0.02 * (attempt + 1))
-    raise ServiceError(_("The site is very busy. Please try again in a moment."))
-
-
 @bp.route("/rounds/<int:round_id>")
 def round(round_id: int):
-    round_ = _round(round_id)
+    round_ = public_round(round_id)
     entries = public_service.entries_of(round_)
     visible = public_service.counts_visible(round_, current_user)
     problem, log_in_first = None, False
@@ -126,7 +90,7 @@ def cast(round_id: int, entry_id: int):
     # session cookie. The page shows it only if it is true for this voter.
     outcome = None
     try:
-        counted = _with_retries(lambda: public_service.cast_vote_as(session_account(), round_id, entry_id, _address()))
+        counted = with_retries(lambda: public_service.cast_vote_as(session_account(), round_id, entry_id, _address()))
     except public_service.NotLoggedIn:
         db.session.rollback()
         return current_app.login_manager.unauthorized()
@@ -148,11 +112,11 @@ def cast(round_id: int, entry_id: int):
 @login_required
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key)
 def take_back(round_id: int, entry_id: int):
-    round_ = _round(round_id)
+    round_ = public_round(round_id)
     entry = db.get_or_404(Entry, entry_id)
     if BallotForm().validate_on_submit():
         try:
-            _with_retries(lambda: public_service.take_back(current_user, round_, entry))
+            with_retries(lambda: public_service.take_back(current_user, round_, entry))
         except ServiceError as error:
             db.session.rollback()
             flash(str(error), "error")
@@ -174,7 +138,7 @@ _PAIR_ANSWER_MESSAGES = {
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ACCOUNT"], key_func=_account_key, methods=["POST"])
 @limiter.limit(lambda: current_app.config["VOTE_LIMIT_PER_ADDRESS"], methods=["POST"])
 def compare(round_id: int):
-    round_ = _round(round_id)
+    round_ = public_round(round_id)
     if round_.public_mode is not PublicMode.PAIRWISE:
         abort(404)
     form = BallotForm()
@@ -182,7 +146,7 @@ def compare(round_id: int):
         choice = request.form.get("choice", "")
         token = request.form.get("pair", "")
         try:
-            outcome = _with_retries(
+            outcome = with_retries(
                 lambda: public_service.answer_pair(current_user, round_, token, choice, _address()))
         except ServiceError as error:
             db.session.rollback()
@@ -193,7 +157,7 @@ def compare(round_id: int):
     problem, pair = None, None
     try:
         # Showing a pair stores it (it is shown again until answered): this page view writes.
-        pair = _with_retries(lambda: public_service.next_pair(current_user, round_))
+        pair = with_retries(lambda: public_service.next_pair(current_user, round_))
     except ServiceError as error:
         db.session.rollback()
         problem = str(error)

@@ -203,7 +203,7 @@ def test_the_poster_is_remembered_for_a_week(app, call, transport_organiser, mon
     log_in(client, "scanner@example.org")
     client.get(f"/calls/{call.id}?via={poster.code}")
     later = utcnow() + timedelta(days=7, minutes=1)
-    monkeypatch.setattr("contest.posters.visits.utcnow", lambda: later)
+    monkeypatch.setattr("contest.poster_visits.utcnow", lambda: later)
     assert submit_design(client, call).status_code == 302
     assert db.session.scalar(select(Entry.channel)) is Channel.WEB
 

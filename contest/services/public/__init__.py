@@ -43,6 +43,7 @@ from contest.services.public.votes import (
     cast_vote_as,
     counts_visible,
     my_votes,
+    public_round,
     public_round_and_entry,
     take_back,
     vote_counts,
@@ -53,6 +54,6 @@ __all__ = [
     "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "bursts", "cast_vote",
     "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
     "create_public_round", "crowded_addresses", "entries_of", "holding", "my_votes", "next_pair",
-    "open_public_round", "pair_trouble", "pairwise_scores", "public_round_and_entry", "removal_refused",
+    "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry", "removal_refused",
     "remove_round", "round_holding", "take_back", "update_public_round", "void", "voided_summary", "vote_counts",
 ]

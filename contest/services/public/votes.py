@@ -88,6 +88,14 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> boo
     return True
 
 
+def public_round(round_id: int) -> Round | None:
+    """A public round of a published call, the call loaded with it."""
+    round_ = db.session.scalar(select(Round).where(Round.id == round_id).options(joinedload(Round.call)))
+    if round_ is None or round_.kind is not RoundKind.PUBLIC or round_.call.published_at is None:
+        return None
+    return round_
+
+
 def public_round_and_entry(round_id: int, entry_id: int) -> tuple[Round, Entry] | None:
     """A public round of a published call (the call loaded with it) and an entry of that call, in one query."""
     row = db.session.execute(select(Round, Entry).join(Entry, Entry.call_id == Round.call_id)

@@ -20,6 +20,7 @@ from contest.services.results.publication import (
     in_notice_period,
     objections_of,
     publish,
+    results_context,
     tell_notice_periods_over,
 )
 from contest.services.results.ranking import (
@@ -39,6 +40,6 @@ __all__ = [
     "BOOTSTRAP_SAMPLES", "EXPORT_COLUMNS", "Feedback", "FeedbackLink", "Formula", "NOTICE_DAYS", "RoundFeedback",
     "answer_objection", "awards_of", "check_formula", "compute", "default_awards", "export_csv", "export_json",
     "export_rows", "feedback", "figures", "file_objection", "final_refusal", "finalise", "in_notice_period",
-    "objections_of", "publish", "remap_snapshot", "rounds_over", "set_awards", "set_formula", "shown_rows",
-    "snapshot", "tell_notice_periods_over",
+    "objections_of", "publish", "remap_snapshot", "results_context", "rounds_over", "set_awards", "set_formula",
+    "shown_rows", "snapshot", "tell_notice_periods_over",
 ]

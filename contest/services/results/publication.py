@@ -6,19 +6,25 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from contest.extensions import db
 from contest.links import external_url
 from contest.mail import send_mail, send_once_each
 from contest.models import (
+    CHANNEL_LABELS,
+    GROUP_LABELS,
     Award,
     Call,
     CallEvent,
+    Channel,
     Entry,
+    EntryImage,
     EntryStatus,
+    Image,
     MailKind,
     Objection,
+    ParticipantGroup,
     User,
 )
 from contest.models.types import utcnow
@@ -28,6 +34,7 @@ from contest.services.audit import record
 from contest.services.results.awards import awards_of, default_awards
 from contest.services.results.ranking import compute, rounds_over
 from contest.services.visibility import public_entries
+from contest.snapshot import Row, Snapshot
 
 NOTICE_DAYS = (0, 60)  # 0: no notice period, the results are final on publication
 
@@ -194,3 +201,20 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
         db.session.commit()
         told += 1
     return told
+
+
+def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
+    """What the results pages need besides the snapshot, in a fixed number of queries."""
+    entries = {e.id: e for e in db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
+        .options(load_only(Entry.id, Entry.title)))}
+    awards = awards_of(call)
+    winners = db.session.scalars(
+        select(Entry).where(Entry.id.in_(list(awards)))
+        .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
+    order = {r.entry: i for i, r in enumerate(snap.rows)}
+    winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
+    return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
+            "objections": objections_of(call), "group_labels": GROUP_LABELS,
+            "channel_labels": CHANNEL_LABELS, "channels": {c.value: c for c in Channel},
+            "groups": {g.value: g for g in ParticipantGroup}}

@@ -1,0 +1,35 @@
+"""Pages and the API read through services: no view module of a blueprint package builds or runs a query of its
+own. A route parses, calls a service, renders."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.unit.test_import_graph import MODULES, blueprint_packages, package_of
+
+# Building a statement, running one, or the legacy Model.query. (A primary-key get, db.get_or_404, stays: it
+# builds no query.)
+QUERY = re.compile(r"\bselect\(|\bdb\.session\.(?:execute|scalars?)\(|\.query\.")
+NOT_VIEWS = {"__init__.py", "forms.py"}
+
+
+def view_modules() -> list[Path]:
+    blueprints = blueprint_packages()
+    return sorted(path for name, path in MODULES.items()
+                  if package_of(name) in blueprints and path.name not in NOT_VIEWS)
+
+
+def queries_in(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if QUERY.search(line) and not line.lstrip().startswith("#")]
+
+
+def test_the_view_modules_are_found():
+    names = {f"{path.parent.name}/{path.name}" for path in view_modules()}
+    assert {"api/routes.py", "api/represent.py", "console/rounds.py", "public/routes.py"} <= names
+    assert queries_in("    rows = db.session.scalars(select(Entry)).all()") != []
+    assert queries_in("    entries = entry_service.entries_of_author(current_user)") == []
+
+
+def test_no_view_module_runs_a_query_of_its_own():
+    found = {f"{path.parent.name}/{path.name}": queries_in(path.read_text()) for path in view_modules()}
+    assert {name: lines for name, lines in found.items() if lines} == {}
