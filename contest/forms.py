@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms import DateTimeLocalField, HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from contest import text
 from contest.localtime import FORM_FORMATS
@@ -109,3 +109,12 @@ class DescribesFile:
         upload = form[self.file_field].data
         if upload and getattr(upload, "filename", "") and not (field.data or "").strip():
             raise StopValidation(str(self.message))
+
+
+class CommentForm(Form):
+    """A comment, or a reply when parent_id is given; on the call's and the entries' pages."""
+
+    parent_id = HiddenField()
+    body = TextAreaField(_l("Your comment"), description=_l("Links and lists are allowed (Markdown), images are not."),
+                         validators=[DataRequired(message=_l("Write your comment.")), Length(max=5000)])
+    submit = SubmitField(_l("Post the comment"))
