@@ -70,6 +70,7 @@ def test_comment_reported_hidden_and_restored(app, live_server, page, browser, t
     card = organiser.locator(f"#comment-{comment.id}")
     expect(card).to_contain_text("像是广告")
     expect(card).to_contain_text("语气不好")
+    organiser.screenshot(path="test-artifacts/comments/queue-zh.png", full_page=True)
     card.get_by_label(zh("Reason")).fill("是对作品的真实建议，不是广告")
     card.get_by_role("button", name=zh("Show")).click()
     expect(organiser.get_by_role("status")).to_contain_text(zh("The comment is shown."))
@@ -83,3 +84,7 @@ def test_comment_reported_hidden_and_restored(app, live_server, page, browser, t
     expect(page.get_by_role("main")).to_contain_text(
         zh("The moderators showed it again: %(reason)s", reason="是对作品的真实建议，不是广告"))
     page.screenshot(path="test-artifacts/comments/entry-comment-restored-zh.png", full_page=True)
+    page.goto(f"{live_server}/lang/en")
+    page.goto(entry_url)
+    expect(page.get_by_role("main")).to_contain_text("The moderators showed it again")
+    page.screenshot(path="test-artifacts/comments/entry-comment-restored-en.png", full_page=True)
