@@ -244,3 +244,12 @@ def test_comments_are_paged(app, client, citizen, railing_call):
     first = client.get(f"/calls/{railing_call.id}").get_data(as_text=True)
     second = client.get(f"/calls/{railing_call.id}?page=2").get_data(as_text=True)
     assert "第00条" in first and "第24条" not in first and "第24条" in second and "第00条" not in second
+
+
+def test_comments_are_rate_limited_per_account(app_factory, citizen, railing_call):
+    app = app_factory(COMMENT_FIRST_MODERATED=0, COMMENT_LIMIT_PER_ACCOUNT="2/hour", RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    log_in(client, citizen.email)
+    url, page = f"/calls/{railing_call.id}/comments", f"/calls/{railing_call.id}"
+    codes = [post_form(client, url, {"body": f"第{n}条"}, page=page).status_code for n in range(3)]
+    assert codes == [302, 302, 429] and count_rows(Comment) == 2
