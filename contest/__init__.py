@@ -66,11 +66,12 @@ def _init_extensions(app: Flask) -> None:
     app.after_request(vary_on_language)
     limiter.init_app(app)
 
-    from contest.markup import render_markdown
+    from contest.markup import render_comment, render_markdown
     from contest.storage import init_storage
 
     init_storage(app)
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["comment_markdown"] = render_comment
     from contest.models import CombineOn
 
     app.jinja_env.globals["combine_label"] = lambda value: CombineOn(value).label
@@ -168,6 +169,10 @@ def _register_blueprints(app: Flask) -> None:
     from contest.meetings.routes import bp as meetings_bp
 
     app.register_blueprint(meetings_bp)
+
+    from contest.comments.routes import bp as comments_bp
+
+    app.register_blueprint(comments_bp)
 
     from contest.posters.routes import bp as posters_bp
 

@@ -19,6 +19,8 @@ def _bool(value: str) -> bool:
 # name of the environment variable -> (config key, converter)
 ENVIRONMENT = {
     "CONTEST_ENV": ("CONTEST_ENV", str),
+    "CONTEST_COMMENT_REPORTS_TO_HIDE": ("COMMENT_REPORTS_TO_HIDE", int),
+    "CONTEST_COMMENT_FIRST_MODERATED": ("COMMENT_FIRST_MODERATED", int),
     "CONTEST_SECRET_KEY": ("SECRET_KEY", str),
     "CONTEST_BASE_URL": ("BASE_URL", str),
     "CONTEST_DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
@@ -112,6 +114,13 @@ DEFAULTS = {
     "VOTE_LIMIT_PER_ACCOUNT": "60/minute",
     "VOTE_LIMIT_PER_ADDRESS": "600/minute",
     "OBJECTION_LIMIT": "10/hour",  # per account: objections are read and answered by people
+    # Comments: per account and per address (reports and endorsements count with them); a comment reported by
+    # this many distinct people is hidden until an organiser looks; a new account's first comments wait.
+    "COMMENT_LIMIT_PER_ACCOUNT": "20/hour",
+    "COMMENT_LIMIT_PER_ADDRESS": "200/hour",
+    "COMMENT_REPORTS_TO_HIDE": 3,
+    "COMMENT_FIRST_MODERATED": 1,
+    "COMMENTS_PER_PAGE": 20,
     # Entries sent or changed, through the web forms and the API together (the quota per call still holds):
     # against a loop of sending and withdrawing that fills the file storage.
     "SUBMIT_LIMIT_PER_ACCOUNT": "30/hour",

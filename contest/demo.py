@@ -542,6 +542,32 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
         for idea in rng.sample(entries_of(round_), k=2):
             if idea.author_id != citizen.id:
                 cast_vote(citizen, round_, idea, address=f"203.0.113.{n}")
+    load_comments(call, planner, citizens)
+
+
+def load_comments(call, planner: User, citizens: list[User]) -> None:
+    """A conversation under the first idea: a resident's remark, the bureau's official answer to it, a question,
+    and a comment one reader reported (so that the organisers' queue has something in it)."""
+    from contest.models import Comment, Entry
+    from contest.services.comments import report
+
+    idea = db.session.scalar(select(Entry).where(Entry.call_id == call.id).order_by(Entry.id))
+    resident = find_user_by_email("resident@example.org")
+    now = utcnow()
+    remark = Comment(call_id=call.id, entry_id=idea.id, author_id=resident.id, created_at=now - timedelta(days=2),
+                     body="沙坑旁边最好有洗手的地方，孩子玩完可以**马上洗手**。")
+    db.session.add(remark)
+    db.session.flush()
+    db.session.add(Comment(call_id=call.id, entry_id=idea.id, parent_id=remark.id, author_id=planner.id,
+                           department_id=call.department_id, created_at=now - timedelta(days=1),
+                           body="谢谢建议。设计导则将把洗手点列为有沙坑的口袋公园的必备设施。"))
+    question = Comment(call_id=call.id, entry_id=idea.id, author_id=citizens[3].id, created_at=now - timedelta(hours=5),
+                       body="沙坑的沙子多久换一次？有没有人管理？")
+    off_topic = Comment(call_id=call.id, author_id=citizens[4].id, created_at=now - timedelta(hours=3),
+                        body="我家楼下的路灯坏了好几天了，谁来修一下？")
+    db.session.add_all([question, off_topic])
+    db.session.flush()
+    report(citizens[5], off_topic, "off_topic", "路灯报修应该打12345热线，不是这次征集的内容。")
 
 
 MANHOLE_TITLE = "井盖也能成风景：徐汇区井盖彩绘设计"

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms import DateTimeLocalField, HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from contest import text
 from contest.localtime import FORM_FORMATS
@@ -162,3 +162,12 @@ def undescribed_slots(prefix: str = "image", first: int = 1, held: bool = False)
                 _("Image %(n)d: describe it in a sentence for people who cannot see it, and choose the file again.",
                   n=number))
     return missing
+
+
+class CommentForm(Form):
+    """A comment, or a reply when parent_id is given; on the call's and the entries' pages."""
+
+    parent_id = HiddenField()
+    body = TextAreaField(_l("Your comment"), description=_l("Links and lists are allowed (Markdown), images are not."),
+                         validators=[DataRequired(message=_l("Write your comment.")), Length(max=5000)])
+    submit = SubmitField(_l("Post the comment"))

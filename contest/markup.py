@@ -19,3 +19,14 @@ def render_markdown(text: str) -> Markup:
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                       url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     return Markup(clean)
+
+
+COMMENT_TAGS = {"p", "br", "strong", "em", "blockquote", "code", "ul", "ol", "li", "a"}
+
+
+def render_comment(text: str) -> Markup:
+    """A comment's Markdown-light: paragraphs, emphasis, links and lists; no headings, tables or images."""
+    html = markdown.markdown(text or "", extensions=["sane_lists"], output_format="html")
+    clean = nh3.clean(html, tags=COMMENT_TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow ugc")
+    return Markup(clean)

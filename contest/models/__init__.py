@@ -12,6 +12,14 @@ from contest.models.calls import (
     Prize,
     Topic,
 )
+from contest.models.comments import (
+    REPORT_LABELS,
+    Comment,
+    CommentEndorsement,
+    CommentReport,
+    CommentStatus,
+    ReportCategory,
+)
 from contest.models.departments import ALLOWED_PARENTS, Department, DepartmentKind, DepartmentMember
 from contest.models.entries import (
     CHANNEL_LABELS,
@@ -57,5 +65,6 @@ __all__ = [
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
     "EntryTag",
     "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "MailKind", "OutboxMail", "MEETING_KIND_LABELS", "Meeting",
-    "MeetingKind", "Poster",
+    "MeetingKind", "Poster", "REPORT_LABELS", "Comment", "CommentEndorsement", "CommentReport", "CommentStatus",
+    "ReportCategory",
 ]

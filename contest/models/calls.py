@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:
@@ -101,6 +101,9 @@ class Call(db.Model):
     notice_over_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # organisers told it ended
     results_snapshot: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     award_statement: Mapped[str] = mapped_column(Text, default="", server_default="")  # why awards depart
+    # Comments: closed by the organisers altogether, or only while an expert round of the call is open
+    comments_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    comments_closed_while_judging: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     department: Mapped[Department] = relationship()
     co_departments: Mapped[list[Department]] = relationship(secondary="call_department", order_by="Department.id")

@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 
 from contest.display import TEXT_SIZES
 from contest.extensions import db, limiter
+from contest.forms import CommentForm
 from contest.lookups import public_call
 from contest.models import (
     Call,
@@ -26,6 +27,7 @@ from contest.public import bp
 from contest.public.forms import ObjectionForm
 from contest.security import safe_next
 from contest.services import calls as call_service
+from contest.services import comments as comment_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
@@ -83,6 +85,20 @@ def calls():
     )
 
 
+def _comments(call: Call, entry: Entry | None) -> dict:
+    """What the comments part of a call's or an entry's page needs."""
+    page = request.args.get("page", 1, type=int)
+    if entry is not None:
+        post_url = url_for("comments.comment_on_entry", entry_id=entry.id)
+        page_url = lambda n: url_for("public.entry", entry_id=entry.id, page=n, _anchor="comments")  # noqa: E731
+    else:
+        post_url = url_for("comments.comment_on_call", call_id=call.id)
+        page_url = lambda n: url_for("public.call", call_id=call.id, page=n, _anchor="comments")  # noqa: E731
+    return {"thread": comment_service.comments_page(current_user, call, entry, max(page, 1)),
+            "comment_form": CommentForm(),
+            "comments_closed": comment_service.closed_because(call), "post_url": post_url, "page_url": page_url}
+
+
 @bp.route("/calls/<int:call_id>")
 def call(call_id: int):
     call = public_call(call_id)
@@ -95,7 +111,7 @@ def call(call_id: int):
     from contest.services.meetings import meetings_of
 
     return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call),
-                           follow_up_count=count_of(call), meetings=meetings_of(call))
+                           follow_up_count=count_of(call), meetings=meetings_of(call), **_comments(call, None))
 
 
 PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
@@ -145,7 +161,7 @@ def entry(entry_id: int):
     from contest.services.issues import provenance
 
     return render_template("calls/entry.html", entry=entry, call=entry.call, staff=staff,
-                           provenance=provenance(entry, staff=staff))
+                           provenance=provenance(entry, staff=staff), **_comments(entry.call, entry))
 
 
 # Results ----------------------------------------------------------------------------------------

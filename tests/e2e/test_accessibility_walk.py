@@ -224,6 +224,8 @@ def form_pages(demo: dict) -> dict[str, list[tuple[str, str, Callable]]]:
             ("closed round", f"/rounds/{demo['pairwise_round']}/compare", opened),
             ("objection errors", f"/calls/{idea_call}/results", filled({}, "main form.narrow")),
             ("forbidden", "/console/", opened),
+            ("report a comment", f"/comments/{demo['comment']}/report", opened),
+            ("report errors", f"/comments/{demo['comment']}/report", sent_empty),
         ],
         "juror": [],
         "organiser": [
@@ -243,7 +245,7 @@ def form_pages(demo: dict) -> dict[str, list[tuple[str, str, Callable]]]:
 
 def _demo_facts(app) -> dict:
     """The ids and links of the demo's pieces that the form pages need."""
-    from contest.models import Call, Department, PublicMode, Round, RoundMember, User
+    from contest.models import Call, Comment, Department, PublicMode, Round, RoundMember, User
     from contest.services.accounts import _password_fingerprint
     from contest.tokens import make_token
 
@@ -261,6 +263,7 @@ def _demo_facts(app) -> dict:
             "reset_token": make_token("reset-password", {"uid": resident.id, "pw": _password_fingerprint(resident)}),
             "confirm_token": make_token("confirm-email", {"uid": resident.id, "email": resident.email}),
             "invitation": make_token("juror-invitation", {"member": juror.id, "email": juror.email}),
+            "comment": db.session.scalar(select(Comment.id).where(Comment.body.startswith("沙坑的沙子"))),
         }
 
 

@@ -196,6 +196,11 @@ def _world(transport_commission, planning_bureau, transport_organiser):
     # A design of the planning call looks like the transport call's unmoderated one: a flag on the planner's page.
     db.session.add(DuplicateFlag(image_id=own_entry.images[0].image_id, other_image_id=pending.images[0].image_id,
                                  distance=3))
+    from contest.models import Comment
+
+    # A comment on the draft call (written before it was unpublished, say): nobody outside its staff sees it.
+    draft_comment = Comment(call_id=draft.id, author_id=pending.author_id, body="草稿里的评论")
+    db.session.add(draft_comment)
     raw_tokens = {}
     for outsider in (planner, other_juror, citizen):
         _row, raw_tokens[outsider.email] = create_token(outsider, "手机")
@@ -207,7 +212,7 @@ def _world(transport_commission, planning_bureau, transport_organiser):
         assignment=db.session.scalar(select(Assignment.id).where(Assignment.round_id == round_.id)),
         meeting=meeting.id, poster=poster.id, objection=objection.id, token=token.id, user=pending.author_id,
         own_call=own_call.id, own_round=own_round.id, own_assignment=own_assignment.id, own_entry=own_entry.id,
-        own_department=planning_bureau.id)
+        own_department=planning_bureau.id, comment=draft_comment.id)
     assert db.session.get(Round, ids["public_round"]) is not None and db.session.get(ApiToken, ids["token"])
     owners = {"staff": transport_organiser, "juror": juror, "author": pending.author}
     return ids, owners, [planner, other_juror, citizen], raw_tokens
@@ -328,6 +333,13 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
                       ("POST", "/api/v1/rounds/{round}/votes/{approved}", None)],
     "api.take_back_vote": [("DELETE", "/api/v1/rounds/{public_round}/votes/{entry}", None)],
     "api_tokens.revoke": [("POST", "/account/api-tokens/{token}/revoke", None)],
+    "comments.comment_on_call": [("POST", "/calls/{draft_call}/comments", None)],
+    "comments.comment_on_entry": [("POST", "/entries/{entry}/comments", None)],
+    "comments.endorse": [("POST", "/comments/{comment}/endorse", None)],
+    "comments.report": [("GET", "/comments/{comment}/report", "staff"), ("POST", "/comments/{comment}/report", None)],
+    "comments.queue": [("GET", "/console/calls/{call}/comments", "staff"),
+                       ("POST", "/console/calls/{call}/comments", None)],
+    "comments.moderate": [("POST", "/console/comments/{comment}/moderate", None)],
 }
 
 # Routes whose id names something public by design, or a secret that is itself the right to the page.
