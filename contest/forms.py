@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
 from contest import text
@@ -109,3 +109,15 @@ class DescribesFile:
         upload = form[self.file_field].data
         if upload and getattr(upload, "filename", "") and not (field.data or "").strip():
             raise StopValidation(str(self.message))
+
+
+class FollowForm(Form):
+    """Follow a call: on its page."""
+
+    submit = SubmitField(_l("Follow this call"))
+
+
+class UnfollowForm(Form):
+    """Stop following a call: on its page, the account page and the page a mail's link opens."""
+
+    submit = SubmitField(_l("Stop following this call"))
