@@ -171,3 +171,15 @@ class CommentForm(Form):
     body = TextAreaField(_l("Your comment"), description=_l("Links and lists are allowed (Markdown), images are not."),
                          validators=[DataRequired(message=_l("Write your comment.")), Length(max=5000)])
     submit = SubmitField(_l("Post the comment"))
+
+
+class FollowForm(Form):
+    """Follow a call: on its page."""
+
+    submit = SubmitField(_l("Follow this call"))
+
+
+class UnfollowForm(Form):
+    """Stop following a call: on its page, the account page and the page a mail's link opens."""
+
+    submit = SubmitField(_l("Stop following this call"))

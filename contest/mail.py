@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -63,16 +63,19 @@ def send_mail(to: str, locale: str, template: str, *, kind: MailKind | None = No
     return mail
 
 
-def send_once_each(news: Iterable[tuple[User, object]], template: str, *, kind: MailKind, **context) -> list[Mail]:
+def send_once_each(news: Iterable[tuple[User, object]], template: str, *, kind: MailKind,
+                   per_person: Callable[[User], dict] | None = None, **context) -> list[Mail]:
     """Tell each person once of one event (results published, a round decided, entries moderated or assigned),
     however many of their entries it concerns: `news` pairs a person with one piece of news of theirs, and each
     person's mail renders `template` with the list of their pieces as `news`, in the order given, in their
-    language and by their choices (see send_mail). The one way a mail about entries goes out; returns the mails
-    sent or held for a digest."""
+    language and by their choices (see send_mail), with what `per_person` adds for them (such as their own link
+    to stop following a call). The one way a mail about entries goes out; returns the mails sent or held for a
+    digest."""
     theirs: dict[int, tuple[User, list]] = {}
     for user, piece in news:
         theirs.setdefault(user.id, (user, []))[1].append(piece)
-    sent = (send_mail(user.email, user.locale, template, kind=kind, user=user, news=pieces, **context)
+    sent = (send_mail(user.email, user.locale, template, kind=kind, user=user, news=pieces,
+                      **context, **(per_person(user) if per_person else {}))
             for user, pieces in theirs.values())
     return [mail for mail in sent if mail is not None]
 

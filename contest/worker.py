@@ -197,6 +197,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
 
     Their mails go into the outbox with their claims; their links are the configured site's (contest/links.py).
     """
+    from contest.services.following import tell_rounds_opened
     from contest.services.notifications import send_digests
     from contest.services.pending_uploads import purge_expired
     from contest.services.results import tell_notice_periods_over
@@ -207,6 +208,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
         "digests": send_digests(digest_cutoff(now)),
         "reminders": remind_before_closing(now),
         "notice_periods": tell_notice_periods_over(now),
+        "rounds_opened": tell_rounds_opened(now),
         "held_pictures": _committed(purge_expired(now)),
     }
 

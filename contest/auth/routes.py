@@ -23,11 +23,12 @@ from contest.auth.forms import (
 )
 from contest.display import kept_preferences
 from contest.extensions import db, limiter
+from contest.forms import UnfollowForm
 from contest.i18n import LANGUAGE_NAMES
 from contest.models import MailKind, User
 from contest.models.types import utcnow
 from contest.security import safe_next
-from contest.services import ServiceError, accounts, audit, notifications, personal_data
+from contest.services import ServiceError, accounts, audit, following, notifications, personal_data
 
 
 def _account_key() -> str:
@@ -242,7 +243,8 @@ def profile():
             db.session.commit()
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, resend_form=ResendConfirmationForm())
+    return render_template("auth/profile.html", form=form, resend_form=ResendConfirmationForm(),
+                           followed_calls=following.followed_calls(current_user), unfollow_form=UnfollowForm())
 
 
 @bp.route("/notifications", methods=["GET", "POST"], endpoint="notifications")

@@ -51,7 +51,7 @@ from contest.models.judging import (
     VoteAllowance,
 )
 from contest.models.media import RENDITIONS, Image, ImageFile
-from contest.models.notifications import MAIL_KIND_LABELS, ApiToken, MailKind, OutboxMail
+from contest.models.notifications import MAIL_KIND_LABELS, ApiToken, CallFollower, MailKind, OutboxMail
 from contest.models.outreach import MEETING_KIND_LABELS, Meeting, MeetingKind, Poster
 from contest.models.results import STAGE_LABELS, Award, FollowUp, FollowUpStage, FollowUpUpdate, Objection
 
@@ -64,7 +64,7 @@ __all__ = [
     "Image", "ImageFile", "ParticipantGroup", "Prize", "Topic", "User",
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
     "EntryTag",
-    "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "MailKind", "OutboxMail", "MEETING_KIND_LABELS", "Meeting",
-    "MeetingKind", "Poster", "REPORT_LABELS", "Comment", "CommentEndorsement", "CommentReport", "CommentStatus",
-    "ReportCategory",
+    "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "CallFollower", "MailKind", "OutboxMail",
+    "MEETING_KIND_LABELS", "Meeting", "MeetingKind", "Poster", "REPORT_LABELS", "Comment", "CommentEndorsement",
+    "CommentReport", "CommentStatus", "ReportCategory",
 ]

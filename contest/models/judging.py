@@ -104,6 +104,8 @@ class Round(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     advance_mode: Mapped[AdvanceMode | None] = mapped_column(enum_column(AdvanceMode))
     advance_value: Mapped[float | None]
+    # When the call's followers were told that the round opened (once: claimed by the worker)
+    opening_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     call: Mapped[Call] = relationship(back_populates="rounds")
     source_round: Mapped[Round | None] = relationship(remote_side="Round.id", foreign_keys=[source_round_id])

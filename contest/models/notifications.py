@@ -1,4 +1,5 @@
-"""Mail that waits: the outbox every notification goes through, and API tokens for mobile clients."""
+"""Mail that waits: the outbox every notification goes through, who follows which call, and API tokens for mobile
+clients."""
 from __future__ import annotations
 
 import enum
@@ -23,6 +24,7 @@ class MailKind(enum.Enum):
     OBJECTION = "objection"  # your objection to the results was answered
     FOLLOW_UP = "follow_up"  # an entry you sent or backed reached a new stage
     JURY = "jury"  # juror invitations, entries assigned, reminders
+    FOLLOWING = "following"  # news of a call one follows: a round opens, results, answers, follow-up stages
 
     @property
     def label(self) -> str:
@@ -37,6 +39,7 @@ MAIL_KIND_LABELS = {
     MailKind.OBJECTION: _l("My objection to the results was answered"),
     MailKind.FOLLOW_UP: _l("An entry I sent or backed reached a new stage"),
     MailKind.JURY: _l("Juror invitations, entries to score and reminders"),
+    MailKind.FOLLOWING: _l("News of a call I follow"),
 }
 
 
@@ -58,6 +61,19 @@ class OutboxMail(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class CallFollower(db.Model):
+    """A citizen following a call: told of its news. A row whose stopped_at is set is one who stopped following
+    it, kept so that taking part again does not follow it for them again."""
+
+    __tablename__ = "call_follower"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    automatic: Mapped[bool] = mapped_column(default=False)  # followed by taking part, not by the button
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(db.Model):

@@ -15,3 +15,4 @@ class ObjectionForm(Form):
                            validators=[DataRequired(message=_l("Write the reason for your objection.")),
                                        Length(max=5000)])
     submit = SubmitField(_l("File the objection"))
+

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from contest.display import TEXT_SIZES
 from contest.extensions import db, limiter
-from contest.forms import CommentForm
+from contest.forms import CommentForm, FollowForm, UnfollowForm
 from contest.lookups import public_call
 from contest.models import (
     Call,
@@ -26,6 +26,7 @@ from contest.permissions import can_manage_call
 from contest.public import bp
 from contest.public.forms import ObjectionForm
 from contest.security import safe_next
+from contest.services import ServiceError, following
 from contest.services import calls as call_service
 from contest.services import comments as comment_service
 from contest.services import entries as entry_service
@@ -111,7 +112,53 @@ def call(call_id: int):
     from contest.services.meetings import meetings_of
 
     return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call),
-                           follow_up_count=count_of(call), meetings=meetings_of(call), **_comments(call, None))
+                           follow_up_count=count_of(call), meetings=meetings_of(call), **_comments(call, None),
+                           following=following.is_following(current_user, call),
+                           follow_form=FollowForm(), unfollow_form=UnfollowForm())
+
+
+@bp.route("/calls/<int:call_id>/follow", methods=["POST"])
+@login_required
+def follow(call_id: int):
+    return _follow_or_stop(call_id, stop=False)
+
+
+@bp.route("/calls/<int:call_id>/unfollow", methods=["POST"])
+@login_required
+def unfollow(call_id: int):
+    return _follow_or_stop(call_id, stop=True)
+
+
+def _follow_or_stop(call_id: int, *, stop: bool):
+    """Follow a call by its button, or stop, and back to the page the button was on (the call's, the account's)."""
+    call = public_call(call_id)
+    form = UnfollowForm() if stop else FollowForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            (following.stop_following if stop else following.follow)(current_user, call)
+        if saved:
+            flash(_("You no longer follow “%(call)s”.", call=call.title) if stop else
+                  _("You follow this call: we will tell you by e-mail when it opens a round, publishes its "
+                    "results, answers an objection or records a follow-up stage."), "success")
+    return redirect(safe_next(request.form.get("next")) or url_for("public.call", call_id=call.id))
+
+
+@bp.route("/unfollow/<token>", methods=["GET", "POST"])
+def unfollow_by_link(token: str):
+    """The link of a mail: stop following a call without logging in. Opening it (a mail client may fetch links
+    on its own) only asks; the button does it."""
+    try:
+        user, call = following.read_unfollow_link(token)
+    except ServiceError as error:
+        return render_template("auth/message.html", title=_("Stop following a call"), message=str(error)), 400
+    form = UnfollowForm()
+    if form.validate_on_submit():
+        following.stop_following(user, call)
+        db.session.commit()
+        return render_template("auth/message.html", title=_("Stop following a call"),
+                               message=_("You no longer follow “%(call)s”.", call=call.title))
+    return render_template("calls/unfollow.html", call=call, form=form,
+                           following=following.is_following(user, call))
 
 
 PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it

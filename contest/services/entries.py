@@ -33,7 +33,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError, pending_uploads
+from contest.services import ServiceError, following, pending_uploads
 from contest.services.audit import record
 from contest.services.media import delete_images, process_uploads, store_image
 from contest.services.visibility import is_public
@@ -229,6 +229,7 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     db.session.flush()
     flag_near_duplicates(images)
     record(actor, "entry.submit", "entry", entry.id, call_id=call.id, images=len(images), channel=channel.value)
+    following.follow_automatically(actor, call)
     send_mail(actor.email, actor.locale, "entry_received", kind=MailKind.RECEIVED, user=actor, entry=entry,
               url=external_url("submit.my_entries"))
     return entry

@@ -30,7 +30,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError
+from contest.services import ServiceError, following
 from contest.services import results as results_service
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
@@ -152,7 +152,9 @@ def notify_backers(follow_up: FollowUp) -> int:
     url = external_url("followup.call", call_id=follow_up.call_id, _anchor=f"entry-{entry.id}")
     people = backers(entry)
     send_once_each([(user, entry) for user in people], "follow_up_stage", kind=MailKind.FOLLOW_UP, entry=entry,
-                   call=follow_up.call, stage=follow_up.stage, progress=follow_up.progress, url=url)
+                   call=follow_up.call, stage=follow_up.stage, progress=follow_up.progress, url=url,
+                   per_person=following.unfollow_links(follow_up.call, people))
+    following.tell_follow_up_stage(follow_up.call, entry, follow_up.stage, already_told=people)
     return len(people)
 
 

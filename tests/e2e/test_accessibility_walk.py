@@ -212,6 +212,7 @@ def form_pages(demo: dict) -> dict[str, list[tuple[str, str, Callable]]]:
             ("errors", f"/account/reset/{demo['reset_token']}", filled({"#password": "short"})),
             ("mailed link", f"/account/confirm/{demo['confirm_token']}", opened),
             ("mailed link", f"/jury/invitation/{demo['invitation']}", opened),
+            ("mailed link", f"/unfollow/{demo['unfollow_token']}", opened),
             ("search", "/calls", searched),
             ("no such page", "/no-such-page", opened),
         ],
@@ -264,7 +265,19 @@ def _demo_facts(app) -> dict:
             "confirm_token": make_token("confirm-email", {"uid": resident.id, "email": resident.email}),
             "invitation": make_token("juror-invitation", {"member": juror.id, "email": juror.email}),
             "comment": db.session.scalar(select(Comment.id).where(Comment.body.startswith("沙坑的沙子"))),
+            "unfollow_token": _followed(resident, call("口袋公园")),
         }
+
+
+def _followed(user, call_id: int) -> str:
+    """The citizen follows the call (as by its button): the token of the link its mails carry."""
+    from contest.models import Call
+    from contest.services import following
+    from contest.tokens import make_token
+
+    following.follow(user, db.session.get(Call, call_id))
+    db.session.commit()
+    return make_token("unfollow", {"user": user.id, "call": call_id})
 
 
 # The README's list of pages ------------------------------------------------------------------------------------

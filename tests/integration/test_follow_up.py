@@ -308,9 +308,14 @@ def test_the_entrant_and_the_backers_are_told_once_per_stage_in_their_language(
     db.session.commit()
 
     told = {}
-    for mail in outbox:
-        told.setdefault(mail.to, []).append(mail)
     expected = {entry.author: "en", voter: "en", twice: "en", picker: "zh"}
+    for mail in outbox:
+        if mail.to in {u.email for u in expected}:
+            told.setdefault(mail.to, []).append(mail)
+        else:  # the call's other entrants follow it (by sending their entries): a follower's mail, not a backer's
+            with force_locale(mail.locale):
+                assert gettext("To stop following this call, open this link (no need to log in):") in mail.body
+            assert "/unfollow/" in mail.body
     assert set(told) == {u.email for u in expected}
     for user, locale in expected.items():
         mails = told[user.email]

@@ -199,6 +199,9 @@ PAGES = {
     "auth.confirm_email": ("anonymous", lambda c: url_for(
         "auth.confirm_email", token=make_token("confirm-email", {"uid": c["citizen"].id,
                                                                  "email": c["citizen"].email})), 302),
+    "public.unfollow_by_link": ("anonymous", lambda c: url_for(
+        "public.unfollow_by_link", token=make_token("unfollow", {"user": c["citizen"].id, "call": c["call"].id})),
+        200),
     "auth.login": ("anonymous", lambda c: url_for("auth.login"), 200),
     "auth.forgot_password": ("anonymous", lambda c: url_for("auth.forgot_password"), 200),
     "auth.reset_password": ("anonymous", lambda c: url_for("auth.reset_password", token=_reset_token(c)), 200),

@@ -238,7 +238,8 @@ def test_the_choices_are_saved_with_the_csrf_token_only(client, citizen):
     response = post_form(client, "/account/notifications", data, follow_redirects=True)
     assert "您的邮件设置已保存。" in response.get_data(as_text=True)
     db.session.refresh(citizen)
-    assert citizen.mail_off == ["moderated", "advanced", "results", "objection"] and citizen.mail_digest is True
+    assert citizen.mail_off == ["moderated", "advanced", "results", "objection", "following"]
+    assert citizen.mail_digest is True
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.mail_preferences"))
     assert (event.actor_id, event.target_id, event.detail["digest"]) == (citizen.id, citizen.id, True)
 

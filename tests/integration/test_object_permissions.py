@@ -229,6 +229,8 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "public.results": [("GET", "/calls/{draft_call}/results", None)],
     "feeds.call_calendar": [("GET", "/calls/{draft_call}/calendar.ics", None)],
     "public.file_objection": [("POST", "/calls/{draft_call}/results/objections", None)],
+    "public.follow": [("POST", "/calls/{draft_call}/follow", None)],
+    "public.unfollow": [("POST", "/calls/{draft_call}/unfollow", None)],
     "media.image": [("GET", "/media/{image}/zoom", "staff"), ("GET", "/media/{image}/page", "author"),
                     ("GET", "/media/{approved_image}/original", "staff")],
     "submit.enter": [("GET", "/calls/{draft_call}/enter", None), ("POST", "/calls/{draft_call}/enter", None)],
@@ -349,6 +351,8 @@ NOT_OBJECTS = {
     "public.set_text_size": "the text size is no object",
     "auth.confirm_email": "the signed token is the right; another's token confirms that person's address only",
     "auth.reset_password": "the signed token is the right, mailed to the address's owner",
+    "public.unfollow_by_link": "the signed token is the right, mailed to the follower; it stops only their own "
+                               "following of that one call (test_following)",
     "jury.invitation": "the signed invitation is the right; an accepted one is refused to other accounts "
                        "(test_rounds)",
 }

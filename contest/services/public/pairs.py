@@ -20,7 +20,7 @@ from contest.models import (
     User,
 )
 from contest.models.types import utcnow
-from contest.services import ServiceError
+from contest.services import ServiceError, following
 from contest.services.public.settings import check_eligible, entries_of
 from contest.services.public.votes import _insert_ignoring_conflicts
 from contest.services.rounds import (
@@ -130,6 +130,7 @@ def answer_pair(user: User, round_: Round, token: str, choice: str, address: str
         return _refuse(shown, PairAnswer.REPEATED)
     db.session.execute(update(ShownPair).where(ShownPair.id == shown.id, ShownPair.answered_at.is_(None))
                        .values(answered_at=utcnow()))
+    following.follow_automatically(user, round_.call_id)
     return PairAnswer.COUNTED
 
 

@@ -20,7 +20,7 @@ from contest.models import (
 )
 from contest.models.types import UTCDateTime, enum_column, utcnow
 from contest.permissions import call_staff, can_manage_call
-from contest.services import ServiceError
+from contest.services import ServiceError, following
 from contest.services.audit import record
 from contest.services.public.settings import (
     NotFound,
@@ -85,6 +85,7 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> boo
         return False
     if not _take_one_vote(round_, user):
         raise _quota_used_up(round_.votes_per_citizen)
+    following.follow_automatically(user, round_.call_id)
     return True
 
 
@@ -194,6 +195,12 @@ WITH ballot AS (
     ON CONFLICT (round_id, user_id) DO UPDATE SET used = a.used + 1
     WHERE a.used < (SELECT votes_per_citizen FROM ballot)
     RETURNING used
+), followed AS (
+    -- following.follow_automatically, in the same round trip: a counted vote follows the call, unless the
+    -- citizen follows it already or stopped following it
+    INSERT INTO call_follower (call_id, user_id, since, automatic)
+    SELECT r.call_id, :user_id, :now, true FROM round AS r WHERE r.id = :round_id AND EXISTS (SELECT FROM taken)
+    ON CONFLICT (call_id, user_id) DO NOTHING
 )
 SELECT ballot.*, EXISTS (SELECT FROM new_vote) AS inserted, EXISTS (SELECT FROM taken) AS allowance_taken
 FROM ballot

@@ -29,7 +29,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call, organisers_of
-from contest.services import ServiceError
+from contest.services import ServiceError, following
 from contest.services.audit import record
 from contest.services.results.awards import awards_of, default_awards
 from contest.services.results.ranking import compute, rounds_over
@@ -77,9 +77,12 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
         _make_final(actor, call, now, notice_days=0)
     authors = db.session.execute(select(Entry, User).join(User, User.id == Entry.author_id).where(
         Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
+    entrants = [author for _entry, author in authors]
     send_once_each([(author, FeedbackLink(entry, external_url("submit.feedback", entry_id=entry.id)))
                     for entry, author in authors], "results_published", kind=MailKind.RESULTS, call=call,
-                   results_url=external_url("public.results", call_id=call.id))
+                   results_url=external_url("public.results", call_id=call.id),
+                   per_person=following.unfollow_links(call, entrants))
+    following.tell_results_published(call, already_told=entrants)
 
 
 def in_notice_period(call: Call, now: datetime | None = None) -> bool:
@@ -122,6 +125,7 @@ def answer_objection(actor: User, objection: Objection, answer: str) -> None:
     if first:
         db.session.add(CallEvent(call_id=call.id, kind="objection_answered", actor_id=actor.id, detail={}))
         _tell_objector(objection, call)
+        following.tell_objection_answered(call, already_told=[objection.author] if objection.author else [])
     record(actor, "results.answer", "objection", objection.id, first=first)
 
 
@@ -131,7 +135,8 @@ def _tell_objector(objection: Objection, call: Call) -> None:
     if author is None or author.disabled_at is not None:
         return
     send_mail(author.email, author.locale, "objection_answered", kind=MailKind.OBJECTION, user=author,
-              objection=objection, call=call, url=external_url("public.results", call_id=call.id, _anchor="objections"))
+              objection=objection, call=call, url=external_url("public.results", call_id=call.id, _anchor="objections"),
+              **following.unfollow_links(call, [author])(author))
 
 
 def objections_of(call: Call) -> list[Objection]:
