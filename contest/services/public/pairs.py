@@ -24,6 +24,7 @@ from contest.services import ServiceError
 from contest.services.public.settings import check_eligible, entries_of
 from contest.services.public.votes import _insert_ignoring_conflicts
 from contest.services.rounds import (
+    entries_in_round,
     takes_part,
 )
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
@@ -148,7 +149,7 @@ def comparisons_made(user: User, round_: Round) -> int:
 
 def pairwise_scores(round_: Round) -> dict[int, float]:
     """Each entry's chance of beating a randomly chosen other entry, from a Bradley-Terry fit."""
-    ids = [e.id for e in entries_of(round_)]
+    ids = list(db.session.scalars(entries_in_round(round_.id).order_by(Entry.id)))
     outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
         select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(
             Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()]

@@ -143,10 +143,10 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
         )
     else:
         scores = _public_scores(round_, entry_ids)
-        ranks = formula.fractional_ranks(entry_ids, scores)
+        ranks = formula.competition_ranks(formula.fractional_ranks(entry_ids, scores))
         model, _target = public_service._ballots(round_)
         for entry_id in entry_ids:
-            places[entry_id] = Place(score=scores.get(entry_id), rank=_competition_rank(ranks, entry_id),
+            places[entry_id] = Place(score=scores.get(entry_id), rank=ranks[entry_id],
                                      advanced=entry_id in advanced)
         summary = RoundSummary(
             **common,
@@ -157,12 +157,6 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
             places={str(e): p for e, p in places.items()},  # for each entrant's feedback
         )
     return summary, places
-
-
-def _competition_rank(fractional: dict[int, float], entry_id: int) -> int:
-    """From fractional ranks back to "1, 2, 2, 4": one more than the entries placed strictly better."""
-    mine = fractional[entry_id]
-    return 1 + sum(1 for r in fractional.values() if r < mine - formula.EPSILON)
 
 
 def compute(call: Call) -> Snapshot:
