@@ -170,18 +170,21 @@ def entry(entry_id: int):
 # Results ----------------------------------------------------------------------------------------
 
 def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
-    """What the results pages need besides the snapshot, in a fixed number of queries."""
-    entries = {e.id: e for e in db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
-        .options(load_only(Entry.id, Entry.title)))}
+    """What the results pages need besides the snapshot, in a fixed number of queries: the titles of the entries
+    of `rows`, of the awards and of the objections only, not of every entry of the call."""
     awards = results_service.awards_of(call)
+    objections = results_service.objections_of(call)
+    named = {r.entry for r in rows} | set(awards) | {o.entry_id for o in objections if o.entry_id is not None}
+    entries = {e.id: e for e in db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, Entry.id.in_(named), *public_entries(merged=True))
+        .options(load_only(Entry.id, Entry.title)))}
     winners = db.session.scalars(
         select(Entry).where(Entry.id.in_(list(awards)))
         .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
     order = {r.entry: i for i, r in enumerate(snap.rows)}
     winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
     return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
-            "objections": results_service.objections_of(call), "group_labels": GROUP_LABELS,
+            "objections": objections, "group_labels": GROUP_LABELS,
             "channel_labels": CHANNEL_LABELS, "channels": {c.value: c for c in Channel},
             "groups": {g.value: g for g in ParticipantGroup}}
 
@@ -193,11 +196,13 @@ def results(call_id: int):
     if snap is None:
         abort(404)
     form = ObjectionForm()
-    context = results_context(call, snap, results_service.shown_rows(call, snap))
+    rows, page, pages = results_service.page_of_rows(results_service.shown_rows(call, snap),
+                                                     request.args.get("page", 1, type=int))
+    context = results_context(call, snap, rows)
+    # The entries of the page shown: an objection to another entry is filed from its page of the ranking.
     form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
-        SelectChoice(str(r.entry), context["entries"][r.entry].title)
-        for r in snap.rows if r.entry in context["entries"]]
-    return render_template("results/results.html", form=form,
+        SelectChoice(str(r.entry), context["entries"][r.entry].title) for r in rows if r.entry in context["entries"]]
+    return render_template("results/results.html", form=form, page=page, pages=pages,
                            open_for_objections=results_service.in_notice_period(call), **context)
 
 

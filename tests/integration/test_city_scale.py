@@ -113,3 +113,41 @@ def test_the_main_queries_of_a_round_are_served_by_indexes(app, railing_call, tr
     }
     scans = {name: _full_scans(_plan(stmt)) for name, stmt in statements.items()}
     assert scans == {name: [] for name in statements}, {name: _plan(s) for name, s in statements.items()}
+
+
+def _published_call(department, organiser, size: int, first: int):
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from contest.services import results as results_service
+    from tests.helpers import make_call
+
+    call = make_call(department, title=f"金点子征集{first}", state="closed")
+    more_entries(call, size, first=first)
+    round_ = make_public_round(call, organiser, mode="votes", hide_counts=False)
+    round_.opens_at, round_.closes_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=1)
+    db.session.commit()
+    with current_app.test_request_context():
+        results_service.publish(organiser, call, 7, None)
+    db.session.commit()
+    return call
+
+
+def test_the_results_page_shows_a_page_of_the_ranking_in_the_same_queries(client, transport_commission,
+                                                                          transport_organiser, count_queries):
+    from contest.services.results import RESULTS_PAGE
+
+    small = _published_call(transport_commission, transport_organiser, 5, first=0)
+    big = _published_call(transport_commission, transport_organiser, RESULTS_PAGE + 30, first=1000)
+    client.get(f"/calls/{small.id}/results")  # warm
+    with count_queries() as few:
+        small_html = client.get(f"/calls/{small.id}/results").get_data(as_text=True)
+    with count_queries() as many:
+        big_html = client.get(f"/calls/{big.id}/results").get_data(as_text=True)
+    ranked = re.compile(r'<tr[^>]*>\s*<td>\d+</td>')
+    assert len(ranked.findall(small_html)) == 5 and 'rel="next"' not in small_html
+    assert len(ranked.findall(big_html)) == RESULTS_PAGE and 'rel="next"' in big_html
+    second = client.get(f"/calls/{big.id}/results?page=2").get_data(as_text=True)
+    assert len(ranked.findall(second)) == 30 and 'rel="prev"' in second
+    assert many.n == few.n, "\n".join(many.statements)

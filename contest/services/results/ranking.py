@@ -256,6 +256,17 @@ def shown_rows(call: Call, snap: Snapshot) -> list[Row]:
     return rows
 
 
+RESULTS_PAGE = 100  # rows of the ranking on one page of the results
+
+
+def page_of_rows(rows: list[Row], page: int, per_page: int = RESULTS_PAGE) -> tuple[list[Row], int, int]:
+    """One page of the ranking's rows (the first page when `page` is out of range), its number and the number of
+    pages: a call of 160,000 entries shows its winners and the top of the ranking, not 50 MB of table."""
+    pages = max(1, -(-len(rows) // per_page))
+    page = page if 1 <= page <= pages else 1
+    return rows[(page - 1) * per_page: page * per_page], page, pages
+
+
 def remap_snapshot(snap: dict, entries: dict[int, int], rounds: dict[int, int],
                    criteria: dict[int, int]) -> dict:
     """A stored snapshot with its ids translated (old -> new), for a call restored from an archive into a site
