@@ -151,3 +151,34 @@ def test_the_results_page_shows_a_page_of_the_ranking_in_the_same_queries(client
     second = client.get(f"/calls/{big.id}/results?page=2").get_data(as_text=True)
     assert len(ranked.findall(second)) == 30 and 'rel="prev"' in second
     assert many.n == few.n, "\n".join(many.statements)
+
+
+def test_the_next_pair_reads_counts_by_entry_that_equal_counting_every_comparison(app, railing_call,
+                                                                                  transport_organiser):
+    import random
+    from collections import Counter
+
+    from contest.services.public.pairs import _appearances, _PairCounts
+
+    ids = more_entries(railing_call, 12)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", hide_counts=False)
+    voters = list(db.session.scalars(select(User.id).where(User.email.like(f"bulk{railing_call.id}-%"))))
+    rng, rows, now = random.Random(7), [], utcnow()
+    for n, voter in enumerate(voters):
+        for left, right in {tuple(rng.sample(ids, 2)) for _ in range(8)}:
+            if any(r["user_id"] == voter and {r["left_id"], r["right_id"]} == {left, right} for r in rows):
+                continue
+            rows.append({"round_id": round_.id, "user_id": voter, "nonce": f"{n}-{left}-{right}", "left_id": left,
+                         "right_id": right, "winner_id": left, "created_at": now, "address": "",
+                         "voided_at": now if len(rows) % 9 == 0 else None, "voided_reason": ""})
+    db.session.execute(insert(Comparison), rows)
+    db.session.commit()
+    counted = [r for r in rows if r["voided_at"] is None]
+    appearances = Counter([r["left_id"] for r in counted] + [r["right_id"] for r in counted])
+    pairs = Counter(frozenset((r["left_id"], r["right_id"])) for r in counted)
+    assert _appearances(round_) == appearances
+    lazily = _PairCounts(round_)
+    first = ids[3]
+    assert {e: lazily.get(frozenset((first, e)), 0) for e in ids if e != first} == \
+        {e: pairs.get(frozenset((first, e)), 0) for e in ids if e != first}
+    assert lazily.get(frozenset((ids[0], ids[1])), 0) == pairs.get(frozenset((ids[0], ids[1])), 0)
