@@ -14,6 +14,7 @@ the same entries, so a small margin in votes moves an entry one place, never the
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -59,6 +60,13 @@ def fractional_ranks(entry_ids: Sequence[int], scores: Mapping[int, float]) -> d
             ranks[entry_id] = shared
         start = end + 1
     return ranks
+
+
+def competition_ranks(fractional: Mapping[int, float]) -> dict[int, int]:
+    """From fractional ranks back to "1, 2, 2, 4": one more than the entries placed strictly better. The ranks are
+    sorted once and each entry's place found by bisection (counting for each entry was quadratic)."""
+    ordered = sorted(fractional.values())
+    return {e: 1 + bisect.bisect_left(ordered, r - EPSILON) for e, r in fractional.items()}
 
 
 def _same(a: float | None, b: float | None) -> bool:

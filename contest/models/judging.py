@@ -259,7 +259,12 @@ class Vote(db.Model):
     """One citizen's vote for one entry in a votes round; the unique key makes a second copy impossible."""
 
     __tablename__ = "vote"
-    __table_args__ = (UniqueConstraint("round_id", "user_id", "entry_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", "entry_id"),
+        # The round's counted votes, grouped by entry (the counts of a page, the tally) from the index alone.
+        Index("ix_vote_counted", "round_id", "entry_id", sqlite_where=text("voided_at IS NULL"),
+              postgresql_where=text("voided_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
@@ -304,9 +309,11 @@ class Comparison(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     nonce: Mapped[str] = mapped_column(String(32))
-    left_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
-    right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
-    winner_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))  # None: can't decide
+    # Indexed: an entry's comparisons (how often it was shown, its wins) and deleting an entry read them.
+    left_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    right_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    winner_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"),
+                                                  index=True)  # None: can't decide
     # The pair without its sides, for the unique index: (A, B) and (B, A) are the same question.
     low_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), default=_lower_entry)
     high_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), default=_higher_entry)

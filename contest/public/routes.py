@@ -220,11 +220,13 @@ def results(call_id: int):
     if snap is None:
         abort(404)
     form = ObjectionForm()
-    context = results_service.results_context(call, snap, results_service.shown_rows(call, snap))
+    rows, page, pages = results_service.page_of_rows(results_service.shown_rows(call, snap),
+                                                     request.args.get("page", 1, type=int))
+    context = results_service.results_context(call, snap, rows)
+    # The entries of the page shown: an objection to another entry is filed from its page of the ranking.
     form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
-        SelectChoice(str(r.entry), context["entries"][r.entry].title)
-        for r in snap.rows if r.entry in context["entries"]]
-    return render_template("results/results.html", form=form,
+        SelectChoice(str(r.entry), context["entries"][r.entry].title) for r in rows if r.entry in context["entries"]]
+    return render_template("results/results.html", form=form, page=page, pages=pages,
                            open_for_objections=results_service.in_notice_period(call), **context)
 
 

@@ -37,7 +37,7 @@ def _address() -> str:
 @bp.route("/rounds/<int:round_id>")
 def round(round_id: int):
     round_ = public_round(round_id)
-    entries = public_service.entries_of(round_)
+    entries, next_start = public_service.page_of_round(round_, request.args.get("start", type=int))
     visible = public_service.counts_visible(round_, current_user)
     problem, log_in_first = None, False
     try:
@@ -50,8 +50,9 @@ def round(round_id: int):
     outcome = _outcome(round_, mine)
     return render_template(
         "vote/round.html", round=round_, call=round_.call, entries=entries, problem=problem,
-        log_in_first=log_in_first, mine=mine,
-        counts=public_service.vote_counts(round_) if visible and round_.public_mode is PublicMode.VOTES else None,
+        log_in_first=log_in_first, mine=mine, next_start=next_start,
+        counts=public_service.vote_counts(round_, [e.id for e in entries])
+        if visible and round_.public_mode is PublicMode.VOTES else None,
         scores=public_service.pairwise_scores(round_) if visible and round_.public_mode is PublicMode.PAIRWISE
         else None, made=public_service.comparisons_made(current_user, round_), form=BallotForm(),
         voided=public_service.voided_summary(round_) if visible else [], outcome=outcome,

@@ -162,8 +162,9 @@ def test_publishing_freezes_the_ranking_tells_entrants_and_shows_how_the_score_w
     first, second = call.prizes  # never given by hand: they follow the computed order
     assert {w.entry_id: w.prize_id for w in db.session.scalars(select(Award))} == {
         story["entries"][0].id: first.id, story["entries"][1].id: second.id}
-    told = {m.to for m in outbox if zh("The results of “%(call)s” are published", call=call.title) == m.subject}
-    assert told == {e.author.email for e in story["entries"]}
+    told = [m.to for m in outbox if zh("The results of “%(call)s” are published", call=call.title) == m.subject]
+    # the entrants with their feedback, the voters as the call's followers (voting follows it): each once
+    assert sorted(told) == sorted({e.author.email for e in story["entries"]} | {v.email for v in story["voters"]})
 
     html = client.get(f"/calls/{call.id}/results").get_data(as_text=True)
     for entry in story["entries"]:

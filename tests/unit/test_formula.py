@@ -1,7 +1,9 @@
 """The final formula: parts combined on ranks or percentiles, ties shared, missing scores last."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from contest.formula import PERCENTILES, RANKS, Part, combine, fractional_ranks, percentile
+from contest.formula import EPSILON, PERCENTILES, RANKS, Part, combine, competition_ranks, fractional_ranks, percentile
 
 
 def test_fractional_ranks_share_ties_and_put_missing_scores_last():
@@ -37,3 +39,17 @@ def test_parts_of_weight_zero_do_not_count_and_ties_share_the_better_rank():
     assert [(r.entry_id, r.rank) for r in result] == [(1, 1), (2, 1), (3, 3)]
     with pytest.raises(ValueError):
         combine([1], [], "votes")
+
+
+def test_competition_ranks_count_the_entries_placed_strictly_better():
+    fractional = fractional_ranks([1, 2, 3, 4, 5], {1: 9.0, 2: 7.0, 3: 7.0, 4: 1.0})
+    assert competition_ranks(fractional) == {1: 1, 2: 2, 3: 2, 4: 4, 5: 5}
+    assert competition_ranks({}) == {}
+
+
+@given(st.dictionaries(st.integers(1, 400), st.one_of(st.none(), st.integers(0, 6).map(float)), max_size=60))
+def test_competition_ranks_equal_counting_for_each_entry(scores):
+    entry_ids = sorted(scores)
+    fractional = fractional_ranks(entry_ids, {e: s for e, s in scores.items() if s is not None})
+    counted = {e: 1 + sum(1 for r in fractional.values() if r < mine - EPSILON) for e, mine in fractional.items()}
+    assert competition_ranks(fractional) == counted

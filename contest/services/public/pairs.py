@@ -5,10 +5,11 @@ import enum
 import random
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, union_all, update
 
 from contest import pairwise
 from contest.extensions import db
@@ -21,9 +22,11 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.services import ServiceError, following
-from contest.services.public.settings import check_eligible, entries_of
+from contest.services.public.settings import check_eligible
 from contest.services.public.votes import _insert_ignoring_conflicts
 from contest.services.rounds import (
+    CARD_OPTIONS,
+    entries_in_round,
     takes_part,
 )
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
@@ -46,24 +49,20 @@ def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
     the least seen entries, never the citizen's own, never a pair this citizen has answered.
     """
     check_eligible(user, round_)
-    entries = {e.id: e for e in entries_of(round_)}
-    own = {e.id for e in entries.values() if e.author_id == user.id}
+    # Ids and authors only: the two entries shown are loaded at the end, not the round's thousands.
+    authors = dict(db.session.execute(select(Entry.id, Entry.author_id).where(
+        Entry.id.in_(entries_in_round(round_.id))).order_by(Entry.id)).all())
+    own = {e for e, author in authors.items() if author == user.id}
     answered = _pairs_answered(user, round_)
     shown = _outstanding_pair(user, round_)
     if shown is not None:
-        if _still_a_question(shown.left_id, shown.right_id, entries, own, answered):
-            return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
+        if _still_a_question(shown.left_id, shown.right_id, authors, own, answered):
+            return _shown_pair(shown)
         shown.dropped_at = utcnow()
         db.session.flush()
-    rows = db.session.execute(select(Comparison.left_id, Comparison.right_id).where(
-        Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()
-    appearances, pair_counts = Counter(), Counter()
-    for left, right in rows:
-        appearances[left] += 1
-        appearances[right] += 1
-        pair_counts[frozenset((left, right))] += 1
     rng = random.Random(secrets.randbits(64))
-    pair = pairwise.choose_pair(list(entries), appearances, pair_counts, exclude=own, seen_pairs=answered, rng=rng)
+    pair = pairwise.choose_pair(list(authors), _appearances(round_), _PairCounts(round_), exclude=own,
+                                seen_pairs=answered, rng=rng)
     if pair is None:
         return None
     left, right = pair
@@ -74,7 +73,54 @@ def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
     shown = _outstanding_pair(user, round_)
     if shown is None:  # the other view's pair was answered in between: draw again, with that answer known
         return next_pair(user, round_)
+    return _shown_pair(shown)
+
+
+def _shown_pair(shown: ShownPair) -> tuple[Entry, Entry, str]:
+    entries = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_([shown.left_id, shown.right_id]))
+                                                   .options(*CARD_OPTIONS))}
     return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
+
+
+def _counted(round_: Round):
+    return (Comparison.round_id == round_.id, Comparison.voided_at.is_(None))
+
+
+def _appearances(round_: Round) -> Counter:
+    """How often each entry of the round was compared (counted answers), in one grouped query."""
+    sides = union_all(select(Comparison.left_id.label("entry_id")).where(*_counted(round_)),
+                      select(Comparison.right_id.label("entry_id")).where(*_counted(round_))).subquery()
+    return Counter(dict(db.session.execute(select(sides.c.entry_id, func.count()).group_by(sides.c.entry_id)).all()))
+
+
+class _PairCounts(Mapping):
+    """How often each pair was compared, read per entry when first asked about it: `choose_pair` asks only about
+    the pairs of the entry it chose first, so a pair shown costs a query or two, not every comparison of the
+    round (the indexes on left_id and right_id serve it)."""
+
+    def __init__(self, round_: Round) -> None:
+        self.round, self.loaded, self.counts = round_, set(), Counter()
+
+    def _load(self, entry_id: int) -> None:
+        rows = db.session.execute(select(Comparison.left_id, Comparison.right_id, func.count()).where(
+            *_counted(self.round), or_(Comparison.left_id == entry_id, Comparison.right_id == entry_id))
+            .group_by(Comparison.left_id, Comparison.right_id)).all()
+        for left, right, n in rows:
+            if not {left, right} & self.loaded:  # a pair with an entry loaded before is counted already
+                self.counts[frozenset((left, right))] += n
+        self.loaded.add(entry_id)
+
+    def __getitem__(self, pair: frozenset) -> int:
+        if not pair & self.loaded:
+            for entry_id in pair:
+                self._load(entry_id)
+        return self.counts[pair]
+
+    def __iter__(self):
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
 
 
 def _pairs_answered(user: User, round_: Round) -> set[frozenset]:
@@ -149,7 +195,7 @@ def comparisons_made(user: User, round_: Round) -> int:
 
 def pairwise_scores(round_: Round) -> dict[int, float]:
     """Each entry's chance of beating a randomly chosen other entry, from a Bradley-Terry fit."""
-    ids = [e.id for e in entries_of(round_)]
+    ids = list(db.session.scalars(entries_in_round(round_.id).order_by(Entry.id)))
     outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
         select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(
             Comparison.round_id == round_.id, Comparison.voided_at.is_(None))).all()]

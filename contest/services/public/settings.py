@@ -237,9 +237,19 @@ def remove_round(actor: User, round_: Round) -> None:
     db.session.add(CallEvent(call_id=call.id, kind="round_removed", actor_id=actor.id, detail={"round": title}))
 
 
+ROUND_PAGE = 60  # entries on one page of a public round
+
+
 def entries_of(round_: Round) -> list[Entry]:
     """The entries in the round (the rule is the one every round follows)."""
     return candidates(round_)
+
+
+def page_of_round(round_: Round, start: int | None = None) -> tuple[list[Entry], int | None]:
+    """One page of the round's entries from the entry id `start` on, and where the next page starts (None: this is
+    the last): a seek on the id, so the thousandth page costs what the first does."""
+    entries = candidates(round_, start=start, limit=ROUND_PAGE + 1)
+    return entries[:ROUND_PAGE], entries[ROUND_PAGE].id if len(entries) > ROUND_PAGE else None
 
 
 def check_eligible(user: User, round_: Round, now: datetime | None = None) -> None:

@@ -25,10 +25,12 @@ from contest.services.results.publication import (
 )
 from contest.services.results.ranking import (
     BOOTSTRAP_SAMPLES,
+    RESULTS_PAGE,
     Formula,
     check_formula,
     compute,
     figures,
+    page_of_rows,
     remap_snapshot,
     rounds_over,
     set_formula,
@@ -40,6 +42,6 @@ __all__ = [
     "BOOTSTRAP_SAMPLES", "EXPORT_COLUMNS", "Feedback", "FeedbackLink", "Formula", "NOTICE_DAYS", "RoundFeedback",
     "answer_objection", "awards_of", "check_formula", "compute", "default_awards", "export_csv", "export_json",
     "export_rows", "feedback", "figures", "file_objection", "final_refusal", "finalise", "in_notice_period",
-    "objections_of", "publish", "remap_snapshot", "results_context", "rounds_over", "set_awards", "set_formula",
-    "shown_rows", "snapshot", "tell_notice_periods_over",
+    "objections_of", "page_of_rows", "RESULTS_PAGE", "publish", "remap_snapshot", "results_context", "rounds_over",
+    "set_awards", "set_formula", "shown_rows", "snapshot", "tell_notice_periods_over",
 ]

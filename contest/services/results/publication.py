@@ -209,17 +209,20 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
 
 
 def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
-    """What the results pages need besides the snapshot, in a fixed number of queries."""
-    entries = {e.id: e for e in db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
-        .options(load_only(Entry.id, Entry.title)))}
+    """What the results pages need besides the snapshot, in a fixed number of queries: the titles of the entries
+    of `rows`, of the awards and of the objections only, not of every entry of the call."""
     awards = awards_of(call)
+    objections = objections_of(call)
+    named = {r.entry for r in rows} | set(awards) | {o.entry_id for o in objections if o.entry_id is not None}
+    entries = {e.id: e for e in db.session.scalars(
+        select(Entry).where(Entry.call_id == call.id, Entry.id.in_(named), *public_entries(merged=True))
+        .options(load_only(Entry.id, Entry.title)))}
     winners = db.session.scalars(
         select(Entry).where(Entry.id.in_(list(awards)))
         .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
     order = {r.entry: i for i, r in enumerate(snap.rows)}
     winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
     return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
-            "objections": objections_of(call), "group_labels": GROUP_LABELS,
+            "objections": objections, "group_labels": GROUP_LABELS,
             "channel_labels": CHANNEL_LABELS, "channels": {c.value: c for c in Channel},
             "groups": {g.value: g for g in ParticipantGroup}}

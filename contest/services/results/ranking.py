@@ -143,10 +143,10 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
         )
     else:
         scores = _public_scores(round_, entry_ids)
-        ranks = formula.fractional_ranks(entry_ids, scores)
+        ranks = formula.competition_ranks(formula.fractional_ranks(entry_ids, scores))
         model, _target = public_service._ballots(round_)
         for entry_id in entry_ids:
-            places[entry_id] = Place(score=scores.get(entry_id), rank=_competition_rank(ranks, entry_id),
+            places[entry_id] = Place(score=scores.get(entry_id), rank=ranks[entry_id],
                                      advanced=entry_id in advanced)
         summary = RoundSummary(
             **common,
@@ -157,12 +157,6 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
             places={str(e): p for e, p in places.items()},  # for each entrant's feedback
         )
     return summary, places
-
-
-def _competition_rank(fractional: dict[int, float], entry_id: int) -> int:
-    """From fractional ranks back to "1, 2, 2, 4": one more than the entries placed strictly better."""
-    mine = fractional[entry_id]
-    return 1 + sum(1 for r in fractional.values() if r < mine - formula.EPSILON)
 
 
 def compute(call: Call) -> Snapshot:
@@ -260,6 +254,17 @@ def shown_rows(call: Call, snap: Snapshot) -> list[Row]:
     if call.results_top_n:
         return [r for r in rows if r.rank is not None and r.rank <= call.results_top_n]
     return rows
+
+
+RESULTS_PAGE = 100  # rows of the ranking on one page of the results
+
+
+def page_of_rows(rows: list[Row], page: int, per_page: int = RESULTS_PAGE) -> tuple[list[Row], int, int]:
+    """One page of the ranking's rows (the first page when `page` is out of range), its number and the number of
+    pages: a call of 160,000 entries shows its winners and the top of the ranking, not 50 MB of table."""
+    pages = max(1, -(-len(rows) // per_page))
+    page = page if 1 <= page <= pages else 1
+    return rows[(page - 1) * per_page: page * per_page], page, pages
 
 
 def remap_snapshot(snap: dict, entries: dict[int, int], rounds: dict[int, int],

@@ -1,0 +1,359 @@
+"""Benchmark: the pages of a city-size call under gunicorn on PostgreSQL, against the same pages of a call of
+100 entries, in the same run.
+
+A fresh PostgreSQL database (created and dropped by this script) is made by the migrations and filled in bulk
+(Core executemany, not the ORM row by row) with realistic Chinese ideas: an idea call of 160,000 approved
+entries with a closed votes round of 500,000 votes from 50,000 citizens and published results, and a design
+call of 5,000 entries (one image each) with an open pairwise round of 200,000 comparisons. The small calls have
+100 entries and the same proportions of votes and comparisons. `--scale 0.1` divides every figure by ten.
+
+The site (wsgi:app) is served by gunicorn; each page is asked for 5 times for each size (median), the first
+answer also giving its size. Prints the table and one line of JSON:
+{"bench": "city", "worst_ratio": ..., "worst_page": ..., "largest_html_kb": ..., "snapshot_s": ..., ...}.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import secrets  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+import requests  # noqa: E402
+
+from bench.votes import SQLALCHEMY_BASE, create_database, drop_database, free_port  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+PASSWORD = "bench password 123"
+REPEATS = 5
+TIMEOUT_S = 120  # a page slower than this is reported as timed out
+TARGET_RATIO = 3.0
+SMALL = 100
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+DISTRICTS = ["黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区", "宝山区", "嘉定区",
+             "浦东新区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区"]
+STREETS = ["南京东路街道", "外滩街道", "天平路街道", "湖南路街道", "江宁路街道", "曹杨新村街道", "四川北路街道",
+           "五角场街道", "莘庄镇", "友谊路街道", "新成路街道", "陆家嘴街道", "石化街道", "岳阳街道", "夏阳街道"]
+SUBJECTS = ["小区停车难", "老旧小区加装电梯", "口袋公园建设", "适老化改造", "垃圾分类投放点", "非机动车停放",
+            "社区食堂", "菜市场改造", "儿童游乐设施", "夜间照明", "人行道破损", "公交站台遮雨棚", "健身步道",
+            "社区图书室", "噪音扰民", "绿化养护", "充电桩安装", "无障碍通道", "河道清洁", "共享单车乱停"]
+WISHES = ["建议在小区周边增设临时停车位，错峰开放学校和单位的停车场。",
+          "希望对楼道进行适老化改造，加装扶手和夜间感应灯，方便老人出行。",
+          "空地长期闲置，建议改造成口袋公园，种些树，放几张长椅。",
+          "建议增加垃圾分类投放点的开放时间，并安排志愿者指导。",
+          "人行道砖块松动，下雨天容易溅水，希望尽快修补。",
+          "希望在公交站台加装遮雨棚和座椅，方便候车的老人和孩子。",
+          "建议在社区设立长者食堂，提供价格实惠的午餐。",
+          "晚上路灯太暗，建议更换节能灯并增加照明点位。"]
+
+
+def idea_text(rng: random.Random, n: int) -> tuple[str, str]:
+    district, street, subject = rng.choice(DISTRICTS), rng.choice(STREETS), rng.choice(SUBJECTS)
+    title = f"关于{district}{street}{subject}的建议（第{n}号）"
+    description = "".join(rng.sample(WISHES, 2)) + f"我住在{district}{street}，这个问题已经存在很久了。"
+    return title, description
+
+
+# Filling the city -------------------------------------------------------------------------------------
+
+def fill(url: str, folder: str, scale: float) -> dict:
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from contest import create_app
+    from contest.extensions import db
+    from contest.models import (
+        Call,
+        CallKind,
+        Channel,
+        Department,
+        DepartmentKind,
+        Entry,
+        EntryImage,
+        EntryStatus,
+        Image,
+        ImageFile,
+        ParticipantGroup,
+        PublicMode,
+        Round,
+        RoundKind,
+        User,
+    )
+    from contest.models.types import utcnow
+    from contest.services.accounts import hash_password
+    from contest.services.results import publication, ranking
+
+    rng = random.Random(18)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "UPLOAD_DIR": folder,
+                      "MAIL_BACKEND": "log", "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://"})
+    figures: dict = {}
+    with app.app_context():
+        upgrade()
+        now = utcnow()
+        started = time.perf_counter()
+        city = Department(name="上海市", kind=DepartmentKind.AGENCY)
+        db.session.add(city)
+        db.session.flush()
+        admin_id = db.session.scalar(insert(User).returning(User.id), {
+            "email": "admin@example.org", "password_hash": hash_password(PASSWORD), "display_name": "管理员",
+            "group": ParticipantGroup.CITIZEN, "locale": "zh", "is_admin": True, "created_at": now - timedelta(days=9),
+            "email_confirmed_at": now, "session_token": secrets.token_urlsafe(24)})
+        db.session.execute(insert(User), {
+            "email": "voter@example.org", "password_hash": hash_password(PASSWORD), "display_name": "投票市民",
+            "group": ParticipantGroup.CITIZEN, "locale": "zh", "is_admin": False,
+            "created_at": now - timedelta(days=9), "email_confirmed_at": now,
+            "session_token": secrets.token_urlsafe(24)})
+        citizens = max(200, int(50_000 * scale))
+        citizen_ids = list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), [
+            {"email": f"citizen{n}@example.org", "password_hash": "bench-not-a-real-hash",
+             "display_name": f"市民{n}", "group": ParticipantGroup.CITIZEN, "locale": "zh", "is_admin": False,
+             "created_at": now - timedelta(days=30), "email_confirmed_at": now - timedelta(days=30),
+             "session_token": secrets.token_urlsafe(12)} for n in range(citizens)]))
+
+        def new_call(kind, title: str, size: int) -> Call:
+            opened = now - timedelta(days=20)
+            call = Call(kind=kind, title=title, department=city, opens_at=opened, closes_at=now + timedelta(days=30),
+                        published_at=opened, summary="征集市民对社区更新的意见和建议。", brief="## 说明\n\n欢迎建言。",
+                        image_formats=["JPEG", "PNG"], images_min=0 if kind is CallKind.IDEA else 1,
+                        entries_per_person=size // len(citizen_ids) + 1, public_weight=100, expert_weight=0)
+            db.session.add(call)
+            db.session.flush()
+            return call
+
+        def entries(call: Call, size: int, images: bool) -> list[int]:
+            rows = []
+            for n in range(size):
+                title, description = idea_text(rng, n + 1)
+                rows.append({"call_id": call.id, "author_id": citizen_ids[n % len(citizen_ids)],
+                             "slot": n // len(citizen_ids) + 1, "channel": list(Channel)[n % 6],
+                             "status": EntryStatus.APPROVED, "title": title, "description": description,
+                             "licence_accepted_at": now, "created_at": now, "updated_at": now, "moderated_at": now,
+                             "rejection_reason": ""})
+            ids = list(db.session.scalars(insert(Entry).returning(Entry.id, sort_by_parameter_order=True), rows))
+            if images:
+                image_ids = list(db.session.scalars(insert(Image).returning(Image.id, sort_by_parameter_order=True), [
+                    {"format": "JPEG", "width": 4000, "height": 3000, "byte_size": 3_000_000,
+                     "sha256": secrets.token_hex(32), "dhash": secrets.token_hex(8), "uploaded_by_id": admin_id,
+                     "created_at": now} for _ in ids]))
+                db.session.execute(insert(ImageFile), [
+                    {"image_id": i, "name": name, "backend": "local", "key": f"images/bench/{i}-{name}.jpg",
+                     "content_type": "image/jpeg", "byte_size": 40_000, "width": w, "height": h}
+                    for i in image_ids for name, w, h in (("original", 4000, 3000), ("page", 1200, 900),
+                                                          ("gallery", 400, 300))])
+                db.session.execute(insert(EntryImage), [
+                    {"entry_id": e, "image_id": i, "position": 0, "alt_text": "设计图", "is_scan": False}
+                    for e, i in zip(ids, image_ids, strict=True)])
+            return ids
+
+        def votes_round(call: Call, entry_ids: list[int], votes: int) -> Round:
+            round_ = Round(call=call, position=1, kind=RoundKind.PUBLIC, title="市民投票",
+                           opens_at=now - timedelta(days=10), closes_at=now - timedelta(hours=1),
+                           public_mode=PublicMode.VOTES, votes_per_citizen=10, min_account_age_hours=0,
+                           hide_counts=True, jurors_per_entry=0, takes_all_approved=True)
+            db.session.add(round_)
+            db.session.flush()
+            per_voter = 10
+            voters = citizen_ids[: max(1, votes // per_voter)]
+            with db.session.connection().connection.cursor() as cursor:
+                with cursor.copy("COPY vote (round_id, user_id, entry_id, created_at, address, voided_reason) "
+                                 "FROM STDIN") as copy:
+                    for k, voter in enumerate(voters):
+                        for entry_id in rng.sample(entry_ids, min(per_voter, len(entry_ids))):
+                            copy.write_row((round_.id, voter, entry_id, now - timedelta(days=5, seconds=k),
+                                            f"10.{k % 250}.{k // 250 % 250}.1", ""))
+            return round_
+
+        def pairwise_round(call: Call, entry_ids: list[int], comparisons: int) -> Round:
+            round_ = Round(call=call, position=1, kind=RoundKind.PUBLIC, title="两两比较",
+                           opens_at=now - timedelta(days=3), closes_at=now + timedelta(days=10),
+                           public_mode=PublicMode.PAIRWISE, min_account_age_hours=0, hide_counts=False,
+                           jurors_per_entry=0, takes_all_approved=True)
+            db.session.add(round_)
+            db.session.flush()
+            per_voter = 20
+            with db.session.connection().connection.cursor() as cursor:
+                with cursor.copy("COPY comparison (round_id, user_id, nonce, left_id, right_id, winner_id, low_id, "
+                                 "high_id, created_at, address, voided_reason) FROM STDIN") as copy:
+                    asked = set()
+                    for k in range(comparisons):
+                        voter = citizen_ids[k // per_voter % len(citizen_ids)]
+                        left, right = rng.sample(entry_ids, 2)
+                        while (voter, min(left, right), max(left, right)) in asked:
+                            left, right = rng.sample(entry_ids, 2)
+                        asked.add((voter, min(left, right), max(left, right)))
+                        copy.write_row((round_.id, voter, secrets.token_hex(16), left, right,
+                                        left if rng.random() < 0.55 else right, min(left, right), max(left, right),
+                                        now - timedelta(hours=1, seconds=k), "10.0.0.1", ""))
+            return round_
+
+        sizes = {"small": (SMALL, SMALL * 500_000 // 160_000, SMALL, SMALL * 40),
+                 "city": (int(160_000 * scale), int(500_000 * scale), int(5_000 * scale), int(200_000 * scale))}
+        ids: dict = {}
+        for name, (ideas, votes, designs, comparisons) in sizes.items():
+            idea_call = new_call(CallKind.IDEA, f"社区微更新金点子征集（{name}）", ideas)
+            idea_entries = entries(idea_call, ideas, images=False)
+            vround = votes_round(idea_call, idea_entries, votes)
+            design_call = new_call(CallKind.DESIGN, f"口袋公园设计方案（{name}）", designs)
+            pround = pairwise_round(design_call, entries(design_call, designs, images=True), comparisons)
+            db.session.commit()
+            ids[name] = {"idea_call": idea_call.id, "votes_round": vround.id, "design_call": design_call.id,
+                         "pairwise_round": pround.id, "ideas": ideas, "votes": votes, "designs": designs,
+                         "comparisons": comparisons}
+        figures["fill_s"] = time.perf_counter() - started
+        with db.session.connection().connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        admin = db.session.get(User, admin_id)
+        for name in sizes:
+            call = db.session.get(Call, ids[name]["idea_call"])
+            began = time.perf_counter()
+            publication.publish(admin, call, 7, None)
+            db.session.commit()
+            figures[f"publish_{name}_s"] = time.perf_counter() - began
+            began = time.perf_counter()
+            ranking.compute(call)
+            figures[f"snapshot_{name}_s"] = time.perf_counter() - began
+            db.session.rollback()
+        db.engine.dispose()
+    figures["ids"] = ids
+    return figures
+
+
+# Serving and timing -----------------------------------------------------------------------------------
+
+def start_gunicorn(url: str, folder: str, port: int) -> tuple[subprocess.Popen, Path]:
+    log = Path(folder) / "gunicorn.log"
+    env = dict(os.environ, CONTEST_DATABASE_URL=url, CONTEST_SECRET_KEY="bench city secret",
+               CONTEST_MAIL_BACKEND="log", CONTEST_UPLOAD_DIR=folder, CONTEST_REDIS_URL="",
+               CONTEST_ENV="development")
+    command = [str(VENV_BIN / "gunicorn"), "--workers", "1", "--threads", "2", "--timeout", str(TIMEOUT_S + 30),
+               "--bind", f"127.0.0.1:{port}", "--pythonpath", str(ROOT), "--log-level", "warning",
+               "--error-logfile", str(log), "--capture-output", "wsgi:app"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/account/login", timeout=2).status_code == 200:
+                return process, log
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in 60 s")
+
+
+def log_in(base: str, email: str = "admin@example.org") -> requests.Session:
+    session = requests.Session()
+    page = session.get(base + "/account/login", timeout=30).text
+    answer = session.post(base + "/account/login", data={
+        "csrf_token": CSRF_RE.search(page).group(1), "email": email, "password": PASSWORD},
+        timeout=30, allow_redirects=False)
+    assert answer.status_code == 302, answer.status_code
+    return session
+
+
+def pages(ids: dict) -> dict[str, str]:
+    idea = ids["idea_call"]
+    last_gallery = max(1, -(-ids["ideas"] // 24))
+    return {
+        "results page, votes round": f"/calls/{idea}/results",
+        "organiser's entry list": f"/console/calls/{idea}/",
+        "entries CSV export": f"/console/calls/{idea}/entries.csv",
+        "public round page, votes": f"/rounds/{ids['votes_round']}",
+        "public round page, pairwise": f"/rounds/{ids['pairwise_round']}",
+        "the next pair to compare": f"/rounds/{ids['pairwise_round']}/compare",
+        "organiser's results page": f"/console/calls/{idea}/results",
+        "organiser's common-issues view": f"/console/calls/{idea}/issues",
+        "organiser's follow-up page": f"/console/calls/{idea}/follow-up",
+        "API results": f"/api/v1/calls/{idea}/results",
+        "results CSV export": f"/console/calls/{idea}/results.csv",
+        "organiser's votes round page": f"/console/rounds/{ids['votes_round']}/",
+        "moderation queue": f"/console/calls/{idea}/moderation",
+        "API entries, page 100": f"/api/v1/calls/{idea}/entries?page={min(100, max(1, ids['ideas'] // 20))}",
+        "gallery, last page": f"/calls/{idea}/entries?page={last_gallery}",
+    }
+
+
+def measure(session: requests.Session, base: str, path: str) -> dict:
+    times, size, status = [], 0, None
+    for k in range(REPEATS):
+        started = time.perf_counter()
+        try:
+            response = session.get(base + path, timeout=TIMEOUT_S)
+        except requests.Timeout:
+            return {"ms": None, "kb": None, "status": "timeout"}
+        times.append(time.perf_counter() - started)
+        if k == 0:
+            size, status = len(response.content), response.status_code
+        if times[-1] > 20:  # a very slow page: one answer tells enough
+            break
+    return {"ms": statistics.median(times) * 1000, "kb": size / 1024, "status": status}
+
+
+def run(scale: float) -> dict:
+    name = create_database()
+    url = f"{SQLALCHEMY_BASE}/{name}"
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            figures = fill(url, folder, scale)
+            port = free_port()
+            process, log = start_gunicorn(url, folder, port)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                session, voter = log_in(base), log_in(base, "voter@example.org")
+                small, city = pages(figures["ids"]["small"]), pages(figures["ids"]["city"])
+                figures["rows"] = []
+                for page in small:
+                    who = voter if "compare" in page else session  # an organiser is never shown a pair
+                    who.get(base + small[page], timeout=TIMEOUT_S)  # warm-up
+                    figures["rows"].append((page, measure(who, base, small[page]), measure(who, base, city[page])))
+            finally:
+                os.killpg(process.pid, 15)
+                process.wait(timeout=30)
+    finally:
+        drop_database(name)
+    return figures
+
+
+def report(figures: dict, scale: float) -> None:
+    city = figures["ids"]["city"]
+    print(f"city (scale {scale}): {city['ideas']:,} ideas, {city['votes']:,} votes, {city['designs']:,} designs, "
+          f"{city['comparisons']:,} comparisons; filled in {figures['fill_s']:.1f} s; "
+          f"snapshot {figures['snapshot_city_s']:.1f} s (small {figures['snapshot_small_s'] * 1000:.0f} ms), "
+          f"publishing {figures['publish_city_s']:.1f} s")
+    print(f"{'page':34}{'100 entries':>14}{'city size':>14}{'city KB':>10}{'ratio':>9}")
+    worst, worst_page, largest = 0.0, "", 0.0
+    for page, small, big in figures["rows"]:
+        ratio = big["ms"] / small["ms"] if big["ms"] and small["ms"] else float("inf")
+        shown = f"{big['ms']:.0f} ms" if big["ms"] else big["status"]
+        print(f"{page:34}{small['ms']:>11.0f} ms{shown:>14}{(big['kb'] or 0):>10.0f}{ratio:>8.1f}x"
+              + ("" if big["status"] == 200 else f"  (status {big['status']})"))
+        if ratio > worst:
+            worst, worst_page = ratio, page
+        largest = max(largest, big["kb"] or 0)
+    print(json.dumps({"bench": "city", "scale": scale, "worst_ratio": round(worst, 1), "worst_page": worst_page,
+                      "largest_html_kb": round(largest), "snapshot_s": round(figures["snapshot_city_s"], 2),
+                      "publish_s": round(figures["publish_city_s"], 2), "fill_s": round(figures["fill_s"], 1),
+                      "target_ratio": TARGET_RATIO, "targets_met": worst <= TARGET_RATIO and largest <= 500},
+                     ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the city's figures (0.1: a tenth)")
+    arguments = parser.parse_args()
+    report(run(arguments.scale), arguments.scale)

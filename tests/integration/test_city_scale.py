@@ -1,0 +1,184 @@
+"""City scale: a round page costs the same queries whatever the round's size, shows one page of entries at a time
+(a seek on the id, never a deep OFFSET), and the main queries of the round pages are served by indexes."""
+import re
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from contest.extensions import db
+from contest.models import Channel, Comparison, Entry, EntryStatus, ParticipantGroup, User, Vote
+from contest.models.types import utcnow
+from contest.services import public as public_service
+from contest.services.public.settings import ROUND_PAGE
+from contest.services.rounds import entries_in_round
+from tests.helpers import approved_entries, make_public_round, zh_n
+
+CARD = re.compile(r'class="entry-card" id="entry-(\d+)"')
+
+
+def more_entries(call, n: int, first: int = 0) -> list[int]:
+    """n approved entries without pictures by n citizens, written in bulk (the pages only list them)."""
+    now = utcnow()
+    authors = list(db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), [
+        {"email": f"bulk{call.id}-{first + k}@example.org", "password_hash": "not-a-hash",
+         "display_name": f"市民{k}", "group": ParticipantGroup.CITIZEN, "locale": "zh", "is_admin": False,
+         "created_at": now, "email_confirmed_at": now} for k in range(n)]))
+    ids = list(db.session.scalars(insert(Entry).returning(Entry.id, sort_by_parameter_order=True), [
+        {"call_id": call.id, "author_id": a, "slot": 1, "channel": Channel.WEB, "status": EntryStatus.APPROVED,
+         "title": f"建议{first + k}：小区停车难", "description": "错峰开放停车场。", "licence_accepted_at": now,
+         "created_at": now, "updated_at": now, "moderated_at": now, "rejection_reason": ""}
+        for k, a in enumerate(authors)]))
+    db.session.commit()
+    return ids
+
+
+@pytest.mark.parametrize("mode", ["votes", "pairwise"])
+def test_a_round_page_runs_the_same_queries_whatever_the_rounds_size(client, railing_call, transport_organiser,
+                                                                     count_queries, mode):
+    approved_entries(railing_call, 3)
+    round_ = make_public_round(railing_call, transport_organiser, mode=mode, hide_counts=False)
+    page = f"/rounds/{round_.id}"
+    client.get(page)  # warm: the first request of an app loads what later ones reuse
+    with count_queries() as small:
+        html = client.get(page).get_data(as_text=True)
+    assert len(CARD.findall(html)) == 3 and "rel=\"next\"" not in html
+
+    more_entries(railing_call, 2 * ROUND_PAGE)
+    with count_queries() as big:
+        html = client.get(page).get_data(as_text=True)
+    shown = [int(i) for i in CARD.findall(html)]
+    assert len(shown) == ROUND_PAGE
+    assert big.n == small.n, "\n".join(big.statements)
+
+
+def test_the_round_pages_follow_one_another_by_the_entry_id(client, railing_call, transport_organiser):
+    ids = more_entries(railing_call, 2 * ROUND_PAGE + 5)
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    seen, page = [], f"/rounds/{round_.id}"
+    while page:
+        html = client.get(page).get_data(as_text=True)
+        seen += [int(i) for i in CARD.findall(html)]
+        following = re.search(r'href="([^"]+)" rel="next"', html)
+        page = following.group(1).replace("&amp;", "&") if following else None
+    assert seen == sorted(ids)  # every entry once, in order, over three pages
+
+
+def test_a_page_of_a_votes_round_shows_the_counts_of_its_entries(client, railing_call, transport_organiser):
+    ids = more_entries(railing_call, ROUND_PAGE + 2)
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    voter = db.session.scalar(select(User).where(User.email == f"bulk{railing_call.id}-0@example.org"))
+    now = utcnow()
+    db.session.execute(insert(Vote), [{"round_id": round_.id, "user_id": voter.id, "entry_id": e, "created_at": now,
+                                       "address": "", "voided_reason": ""} for e in (ids[1], ids[-1])])
+    db.session.commit()
+    assert public_service.vote_counts(round_, ids[:ROUND_PAGE]) == {ids[1]: 1}
+    assert public_service.vote_counts(round_) == {ids[1]: 1, ids[-1]: 1}
+    last = client.get(f"/rounds/{round_.id}?start={ids[ROUND_PAGE]}").get_data(as_text=True)
+    assert [int(i) for i in CARD.findall(last)] == ids[ROUND_PAGE:]
+    assert last.count(zh_n("%(num)d vote", "%(num)d votes", 1)) == 1  # ids[-1]'s, not ids[1]'s of the first page
+
+
+def _plan(statement) -> str:
+    """The plan the database chooses for a statement, with sequential scans made as dear as they go (PostgreSQL),
+    so that a missing index shows whatever the table's size."""
+    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        rows = db.session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
+    else:
+        rows = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()]
+    db.session.rollback()
+    return "\n".join(rows)
+
+
+def _full_scans(plan: str) -> list[str]:
+    """The entry, vote and comparison tables read whole: "Seq Scan on vote" (PostgreSQL), "SCAN vote" (SQLite, which
+    says SEARCH when it uses an index)."""
+    return re.findall(r"(?:Seq Scan on|^SCAN) (entry|vote|comparison)\b", plan, re.M)
+
+
+def test_the_main_queries_of_a_round_are_served_by_indexes(app, railing_call, transport_organiser):
+    ids = more_entries(railing_call, 50)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", hide_counts=False)
+    statements = {
+        "the round's entries, a page": select(Entry.id).where(Entry.id.in_(entries_in_round(round_.id)),
+                                                              Entry.id >= ids[10]).order_by(Entry.id).limit(61),
+        "a page's vote counts": select(Vote.entry_id, db.func.count()).where(
+            Vote.round_id == round_.id, Vote.voided_at.is_(None), Vote.entry_id.in_(ids[:5])).group_by(Vote.entry_id),
+        "an entry's comparisons as left": select(db.func.count()).select_from(Comparison).where(
+            Comparison.left_id == ids[0]),
+        "an entry's comparisons as right": select(db.func.count()).select_from(Comparison).where(
+            Comparison.right_id == ids[0]),
+        "an entry's wins": select(db.func.count()).select_from(Comparison).where(Comparison.winner_id == ids[0]),
+    }
+    scans = {name: _full_scans(_plan(stmt)) for name, stmt in statements.items()}
+    assert scans == {name: [] for name in statements}, {name: _plan(s) for name, s in statements.items()}
+
+
+def _published_call(department, organiser, size: int, first: int):
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from contest.services import results as results_service
+    from tests.helpers import make_call
+
+    call = make_call(department, title=f"金点子征集{first}", state="closed")
+    more_entries(call, size, first=first)
+    round_ = make_public_round(call, organiser, mode="votes", hide_counts=False)
+    round_.opens_at, round_.closes_at = utcnow() - timedelta(days=3), utcnow() - timedelta(days=1)
+    db.session.commit()
+    with current_app.test_request_context():
+        results_service.publish(organiser, call, 7, None)
+    db.session.commit()
+    return call
+
+
+def test_the_results_page_shows_a_page_of_the_ranking_in_the_same_queries(client, transport_commission,
+                                                                          transport_organiser, count_queries):
+    from contest.services.results import RESULTS_PAGE
+
+    small = _published_call(transport_commission, transport_organiser, 5, first=0)
+    big = _published_call(transport_commission, transport_organiser, RESULTS_PAGE + 30, first=1000)
+    client.get(f"/calls/{small.id}/results")  # warm
+    with count_queries() as few:
+        small_html = client.get(f"/calls/{small.id}/results").get_data(as_text=True)
+    with count_queries() as many:
+        big_html = client.get(f"/calls/{big.id}/results").get_data(as_text=True)
+    ranked = re.compile(r'<tr[^>]*>\s*<td>\d+</td>')
+    assert len(ranked.findall(small_html)) == 5 and 'rel="next"' not in small_html
+    assert len(ranked.findall(big_html)) == RESULTS_PAGE and 'rel="next"' in big_html
+    second = client.get(f"/calls/{big.id}/results?page=2").get_data(as_text=True)
+    assert len(ranked.findall(second)) == 30 and 'rel="prev"' in second
+    assert many.n == few.n, "\n".join(many.statements)
+
+
+def test_the_next_pair_reads_counts_by_entry_that_equal_counting_every_comparison(app, railing_call,
+                                                                                  transport_organiser):
+    import random
+    from collections import Counter
+
+    from contest.services.public.pairs import _appearances, _PairCounts
+
+    ids = more_entries(railing_call, 12)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", hide_counts=False)
+    voters = list(db.session.scalars(select(User.id).where(User.email.like(f"bulk{railing_call.id}-%"))))
+    rng, rows, now = random.Random(7), [], utcnow()
+    for n, voter in enumerate(voters):
+        for left, right in {tuple(rng.sample(ids, 2)) for _ in range(8)}:
+            if any(r["user_id"] == voter and {r["left_id"], r["right_id"]} == {left, right} for r in rows):
+                continue
+            rows.append({"round_id": round_.id, "user_id": voter, "nonce": f"{n}-{left}-{right}", "left_id": left,
+                         "right_id": right, "winner_id": left, "created_at": now, "address": "",
+                         "voided_at": now if len(rows) % 9 == 0 else None, "voided_reason": ""})
+    db.session.execute(insert(Comparison), rows)
+    db.session.commit()
+    counted = [r for r in rows if r["voided_at"] is None]
+    appearances = Counter([r["left_id"] for r in counted] + [r["right_id"] for r in counted])
+    pairs = Counter(frozenset((r["left_id"], r["right_id"])) for r in counted)
+    assert _appearances(round_) == appearances
+    lazily = _PairCounts(round_)
+    first = ids[3]
+    assert {e: lazily.get(frozenset((first, e)), 0) for e in ids if e != first} == \
+        {e: pairs.get(frozenset((first, e)), 0) for e in ids if e != first}
+    assert lazily.get(frozenset((ids[0], ids[1])), 0) == pairs.get(frozenset((ids[0], ids[1])), 0)
