@@ -28,7 +28,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.public.forms import ObjectionForm
 from contest.security import safe_next
-from contest.services import ServiceError
+from contest.services import ServiceError, search
 from contest.services import calls as call_service
 from contest.services import public as public_service
 from contest.services import results as results_service
@@ -39,6 +39,7 @@ from contest.snapshot import Row, Snapshot
 bp = Blueprint("public", __name__)
 
 GALLERY_SIZES = (12, 24, 48)
+ENTRY_HITS = 10  # entries a search of the calls list shows
 
 
 @bp.route("/")
@@ -84,8 +85,12 @@ def calls():
         select(Department).where(Department.id.in_(select(Call.department_id).where(Call.published_at.is_not(None))))
         .order_by(Department.id)
     ).all()
+    # The words find entries too, across every call: the first few hits, each linking to its call's search.
+    found = db.session.scalars(search.search_public(words).options(joinedload(Entry.call))
+                               .limit(ENTRY_HITS)).all() if words else []
     return render_template(
         "calls/list.html", pagination=pagination, now=now, words=words, state=state, theme=theme,
+        found=found, query_words=search.query_words(words), highlight=search.highlight,
         department_id=department_id, departments=departments, themes=call_service.all_themes(),
         counts=public_counts([c.id for c in pagination.items]), states=list(CallState)[1:],
     )
@@ -132,23 +137,31 @@ def _gallery_order(call: Call):
 
 @bp.route("/calls/<int:call_id>/entries")
 def gallery(call_id: int):
-    call = _public_call(call_id, joinedload(Call.rounds))  # the rounds decide the order
+    call = _public_call(call_id, joinedload(Call.rounds), selectinload(Call.topics))  # the rounds decide the order
     per_page = request.args.get("per_page", 24, type=int)
     per_page = per_page if per_page in GALLERY_SIZES else 24
-    # A card needs the title and the cover's sizes: load only that (descriptions can be long).
-    # Merged entries stay reachable by their address, but the gallery shows only the entry kept.
-    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
-            .options(load_only(Entry.id, Entry.title, Entry.status),
+    query = request.args.get("q", "").strip()[:search.MAX_QUERY]
+    filters = search.Filters.from_args(request.args)
+    # A card needs the title and the cover's sizes: load only that (descriptions can be long, and are shown in
+    # part only beside a search's hits). Merged entries stay reachable by their address, but the gallery shows
+    # only the entry kept.
+    columns = [Entry.id, Entry.title, Entry.status] + ([Entry.description] if query else [])
+    stmt = (search.search_public(query, filters, call_id=call.id)
+            .options(load_only(*columns),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
                                                             EntryImage.is_scan)
                      .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height)
                      .lazyload(Image.files))
-            .order_by(*_gallery_order(call)))
+            .order_by(None).order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
-    total = public_counts([call.id]).get(call.id, 0)
+    narrowed = bool(query or filters)
+    total = search.count(stmt) if narrowed else public_counts([call.id]).get(call.id, 0)
     pagination.total = total
-    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total)
+    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total,
+                           query=query, words=search.query_words(query), filters=filters, narrowed=narrowed,
+                           choices=search.filter_choices(call), channels=CHANNEL_LABELS,
+                           highlight=search.highlight)
 
 
 @bp.route("/entries/<int:entry_id>")

@@ -14,7 +14,7 @@ from contest.extensions import db
 from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, Tag, User
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError
+from contest.services import ServiceError, search
 from contest.services.audit import record
 from contest.services.visibility import Byline, public_bylines, public_entries
 
@@ -81,6 +81,7 @@ def tag_entries(actor: User, call: Call, entries: list[Entry], name: str) -> Tag
     now = utcnow()
     db.session.add_all([EntryTag(entry_id=i, tag_id=tag.id, tagged_at=now, tagged_by_id=actor.id) for i in new])
     db.session.flush()
+    search.reindex_tagged(db.session, tag.name)  # a word of the dictionary now, and of these entries
     record(actor, "tag.add", "tag", tag.id, call_id=call.id, name=tag.name, entry_ids=new)
     return tag
 
@@ -95,6 +96,7 @@ def untag_entries(actor: User, call: Call, entries: list[Entry], tag: Tag) -> in
     removed = db.session.execute(delete(EntryTag).where(EntryTag.tag_id == tag.id, EntryTag.entry_id.in_(ids))
                                  .execution_options(synchronize_session=False)).rowcount
     record(actor, "tag.remove", "tag", tag.id, call_id=call.id, name=tag.name, entry_ids=sorted(ids))
+    search.index_entries(db.session.connection(), ids)
     if db.session.scalar(select(func.count()).select_from(EntryTag).where(EntryTag.tag_id == tag.id)) == 0:
         _delete(actor, tag)
     return removed
@@ -115,6 +117,7 @@ def _delete(actor: User, tag: Tag) -> None:
     record(actor, "tag.delete", "tag", tag.id, call_id=tag.call_id, name=tag.name, entry_ids=entry_ids)
     db.session.delete(tag)
     db.session.flush()
+    search.index_entries(db.session.connection(), entry_ids)
 
 
 @dataclass
