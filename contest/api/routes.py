@@ -27,6 +27,7 @@ from contest.services import calls as call_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
+from contest.services import search
 from contest.services.statistics import statistics as figures_of
 from contest.services.visibility import public_counts, public_entries
 from contest.submission_limits import submission_limits
@@ -92,8 +93,8 @@ def call(call_id: int):
 @api_view
 def call_entries(call_id: int):
     call = _published_call(call_id)
-    stmt = (select(Entry).where(Entry.call_id == call.id, *public_entries())
-            .options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc()))
+    stmt = (search.search_public(request.args.get("q", ""), search.Filters.from_args(request.args), call_id=call.id)
+            .options(*represent.ENTRY_OPTIONS))
     return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
 
 

@@ -112,13 +112,15 @@ def index_entries(connection, entry_ids) -> None:
     _learn_tags(connection)
     for start in range(0, len(entry_ids), 500):
         chunk = entry_ids[start:start + 500]
-        rows = connection.execute(select(Entry.id, Entry.title, Entry.description).where(Entry.id.in_(chunk))).all()
+        rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
+                                  .where(Entry.id.in_(chunk))).all()
+        write_bands(connection, rows)
         tags: dict[int, list[str]] = {}
         for entry_id, name in connection.execute(
                 select(EntryTag.entry_id, Tag.name).join(Tag, Tag.id == EntryTag.tag_id)
                 .where(EntryTag.entry_id.in_(chunk))):
             tags.setdefault(entry_id, []).append(name)
-        params = [{"id": i, "words": _document(t, d, tags.get(i, []))} for i, t, d in rows]
+        params = [{"id": i, "words": _document(t, d, tags.get(i, []))} for i, t, d, _ in rows]
         if not params:
             continue
         if connection.dialect.name == "postgresql":
@@ -127,6 +129,20 @@ def index_entries(connection, entry_ids) -> None:
         else:
             connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
             connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
+
+
+def write_bands(connection, rows) -> None:
+    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again."""
+    from sqlalchemy import delete, insert
+
+    from contest.minhash import text_bands
+    from contest.models import EntryBand
+
+    connection.execute(delete(EntryBand).where(EntryBand.entry_id.in_([r[0] for r in rows])))
+    values = [{"entry_id": i, "band": n, "call_id": c, "value": v}
+              for i, t, d, c in rows for n, v in enumerate(text_bands(f"{t or ''} {d or ''}"))]
+    if values:
+        connection.execute(insert(EntryBand), values)
 
 
 def reindex_all(connection) -> int:

@@ -1,5 +1,5 @@
 """entries found by their words: the segmented words of each entry, a tsvector with a GIN index on PostgreSQL
-and an FTS5 table on SQLite, filled for the entries already there
+and an FTS5 table on SQLite, filled for the entries already there; the MinHash bands of each entry's text
 
 Revision ID: 0113
 Revises: 0107
@@ -7,6 +7,7 @@ Create Date: 2026-12-02 06:10:00.000000
 
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -17,6 +18,16 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('entry_band',
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('band', sa.SmallInteger(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['call.id'], name=op.f('fk_entry_band_call_id_call'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], name=op.f('fk_entry_band_entry_id_entry'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('entry_id', 'band', name=op.f('pk_entry_band'))
+    )
+    op.create_index('ix_entry_band_call_id_band_value', 'entry_band', ['call_id', 'band', 'value'], unique=False)
     connection = op.get_bind()
     if connection.dialect.name == 'postgresql':
         op.execute("""
@@ -39,3 +50,5 @@ def upgrade():
 
 def downgrade():
     op.execute("DROP TABLE entry_search")
+    op.drop_index('ix_entry_band_call_id_band_value', table_name='entry_band')
+    op.drop_table('entry_band')

@@ -161,3 +161,40 @@ def test_the_calls_list_finds_entries_across_calls(client, transport_commission,
     assert "<mark>停车</mark>" in page
     assert re.findall(r'<li><a href="/entries/(\d+)">', client.get("/calls?q=适老化").text) == [
         str(ideas["ageing"].id)]  # the other call's is not approved
+
+
+def test_the_api_searches_and_filters_a_calls_entries_the_same_way(client, idea_call, ideas):
+    ideas["park"].channel = Channel.PAPER
+    db.session.commit()
+    found = client.get(f"/api/v1/calls/{idea_call.id}/entries?q=口袋公园").get_json()
+    assert [e["id"] for e in found["items"]] == [ideas["park"].id] and found["total"] == 1
+    assert client.get(f"/api/v1/calls/{idea_call.id}/entries?q=口袋公园&channel=web").get_json()["items"] == []
+    assert client.get(f"/api/v1/calls/{idea_call.id}/entries?channel=paper").get_json()["total"] == 1
+
+
+NEAR = ("小区门口停车太难了", "晚上回家找不到车位，建议在小区门口划出临时停车位，方便居民停车。")
+NEARLY = ("小区门口停车太难", "晚上回家找不到车位！建议在小区门口划出临时停车位，方便居民停车")
+
+
+def test_the_common_issues_view_shows_texts_that_say_the_same_thing(organiser_client, idea_call, ideas):
+    first, second = ideas["parking"], ideas["canteen"]
+    first.title, first.description = NEAR
+    second.title, second.description = NEARLY
+    db.session.commit()
+    page = organiser_client.get(f"/console/calls/{idea_call.id}/issues").text
+    section = page.split('id="similar-heading"')[1].split("</section>")[0]
+    assert re.findall(r'href="/entries/(\d+)"', section) == [str(first.id), str(second.id)]
+    assert str(ideas["park"].id) not in re.findall(r'href="/entries/(\d+)"', section)
+
+
+def test_a_citizen_writing_an_idea_sees_similar_ones_already_sent_and_may_still_send(idea_call, ideas):
+    from contest.services.issues import similar_sent
+
+    ideas["parking"].title, ideas["parking"].description = NEAR
+    db.session.commit()
+    assert similar_sent(idea_call, *NEARLY) == [ideas["parking"]]
+    assert similar_sent(idea_call, "菜场", "希望菜场周末也开门，方便上班的人买菜。") == []
+    hidden = _idea(idea_call, "ageing", status=EntryStatus.SUBMITTED)
+    hidden.title, hidden.description = NEAR
+    db.session.commit()
+    assert similar_sent(idea_call, *NEARLY) == [ideas["parking"]]  # only what the public may see
