@@ -198,3 +198,24 @@ def test_a_citizen_writing_an_idea_sees_similar_ones_already_sent_and_may_still_
     hidden.title, hidden.description = NEAR
     db.session.commit()
     assert similar_sent(idea_call, *NEARLY) == [ideas["parking"]]  # only what the public may see
+
+
+def test_the_idea_form_shows_similar_suggestions_as_a_hint_and_sends_nothing(client, citizen, idea_call, ideas):
+    from contest.models import Entry
+
+    ideas["parking"].title, ideas["parking"].description = NEAR
+    db.session.commit()
+    helpers.log_in(client, citizen.email)
+    before = helpers.count_rows(Entry)
+    data = {"title": NEARLY[0], "description": NEARLY[1], "topic_id": str(idea_call.topics[0].id), "place_id": "0",
+            "similar": "1"}
+    page = helpers.post_form(client, f"/calls/{idea_call.id}/enter", data, content_type="multipart/form-data")
+    assert page.status_code == 200
+    hint = page.text.split('id="similar-heading"')[1].split("</section>")[0]
+    assert f'/entries/{ideas["parking"].id}"' in hint
+    assert helpers.count_rows(Entry) == before  # only a hint: nothing sent
+    del data["similar"]
+    data["accept"] = "y"
+    sent = helpers.post_form(client, f"/calls/{idea_call.id}/enter", data, content_type="multipart/form-data")
+    assert sent.status_code == 302  # and the idea may still be sent
+    assert helpers.count_rows(Entry) == before + 1
