@@ -1,5 +1,5 @@
 """Command-line verbs: `flask create-admin EMAIL` (or `contest ...`), `demo`, `orphans`, `digest`, `worker`,
-`export-call`, `import-call`."""
+`export-call`, `import-call`, `reindex-search`."""
 from __future__ import annotations
 
 import secrets
@@ -19,6 +19,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(orphans_command)
     app.cli.add_command(digest_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(reindex_search_command)
 
 
 @click.command("create-admin")
@@ -62,6 +63,16 @@ def demo_command(force: bool) -> None:
     click.echo("Demo data loaded. Demo accounts (password for each shown beside it):")
     for role, email, password in accounts:
         click.echo(f"  {role:<28} {email:<40} {password}")
+
+
+@click.command("reindex-search")
+def reindex_search_command() -> None:
+    """Segment every entry's words again (the migration that made the search index did it once)."""
+    from contest.services.search import reindex_all
+
+    count = reindex_all(db.session.connection())
+    db.session.commit()
+    click.echo(f"{count} entries indexed")
 
 
 @click.command("orphans")

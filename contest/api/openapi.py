@@ -3,6 +3,7 @@ validate every response against it also fail on any field the API does not mean 
 from __future__ import annotations
 
 from contest.api.common import MAX_PER_PAGE, PER_PAGE
+from contest.models.entries import Channel
 from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE
 
 VERSION = "1.0.0"
@@ -273,7 +274,16 @@ def document(server: str) -> dict:
                 _param("q", "query", STRING, "Words in the title or summary."),
             ], paged=True),
             "/calls/{call_id}": _read("Get a call", "Call", [CALL_ID], not_found="No published call."),
-            "/calls/{call_id}/entries": _read("List a call's entries", "EntryPage", [CALL_ID], paged=True,
+            "/calls/{call_id}/entries": _read("List a call's entries", "EntryPage", [
+                CALL_ID,
+                _param("q", "query", STRING, "Words of the entry (Chinese is segmented into words): each must be "
+                                             "there."),
+                _param("topic", "query", ID, "Only entries on this topic."),
+                _param("theme", "query", ID, "Only entries answering this theme of the call."),
+                _param("place", "query", ID, "Only entries about this place (a department's id)."),
+                _param("tag", "query", ID, "Only entries the organisers gave this tag (a common issue)."),
+                _param("channel", "query", _enum(*[c.value for c in Channel]), "Only entries sent this way."),
+            ], paged=True,
                                               not_found="No published call.") | {
                 "post": _write("Send an entry", [CALL_ID], {"201": _ok("SubmittedEntry", "Received.")},
                                ENTRY_FORM) | {"description": "Through the same rules as the web form; channel "

@@ -33,9 +33,10 @@ from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services import rounds as round_service
+from contest.services import search
 from contest.services.followup import public_follow_ups
 from contest.services.statistics import statistics as figures_of
-from contest.services.visibility import public_counts, public_entries_of, public_entry, public_titles
+from contest.services.visibility import public_counts, public_entry, public_titles
 from contest.submission_limits import submission_limits
 
 # Open data: any site may read it from a browser (no cookie is ever honoured here, so this shares nothing).
@@ -98,7 +99,8 @@ def call(call_id: int):
 @api_view
 def call_entries(call_id: int):
     call = _published_call(call_id)
-    stmt = public_entries_of(call).options(*represent.ENTRY_OPTIONS).order_by(Entry.id.desc())
+    stmt = (search.search_public(request.args.get("q", ""), search.Filters.from_args(request.args), call_id=call.id)
+            .options(*represent.ENTRY_OPTIONS))
     return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
 
 

@@ -154,6 +154,10 @@ def _restore(reader: _Reader, data: dict[str, list[dict]]) -> Imported:
     _restore_members(data.get("department_member", []), ids, result)
     _advance_sequences(kept)
     db.session.flush()
+    # Rows inserted as they are pass no session hook: the entries' words and bands are made here.
+    from contest.services.search import index_entries
+
+    index_entries(db.session.connection(), ids.get("entry", {}).values())
     result.call_id = ids[ROOT][data[ROOT][0]["id"]]
     return result
 

@@ -141,7 +141,8 @@ def _issues_page(call: Call, tag_form: TagForm | None = None, merge_form: MergeF
     by_id = {e.id: e for e in entries}
     return render_template("meetings/issues.html", call=call, issues=issues, entries=entries, by_id=by_id,
                            tags=issue_service.tags_by_entry(issues), tag_form=tag_form, merge_form=merge_form,
-                           merged=[e for e in entries if e.merged_into_id is not None]), status
+                           merged=[e for e in entries if e.merged_into_id is not None],
+                           similar=issue_service.similar_pairs(call)), status
 
 
 def _chosen_entries() -> list[Entry]:

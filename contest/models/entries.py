@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -158,6 +158,19 @@ class DuplicateFlag(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class EntryBand(db.Model):
+    """One band of an entry's MinHash signature (contest.minhash): entries of a call sharing a band's value are
+    candidates for saying the same thing, found by the index without reading every entry."""
+
+    __tablename__ = "entry_band"
+    __table_args__ = (Index("ix_entry_band_call_id_band_value", "call_id", "band", "value"),)
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class Tag(db.Model):

@@ -15,6 +15,7 @@ from contest.extensions import db, limiter
 from contest.forms import CommentForm, FollowForm, UnfollowForm
 from contest.lookups import public_call
 from contest.models import (
+    CHANNEL_LABELS,
     Call,
     CallState,
     Entry,
@@ -26,17 +27,18 @@ from contest.permissions import can_manage_call
 from contest.public import bp
 from contest.public.forms import ObjectionForm
 from contest.security import safe_next
-from contest.services import ServiceError, following
+from contest.services import ServiceError, following, search
 from contest.services import calls as call_service
 from contest.services import comments as comment_service
 from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services.entries import can_view_entry
-from contest.services.visibility import public_counts, public_entries_of
+from contest.services.visibility import public_counts
 from contest.views import saving
 
 GALLERY_SIZES = (12, 24, 48)
+ENTRY_HITS = 10  # entries a search of the calls list shows
 
 
 @bp.route("/")
@@ -79,8 +81,11 @@ def calls():
     stmt = call_service.public_calls(now, words=words, state=state, department_id=department_id, theme=theme)
     pagination = db.paginate(stmt.options(selectinload(Call.department)), per_page=20, error_out=False)
     departments = call_service.departments_with_published_calls()
+    # The words find entries too, across every call: the first few hits, each linking to its call's search.
+    found = search.first_hits(words, ENTRY_HITS) if words else []
     return render_template(
         "calls/list.html", pagination=pagination, now=now, words=words, state=state, theme=theme,
+        found=found, query_words=search.query_words(words), highlight=search.highlight,
         department_id=department_id, departments=departments, themes=call_service.all_themes(),
         counts=public_counts([c.id for c in pagination.items]), states=list(CallState)[1:],
     )
@@ -178,23 +183,31 @@ def _gallery_order(call: Call):
 
 @bp.route("/calls/<int:call_id>/entries")
 def gallery(call_id: int):
-    call = public_call(call_id, joinedload(Call.rounds))  # the rounds decide the order
+    call = public_call(call_id, joinedload(Call.rounds), selectinload(Call.topics))  # the rounds decide the order
     per_page = request.args.get("per_page", 24, type=int)
     per_page = per_page if per_page in GALLERY_SIZES else 24
-    # A card needs the title and the cover's sizes: load only that (descriptions can be long).
-    # Merged entries stay reachable by their address, but the gallery shows only the entry kept.
-    stmt = (public_entries_of(call)
-            .options(load_only(Entry.id, Entry.title, Entry.status),
+    query = request.args.get("q", "").strip()[:search.MAX_QUERY]
+    filters = search.Filters.from_args(request.args)
+    # A card needs the title and the cover's sizes: load only that (descriptions can be long, and are shown in
+    # part only beside a search's hits). Merged entries stay reachable by their address, but the gallery shows
+    # only the entry kept.
+    columns = [Entry.id, Entry.title, Entry.status] + ([Entry.description] if query else [])
+    stmt = (search.search_public(query, filters, call_id=call.id)
+            .options(load_only(*columns),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
                                                             EntryImage.is_scan)
                      .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height)
                      .lazyload(Image.files))
-            .order_by(*_gallery_order(call)))
+            .order_by(None).order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
-    total = public_counts([call.id]).get(call.id, 0)
+    narrowed = bool(query or filters)
+    total = search.count(stmt) if narrowed else public_counts([call.id]).get(call.id, 0)
     pagination.total = total
-    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total)
+    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total,
+                           query=query, words=search.query_words(query), filters=filters, narrowed=narrowed,
+                           choices=search.filter_choices(call), channels=CHANNEL_LABELS,
+                           highlight=search.highlight)
 
 
 @bp.route("/entries/<int:entry_id>")

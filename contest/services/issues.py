@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only
 
@@ -14,7 +14,7 @@ from contest.extensions import db
 from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, Tag, User
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError
+from contest.services import ServiceError, search
 from contest.services.audit import record
 from contest.services.visibility import Byline, public_bylines, public_entries
 
@@ -81,6 +81,7 @@ def tag_entries(actor: User, call: Call, entries: list[Entry], name: str) -> Tag
     now = utcnow()
     db.session.add_all([EntryTag(entry_id=i, tag_id=tag.id, tagged_at=now, tagged_by_id=actor.id) for i in new])
     db.session.flush()
+    search.reindex_tagged(db.session, tag.name)  # a word of the dictionary now, and of these entries
     record(actor, "tag.add", "tag", tag.id, call_id=call.id, name=tag.name, entry_ids=new)
     return tag
 
@@ -95,6 +96,7 @@ def untag_entries(actor: User, call: Call, entries: list[Entry], tag: Tag) -> in
     removed = db.session.execute(delete(EntryTag).where(EntryTag.tag_id == tag.id, EntryTag.entry_id.in_(ids))
                                  .execution_options(synchronize_session=False)).rowcount
     record(actor, "tag.remove", "tag", tag.id, call_id=call.id, name=tag.name, entry_ids=sorted(ids))
+    search.index_entries(db.session.connection(), ids)
     if db.session.scalar(select(func.count()).select_from(EntryTag).where(EntryTag.tag_id == tag.id)) == 0:
         _delete(actor, tag)
     return removed
@@ -115,6 +117,7 @@ def _delete(actor: User, tag: Tag) -> None:
     record(actor, "tag.delete", "tag", tag.id, call_id=tag.call_id, name=tag.name, entry_ids=entry_ids)
     db.session.delete(tag)
     db.session.flush()
+    search.index_entries(db.session.connection(), entry_ids)
 
 
 @dataclass
@@ -233,3 +236,67 @@ def provenance(entry: Entry, *, staff: bool = False) -> Provenance:
     return Provenance(meeting=meeting, merged_into=merged_into, merged_here=merged_here,
                       bylines=public_bylines(entry.call, [entry, *(e for e, _m in merged_here)]))
 
+
+
+@dataclass(frozen=True)
+class SimilarPair:
+    """Two entries of a call whose texts say nearly the same thing (share of their two-character shingles)."""
+
+    first: Entry
+    second: Entry
+    similarity: float
+
+
+SIMILAR = 0.5  # Jaccard similarity of the shingles from which two texts are shown as saying the same thing
+SIMILAR_PAIRS = 30  # pairs the common-issues view shows, most bands shared first
+
+
+def _text(entry: Entry) -> str:
+    return f"{entry.title or ''} {entry.description or ''}"
+
+
+def similar_pairs(call: Call, limit: int = SIMILAR_PAIRS) -> list[SimilarPair]:
+    """Entries of the call (approved or waiting, not merged) whose texts say the same thing: candidates are pairs
+    sharing a MinHash band (the index on call, band and value), checked against their shingles' exact share."""
+    from sqlalchemy.orm import aliased
+
+    from contest.minhash import jaccard, shingles
+    from contest.models import EntryBand
+
+    a, b = aliased(EntryBand), aliased(EntryBand)
+    live = select(Entry.id).where(Entry.call_id == call.id, Entry.merged_into_id.is_(None),
+                                  Entry.status.in_([EntryStatus.APPROVED, EntryStatus.SUBMITTED]))
+    shared = func.count()
+    candidates = db.session.execute(
+        select(a.entry_id, b.entry_id).join(b, (b.call_id == a.call_id) & (b.band == a.band) & (b.value == a.value)
+                                            & (b.entry_id > a.entry_id))
+        .where(a.call_id == call.id, a.entry_id.in_(live), b.entry_id.in_(live))
+        .group_by(a.entry_id, b.entry_id).order_by(shared.desc(), a.entry_id, b.entry_id).limit(limit * 2)).all()
+    ids = {i for pair in candidates for i in pair}
+    entries = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids)))} if ids else {}
+    pairs = []
+    for first, second in candidates:
+        similarity = jaccard(shingles(_text(entries[first])), shingles(_text(entries[second])))
+        if similarity >= SIMILAR:
+            pairs.append(SimilarPair(entries[first], entries[second], similarity))
+    return sorted(pairs, key=lambda p: (-p.similarity, p.first.id, p.second.id))[:limit]
+
+
+def similar_sent(call: Call, title: str, description: str, limit: int = 5) -> list[Entry]:
+    """Public entries of the call saying what a citizen is writing: a hint beside their form, never a block.
+    Read through the bands' index: only the entries sharing a band are compared."""
+    from contest.minhash import jaccard, shingles, text_bands
+    from contest.models import EntryBand
+
+    text = f"{title} {description}"
+    values = text_bands(text)
+    if not values:
+        return []
+    candidates = (select(EntryBand.entry_id).where(
+        EntryBand.call_id == call.id,
+        or_(*[(EntryBand.band == n) & (EntryBand.value == v) for n, v in enumerate(values)]))
+        .group_by(EntryBand.entry_id).order_by(func.count().desc()).limit(limit * 4))
+    entries = db.session.scalars(select(Entry).where(Entry.id.in_(candidates), *public_entries())).all()
+    mine = shingles(text)
+    scored = sorted(((jaccard(mine, shingles(_text(e))), e) for e in entries), key=lambda p: (-p[0], p[1].id))
+    return [e for score, e in scored if score >= SIMILAR][:limit]

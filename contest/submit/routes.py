@@ -15,6 +15,7 @@ from contest.models import Call, CallKind, Channel, Entry
 from contest.poster_visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
 from contest.services import entries as entry_service
+from contest.services import issues as issue_service
 from contest.services import results as results_service
 from contest.submission_limits import submission_limits
 from contest.submit import bp
@@ -85,7 +86,12 @@ def enter(call_id: int):
         problem = str(error)
     slot_errors = undescribed_slots(held=True)
     uploads = _uploads()
-    if problem is None and form.validate_on_submit() and not slot_errors:
+    # "Look for similar suggestions" sends the form to be shown again with a hint, never to send the entry.
+    looking = request.method == "POST" and call.kind is CallKind.IDEA and "similar" in request.form
+    similar = None
+    if looking:
+        similar = issue_service.similar_sent(call, form.title.data or "", form.description.data or "")
+    if problem is None and not looking and form.validate_on_submit() and not slot_errors:
         try:
             entry = entry_service.submit_entry(current_user, call, _data(form), uploads,
                                                accepted_terms=form.accept.data, channel=_channel(),
@@ -102,7 +108,7 @@ def enter(call_id: int):
     held, file_errors = ({}, {}) if problem or unavailable else _hold(form, call, uploads, slots=call.images_max)
     slot_errors.update(file_errors)
     return render_template("submit/enter.html", call=call, form=form, problem=problem, slot_errors=slot_errors,
-                           held=held, design=call.kind is CallKind.DESIGN,
+                           held=held, design=call.kind is CallKind.DESIGN, similar=similar,
                            sent=entry_service.entries_sent(current_user, call)), *_status(form, unavailable,
                                                                                           slot_errors)
 

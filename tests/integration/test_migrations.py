@@ -5,11 +5,12 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from contest.extensions import db
+from contest.services.search import include_object
 
 
 def test_models_and_migrations_do_not_drift(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_object})
         differences = compare_metadata(context, db.metadata)
     assert differences == [], f"the models and the migrations differ; write a migration: {differences}"
 

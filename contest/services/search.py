@@ -1,0 +1,345 @@
+"""Finding entries by their words, in Chinese too: the one search the pages and the API use.
+
+Chinese has no spaces between words, and neither PostgreSQL's parsers nor SQLite's FTS5 tokenizers can find a
+two-character word such as 停车 inside a sentence. So an entry's title, description and tags are segmented into
+words by jieba (the call's tag names are in its dictionary, so an organiser's 适老化 is one word) and the words are
+stored, space-separated, in a side table of their own: `entry_search`. On PostgreSQL it holds a tsvector made by
+the 'simple' configuration over those words, with a GIN index; on SQLite it is an FTS5 table whose rowid is the
+entry's id. A query is segmented the same way and each of its words must match.
+
+The index holds every entry's words whatever its state; who may see which entry is asked of the entry table
+(`public_entries`, or the call's staff), so approving, merging or withdrawing an entry needs no re-indexing. The
+words are rewritten whenever an entry's title or description is flushed (a session hook, so that every path that
+writes an entry keeps the index in step: the forms, the API, staff entry, the archive's import, the demo), and
+when a tag is given to entries.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+from sqlalchemy import ColumnElement, Select, event, func, select, text
+from sqlalchemy.orm import Session
+
+from contest.models import Channel, Entry, EntryTag, Tag
+
+TABLE = "entry_search"
+MAX_QUERY = 100  # characters of a query; more says nothing a search needs
+_WORD = re.compile(r"\w", re.UNICODE)  # a token with no letter or digit (punctuation, spaces) is not a word
+
+_lock = threading.Lock()
+_tokenizer = None
+_known_tags: set[str] = set()
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """For Alembic's comparison of models and schema: the search table (and FTS5's own tables behind it) is made
+    by its migration alone, with no model."""
+    return not (type_ == "table" and name and name.startswith(TABLE))
+
+
+def _jieba():
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                _tokenizer = tokenizer
+    return _tokenizer
+
+
+def learn_words(names) -> None:
+    """Put organisers' tag names in the segmenter's dictionary, so that each is found as one word."""
+    tokenizer = _jieba()
+    with _lock:
+        for name in names:
+            name = name.strip().lower()
+            if name and name not in _known_tags and " " not in name:
+                tokenizer.add_word(name, freq=100_000)
+                _known_tags.add(name)
+
+
+def _learn_tags(connection) -> None:
+    learn_words(connection.execute(select(Tag.name).distinct()).scalars())
+
+
+def segment(value: str) -> list[str]:
+    """The words of a text, as the index stores them: jieba's search mode (a long word and the words inside
+    it, 停车位 and 停车), lower-cased, without punctuation."""
+    words = []
+    for token in _jieba().cut_for_search(value.lower()):
+        token = token.strip()
+        if token and _WORD.search(token):
+            words.append(token)
+    return words
+
+
+def query_words(query: str) -> list[str]:
+    """The words a query asks for, each once, in order (tags made in another process learnt first)."""
+    query = query.strip()[:MAX_QUERY].lower()
+    words: list[str] = []
+    if not query:
+        return words
+    from contest.extensions import db
+
+    _learn_tags(db.session.connection())
+    for token in _jieba().cut(query):
+        token = token.strip()
+        if token and _WORD.search(token) and token not in words:
+            words.append(token)
+    return words
+
+
+# -- keeping the index in step --------------------------------------------------------------------------------
+
+def _document(title: str, description: str, tags: list[str]) -> str:
+    return " ".join(segment(" ".join([title or "", description or "", *tags])))
+
+
+def index_entries(connection, entry_ids) -> None:
+    """(Re)write the words of these entries, on a connection inside the caller's transaction."""
+    entry_ids = sorted(set(entry_ids))
+    if not entry_ids:
+        return
+    _learn_tags(connection)
+    for start in range(0, len(entry_ids), 500):
+        chunk = entry_ids[start:start + 500]
+        rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
+                                  .where(Entry.id.in_(chunk))).all()
+        write_bands(connection, rows)
+        tags: dict[int, list[str]] = {}
+        for entry_id, name in connection.execute(
+                select(EntryTag.entry_id, Tag.name).join(Tag, Tag.id == EntryTag.tag_id)
+                .where(EntryTag.entry_id.in_(chunk))):
+            tags.setdefault(entry_id, []).append(name)
+        params = [{"id": i, "words": _document(t, d, tags.get(i, []))} for i, t, d, _ in rows]
+        if not params:
+            continue
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"INSERT INTO {TABLE} (entry_id, words) VALUES (:id, :words) "
+                                    "ON CONFLICT (entry_id) DO UPDATE SET words = excluded.words"), params)
+        else:
+            connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
+            connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
+
+
+def write_bands(connection, rows) -> None:
+    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again."""
+    from sqlalchemy import delete, insert
+
+    from contest.minhash import text_bands
+    from contest.models import EntryBand
+
+    connection.execute(delete(EntryBand).where(EntryBand.entry_id.in_([r[0] for r in rows])))
+    values = [{"entry_id": i, "band": n, "call_id": c, "value": v}
+              for i, t, d, c in rows for n, v in enumerate(text_bands(f"{t or ''} {d or ''}"))]
+    if values:
+        connection.execute(insert(EntryBand), values)
+
+
+def reindex_all(connection) -> int:
+    """Index every entry (the migration that makes the index, and `flask reindex-search`)."""
+    ids = connection.execute(select(Entry.id).order_by(Entry.id)).scalars().all()
+    index_entries(connection, ids)
+    return len(ids)
+
+
+def reindex_tagged(session: Session, tag_name: str) -> None:
+    """A tag is a new dictionary word, and its name is part of the entries it is given to: re-segment the
+    entries that hold the word, or are tagged with it."""
+    learn_words([tag_name])
+    session.flush()
+    ids = set(session.scalars(select(Entry.id).where(Entry.title.contains(tag_name, autoescape=True)
+                                                     | Entry.description.contains(tag_name, autoescape=True))))
+    ids |= set(session.scalars(select(EntryTag.entry_id).join(Tag, Tag.id == EntryTag.tag_id)
+                               .where(Tag.name == tag_name)))
+    index_entries(session.connection(), ids)
+
+
+_CHANGED = "contest_search_changed"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changed_entries(session: Session, flush_context, instances) -> None:
+    changed = session.info.setdefault(_CHANGED, set())
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Entry) and (obj in session.new or _text_changed(obj)):
+            changed.add(obj)
+
+
+def _text_changed(entry: Entry) -> bool:
+    from sqlalchemy import inspect
+
+    state = inspect(entry)
+    return any(state.attrs[name].history.has_changes() for name in ("title", "description"))
+
+
+@event.listens_for(Session, "after_flush")
+def _index_changed_entries(session: Session, flush_context) -> None:
+    changed = session.info.pop(_CHANGED, set())
+    ids = [e.id for e in changed if e.id is not None and e not in session.deleted]
+    if ids:
+        index_entries(session.connection(), ids)
+
+
+# -- searching ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    """What a gallery (or the API) narrows its entries to, each optional, all combined."""
+
+    topic_id: int | None = None
+    theme_id: int | None = None
+    place_id: int | None = None
+    tag_id: int | None = None
+    channel: Channel | None = None
+
+    @classmethod
+    def from_args(cls, args) -> Filters:
+        """From a URL's query string; a value that means nothing is no filter."""
+        def number(name: str) -> int | None:
+            value = args.get(name, type=int)
+            return value if value and value > 0 else None
+
+        channel = next((c for c in Channel if c.value == args.get("channel")), None)
+        return cls(number("topic"), number("theme"), number("place"), number("tag"), channel)
+
+    def as_args(self) -> dict[str, object]:
+        args = {"topic": self.topic_id, "theme": self.theme_id, "place": self.place_id, "tag": self.tag_id,
+                "channel": self.channel.value if self.channel else None}
+        return {k: v for k, v in args.items() if v is not None}
+
+    def __bool__(self) -> bool:
+        return bool(self.as_args())
+
+
+def found_ids(words: list[str], dialect: str) -> Select:
+    """The ids of the entries holding every one of the words, read from the index alone."""
+    if dialect == "postgresql":
+        return select(text("entry_id")).select_from(text(TABLE)).where(
+            text("document @@ plainto_tsquery('simple', :search_words)").bindparams(search_words=" ".join(words)))
+    else:
+        phrase = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        return select(text("rowid")).select_from(text(TABLE)).where(
+            text(f"{TABLE} MATCH :search_words").bindparams(search_words=phrase))
+
+
+def matching(words: list[str], dialect: str) -> ColumnElement[bool]:
+    """Entries holding every one of the words, as a clause on Entry.id."""
+    return Entry.id.in_(found_ids(words, dialect))
+
+
+def filtered(stmt: Select, filters: Filters) -> Select:
+    if filters.topic_id:
+        stmt = stmt.where(Entry.topic_id == filters.topic_id)
+    if filters.theme_id:
+        stmt = stmt.where(Entry.theme_id == filters.theme_id)
+    if filters.place_id:
+        stmt = stmt.where(Entry.place_id == filters.place_id)
+    if filters.channel:
+        stmt = stmt.where(Entry.channel == filters.channel)
+    if filters.tag_id:
+        stmt = stmt.where(Entry.id.in_(select(EntryTag.entry_id).where(EntryTag.tag_id == filters.tag_id)))
+    return stmt
+
+
+def narrow(stmt: Select, query: str, filters: Filters, dialect: str) -> tuple[Select, list[str]]:
+    """A statement over entries narrowed to a query's words and the filters; the words, for highlighting. An
+    empty query (or one of punctuation only) narrows nothing."""
+    words = query_words(query)
+    if words:
+        stmt = stmt.where(matching(words, dialect))
+    return filtered(stmt, filters), words
+
+
+def search_public(query: str, filters: Filters = Filters(), *, call_id: int | None = None) -> Select:
+    """Public entries matching a query, across calls or within one, newest first."""
+    from contest.extensions import db
+    from contest.services.visibility import public_entries
+
+    stmt = select(Entry).where(*public_entries())
+    if call_id is not None:
+        stmt = stmt.where(Entry.call_id == call_id)
+    stmt, _ = narrow(stmt, query, filters, db.engine.dialect.name)
+    return stmt.order_by(Entry.id.desc())
+
+
+def first_hits(query: str, limit: int) -> list[Entry]:
+    """The newest public entries across every call that hold the words, with their calls: the list's search."""
+    from sqlalchemy.orm import joinedload
+
+    from contest.extensions import db
+
+    return list(db.session.scalars(search_public(query).options(joinedload(Entry.call)).limit(limit)))
+
+
+def count(stmt: Select) -> int:
+    from contest.extensions import db
+
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+# -- highlighting ---------------------------------------------------------------------------------------------
+
+def highlight(value: str, words: list[str], *, around: int | None = None) -> Markup:
+    """The text, escaped, with the words found marked (<mark>); with `around`, only that many characters either
+    side of the first word found (and the text's start when none is)."""
+    value = value or ""
+    if not words:
+        return escape(value[:2 * around] if around else value)
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    if around:
+        first = pattern.search(value)
+        start = max(0, first.start() - around) if first else 0
+        end = min(len(value), (first.end() + around) if first else 2 * around)
+        value = ("…" if start else "") + value[start:end] + ("…" if end < len(value) else "")
+    parts, last = [], 0
+    for hit in pattern.finditer(value):
+        parts.append(escape(value[last:hit.start()]))
+        parts.append(Markup("<mark>%s</mark>") % hit.group(0))
+        last = hit.end()
+    parts.append(escape(value[last:]))
+    return Markup("").join(parts)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a call's gallery can be narrowed to: only values some public entry has, so no filter is empty."""
+
+    topics: list[tuple[int, str]]
+    themes: list[tuple[int, str]]
+    places: list[tuple[int, str]]
+    tags: list[tuple[int, str]]
+    channels: list[Channel]
+
+
+def filter_choices(call) -> Choices:
+    from contest.extensions import db
+    from contest.models import CallTheme, Department
+    from contest.services.visibility import public_entries
+
+    shown = select(Entry.id).where(Entry.call_id == call.id, *public_entries())
+    used = select(Entry.topic_id, Entry.theme_id, Entry.place_id, Entry.channel).where(Entry.id.in_(shown)).distinct()
+    rows = db.session.execute(used).all()
+    topic_ids = {r[0] for r in rows if r[0]}
+    theme_ids = {r[1] for r in rows if r[1]}
+    place_ids = {r[2] for r in rows if r[2]}
+    channels = {r[3] for r in rows}
+    topics = [(t.id, t.title) for t in call.topics if t.id in topic_ids]
+    themes = [(t.id, t.name) for t in db.session.scalars(select(CallTheme).where(CallTheme.id.in_(theme_ids))
+                                                        .order_by(CallTheme.id))] if theme_ids else []
+    places = [(d.id, d.display_name) for d in db.session.scalars(
+        select(Department).where(Department.id.in_(place_ids)).order_by(Department.id))] if place_ids else []
+    tags = [(i, n) for i, n in db.session.execute(
+        select(Tag.id, Tag.name).where(Tag.call_id == call.id,
+                                       Tag.id.in_(select(EntryTag.tag_id).where(EntryTag.entry_id.in_(shown))))
+        .order_by(Tag.name))]
+    return Choices(topics, themes, places, tags, [c for c in Channel if c in channels])

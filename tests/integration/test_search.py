@@ -1,0 +1,221 @@
+"""Finding entries by their words in Chinese (jieba's words in a tsvector with a GIN index, or FTS5), within a
+call's gallery with its filters, and across calls."""
+import re
+
+import pytest
+from flask import current_app
+from sqlalchemy import text
+
+from contest.extensions import db
+from contest.models import Channel, EntryStatus
+from contest.services import issues as issue_service
+from contest.services import search
+from contest.services.entries import EntryData, edit_entry, moderate, submit_entry, withdraw_entry
+from tests import helpers
+
+TEXTS = {
+    "parking": ("小区门口停车难", "晚上回家找不到车位，建议在小区门口划出临时停车位。"),
+    "ageing": ("楼道加装扶手", "推进适老化改造，老人上下楼更安全。"),
+    "park": ("闲置空地变口袋公园", "把菜场旁的闲置空地改成口袋公园，多放些长椅。"),
+    "canteen": ("社区食堂", "希望社区食堂的价格再便宜一些。"),
+}
+
+
+def _idea(call, key, *, status=EntryStatus.APPROVED, **data):
+    title, description = TEXTS[key]
+    data.setdefault("topic_id", call.topics[0].id)
+    author = helpers.make_user(f"{key}-{call.id}-{status.value}@example.org", name=f"居民{key}")
+    with current_app.test_request_context():
+        entry = submit_entry(author, call, EntryData(title=title, description=description, **data), [],
+                             accepted_terms=True)
+    entry.status = status
+    db.session.commit()
+    return entry
+
+
+def _found(client, url) -> list[int]:
+    page = client.get(url)
+    assert page.status_code == 200
+    return [int(i) for i in re.findall(r'class="entry-card">\s*<a href="/entries/(\d+)"', page.text)]
+
+
+@pytest.fixture
+def ideas(idea_call):
+    return {key: _idea(idea_call, key) for key in TEXTS}
+
+
+@pytest.mark.parametrize("word,key", [("停车", "parking"), ("适老化", "ageing"), ("口袋公园", "park")])
+def test_a_chinese_word_finds_the_entries_that_hold_it(client, idea_call, ideas, word, key):
+    assert _found(client, f"/calls/{idea_call.id}/entries?q={word}") == [ideas[key].id]
+
+
+def test_a_search_marks_the_words_found_and_escapes_the_rest(client, idea_call, ideas):
+    page = client.get(f"/calls/{idea_call.id}/entries?q=停车").text
+    assert "小区门口<mark>停车</mark>难" in page
+    assert "临时<mark>停车</mark>位" in page
+    assert search.highlight("<b>停车</b>", ["停车"]) == "&lt;b&gt;<mark>停车</mark>&lt;/b&gt;"
+
+
+def test_a_word_in_no_entry_finds_nothing_and_two_words_must_both_be_there(client, idea_call, ideas):
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=地铁") == []
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=社区食堂 价格") == [ideas["canteen"].id]
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=停车 价格") == []
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=，。") == sorted(
+        (e.id for e in ideas.values()), reverse=True)  # punctuation only: no narrowing
+
+
+def test_the_public_finds_only_approved_entries_and_the_index_follows_edits_and_withdrawals(client, idea_call,
+                                                                                             transport_organiser):
+    waiting = _idea(idea_call, "parking", status=EntryStatus.SUBMITTED)
+    rejected = _idea(idea_call, "ageing", status=EntryStatus.REJECTED)
+    shown = _idea(idea_call, "park")
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=停车") == []
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=适老化") == []
+    waiting.status = EntryStatus.APPROVED
+    db.session.commit()
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=停车") == [waiting.id]
+    assert rejected.id not in _found(client, f"/calls/{idea_call.id}/entries")
+
+    with current_app.test_request_context():
+        edit_entry(shown.author, shown, EntryData(title="停车棚", description="自行车停车棚不够。",
+                                                    topic_id=shown.topic_id), {}, set(), [])
+    db.session.commit()
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=停车") == [waiting.id]  # changed: moderated again
+    with current_app.test_request_context():
+        moderate(transport_organiser, [shown], approve=True)
+    db.session.commit()
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=口袋公园") == []
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=停车") == [shown.id, waiting.id]
+    with current_app.test_request_context():
+        withdraw_entry(shown.author, shown)
+    db.session.commit()
+    assert _found(client, f"/calls/{idea_call.id}/entries?q=停车") == [waiting.id]
+
+
+def test_an_organisers_tag_is_one_word_of_the_dictionary(app, idea_call, ideas, transport_organiser):
+    issue_service.tag_entries(transport_organiser, idea_call, [ideas["canteen"]], "社区食堂")
+    db.session.commit()
+    assert "社区食堂" in search.query_words("社区食堂")
+    assert "社区食堂" in search.segment("社区食堂的价格")
+    stmt = search.search_public("社区食堂", call_id=idea_call.id)
+    assert [e.id for e in db.session.scalars(stmt)] == [ideas["canteen"].id]
+
+
+def test_the_gallerys_filters_combine_and_stay_in_the_url(client, idea_call, ideas, transport_organiser):
+    topic, other_topic = idea_call.topics
+    ideas["parking"].topic_id = topic.id
+    ideas["park"].topic_id = topic.id
+    ideas["canteen"].topic_id = ideas["ageing"].topic_id = other_topic.id
+    ideas["park"].channel = Channel.PAPER
+    db.session.commit()
+    tag = issue_service.tag_entries(transport_organiser, idea_call, [ideas["park"], ideas["canteen"]], "空间")
+    db.session.commit()
+    base = f"/calls/{idea_call.id}/entries"
+    assert _found(client, f"{base}?topic={topic.id}") == [ideas["park"].id, ideas["parking"].id]
+    assert _found(client, f"{base}?topic={topic.id}&channel=web") == [ideas["parking"].id]
+    assert _found(client, f"{base}?topic={topic.id}&tag={tag.id}") == [ideas["park"].id]
+    assert _found(client, f"{base}?tag={tag.id}&q=食堂") == [ideas["canteen"].id]
+    assert _found(client, f"{base}?topic={topic.id}&tag={tag.id}&channel=web") == []
+    page = client.get(f"{base}?topic={topic.id}&per_page=12").text
+    assert f'<option value="{topic.id}" selected>' in page
+    assert _found(client, f"{base}?topic=nonsense&channel=nowhere") != []  # meaningless values filter nothing
+
+
+def test_the_search_is_served_by_its_index(app, idea_call, ideas):
+    """The GIN index on PostgreSQL (sequential scans turned off, to show it can be used at all: on four rows the
+    planner rightly prefers other paths); FTS5's own index on SQLite."""
+    stmt = search.search_public("停车", call_id=idea_call.id)
+    index_only = search.found_ids(search.query_words("停车"), db.engine.dialect.name)
+    compiled = index_only.compile(db.engine, compile_kwargs={"literal_binds": True})
+    connection = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+    explain = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    rows = connection.exec_driver_sql(explain + str(compiled).replace("%", "%%")).all()
+    plan = "\n".join(str(row[-1]) for row in rows)
+    if db.engine.dialect.name == "postgresql":
+        assert "Bitmap Index Scan on ix_entry_search_document" in plan, plan
+    else:
+        assert "VIRTUAL TABLE INDEX" in plan, plan
+    assert [e.id for e in db.session.scalars(stmt)] == [ideas["parking"].id]
+
+
+def test_reindex_search_rebuilds_the_words_of_every_entry(app, runner, idea_call, ideas):
+    db.session.execute(text("DELETE FROM entry_search"))
+    db.session.commit()
+    assert [e.id for e in db.session.scalars(search.search_public("停车"))] == []
+    result = runner.invoke(args=["reindex-search"])
+    assert result.exit_code == 0, result.output
+    assert "4 entries indexed" in result.output
+    assert [e.id for e in db.session.scalars(search.search_public("停车"))] == [ideas["parking"].id]
+
+
+def test_the_calls_list_finds_entries_across_calls(client, transport_commission, idea_call, ideas):
+    other = helpers.make_call(transport_commission, kind=idea_call.kind, title="社区更新", images_min=0)
+    elsewhere = _idea(other, "parking")
+    _idea(other, "ageing", status=EntryStatus.SUBMITTED)
+    page = client.get("/calls?q=停车").text
+    hits = re.findall(r'<li><a href="/entries/(\d+)">', page)
+    assert hits == [str(elsewhere.id), str(ideas["parking"].id)]
+    assert f'/calls/{other.id}/entries?q=%E5%81%9C%E8%BD%A6' in page
+    assert "<mark>停车</mark>" in page
+    assert re.findall(r'<li><a href="/entries/(\d+)">', client.get("/calls?q=适老化").text) == [
+        str(ideas["ageing"].id)]  # the other call's is not approved
+
+
+def test_the_api_searches_and_filters_a_calls_entries_the_same_way(client, idea_call, ideas):
+    ideas["park"].channel = Channel.PAPER
+    db.session.commit()
+    found = client.get(f"/api/v1/calls/{idea_call.id}/entries?q=口袋公园").get_json()
+    assert [e["id"] for e in found["items"]] == [ideas["park"].id] and found["total"] == 1
+    assert client.get(f"/api/v1/calls/{idea_call.id}/entries?q=口袋公园&channel=web").get_json()["items"] == []
+    assert client.get(f"/api/v1/calls/{idea_call.id}/entries?channel=paper").get_json()["total"] == 1
+
+
+NEAR = ("小区门口停车太难了", "晚上回家找不到车位，建议在小区门口划出临时停车位，方便居民停车。")
+NEARLY = ("小区门口停车太难", "晚上回家找不到车位！建议在小区门口划出临时停车位，方便居民停车")
+
+
+def test_the_common_issues_view_shows_texts_that_say_the_same_thing(organiser_client, idea_call, ideas):
+    first, second = ideas["parking"], ideas["canteen"]
+    first.title, first.description = NEAR
+    second.title, second.description = NEARLY
+    db.session.commit()
+    page = organiser_client.get(f"/console/calls/{idea_call.id}/issues").text
+    section = page.split('id="similar-heading"')[1].split("</section>")[0]
+    assert re.findall(r'href="/entries/(\d+)"', section) == [str(first.id), str(second.id)]
+    assert str(ideas["park"].id) not in re.findall(r'href="/entries/(\d+)"', section)
+
+
+def test_a_citizen_writing_an_idea_sees_similar_ones_already_sent_and_may_still_send(idea_call, ideas):
+    from contest.services.issues import similar_sent
+
+    ideas["parking"].title, ideas["parking"].description = NEAR
+    db.session.commit()
+    assert similar_sent(idea_call, *NEARLY) == [ideas["parking"]]
+    assert similar_sent(idea_call, "菜场", "希望菜场周末也开门，方便上班的人买菜。") == []
+    hidden = _idea(idea_call, "ageing", status=EntryStatus.SUBMITTED)
+    hidden.title, hidden.description = NEAR
+    db.session.commit()
+    assert similar_sent(idea_call, *NEARLY) == [ideas["parking"]]  # only what the public may see
+
+
+def test_the_idea_form_shows_similar_suggestions_as_a_hint_and_sends_nothing(client, citizen, idea_call, ideas):
+    from contest.models import Entry
+
+    ideas["parking"].title, ideas["parking"].description = NEAR
+    db.session.commit()
+    helpers.log_in(client, citizen.email)
+    before = helpers.count_rows(Entry)
+    data = {"title": NEARLY[0], "description": NEARLY[1], "topic_id": str(idea_call.topics[0].id), "place_id": "0",
+            "similar": "1"}
+    page = helpers.post_form(client, f"/calls/{idea_call.id}/enter", data, content_type="multipart/form-data")
+    assert page.status_code == 200
+    hint = page.text.split('id="similar-heading"')[1].split("</section>")[0]
+    assert f'/entries/{ideas["parking"].id}"' in hint
+    assert helpers.count_rows(Entry) == before  # only a hint: nothing sent
+    del data["similar"]
+    data["accept"] = "y"
+    sent = helpers.post_form(client, f"/calls/{idea_call.id}/enter", data, content_type="multipart/form-data")
+    assert sent.status_code == 302  # and the idea may still be sent
+    assert helpers.count_rows(Entry) == before + 1
