@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -67,6 +67,9 @@ class Entry(db.Model):
         UniqueConstraint("call_id", "author_id", "slot"),
         # The gallery: a call's approved entries, newest first, a page at a time.
         Index("ix_entry_gallery", "call_id", "status", "id"),
+        # The map: a viewport's clusters group by a prefix of the cell; the walk query reads a box of latitudes.
+        Index("ix_entry_map_cell", "call_id", "cell"),
+        Index("ix_entry_map_lat", "call_id", "lat"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +85,11 @@ class Entry(db.Model):
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"))
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("call_theme.id", ondelete="SET NULL"))  # which it answers
     place_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    # Where exactly, when the author gave it: a WGS-84 point and the address as typed (contest.geo).
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    cell: Mapped[str | None] = mapped_column(String(9))  # the point's geohash, set with it
     licence_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
