@@ -11,7 +11,7 @@ from contest import geo
 from contest.extensions import db
 from contest.models import DepartmentKind, Entry, EntryStatus
 from contest.services.entries import EntryData, moderate, submit_entry
-from tests.helpers import log_in, make_department, make_user, post_form
+from tests.helpers import log_in, make_department, make_user, post_form, zh
 
 
 @pytest.fixture
@@ -84,8 +84,7 @@ def test_a_point_outside_the_city_is_refused_and_nothing_is_saved(client, citize
     log_in(client, citizen.email)
     response = _idea(client, idea_call, lat="39.9042", lng="116.4074")
     assert response.status_code == 400
-    assert "This point is outside the city" in response.get_data(as_text=True) or \
-        "这个位置不在本市" in response.get_data(as_text=True)
+    assert zh("This point is outside the city: choose a place in Shanghai.") in response.get_data(as_text=True)
     assert _idea(client, idea_call, lat="31.2", lng="").status_code == 400
     assert db.session.scalar(select(Entry)) is None
 
@@ -136,7 +135,7 @@ def test_the_walk_returns_exactly_the_entries_within_the_radius(client, app, ide
     # The page says the same, each with its distance.
     html = client.get(f"/calls/{idea_call.id}/map?{near}").get_data(as_text=True)
     nearest = min(expected, key=expected.get)
-    assert f'href="/entries/{nearest}"' in html and f"{round(expected[nearest])} m" in html
+    assert f'href="/entries/{nearest}"' in html and zh("%(metres)d m", metres=round(expected[nearest])) in html
 
 
 def test_only_public_entries_are_on_the_map(client, citizen, idea_call, districts):
@@ -172,3 +171,17 @@ def test_bad_near_is_a_clear_400(client, idea_call):
     for near in ("abc", "31.2", "31.2,nan", "39.9,116.4"):
         assert client.get(f"/api/v1/calls/{idea_call.id}/entries.geojson?near={near}").status_code == 400
     assert client.get(f"/calls/{idea_call.id}/map?near=abc").status_code == 400
+
+
+def test_the_demos_fifteen_minute_and_pocket_park_calls_have_ideas_across_districts(runner, client):
+    from contest.models import Call
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    for title in ("15分钟", "口袋公园"):
+        call = db.session.scalar(select(Call).where(Call.title.contains(title)).order_by(Call.id).limit(1))
+        placed = db.session.scalars(select(Entry).where(Entry.call_id == call.id, Entry.lat.is_not(None))).all()
+        districts = {e.place.name for e in placed}
+        assert len(districts) >= 3, (title, districts)
+        assert all(e.place.name == geo.district_at(e.lat, e.lng).name for e in placed)
+        features = client.get(f"/api/v1/calls/{call.id}/entries.geojson").get_json()["features"]
+        assert features, title
