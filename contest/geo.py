@@ -103,11 +103,12 @@ def geohash(lat: float, lng: float, precision: int = CELL_PRECISION) -> str:
 
 
 def cluster_precision(south: float, west: float, north: float, east: float) -> int:
-    """How many geohash characters group a viewport's points: about a few dozen cells across the view."""
+    """How many geohash characters group a viewport's points: a handful of cells across the view (a phone's
+    whole-city view gets a few dozen clusters, never thousands of markers)."""
     span = max(north - south, east - west, 1e-9)
     # A geohash of n characters spans 360 / 2**ceil(5n/2) degrees of longitude.
     for precision in range(1, CELL_PRECISION + 1):
-        if 360 / 2 ** math.ceil(5 * precision / 2) < span / 6:
+        if 360 / 2 ** math.ceil(5 * precision / 2) < span / 3:
             return precision
     return CELL_PRECISION
 

@@ -83,14 +83,18 @@ def near(call: Call, lat: float, lng: float, minutes: int | None = None) -> Walk
     point, nearest first, each with its distance."""
     minutes = walk_minutes(minutes)
     radius = geo.walk_radius_m(minutes, current_app.config["WALK_METRES_PER_MINUTE"])
-    candidates = db.session.scalars(
-        select(Entry).where(*_placed(call), *_in_box(*geo.bounding_box(lat, lng, radius)))
-        .options(load_only(Entry.id, Entry.title, Entry.lat, Entry.lng, Entry.address, Entry.place_id,
-                           Entry.call_id, Entry.status))).all()
-    found = sorted((Nearby(e, geo.haversine_m(lat, lng, e.lat, e.lng)) for e in candidates),
-                   key=lambda n: (n.distance_m, n.entry.id))
-    within = [n for n in found if n.distance_m <= radius]
-    return Walk(lat, lng, minutes, radius, within[:NEAR_LIMIT], len(within) > NEAR_LIMIT)
+    # The box's points as bare numbers first (a dense centre holds thousands); only the nearest become objects.
+    points = db.session.execute(
+        select(Entry.id, Entry.lat, Entry.lng).where(*_placed(call), *_in_box(*geo.bounding_box(lat, lng, radius)))
+    ).all()
+    found = sorted((geo.haversine_m(lat, lng, p.lat, p.lng), p.id) for p in points)
+    within = [(distance, entry_id) for distance, entry_id in found if distance <= radius]
+    nearest = within[:NEAR_LIMIT]
+    loaded = {e.id: e for e in db.session.scalars(
+        select(Entry).where(Entry.id.in_([entry_id for _, entry_id in nearest]))
+        .options(load_only(Entry.id, Entry.title, Entry.lat, Entry.lng, Entry.address)))} if nearest else {}
+    entries = [Nearby(loaded[entry_id], distance) for distance, entry_id in nearest]
+    return Walk(lat, lng, minutes, radius, entries, len(within) > NEAR_LIMIT)
 
 
 def district_counts(call: Call) -> dict[str, int]:
