@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -59,6 +59,9 @@ STATUS_LABELS = {
 }
 
 
+MAP_ROWS = text("status = 'approved' AND merged_into_id IS NULL AND lat IS NOT NULL")
+
+
 class Entry(db.Model):
     __tablename__ = "entry"
     # Held per author and call: a slot number below the call's limit. Two submissions at the same moment
@@ -67,9 +70,10 @@ class Entry(db.Model):
         UniqueConstraint("call_id", "author_id", "slot"),
         # The gallery: a call's approved entries, newest first, a page at a time.
         Index("ix_entry_gallery", "call_id", "status", "id"),
-        # The map: a viewport's clusters group by a prefix of the cell; the walk query reads a box of latitudes.
-        Index("ix_entry_map_cell", "call_id", "cell"),
-        Index("ix_entry_map_lat", "call_id", "lat"),
+        # The map reads only public placed entries: a viewport's clusters group by a prefix of the cell, the walk
+        # reads a box of latitudes. Partial, and holding the point, so both are read from the index alone.
+        Index("ix_entry_map_cell", "call_id", "cell", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
+        Index("ix_entry_map_lat", "call_id", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from contest import geo
 from contest.extensions import db
 from contest.links import external_url
 from contest.models import Call, Department, DepartmentKind, Entry
+from contest.models.entries import MAP_ROWS
 from contest.services.visibility import public_entries
 
 NEAR_LIMIT = 200  # the nearest entries a walk lists, at most
@@ -50,7 +51,9 @@ class Walk:
 
 
 def _placed(call: Call):
-    return (Entry.call_id == call.id, Entry.lat.is_not(None), *public_entries())
+    # The rule is public_entries(); MAP_ROWS repeats its part in literal SQL so that the planner matches the
+    # partial map indexes even with bound parameters and prepared (generic) plans.
+    return (Entry.call_id == call.id, Entry.lat.is_not(None), *public_entries(), MAP_ROWS)
 
 
 def _in_box(south: float, west: float, north: float, east: float):

@@ -22,14 +22,18 @@ def upgrade():
         batch_op.add_column(sa.Column('lng', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('address', sa.String(length=200), server_default='', nullable=False))
         batch_op.add_column(sa.Column('cell', sa.String(length=9), nullable=True))
-        batch_op.create_index('ix_entry_map_cell', ['call_id', 'cell'], unique=False)
-        batch_op.create_index('ix_entry_map_lat', ['call_id', 'lat'], unique=False)
+    # Partial: only the entries a map shows (public, kept, placed), holding their point for index-only reads.
+    where = sa.text("status = 'approved' AND merged_into_id IS NULL AND lat IS NOT NULL")
+    op.create_index('ix_entry_map_cell', 'entry', ['call_id', 'cell', 'lat', 'lng'], unique=False,
+                    postgresql_where=where, sqlite_where=where)
+    op.create_index('ix_entry_map_lat', 'entry', ['call_id', 'lat', 'lng'], unique=False,
+                    postgresql_where=where, sqlite_where=where)
 
 
 def downgrade():
+    op.drop_index('ix_entry_map_lat', table_name='entry')
+    op.drop_index('ix_entry_map_cell', table_name='entry')
     with op.batch_alter_table('entry', schema=None) as batch_op:
-        batch_op.drop_index('ix_entry_map_lat')
-        batch_op.drop_index('ix_entry_map_cell')
         batch_op.drop_column('cell')
         batch_op.drop_column('address')
         batch_op.drop_column('lng')
