@@ -49,6 +49,10 @@ ENVIRONMENT = {
     "CONTEST_TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "CONTEST_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
     "CONTEST_POSTER_FONT": ("POSTER_FONT", str),
+    "CONTEST_WALK_METRES_PER_MINUTE": ("WALK_METRES_PER_MINUTE", float),
+    "CONTEST_WALK_MINUTES": ("WALK_MINUTES", int),
+    "CONTEST_MAP_TILE_URL": ("MAP_TILE_URL", str),
+    "CONTEST_MAP_TILE_ATTRIBUTION": ("MAP_TILE_ATTRIBUTION", str),
     "CONTEST_ICP_FILING": ("ICP_FILING", str),
     "CONTEST_GOVERNMENT_SITE_ID": ("GOVERNMENT_SITE_ID", str),
 }
@@ -134,6 +138,12 @@ DEFAULTS = {
     # The token lives as long as the session: a citizen writing a long entry must not lose it.
     "WTF_CSRF_TIME_LIMIT": None,
     "USERS_PER_PAGE": 50,
+    # "Within a 15-minute walk": the minutes asked by default and the walking pace (about 1 km in 15 minutes).
+    "WALK_MINUTES": 15,
+    "WALK_METRES_PER_MINUTE": 67.0,
+    # Map tiles drawn beneath the district outlines, e.g. Tianditu's WGS-84 tiles with its key; None: outlines only.
+    "MAP_TILE_URL": None,
+    "MAP_TILE_ATTRIBUTION": "",
     "POSTER_FONT": None,  # a CJK font file for printed posters; None: the first found in the usual places
     # How far a test app's clock runs ahead of the real one (contest.models.types.utcnow); read only when TESTING.
     "TEST_CLOCK_OFFSET": None,

@@ -16,6 +16,26 @@ from contest.services.accounts import find_user_by_email, hash_password
 from contest.services.departments import create_department
 
 DEMO_PASSWORD = "shanghai-demo"
+# Places across the districts for the demo's ideas: a point (WGS-84) and the address a resident would type.
+DEMO_SPOTS = [
+    (31.1836, 121.4336, "田林路 200 弄弄堂口"), (31.2063, 121.4386, "武康路 100 号附近"),
+    (31.2355, 121.4806, "南京东路步行街东口"), (31.3003, 121.5145, "政通路 240 号"),
+    (31.2397, 121.4998, "滨江大道 陆家嘴段"), (31.1110, 121.3850, "莘庄地铁站北广场"),
+    (31.2487, 121.4002, "长寿路 800 号"), (31.2697, 121.4870, "四川北路 1800 号"),
+    (31.1700, 121.4608, "龙腾大道滨江"), (31.0320, 121.2262, "松江新城 思贤路"),
+]
+
+
+def place_demo_entry(entry, n: int) -> None:
+    """Put a demo idea at one of DEMO_SPOTS, its district read from the outlines as the form would."""
+    from contest.geo import geohash
+    from contest.services.departments import place_at
+
+    lat, lng, address = DEMO_SPOTS[n % len(DEMO_SPOTS)]
+    entry.lat, entry.lng, entry.cell, entry.address = lat, lng, geohash(lat, lng), address
+    district = place_at(lat, lng)
+    if district is not None:
+        entry.place_id = district.id
 
 DISTRICTS = [
     ("黄浦区", "Huangpu District"), ("徐汇区", "Xuhui District"), ("长宁区", "Changning District"),
@@ -255,6 +275,7 @@ def load_calls(departments: dict[str, Department]) -> None:
                       channel=Channel.WEB, status=status, title=title, description=text,
                       topic_id=topics[n % len(topics)].id, place_id=districts[n % len(districts)].id,
                       licence_accepted_at=now)
+        place_demo_entry(entry, n)
         if n % 4 == 0:
             photo = store_image(process_image(street_photo(n)), entry.author)
             entry.pictures.append(EntryImage(image=photo, position=0, alt_text="弄堂口的现状照片"))
@@ -526,10 +547,12 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
              ("一面可以涂鸦的墙", "让社区的孩子们画出自己的公园。"),
              ("宠物便袋箱和饮水点", "遛狗的居民很多，需要便袋和饮水点。")]
     for n, (title, text) in enumerate(ideas):
-        db.session.add(Entry(call=call, author=citizens[n + 10], slot=1, channel=Channel.MOBILE,
-                             status=EntryStatus.APPROVED, title=title, description=text,
-                             topic_id=call.topics[n % 2].id, licence_accepted_at=now, moderated_at=now,
-                             moderated_by_id=planner.id))
+        entry = Entry(call=call, author=citizens[n + 10], slot=1, channel=Channel.MOBILE,
+                      status=EntryStatus.APPROVED, title=title, description=text,
+                      topic_id=call.topics[n % 2].id, licence_accepted_at=now, moderated_at=now,
+                      moderated_by_id=planner.id)
+        place_demo_entry(entry, 2 * n + 1)
+        db.session.add(entry)
     db.session.flush()
     load_posters(call, planner, departments, citizens)
     round_ = create_public_round(planner, call, PublicRoundData(

@@ -6,8 +6,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
+from wtforms import (
+    DateTimeLocalField,
+    FloatField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 
 from contest import text
 from contest.localtime import FORM_FORMATS
@@ -55,6 +64,23 @@ class DisplayName:
             raise ValidationError(str(error)) from error
 
 
+class LocationForm(Form):
+    """An entry's point and address: the map fills in the point (tapped, or "use my location"); without script
+    the address and the place's select say where. The services check the point again and derive its district."""
+
+    address = StringField(_l("Address"), description=_l("A street and number, a corner or a landmark (optional)."),
+                          validators=[Length(max=text.ADDRESS.max)])
+    lat = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])
+    lng = FloatField(_l("Longitude"), validators=[Optional(), NumberRange(-180, 180)])
+
+    def location(self) -> dict:
+        """The keyword arguments of EntryData that say where."""
+        return {"address": self.address.data or "", "lat": self.lat.data, "lng": self.lng.data}
+
+    def fill_location(self, entry) -> None:
+        self.address.data, self.lat.data, self.lng.data = entry.address, entry.lat, entry.lng
+
+
 class MinuteField(DateTimeLocalField):
     """A date and time in the site's zone, shown and read to the minute (seconds are accepted and dropped by
     localtime.to_utc)."""
@@ -91,10 +117,17 @@ def department_choices(top_label=None, rows=None) -> list[SelectChoice]:
     return choices
 
 
+def place_choices(top_label) -> list[SelectChoice]:
+    """The parts of the city an entry, a meeting or a poster may be about: the tree without its agencies."""
+    from contest.services.departments import is_place, tree
+
+    return department_choices(top_label, [r for r in tree() if is_place(r.department)])
+
+
 def set_entry_choices(form, call) -> None:
     """The topic, place and theme choices of an entry form for this call."""
     form.topic_id.choices = [SelectChoice(0, _("Choose a topic"))] + [SelectChoice(t.id, t.title) for t in call.topics]
-    form.place_id.choices = department_choices(_("No particular place"))
+    form.place_id.choices = place_choices(_("No particular place"))
     if getattr(form, "theme_id", None) is not None:
         form.theme_id.choices = [SelectChoice(0, _("No particular theme"))] + [
             SelectChoice(t.id, t.name) for t in call.themes]

@@ -23,13 +23,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
+def content_security_policy() -> str:
+    """The policy, with a configured map tile source's origin allowed as an image source (nothing else is)."""
+    tiles = current_app.config.get("MAP_TILE_URL")
+    if not tiles:
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(tiles)
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {parts.scheme}://{parts.netloc}")
+
+
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", content_security_policy())
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    # geolocation for this site only: the map's "use my location" button asks for it, nothing else.
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
     # Production served over HTTPS without nginx in front still pins browsers to HTTPS; over plain HTTP the
     # header means nothing (RFC 6797 8.1), and in development it would pin localhost.
     if request.is_secure and current_app.config["CONTEST_ENV"] == "production":

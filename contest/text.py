@@ -73,6 +73,7 @@ TITLE = Limit(200, False, _l("The title may have up to %(max)d characters (this 
 DESCRIPTION = Limit(10000, True, _l("The description may have up to %(max)d characters (this one has %(count)d)."))
 PICTURE_DESCRIPTION = Limit(300, False, _l("A picture's description may have up to %(max)d characters (this one "
                                            "has %(count)d)."))
+ADDRESS = Limit(200, False, _l("An address may have up to %(max)d characters (this one has %(count)d)."))
 PERSON_NAME = Limit(80, False, _l("A name may have up to %(max)d characters (this one has %(count)d)."))
 TOKEN_NAME = Limit(80, False, _l("A token's name may have up to %(max)d characters (this one has %(count)d)."))
 

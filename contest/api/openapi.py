@@ -168,6 +168,25 @@ SCHEMAS = {
                   "Where the reads begin, and the address of this document."),
     "OpenAPI": {"type": "object", "description": "This document."},
 }
+POINT = _obj({"type": _enum("Point"), "coordinates": {**_array(NUMBER), "minItems": 2, "maxItems": 2,
+                                                      "description": "Longitude, latitude (WGS-84)."}})
+SCHEMAS |= {
+    "EntryFeature": _obj({"type": _enum("Feature"), "geometry": POINT, "properties": {
+        **_obj({"id": ID, "title": STRING, "address": STRING, "url": URL,
+                "distance_m": {**COUNT, "description": "Metres from the point asked (with near= only)."}}),
+        "required": ["id", "title", "address", "url"]}}, "A public entry placed on the map."),
+    "EntryCollection": {**_obj({
+        "type": _enum("FeatureCollection"), "features": _array(_ref("EntryFeature")),
+        "total": COUNT, "next": _null(URL),
+        "near": {**_array(NUMBER), "description": "The walk's centre, longitude first (with near= only)."},
+        "minutes": ID, "radius_m": COUNT,
+        "truncated": {**BOOLEAN, "description": "More lie within the walk than the nearest listed."}}),
+        "required": ["type", "features"]},
+    "ClusterFeature": _obj({"type": _enum("Feature"), "geometry": POINT, "properties": {
+        **_obj({"count": ID, "id": ID, "title": STRING, "url": URL}), "required": ["count"]}},
+        "Entries of one cell of the viewport, at their mean position; id, title and url when there is one."),
+    "ClusterCollection": _obj({"type": _enum("FeatureCollection"), "features": _array(_ref("ClusterFeature"))}),
+}
 CLOSED_SCHEMAS = [name for name, schema in SCHEMAS.items() if schema.get("additionalProperties") is False]
 
 
@@ -288,6 +307,17 @@ def document(server: str) -> dict:
                 "post": _write("Send an entry", [CALL_ID], {"201": _ok("SubmittedEntry", "Received.")},
                                ENTRY_FORM) | {"description": "Through the same rules as the web form; channel "
                                                              "`mobile`. Needs a confirmed e-mail address."}},
+            "/calls/{call_id}/entries.geojson": _read("List a call's placed entries as GeoJSON", "EntryCollection", [
+                CALL_ID,
+                _param("near", "query", STRING, "latitude,longitude of a point in the city: only the entries "
+                                                "within the walk, nearest first, each with its distance."),
+                _param("minutes", "query", {**ID, "maximum": 60}, "Minutes of walking (with near; 15 by default)."),
+                _param("page", "query", ID, "Without near: the page (500 features a page)."),
+                _param("per_page", "query", {**ID, "maximum": 1000}, "Without near: features a page."),
+            ], not_found="No published call."),
+            "/calls/{call_id}/clusters.geojson": _read("Get a viewport of a call's map", "ClusterCollection", [
+                CALL_ID, _param("bbox", "query", STRING, "south,west,north,east of the view.", required=True),
+            ], not_found="No published call."),
             "/entries/{entry_id}": _read("Get an entry", "Entry", [_param("entry_id", "path", ID, "The entry.")],
                                          not_found="No approved entry."),
             "/calls/{call_id}/rounds": _read("List a call's rounds", "RoundPage", [CALL_ID], paged=True,

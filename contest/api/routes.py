@@ -25,11 +25,13 @@ from contest.database import with_retries
 from contest.errors import answer_errors_under
 from contest.extensions import csrf, db, limiter
 from contest.forms import image_slots
+from contest.geo import parse_box, parse_point
 from contest.lookups import public_round, public_round_and_entry
 from contest.models import Call, CallState, Channel, Department, Entry
 from contest.models.types import utcnow
 from contest.services import calls as call_service
 from contest.services import entries as entry_service
+from contest.services import map as map_service
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services import rounds as round_service
@@ -102,6 +104,46 @@ def call_entries(call_id: int):
     stmt = (search.search_public(request.args.get("q", ""), search.Filters.from_args(request.args), call_id=call.id)
             .options(*represent.ENTRY_OPTIONS))
     return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
+
+
+GEOJSON_PER_PAGE, GEOJSON_MAX_PER_PAGE = 500, 1000
+
+
+@bp.route("/calls/<int:call_id>/entries.geojson")
+@api_view
+def call_entries_geojson(call_id: int):
+    """The call's public placed entries as GeoJSON; with `near=lat,lng` (and `minutes`), those within the walk,
+    nearest first, each with its distance."""
+    call = _published_call(call_id)
+    if "near" in request.args:
+        point = parse_point(request.args["near"])
+        if point is None:
+            raise ApiError(400, "invalid_parameter", _l("Give near as latitude,longitude of a point in the city."))
+        walk = map_service.near(call, *point, int_arg("minutes", current_app.config["WALK_MINUTES"], minimum=1))
+        return _read({"type": "FeatureCollection",
+                      "features": [map_service.feature(n.entry, n.distance_m) for n in walk.entries],
+                      "near": [walk.lng, walk.lat], "minutes": walk.minutes, "radius_m": round(walk.radius_m),
+                      "truncated": walk.more})
+    page = int_arg("page", 1)
+    per_page = min(int_arg("per_page", GEOJSON_PER_PAGE), GEOJSON_MAX_PER_PAGE)
+    pagination = db.paginate(map_service.placed_entries(call), page=page, per_page=per_page, error_out=False,
+                             max_per_page=GEOJSON_MAX_PER_PAGE)
+    following = url_for("api.call_entries_geojson", call_id=call.id, page=page + 1, per_page=per_page,
+                        _external=True) if page * per_page < pagination.total else None
+    return _read({"type": "FeatureCollection", "features": [map_service.feature(e) for e in pagination.items],
+                  "total": pagination.total, "next": following})
+
+
+@bp.route("/calls/<int:call_id>/clusters.geojson")
+@api_view
+def call_clusters(call_id: int):
+    """A viewport of the call's map (`bbox=south,west,north,east`): its public entries grouped into counts."""
+    call = _published_call(call_id)
+    box = parse_box(request.args.get("bbox", ""))
+    if box is None:
+        raise ApiError(400, "invalid_parameter", _l("Give bbox as south,west,north,east."))
+    return _read({"type": "FeatureCollection",
+                  "features": [map_service.cluster_feature(c) for c in map_service.clusters(call, *box)]})
 
 
 @bp.route("/entries/<int:entry_id>")
@@ -178,6 +220,21 @@ def _optional_id(name: str) -> int | None:
     return int(value)
 
 
+def _optional_number(name: str) -> float | None:
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ApiError(400, "invalid_field", _l("“%(name)s” must be a number.", name=name)) from None
+
+
+def _location() -> dict:
+    """Where a mobile entry is: its point (the service checks it and reads its district) and address."""
+    return {"lat": _optional_number("lat"), "lng": _optional_number("lng"), "address": request.form.get("address", "")}
+
+
 @bp.route("/calls/<int:call_id>/entries", methods=["POST"])
 @csrf.exempt
 @api_view
@@ -187,7 +244,7 @@ def submit_entry(call_id: int):
     call = _published_call(call_id)
     if not request.mimetype.startswith("multipart/"):
         raise ApiError(415)
-    data = entry_service.EntryData(title=request.form.get("title", ""),
+    data = entry_service.EntryData(title=request.form.get("title", ""), **_location(),
                                    description=request.form.get("description", ""),
                                    topic_id=_optional_id("topic_id"), place_id=_optional_id("place_id"),
                                    theme_id=_optional_id("theme_id"))

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from contest.forms import DescribesFile, DisplayName, Form, MinuteField
+from contest.forms import DescribesFile, DisplayName, Form, LocationForm, MinuteField
 from contest.models import CHANNEL_LABELS, STAFF_CHANNELS, AdvanceMode, CallKind, CombineOn
 from contest.services.calls import IMAGE_FORMATS
 from contest.services.results import NOTICE_DAYS
@@ -87,7 +87,7 @@ class ModerationForm(Form):
     reject = SubmitField(_l("Reject selected"))
 
 
-class StaffEntryForm(Form):
+class StaffEntryForm(LocationForm):
     channel = SelectField(_l("How the entry reached you"),
                           choices=[SelectChoice(c.value, CHANNEL_LABELS[c]) for c in STAFF_CHANNELS])
     author_email = EmailField(_l("Entrant's e-mail, if they have an account"),

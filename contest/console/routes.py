@@ -179,7 +179,8 @@ def staff_entry(call: Call):
                                                   "the entrant's name instead."))
         if not form.errors:
             data = entry_service.EntryData(title=form.title.data, description=form.description.data or "",
-                                           topic_id=form.topic_id.data or None, place_id=form.place_id.data or None)
+                                           topic_id=form.topic_id.data or None, place_id=form.place_id.data or None,
+                                           **form.location())
             with saving(form.form_errors) as saved:
                 entry = entry_service.staff_entry(
                     current_user, call, channel=Channel(form.channel.data), data=data,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from contest.extensions import db
-from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
+from contest.forms import image_slots, place_choices, set_entry_choices, undescribed_slots
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.meetings import bp
@@ -29,7 +29,7 @@ def _meeting_form(meeting: Meeting | None = None, posted: bool = True) -> Meetin
     """The meeting form: as posted, or (on a GET, or beside another form that was posted) as the meeting is."""
     fresh = request.method == "GET" or not posted
     form = MeetingForm(formdata=None, obj=meeting) if meeting is not None and fresh else MeetingForm()
-    form.place_id.choices = department_choices(_("No particular place"))
+    form.place_id.choices = place_choices(_("No particular place"))
     if fresh:
         if meeting is None:
             form.held_at.data = _to_local(utcnow()).replace(second=0, microsecond=0)

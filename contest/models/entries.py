@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -59,6 +59,9 @@ STATUS_LABELS = {
 }
 
 
+MAP_ROWS = text("status = 'approved' AND merged_into_id IS NULL AND lat IS NOT NULL")
+
+
 class Entry(db.Model):
     __tablename__ = "entry"
     # Held per author and call: a slot number below the call's limit. Two submissions at the same moment
@@ -67,6 +70,10 @@ class Entry(db.Model):
         UniqueConstraint("call_id", "author_id", "slot"),
         # The gallery: a call's approved entries, newest first, a page at a time.
         Index("ix_entry_gallery", "call_id", "status", "id"),
+        # The map reads only public placed entries: a viewport's clusters group by a prefix of the cell, the walk
+        # reads a box of latitudes. Partial, and holding the point, so both are read from the index alone.
+        Index("ix_entry_map_cell", "call_id", "cell", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
+        Index("ix_entry_map_lat", "call_id", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +89,11 @@ class Entry(db.Model):
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"))
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("call_theme.id", ondelete="SET NULL"))  # which it answers
     place_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    # Where exactly, when the author gave it: a WGS-84 point and the address as typed (contest.geo).
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    cell: Mapped[str | None] = mapped_column(String(9))  # the point's geohash, set with it
     licence_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

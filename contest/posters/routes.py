@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from contest.extensions import db
-from contest.forms import department_choices
+from contest.forms import place_choices
 from contest.models import Call, CallState, Poster
 from contest.permissions import call_staff_required, can_manage_call
 from contest.posters import bp
@@ -21,7 +21,7 @@ from contest.views import saving
 @call_staff_required
 def manage(call: Call):
     form = PosterForm()
-    form.place_id.choices = department_choices(_("No particular place"))
+    form.place_id.choices = place_choices(_("No particular place"))
     if form.validate_on_submit():
         with saving(form.form_errors) as saved:
             poster = poster_service.create_poster(current_user, call, label=form.label.data,

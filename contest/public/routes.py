@@ -210,6 +210,26 @@ def gallery(call_id: int):
                            highlight=search.highlight)
 
 
+@bp.route("/calls/<int:call_id>/map")
+def call_map(call_id: int):
+    """The call's placed ideas on a map (drawn by script over the vendored district outlines) and, beside it, the
+    same as a list: the newest placed, or with `near=lat,lng` those within a walk of the point, with distances."""
+    from contest.geo import parse_point
+    from contest.services import map as map_service
+
+    call = public_call(call_id)
+    walk = None
+    if request.args.get("near"):
+        point = parse_point(request.args["near"])
+        if point is None:
+            abort(400, _("Give the point as latitude,longitude of a place in the city."))
+        walk = map_service.near(call, *point, request.args.get("minutes", type=int))
+    pagination = db.paginate(map_service.placed_entries(call), per_page=50, error_out=False) if walk is None else None
+    return render_template("calls/map.html", call=call, walk=walk, pagination=pagination,
+                           minutes=map_service.walk_minutes(request.args.get("minutes", type=int)),
+                           shading=map_service.district_counts(call))
+
+
 @bp.route("/entries/<int:entry_id>")
 def entry(entry_id: int):
     entry = entry_service.entry_by_id(

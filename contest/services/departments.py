@@ -103,3 +103,25 @@ def delete_department(actor: User, department: Department) -> None:
     record(actor, "department.delete", "department", department.id, name=department.name)
     db.session.delete(department)
     db.session.flush()
+
+
+def is_place(department: Department) -> bool:
+    """Whether an entry may name the department as its place: a part of the city, never an agency."""
+    return department.kind is not DepartmentKind.AGENCY
+
+
+def place_at(lat: float, lng: float, chosen: Department | None = None) -> Department | None:
+    """The place of a point: the district whose vendored outline holds it (contest.geo), or the street or
+    community chosen under that district; None where no outline holds it or the tree has no such district."""
+    from contest.geo import district_at
+
+    district = district_at(lat, lng)
+    if district is None:
+        return None
+    department = db.session.scalar(select(Department).where(Department.kind == DepartmentKind.DISTRICT,
+                                                            Department.name == district.name).limit(1))
+    if department is None:
+        return None
+    if chosen is not None and any(a.id == department.id for a in ancestors(chosen)):
+        return chosen  # a street or community inside the district the point falls in
+    return department

@@ -1,6 +1,7 @@
 """Entries: submitting, editing and withdrawing them, entering them on someone's behalf, moderating them."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from contest import database
 from contest.extensions import db
+from contest.geo import geohash, in_city_bounds
 from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
 from contest.links import external_url
 from contest.mail import send_mail, send_once_each
@@ -35,9 +37,10 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError, following, pending_uploads
 from contest.services.audit import record
+from contest.services.departments import is_place, place_at
 from contest.services.media import delete_images, process_uploads, store_image
 from contest.services.visibility import is_public
-from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
+from contest.text import ADDRESS, DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
 
 
 @dataclass
@@ -58,6 +61,9 @@ class EntryData:
     topic_id: int | None = None
     place_id: int | None = None
     theme_id: int | None = None  # one of the call's themes, which the entry answers
+    lat: float | None = None  # a WGS-84 point, given together with lng
+    lng: float | None = None
+    address: str = ""
 
 
 def can_view_entry(user: User, entry: Entry) -> bool:
@@ -106,11 +112,27 @@ def _check_data(call: Call, data: EntryData) -> EntryData:
     if data.topic_id is not None and (db.session.get(Topic, data.topic_id) is None
                                       or db.session.get(Topic, data.topic_id).call_id != call.id):
         raise ServiceError(_("Choose the topic of your idea."))
-    if data.place_id is not None and db.session.get(Department, data.place_id) is None:
+    place = db.session.get(Department, data.place_id) if data.place_id is not None else None
+    if data.place_id is not None and (place is None or not is_place(place)):
         raise ServiceError(_("Unknown place."))
+    data = replace(data, address=ADDRESS.check(data.address))
+    if (data.lat is None) != (data.lng is None):
+        raise ServiceError(_("Give both the latitude and the longitude of the place, or neither."))
+    if data.lat is not None:
+        if not (math.isfinite(data.lat) and math.isfinite(data.lng)) or not in_city_bounds(data.lat, data.lng):
+            raise ServiceError(_("This point is outside the city: choose a place in Shanghai."))
+        derived = place_at(data.lat, data.lng, place)
+        if derived is not None:  # the outlines know the point: its district wins over a choice elsewhere
+            data = replace(data, place_id=derived.id)
     if data.theme_id is not None and data.theme_id not in {t.id for t in call.themes}:
         raise ServiceError(_("Choose one of this call's themes."))
     return data
+
+
+def _location(data: EntryData) -> dict:
+    """An entry's point, its cell and its address, from checked data."""
+    cell = geohash(data.lat, data.lng) if data.lat is not None else None
+    return {"lat": data.lat, "lng": data.lng, "cell": cell, "address": data.address}
 
 
 def _check_image_count(call: Call, count: int) -> None:
@@ -222,7 +244,7 @@ def submit_entry(actor: User, call: Call, data: EntryData, uploads: list[Upload]
     processed = _process(actor, call, uploads)
     entry = Entry(call=call, author=actor, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
-                  theme_id=data.theme_id,
+                  theme_id=data.theme_id, **_location(data),
                   licence_accepted_at=utcnow(), poster_id=poster.id if poster is not None else None)
     _add_with_slot(entry, call, actor)
     images = _attach_images(entry, uploads, processed, actor, is_scan=False)
@@ -280,6 +302,8 @@ def edit_entry(actor: User, entry: Entry, data: EntryData, alt_texts: dict[int, 
     images = _attach_images(entry, new_uploads, processed, actor, is_scan=False, start=len(kept))
     entry.title, entry.description = data.title, data.description
     entry.topic_id, entry.place_id, entry.theme_id = data.topic_id, data.place_id, data.theme_id
+    for name, value in _location(data).items():
+        setattr(entry, name, value)
     entry.updated_at = utcnow()
     if entry.status in (EntryStatus.APPROVED, EntryStatus.REJECTED):
         entry.status, entry.rejection_reason = EntryStatus.SUBMITTED, ""
@@ -325,7 +349,7 @@ def staff_entry(actor: User, call: Call, *, channel: Channel, data: EntryData, u
     entry = Entry(call=call, author=author, author_name=author_name,
                   entered_by_id=actor.id, channel=channel, title=data.title,
                   description=data.description, topic_id=data.topic_id, place_id=data.place_id,
-                  theme_id=data.theme_id,
+                  theme_id=data.theme_id, **_location(data),
                   status=EntryStatus.APPROVED, moderated_at=utcnow(), moderated_by_id=actor.id,
                   meeting_id=meeting.id if meeting is not None else None)
     _add_with_slot(entry, call, author)

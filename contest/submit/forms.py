@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from contest.forms import Form
+from contest.forms import Form, LocationForm
 from contest.text import DESCRIPTION, TITLE
 
 
-class EntryForm(Form):
+class EntryForm(LocationForm):
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give your entry a title.")),
                                                   Length(max=TITLE.max)])
     description = TextAreaField(_l("Description"), validators=[Length(max=DESCRIPTION.max)])

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def _data(form) -> entry_service.EntryData:
     return entry_service.EntryData(title=form.title.data or "", description=form.description.data or "",
                                    topic_id=form.topic_id.data or None, place_id=form.place_id.data or None,
-                                   theme_id=form.theme_id.data or None)
+                                   theme_id=form.theme_id.data or None, **form.location())
 
 
 def _status(form, unavailable: bool, slot_errors: dict[str, str]) -> tuple[int, dict]:
@@ -150,6 +150,7 @@ def edit(entry_id: int):
     if request.method == "GET":
         form.topic_id.data = entry.topic_id or 0
         form.place_id.data = entry.place_id or 0
+        form.fill_location(entry)
         form.theme_id.data = entry.theme_id or 0
     problem, unavailable = None, False
     try:

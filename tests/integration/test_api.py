@@ -66,6 +66,7 @@ def open_data(app, story, city, transport_commission, transport_organiser):  # n
                       originals_public=True)
     idea = _entry(app, entrant, ideas, "街角的长椅", EntryStatus.APPROVED, 400)
     idea.place_id = city.id
+    idea.lat, idea.lng, idea.cell, idea.address = 31.1886, 121.4368, "wtw37me", "漕溪北路"
     draft = make_call(transport_commission, title="未发布的征集")
     hidden = approved_entries(draft, 1, start_seed=500)[0]
     draft.published_at = None
@@ -90,6 +91,13 @@ def _urls(data) -> list[tuple[str, int]]:
         urls += [(f"/api/v1/calls/{call.id}", 200), (f"/api/v1/calls/{call.id}/entries", 200),
                  (f"/api/v1/calls/{call.id}/rounds", 200), (f"/api/v1/calls/{call.id}/follow-ups", 200)]
     urls += [(f"/api/v1/entries/{e.id}", 200) for e in public]
+    ideas = data["ideas"].id
+    urls += [(f"/api/v1/calls/{ideas}/entries.geojson", 200), (f"/api/v1/calls/{ideas}/entries.geojson?page=2", 200),
+             (f"/api/v1/calls/{ideas}/entries.geojson?near=31.19,121.437&minutes=10", 200),
+             (f"/api/v1/calls/{ideas}/entries.geojson?near=1,2", 400),
+             (f"/api/v1/calls/{ideas}/clusters.geojson?bbox=30.6,120.8,31.9,122.2", 200),
+             (f"/api/v1/calls/{ideas}/clusters.geojson?bbox=31.18,121.43,31.19,121.44", 200),
+             (f"/api/v1/calls/{ideas}/clusters.geojson", 400)]
     urls += [(f"/api/v1/entries/{entry_id}", 404) for entry_id in data["unpublic"]]
     draft = data["draft"].id
     urls += [(f"/api/v1/calls/{draft}{tail}", 404) for tail in ("", "/entries", "/rounds", "/results", "/follow-ups")]
@@ -241,7 +249,11 @@ def test_every_object_in_the_document_is_closed(contract):
             if "properties" in node and node.get("additionalProperties") is not False:
                 open_objects.append("/".join(where))
             for key, value in node.items():
-                walk(value, [*where, key])
+                if key == "properties" and isinstance(value, dict):  # a map of names (GeoJSON has "properties")
+                    for name, schema in value.items():
+                        walk(schema, [*where, key, name])
+                else:
+                    walk(value, [*where, key])
         elif isinstance(node, list):
             for n, value in enumerate(node):
                 walk(value, [*where, str(n)])

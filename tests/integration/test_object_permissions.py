@@ -225,6 +225,7 @@ def _world(transport_commission, planning_bureau, transport_organiser):
 CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "public.call": [("GET", "/calls/{draft_call}", "staff")],
     "public.gallery": [("GET", "/calls/{draft_call}/entries", None)],
+    "public.call_map": [("GET", "/calls/{draft_call}/map", None)],
     "public.entry": [("GET", "/entries/{entry}", "staff")],
     "public.results": [("GET", "/calls/{draft_call}/results", None)],
     "feeds.call_calendar": [("GET", "/calls/{draft_call}/calendar.ics", None)],
@@ -327,6 +328,8 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "api.call_entries": [("GET", "/api/v1/calls/{draft_call}/entries", None),
                          ("POST", "/api/v1/calls/{draft_call}/entries", None)],
     "api.entry": [("GET", "/api/v1/entries/{entry}", None)],
+    "api.call_entries_geojson": [("GET", "/api/v1/calls/{draft_call}/entries.geojson", None)],
+    "api.call_clusters": [("GET", "/api/v1/calls/{draft_call}/clusters.geojson?bbox=30.6,120.8,31.9,122.2", None)],
     "api.call_rounds": [("GET", "/api/v1/calls/{draft_call}/rounds", None)],
     "api.call_results": [("GET", "/api/v1/calls/{draft_call}/results", None)],
     "api.call_follow_ups": [("GET", "/api/v1/calls/{draft_call}/follow-ups", None)],
