@@ -14,7 +14,7 @@ from contest.permissions import call_staff_required
 from contest.public.routes import results_context
 from contest.services import ServiceError
 from contest.services import results as results_service
-from contest.tabular import download
+from contest.tabular import download, xlsx_response
 
 
 @bp.route("/calls/<int:call_id>/results")
@@ -122,6 +122,14 @@ def results_csv(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
     return download(results_service.export_csv(call), f"results-call-{call.id}.csv")
+
+
+@bp.route("/calls/<int:call_id>/results.xlsx")
+@call_staff_required
+def results_xlsx(call: Call):
+    if results_service.snapshot(call) is None and not results_service.rounds_over(call):
+        return _failed(call, _("The results can be exported once every round is over."))
+    return xlsx_response([results_service.export_sheet(call, _("Results"))], f"results-call-{call.id}.xlsx")
 
 
 @bp.route("/calls/<int:call_id>/results.json")

@@ -135,6 +135,8 @@ PAGES = {
     "public.results": ("anonymous", lambda c: url_for("public.results", call_id=c["results_call"].id), 200),
     "console.results": ("organiser", lambda c: url_for("console.results", call_id=c["results_call"].id), 200),
     "console.results_csv": ("organiser", lambda c: url_for("console.results_csv", call_id=c["results_call"].id), 200),
+    "console.results_xlsx": ("organiser", lambda c: url_for("console.results_xlsx", call_id=c["results_call"].id),
+                             200),
     "console.results_json": ("organiser", lambda c: url_for("console.results_json",
                                                             call_id=c["results_call"].id), 200),
     "submit.feedback": ("entrant", lambda c: url_for("submit.feedback", entry_id=c["feedback_entry"].id), 200),
@@ -214,6 +216,8 @@ PAGES = {
     "api_tokens.index": ("citizen", lambda c: url_for("api_tokens.index"), 200),
     "console.entries_csv": ("organiser", lambda c: url_for("console.entries_csv", call_id=c["call"].id), 200),
     "console.figures_csv": ("organiser", lambda c: url_for("console.figures_csv", call_id=c["call"].id), 200),
+    "console.entries_xlsx": ("organiser", lambda c: url_for("console.entries_xlsx", call_id=c["call"].id), 200),
+    "console.figures_xlsx": ("organiser", lambda c: url_for("console.figures_xlsx", call_id=c["call"].id), 200),
     **{f"api.{name}": ("anonymous", build, status) for name, build, status in [
         ("index", lambda c: url_for("api.index"), 200), ("openapi", lambda c: url_for("api.openapi"), 200),
         ("calls", lambda c: url_for("api.calls"), 200),
@@ -237,6 +241,7 @@ PAGES = {
 }
 # Pages that are not HTML.
 NOT_HTML = {"media.image", "console.results_csv", "console.results_json", "posters.png", "posters.pdf",
+            "console.results_xlsx", "console.entries_xlsx", "console.figures_xlsx",
             "console.entries_csv", "console.figures_csv", "health.healthz", "health.readyz", "feeds.call_calendar",
             "feeds.meeting_calendar", "feeds.calendar", "feeds.feed", "feeds.sitemap", "feeds.robots"} | {
     e for e in PAGES if e.startswith("api.")}

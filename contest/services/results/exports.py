@@ -1,4 +1,4 @@
-"""The ranking with every part of each score, for the organisers: as CSV and as JSON."""
+"""The ranking with every part of each score, for the organisers: as CSV, XLSX and JSON."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ from contest.models import (
 from contest.services.results.awards import awards_of
 from contest.services.results.ranking import compute, snapshot
 from contest.snapshot import Place, Snapshot
-from contest.tabular import csv_dicts_text
+from contest.tabular import Sheet, csv_dicts_text, dict_rows
 
 EXPORT_COLUMNS = ["rank", "entry_id", "title", "author", "finalist", "out_in", "combined", "expert_score",
                   "expert_rank", "expert_rank_low", "expert_rank_high", "jurors", "public_score", "public_rank",
@@ -48,6 +48,13 @@ def export_csv(call: Call) -> str:
     """The ranking as CSV (contest.tabular: formulas escaped, with a byte-order mark)."""
     _snap, rows = export_rows(call)
     return csv_dicts_text(list(rows[0]) if rows else EXPORT_COLUMNS, rows)
+
+
+def export_sheet(call: Call, name: str) -> Sheet:
+    """The ranking as one sheet of an .xlsx (the same rows as the CSV)."""
+    _snap, rows = export_rows(call)
+    columns = list(rows[0]) if rows else EXPORT_COLUMNS
+    return Sheet(name, columns, dict_rows(columns, rows))
 
 
 def export_json(call: Call) -> str:
