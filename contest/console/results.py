@@ -13,6 +13,7 @@ from contest.models import Call, Objection
 from contest.permissions import call_staff_required
 from contest.public.routes import results_context
 from contest.services import ServiceError
+from contest.services import documents as document_service
 from contest.services import results as results_service
 from contest.tabular import download, xlsx_response
 
@@ -130,6 +131,16 @@ def results_xlsx(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
     return xlsx_response([results_service.export_sheet(call, _("Results"))], f"results-call-{call.id}.xlsx")
+
+
+@bp.route("/calls/<int:call_id>/results/notice.pdf")
+@call_staff_required
+def results_notice(call: Call):
+    try:
+        body = document_service.notice_pdf(current_user, call)
+    except ServiceError as error:
+        return _failed(call, error)
+    return download(body, f"results-notice-call-{call.id}.pdf", "application/pdf")
 
 
 @bp.route("/calls/<int:call_id>/results.json")

@@ -16,10 +16,12 @@ from contest.forms import set_entry_choices
 from contest.models import Call, CallKind, Channel, Entry, EntryImage
 from contest.posters.visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
+from contest.services import documents as document_service
 from contest.services import entries as entry_service
 from contest.services import results as results_service
 from contest.submission_limits import submission_limits
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, image_slots, speak_for, undescribed_slots
+from contest.tabular import download
 
 bp = Blueprint("submit", __name__)
 log = logging.getLogger(__name__)
@@ -116,7 +118,19 @@ def my_entries():
         .options(selectinload(Entry.call), selectinload(Entry.pictures).joinedload(EntryImage.image))
         .order_by(Entry.created_at.desc())
     ).all()
-    return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm())
+    return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm(),
+                           awarded=document_service.awarded_entries(current_user))
+
+
+@bp.route("/my/entries/<int:entry_id>/certificate.pdf")
+@login_required
+def certificate(entry_id: int):
+    entry = _own_entry(entry_id)
+    try:
+        body = document_service.certificate_pdf(current_user, entry)
+    except LookupError:
+        abort(404)
+    return download(body, f"certificate-entry-{entry.id}.pdf", "application/pdf")
 
 
 @bp.route("/my/entries/<int:entry_id>/feedback")
