@@ -46,7 +46,8 @@ HEADINGS = {
     "combined": _l("Combined score"), "expert_score": _l("Jury score"), "expert_rank": _l("Jury rank"),
     "expert_rank_low": _l("Jury rank (best case)"), "expert_rank_high": _l("Jury rank (worst case)"),
     "jurors": _l("Jurors"), "public_score": _l("Public score"), "public_rank": _l("Public rank"),
-    "prize": _l("Prize"),
+    "prize": _l("Prize"), "objection_id": _l("Objection"), "reason": _l("Reason"), "answer": _l("Answer"),
+    "filed_at": _l("Filed at"), "answered_at": _l("Answered at"),
 }
 
 

@@ -130,7 +130,8 @@ def results_csv(call: Call):
 def results_xlsx(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    return xlsx_response([results_service.export_sheet(call, _("Results"))], f"results-call-{call.id}.xlsx")
+    sheets = results_service.export_sheets(call, (_("Results"), _("Objections and answers")))
+    return xlsx_response(sheets, f"results-call-{call.id}.xlsx")
 
 
 @bp.route("/calls/<int:call_id>/results/notice.pdf")

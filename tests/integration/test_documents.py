@@ -93,6 +93,9 @@ def test_an_entrant_downloads_the_certificate_of_their_award_on_one_a4_page(app,
     for part in (entry.byline, award.prize.name, call.title, entry.title, call.department.name, day):
         assert " ".join(part.split()) in text, part
     assert ("荣誉证书" if language == "zh" else "Certificate") in text
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False, "WeasyPrint's import leaves the image pipeline's guard as it was"
 
 
 def test_nobody_else_gets_a_certificate(app, client, published):

@@ -11,6 +11,7 @@ import pytest
 
 from contest.extensions import db
 from contest.models import Entry
+from contest.services import results as results_service
 from contest.tabular import XLSX, cell
 from tests.helpers import log_in, make_user
 from tests.integration.test_exports import exported  # noqa: F401 (the fixture)
@@ -89,9 +90,21 @@ def test_the_entries_and_figures_as_xlsx_hold_the_rows_of_their_csv(client, expo
 def test_the_results_as_xlsx_hold_every_part_of_each_score_as_numbers(app, client, story, transport_organiser):
     _name_authors_with_formulas(story)
     call = story["call"]
+    with app.test_request_context():
+        results_service.publish(transport_organiser, call, 7, None)
+        objection = results_service.file_objection(story["voters"][0], call, story["entries"][1].id, "=1+1 计票有误")
+        results_service.answer_objection(transport_organiser, objection, "已复核")
+    db.session.commit()
     log_in(client, transport_organiser.email)
     speak(client, "en")
-    sheet = read_xlsx(client.get(f"/console/calls/{call.id}/results.xlsx")).active
+    book = read_xlsx(client.get(f"/console/calls/{call.id}/results.xlsx"))
+    assert book.sheetnames == ["Results", "Objections and answers"], "one sheet per table"
+    objections = list(book["Objections and answers"].iter_rows(values_only=True))
+    assert objections[0] == ("Objection", "Filed at", "Entry", "Reason", "Answer", "Answered at")
+    assert objections[1][0] == objection.id and objections[1][2] == story["entries"][1].id
+    assert objections[1][3] == "'=1+1 计票有误" and objections[1][4] == "已复核"
+    assert isinstance(objections[1][1], datetime) and isinstance(objections[1][5], datetime)
+    sheet = book["Results"]
     lines = csv_rows(client.get(f"/console/calls/{call.id}/results.csv"))
     same_rows(sheet, lines)
     header = [c.value for c in sheet[1]]

@@ -12,6 +12,7 @@ from contest.models import (
     Entry,
 )
 from contest.services.results.awards import awards_of
+from contest.services.results.publication import objections_of
 from contest.services.results.ranking import compute, snapshot
 from contest.snapshot import Place, Snapshot
 from contest.tabular import Sheet, csv_dicts_text, dict_rows
@@ -50,11 +51,16 @@ def export_csv(call: Call) -> str:
     return csv_dicts_text(list(rows[0]) if rows else EXPORT_COLUMNS, rows)
 
 
-def export_sheet(call: Call, name: str) -> Sheet:
-    """The ranking as one sheet of an .xlsx (the same rows as the CSV)."""
+OBJECTION_COLUMNS = ["objection_id", "filed_at", "entry_id", "reason", "answer", "answered_at"]
+
+
+def export_sheets(call: Call, names: tuple[str, str]) -> list[Sheet]:
+    """The ranking (the same rows as the CSV) and the objections with their answers, as the sheets of an .xlsx
+    (`names`: the two tabs' names in the reader's language). Objections carry no author."""
     _snap, rows = export_rows(call)
     columns = list(rows[0]) if rows else EXPORT_COLUMNS
-    return Sheet(name, columns, dict_rows(columns, rows))
+    objections = [[o.id, o.created_at, o.entry_id, o.reason, o.answer, o.answered_at] for o in objections_of(call)]
+    return [Sheet(names[0], columns, dict_rows(columns, rows)), Sheet(names[1], OBJECTION_COLUMNS, objections)]
 
 
 def export_json(call: Call) -> str:
