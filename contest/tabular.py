@@ -174,7 +174,8 @@ def csv_response(columns: Sequence[str], rows: Iterable[Sequence], filename: str
 
 
 def download(body: str, filename: str, mimetype: str = "text/csv") -> Response:
-    """A sheet (already made by `csv_text`) as a download with the headers every export carries."""
+    """A file already made (a sheet by `csv_text`, a PDF document) as a download with the headers every export
+    carries."""
     return _export_headers(Response(body, mimetype=mimetype), filename)
 
 
