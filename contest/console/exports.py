@@ -1,7 +1,8 @@
-"""CSV exports for a call's organisers: every entry with its provenance, and the call's figures (written by
+"""CSV and XLSX exports for a call's organisers: every entry with its provenance, and the call's figures (written by
 contest.tabular, the one writer of spreadsheets). Names, never e-mail addresses."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from contest.console import bp
@@ -9,7 +10,7 @@ from contest.models import Call, Department, Entry, Topic, User
 from contest.permissions import call_staff_required
 from contest.services import entries as entry_service
 from contest.services import results as results_service
-from contest.tabular import csv_response
+from contest.tabular import Sheet, csv_response, xlsx_response
 
 ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "theme", "place", "meeting_id",
                  "poster_id", "merged_into_id", "author", "group", "moderated_at", "rejection_reason"]
@@ -48,3 +49,15 @@ def entries_csv(call: Call):
 def figures_csv(call: Call):
     return csv_response(FIGURE_COLUMNS, figure_rows(call), f"figures-call-{call.id}.csv")
 
+
+
+@bp.route("/calls/<int:call_id>/entries.xlsx")
+@call_staff_required
+def entries_xlsx(call: Call):
+    return xlsx_response([Sheet(_("Entries"), ENTRY_COLUMNS, entry_rows(call))], f"entries-call-{call.id}.xlsx")
+
+
+@bp.route("/calls/<int:call_id>/figures.xlsx")
+@call_staff_required
+def figures_xlsx(call: Call):
+    return xlsx_response([Sheet(_("Figures"), FIGURE_COLUMNS, figure_rows(call))], f"figures-call-{call.id}.xlsx")

@@ -12,8 +12,9 @@ from contest.extensions import db
 from contest.models import Call, Objection
 from contest.permissions import call_staff_required
 from contest.services import ServiceError
+from contest.services import documents as document_service
 from contest.services import results as results_service
-from contest.tabular import download
+from contest.tabular import download, xlsx_response
 
 
 @bp.route("/calls/<int:call_id>/results")
@@ -121,6 +122,25 @@ def results_csv(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
     return download(results_service.export_csv(call), f"results-call-{call.id}.csv")
+
+
+@bp.route("/calls/<int:call_id>/results.xlsx")
+@call_staff_required
+def results_xlsx(call: Call):
+    if results_service.snapshot(call) is None and not results_service.rounds_over(call):
+        return _failed(call, _("The results can be exported once every round is over."))
+    sheets = results_service.export_sheets(call, (_("Results"), _("Objections and answers")))
+    return xlsx_response(sheets, f"results-call-{call.id}.xlsx")
+
+
+@bp.route("/calls/<int:call_id>/results/notice.pdf")
+@call_staff_required
+def results_notice(call: Call):
+    try:
+        body = document_service.notice_pdf(current_user, call)
+    except ServiceError as error:
+        return _failed(call, error)
+    return download(body, f"results-notice-call-{call.id}.pdf", "application/pdf")
 
 
 @bp.route("/calls/<int:call_id>/results.json")

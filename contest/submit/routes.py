@@ -14,12 +14,14 @@ from contest.forms import image_slots, set_entry_choices, undescribed_slots
 from contest.models import Call, CallKind, Channel, Entry
 from contest.poster_visits import remembered as remembered_poster
 from contest.services import ServiceError, Unavailable
+from contest.services import documents as document_service
 from contest.services import entries as entry_service
 from contest.services import issues as issue_service
 from contest.services import results as results_service
 from contest.submission_limits import submission_limits
 from contest.submit import bp
 from contest.submit.forms import EditEntryForm, EntryForm, WithdrawForm, speak_for
+from contest.tabular import download
 from contest.views import saving
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,19 @@ def enter(call_id: int):
 @login_required
 def my_entries():
     entries = entry_service.entries_of_author(current_user)
-    return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm())
+    return render_template("submit/my_entries.html", entries=entries, withdraw_form=WithdrawForm(),
+                           awarded=document_service.awarded_entries(current_user))
+
+
+@bp.route("/my/entries/<int:entry_id>/certificate.pdf")
+@login_required
+def certificate(entry_id: int):
+    entry = _own_entry(entry_id)
+    try:
+        body = document_service.certificate_pdf(current_user, entry)
+    except LookupError:
+        abort(404)
+    return download(body, f"certificate-entry-{entry.id}.pdf", "application/pdf")
 
 
 @bp.route("/my/entries/<int:entry_id>/feedback")

@@ -160,7 +160,7 @@ def _published_results(app, organiser, department, entrant):
     """A call whose votes round is over and whose results are published, with an answered objection."""
     from datetime import timedelta
 
-    from contest.models import EntryStatus
+    from contest.models import EntryStatus, Prize
     from contest.models.types import utcnow
     from contest.services import results
     from contest.services.entries import EntryData, Upload, submit_entry
@@ -168,6 +168,7 @@ def _published_results(app, organiser, department, entrant):
 
     call = make_call(department, title="口袋公园设计")
     call.expert_weight, call.public_weight = 0, 100
+    call.prizes = [Prize(position=0, name="一等奖", count=1)]  # the entry's award has a certificate
     with app.test_request_context():
         entry = submit_entry(entrant, call, EntryData(title="小小沙坑"), [Upload(picture_bytes(2), "沙坑")],
                              accepted_terms=True)
@@ -187,9 +188,15 @@ PAGES = {
     "public.results": ("anonymous", lambda c: url_for("public.results", call_id=c["results_call"].id), 200),
     "console.results": ("organiser", lambda c: url_for("console.results", call_id=c["results_call"].id), 200),
     "console.results_csv": ("organiser", lambda c: url_for("console.results_csv", call_id=c["results_call"].id), 200),
+    "console.results_xlsx": ("organiser", lambda c: url_for("console.results_xlsx", call_id=c["results_call"].id),
+                             200),
     "console.results_json": ("organiser", lambda c: url_for("console.results_json",
                                                             call_id=c["results_call"].id), 200),
     "submit.feedback": ("entrant", lambda c: url_for("submit.feedback", entry_id=c["feedback_entry"].id), 200),
+    "submit.certificate": ("entrant", lambda c: url_for("submit.certificate", entry_id=c["feedback_entry"].id),
+                           200),
+    "console.results_notice": ("organiser", lambda c: url_for("console.results_notice",
+                                                              call_id=c["results_call"].id), 200),
     "public.index": ("anonymous", lambda c: url_for("public.index"), 200),
     "public.set_language": ("anonymous", lambda c: url_for("public.set_language", code=c["language"]), 302),
     "public.privacy": ("anonymous", lambda c: url_for("public.privacy"), 200),
@@ -272,6 +279,8 @@ PAGES = {
     "api_tokens.index": ("citizen", lambda c: url_for("api_tokens.index"), 200),
     "console.entries_csv": ("organiser", lambda c: url_for("console.entries_csv", call_id=c["call"].id), 200),
     "console.figures_csv": ("organiser", lambda c: url_for("console.figures_csv", call_id=c["call"].id), 200),
+    "console.entries_xlsx": ("organiser", lambda c: url_for("console.entries_xlsx", call_id=c["call"].id), 200),
+    "console.figures_xlsx": ("organiser", lambda c: url_for("console.figures_xlsx", call_id=c["call"].id), 200),
     **{f"api.{name}": ("anonymous", build, status) for name, build, status in [
         ("index", lambda c: url_for("api.index"), 200), ("openapi", lambda c: url_for("api.openapi"), 200),
         ("calls", lambda c: url_for("api.calls"), 200),
@@ -298,6 +307,8 @@ PAGES = {
 }
 # Pages that are not HTML.
 NOT_HTML = {"media.image", "console.results_csv", "console.results_json", "posters.png", "posters.pdf",
+            "console.results_xlsx", "console.entries_xlsx", "console.figures_xlsx", "console.results_notice",
+            "submit.certificate",
             "console.entries_csv", "console.figures_csv", "health.healthz", "health.readyz", "feeds.call_calendar",
             "feeds.meeting_calendar", "feeds.calendar", "feeds.feed", "feeds.sitemap", "feeds.robots"} | {
     e for e in PAGES if e.startswith("api.")}

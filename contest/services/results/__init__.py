@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contest.services.results.awards import awards_of, default_awards, set_awards
 from contest.services.results.entrant_feedback import Feedback, RoundFeedback, feedback
-from contest.services.results.exports import EXPORT_COLUMNS, export_csv, export_json, export_rows
+from contest.services.results.exports import EXPORT_COLUMNS, export_csv, export_json, export_rows, export_sheets
 from contest.services.results.publication import (
     NOTICE_DAYS,
     FeedbackLink,
@@ -41,7 +41,8 @@ from contest.services.results.ranking import (
 __all__ = [
     "BOOTSTRAP_SAMPLES", "EXPORT_COLUMNS", "Feedback", "FeedbackLink", "Formula", "NOTICE_DAYS", "RoundFeedback",
     "answer_objection", "awards_of", "check_formula", "compute", "default_awards", "export_csv", "export_json",
-    "export_rows", "feedback", "figures", "file_objection", "final_refusal", "finalise", "in_notice_period",
-    "objections_of", "page_of_rows", "RESULTS_PAGE", "publish", "remap_snapshot", "results_context", "rounds_over",
-    "set_awards", "set_formula", "shown_rows", "snapshot", "tell_notice_periods_over",
+    "export_rows", "export_sheets", "feedback", "figures", "file_objection", "final_refusal", "finalise",
+    "in_notice_period", "objections_of", "page_of_rows", "RESULTS_PAGE", "publish", "remap_snapshot",
+    "results_context", "rounds_over", "set_awards", "set_formula", "shown_rows", "snapshot",
+    "tell_notice_periods_over",
 ]

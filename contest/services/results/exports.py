@@ -1,4 +1,4 @@
-"""The ranking with every part of each score, for the organisers: as CSV and as JSON."""
+"""The ranking with every part of each score, for the organisers: as CSV, XLSX and JSON."""
 from __future__ import annotations
 
 import json
@@ -12,9 +12,10 @@ from contest.models import (
     Entry,
 )
 from contest.services.results.awards import awards_of
+from contest.services.results.publication import objections_of
 from contest.services.results.ranking import compute, snapshot
 from contest.snapshot import Place, Snapshot
-from contest.tabular import csv_dicts_text
+from contest.tabular import Sheet, csv_dicts_text, dict_rows
 
 EXPORT_COLUMNS = ["rank", "entry_id", "title", "author", "finalist", "out_in", "combined", "expert_score",
                   "expert_rank", "expert_rank_low", "expert_rank_high", "jurors", "public_score", "public_rank",
@@ -48,6 +49,18 @@ def export_csv(call: Call) -> str:
     """The ranking as CSV (contest.tabular: formulas escaped, with a byte-order mark)."""
     _snap, rows = export_rows(call)
     return csv_dicts_text(list(rows[0]) if rows else EXPORT_COLUMNS, rows)
+
+
+OBJECTION_COLUMNS = ["objection_id", "filed_at", "entry_id", "reason", "answer", "answered_at"]
+
+
+def export_sheets(call: Call, names: tuple[str, str]) -> list[Sheet]:
+    """The ranking (the same rows as the CSV) and the objections with their answers, as the sheets of an .xlsx
+    (`names`: the two tabs' names in the reader's language). Objections carry no author."""
+    _snap, rows = export_rows(call)
+    columns = list(rows[0]) if rows else EXPORT_COLUMNS
+    objections = [[o.id, o.created_at, o.entry_id, o.reason, o.answer, o.answered_at] for o in objections_of(call)]
+    return [Sheet(names[0], columns, dict_rows(columns, rows)), Sheet(names[1], OBJECTION_COLUMNS, objections)]
 
 
 def export_json(call: Call) -> str:
