@@ -76,6 +76,11 @@ class DownloadDataForm(Form):
     submit = SubmitField(_l("Download my data"))
 
 
+class DeleteAccountForm(Form):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(message=_l("Enter your password."))])
+    submit = SubmitField(_l("Delete my account"))
+
+
 class ResendConfirmationForm(Form):
     submit = SubmitField(_l("Send the confirmation link again"))
 

@@ -10,6 +10,7 @@ from limits import parse as parse_limit
 
 from contest.auth.forms import (
     ChangePasswordForm,
+    DeleteAccountForm,
     DownloadDataForm,
     ForgotPasswordForm,
     LoginForm,
@@ -26,7 +27,7 @@ from contest.i18n import LANGUAGE_NAMES
 from contest.models import MailKind, User
 from contest.models.types import utcnow
 from contest.security import safe_next
-from contest.services import ServiceError, accounts, audit, notifications, personal_data
+from contest.services import ServiceError, account_deletion, accounts, audit, notifications, personal_data
 
 bp = Blueprint("auth", __name__)
 
@@ -303,3 +304,24 @@ def my_data():
         response.headers["Cache-Control"] = "no-store"
         return response
     return render_template("auth/my_data.html", form=form)
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10/hour", methods=["POST"], key_func=lambda: f"delete-account:{current_user.get_id()}")
+def delete_account():
+    """The confirm page of "delete my account": what goes and what stays, and the password once more."""
+    user = current_user._get_current_object()
+    form = DeleteAccountForm()
+    refusal = account_deletion.refusal(user)
+    if refusal is None and form.validate_on_submit():
+        try:
+            account_deletion.delete_account(user, form.password.data)
+        except ServiceError as error:
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            _end_session()
+            flash(_("Your account and your personal data have been deleted."), "success")
+            return redirect(url_for("public.index"))
+    return render_template("auth/delete_account.html", form=form, refusal=refusal)

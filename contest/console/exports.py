@@ -21,7 +21,7 @@ def entry_rows(call: Call) -> list[list]:
     """Every entry of the call with its provenance (the columns of ENTRY_COLUMNS); a call's archive has them too."""
     entries = db.session.scalars(
         select(Entry).where(Entry.call_id == call.id).order_by(Entry.id)
-        .options(joinedload(Entry.author).load_only(User.display_name, User.group),
+        .options(joinedload(Entry.author).load_only(User.display_name, User.group, User.deleted_at),
                  joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
                  joinedload(Entry.place).load_only(Department.name))).all()
     return [[e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
