@@ -16,8 +16,11 @@ from contest.auth.forms import (
     LoginForm,
     LogoutForm,
     NotificationsForm,
+    PhoneCodeForm,
+    PhoneForm,
     ProfileForm,
     RegisterForm,
+    RemovePhoneForm,
     ResendConfirmationForm,
     ResetPasswordForm,
 )
@@ -27,7 +30,7 @@ from contest.i18n import LANGUAGE_NAMES
 from contest.models import MailKind, User
 from contest.models.types import utcnow
 from contest.security import safe_next
-from contest.services import ServiceError, account_deletion, accounts, audit, notifications, personal_data
+from contest.services import ServiceError, account_deletion, accounts, audit, notifications, personal_data, phones
 
 bp = Blueprint("auth", __name__)
 
@@ -325,3 +328,69 @@ def delete_account():
             flash(_("Your account and your personal data have been deleted."), "success")
             return redirect(url_for("public.index"))
     return render_template("auth/delete_account.html", form=form, refusal=refusal)
+
+
+def _number_key() -> str:
+    """Codes sent per number (whichever account asks): keyed by the number's HMAC, never the number."""
+    try:
+        return "phone:" + phones.phone_key(phones.normalise(request.form.get("number", "")))
+    except ServiceError:
+        return "phone:invalid"
+
+
+def _phone_page(form=None, code_form=None, status=200):
+    user = current_user._get_current_object()
+    return render_template("auth/phone.html", form=form or PhoneForm(formdata=None),
+                           code_form=code_form or PhoneCodeForm(formdata=None), remove_form=RemovePhoneForm(),
+                           user=user, waiting=request.args.get("sent") == "1"), status
+
+
+@bp.route("/phone", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_config("PHONE_CODE_LIMIT_PER_ADDRESS"), methods=["POST"])
+@limiter.limit(_config("PHONE_CODE_LIMIT_PER_NUMBER"), key_func=_number_key, methods=["POST"])
+def phone():
+    """Add a mobile number: type it, get a code by SMS, type the code (the page shows the last two digits only)."""
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            phones.send_code(current_user._get_current_object(), form.number.data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.number.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("A code was sent to your phone. Type it below."), "success")
+            return redirect(url_for("auth.phone", sent=1))
+    return _phone_page(form=form)
+
+
+@bp.route("/phone/verify", methods=["POST"])
+@login_required
+@limiter.limit(_config("VOTE_LIMIT_PER_ACCOUNT"), key_func=lambda: f"phone-verify:{current_user.get_id()}")
+def verify_phone():
+    code_form = PhoneCodeForm()
+    if code_form.validate_on_submit():
+        try:
+            phones.verify_code(current_user._get_current_object(), code_form.code.data)
+        except phones.WrongCode as error:
+            db.session.commit()  # the wrong answer counts towards the lock
+            code_form.code.errors.append(str(error))
+        except ServiceError as error:
+            db.session.rollback()
+            code_form.code.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Your mobile number is verified."), "success")
+            return redirect(url_for("auth.profile"))
+    return _phone_page(code_form=code_form)
+
+
+@bp.route("/phone/remove", methods=["POST"])
+@login_required
+def remove_phone():
+    if RemovePhoneForm().validate_on_submit():
+        phones.remove_phone(current_user._get_current_object())
+        db.session.commit()
+        flash(_("Your mobile number has been removed."), "success")
+    return redirect(url_for("auth.phone"))

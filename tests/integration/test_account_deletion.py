@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlalchemy import JSON, String, Text, cast, func, select
+from sqlalchemy import func, select
 
 from contest.extensions import db
 from contest.models import (
@@ -30,24 +30,10 @@ from tests.helpers import (
     make_organiser,
     make_round,
     post_form,
+    rows_holding,
     submit_design,
     zh,
 )
-
-
-def rows_holding(needle: str) -> list[tuple[str, str]]:
-    """Every (table, column) of the whole schema where some row's text holds the needle."""
-    found = []
-    for table in db.Model.metadata.sorted_tables:
-        for column in table.columns:
-            if not isinstance(column.type, String | Text | JSON):
-                continue
-            as_text = cast(column, Text)  # enums and JSON too, as the database holds them
-            hit = db.session.scalar(select(func.count()).select_from(table)
-                                    .where(as_text.like(f"%{needle}%")))
-            if hit:
-                found.append((table.name, column.name))
-    return found
 
 
 def files_holding(folder: Path, needles: list[str]) -> list[str]:
