@@ -33,6 +33,10 @@ ENVIRONMENT = {
     "CONTEST_S3_SECRET_ACCESS_KEY": ("S3_SECRET_ACCESS_KEY", str),
     "CONTEST_REDIS_URL": ("REDIS_URL", str),
     "CONTEST_MAIL_BACKEND": ("MAIL_BACKEND", str),
+    "CONTEST_SMS_BACKEND": ("SMS_BACKEND", str),
+    "CONTEST_SMS_HTTP_URL": ("SMS_HTTP_URL", str),
+    "CONTEST_SMS_HTTP_TOKEN": ("SMS_HTTP_TOKEN", str),
+    "CONTEST_PHONE_KEY": ("PHONE_KEY", str),
     "CONTEST_MAIL_SERVER": ("MAIL_SERVER", str),
     "CONTEST_MAIL_PORT": ("MAIL_PORT", int),
     "CONTEST_MAIL_USERNAME": ("MAIL_USERNAME", str),
@@ -73,6 +77,16 @@ DEFAULTS = {
     "S3_REGION": "us-east-1",
     "REDIS_URL": None,
     "MAIL_BACKEND": "log",  # log (to the log and an in-process outbox) | smtp
+    "SMS_BACKEND": "log",  # log (to the log and an in-process outbox) | http (SMS_HTTP_URL, SMS_HTTP_TOKEN)
+    "SMS_HTTP_URL": None,
+    "SMS_HTTP_TOKEN": None,
+    "SMS_HTTP_TIMEOUT": 5,
+    "PHONE_KEY": None,  # the HMAC key of stored numbers; None: the SECRET_KEY
+    "PHONE_CODE_MINUTES": 10,  # a code expires
+    "PHONE_WRONG_CODES": 5,  # this many wrong codes lock the number
+    "PHONE_LOCK_MINUTES": 30,  # for this long
+    "PHONE_CODE_LIMIT_PER_NUMBER": "3/hour",  # codes sent to one number
+    "PHONE_CODE_LIMIT_PER_ADDRESS": "10/hour",
     "MAIL_SERVER": "localhost",
     "MAIL_PORT": 25,
     "MAIL_USERNAME": None,

@@ -311,3 +311,20 @@ def make_decided_round(call, actor, entries, advanced, *, title="专家评审"):
     round_.decided_at, round_.decided_by_id = utcnow() - timedelta(days=1), actor.id
     db.session.commit()
     return round_
+
+
+def rows_holding(needle: str) -> list[tuple[str, str]]:
+    """Every (table, column) of the whole schema where some row's text holds the needle."""
+    from sqlalchemy import JSON, String, Text, cast, func, select
+
+    found = []
+    for table in db.Model.metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, String | Text | JSON):
+                continue
+            as_text = cast(column, Text)  # enums and JSON too, as the database holds them
+            hit = db.session.scalar(select(func.count()).select_from(table)
+                                    .where(as_text.like(f"%{needle}%")))
+            if hit:
+                found.append((table.name, column.name))
+    return found

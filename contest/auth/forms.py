@@ -76,6 +76,25 @@ class DownloadDataForm(Form):
     submit = SubmitField(_l("Download my data"))
 
 
+class PhoneForm(Form):
+    number = StringField(_l("Mobile number"), validators=[DataRequired(message=_l("Enter your mobile number."))])
+    submit = SubmitField(_l("Send a code"))
+
+
+class PhoneCodeForm(Form):
+    code = StringField(_l("The six-digit code"), validators=[DataRequired(message=_l("Enter the code."))])
+    submit = SubmitField(_l("Verify"))
+
+
+class RemovePhoneForm(Form):
+    submit = SubmitField(_l("Remove my mobile number"))
+
+
+class DeleteAccountForm(Form):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(message=_l("Enter your password."))])
+    submit = SubmitField(_l("Delete my account"))
+
+
 class ResendConfirmationForm(Form):
     submit = SubmitField(_l("Send the confirmation link again"))
 

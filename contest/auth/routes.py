@@ -11,13 +11,17 @@ from limits import parse as parse_limit
 from contest.auth import bp
 from contest.auth.forms import (
     ChangePasswordForm,
+    DeleteAccountForm,
     DownloadDataForm,
     ForgotPasswordForm,
     LoginForm,
     LogoutForm,
     NotificationsForm,
+    PhoneCodeForm,
+    PhoneForm,
     ProfileForm,
     RegisterForm,
+    RemovePhoneForm,
     ResendConfirmationForm,
     ResetPasswordForm,
 )
@@ -28,7 +32,16 @@ from contest.i18n import LANGUAGE_NAMES
 from contest.models import MailKind, User
 from contest.models.types import utcnow
 from contest.security import safe_next
-from contest.services import ServiceError, accounts, audit, following, notifications, personal_data
+from contest.services import (
+    ServiceError,
+    account_deletion,
+    accounts,
+    audit,
+    following,
+    notifications,
+    personal_data,
+    phones,
+)
 
 
 def _account_key() -> str:
@@ -304,3 +317,90 @@ def my_data():
         response.headers["Cache-Control"] = "no-store"
         return response
     return render_template("auth/my_data.html", form=form)
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10/hour", methods=["POST"], key_func=lambda: f"delete-account:{current_user.get_id()}")
+def delete_account():
+    """The confirm page of "delete my account": what goes and what stays, and the password once more."""
+    user = current_user._get_current_object()
+    form = DeleteAccountForm()
+    refusal = account_deletion.refusal(user)
+    if refusal is None and form.validate_on_submit():
+        try:
+            account_deletion.delete_account(user, form.password.data)
+        except ServiceError as error:
+            form.password.errors.append(str(error))
+        else:
+            db.session.commit()
+            _end_session()
+            flash(_("Your account and your personal data have been deleted."), "success")
+            return redirect(url_for("public.index"))
+    return render_template("auth/delete_account.html", form=form, refusal=refusal)
+
+
+def _number_key() -> str:
+    """Codes sent per number (whichever account asks): keyed by the number's HMAC, never the number."""
+    try:
+        return "phone:" + phones.phone_key(phones.normalise(request.form.get("number", "")))
+    except ServiceError:
+        return "phone:invalid"
+
+
+def _phone_page(form=None, code_form=None, status=200):
+    user = current_user._get_current_object()
+    return render_template("auth/phone.html", form=form or PhoneForm(formdata=None),
+                           code_form=code_form or PhoneCodeForm(formdata=None), remove_form=RemovePhoneForm(),
+                           user=user, waiting=request.args.get("sent") == "1"), status
+
+
+@bp.route("/phone", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_config("PHONE_CODE_LIMIT_PER_ADDRESS"), methods=["POST"])
+@limiter.limit(_config("PHONE_CODE_LIMIT_PER_NUMBER"), key_func=_number_key, methods=["POST"])
+def phone():
+    """Add a mobile number: type it, get a code by SMS, type the code (the page shows the last two digits only)."""
+    form = PhoneForm()
+    if form.validate_on_submit():
+        try:
+            phones.send_code(current_user._get_current_object(), form.number.data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.number.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("A code was sent to your phone. Type it below."), "success")
+            return redirect(url_for("auth.phone", sent=1))
+    return _phone_page(form=form)
+
+
+@bp.route("/phone/verify", methods=["POST"])
+@login_required
+@limiter.limit(_config("VOTE_LIMIT_PER_ACCOUNT"), key_func=lambda: f"phone-verify:{current_user.get_id()}")
+def verify_phone():
+    code_form = PhoneCodeForm()
+    if code_form.validate_on_submit():
+        try:
+            phones.verify_code(current_user._get_current_object(), code_form.code.data)
+        except phones.WrongCode as error:
+            db.session.commit()  # the wrong answer counts towards the lock
+            code_form.code.errors.append(str(error))
+        except ServiceError as error:
+            db.session.rollback()
+            code_form.code.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Your mobile number is verified."), "success")
+            return redirect(url_for("auth.profile"))
+    return _phone_page(code_form=code_form)
+
+
+@bp.route("/phone/remove", methods=["POST"])
+@login_required
+def remove_phone():
+    if RemovePhoneForm().validate_on_submit():
+        phones.remove_phone(current_user._get_current_object())
+        db.session.commit()
+        flash(_("Your mobile number has been removed."), "success")
+    return redirect(url_for("auth.phone"))

@@ -20,7 +20,7 @@ FIGURE_COLUMNS = ["measure", "key", "count"]
 def entry_rows(call: Call) -> list[list]:
     """Every entry of the call with its provenance (the columns of ENTRY_COLUMNS); a call's archive has them too."""
     entries = entry_service.entries_for_export(
-        call, joinedload(Entry.author).load_only(User.display_name, User.group),
+        call, joinedload(Entry.author).load_only(User.display_name, User.group, User.deleted_at),
         joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
         joinedload(Entry.place).load_only(Department.name))
     return [[e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",

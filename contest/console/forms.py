@@ -168,6 +168,7 @@ class PublicRoundSettingsForm(Form):
     min_account_age_hours = IntegerField(_l("Hours an account must exist before it can vote"), default=24,
                                          validators=[NumberRange(0, 1440)])
     hide_counts = BooleanField(_l("Hide the counts until voting closes"), default=True)
+    requires_phone = BooleanField(_l("Voters need a verified mobile number"), default=False)
     opens_at = MinuteField(_l("Voting opens (Shanghai time)"),
                            validators=[DataRequired(message=_l("Give the opening date."))])
     closes_at = MinuteField(_l("Voting closes (Shanghai time)"),

@@ -117,7 +117,7 @@ def _public_round_data(form: PublicRoundSettingsForm, round_: Round | None = Non
     data = public_service.PublicRoundData(
         title=form.title.data or "", opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
         votes_per_citizen=form.votes_per_citizen.data, min_account_age_hours=form.min_account_age_hours.data,
-        hide_counts=bool(form.hide_counts.data))
+        hide_counts=bool(form.hide_counts.data), requires_phone=bool(form.requires_phone.data))
     if isinstance(form, PublicRoundForm):
         data.mode = PublicMode(form.mode.data)
         data.all_approved = form.source.data == "all"

@@ -1,5 +1,5 @@
 """The models, one module per aggregate; importing this package registers them all with the metadata."""
-from contest.models.accounts import GROUP_LABELS, ParticipantGroup, User
+from contest.models.accounts import GROUP_LABELS, ParticipantGroup, PhoneCode, User
 from contest.models.audit import AuditEvent
 from contest.models.calls import (
     Call,
@@ -62,8 +62,7 @@ __all__ = [
     "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryBand", "EntryImage",
-    "EntryStatus",
-    "Image", "ImageFile", "ParticipantGroup", "Prize", "Topic", "User",
+    "EntryStatus", "Image", "ImageFile", "ParticipantGroup", "PhoneCode", "Prize", "Topic", "User",
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
     "EntryTag",
     "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "CallFollower", "MailKind", "OutboxMail",

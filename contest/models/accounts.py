@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import JSON, String, false
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -63,6 +63,14 @@ class User(UserMixin, db.Model):
     # the rest comes as one daily digest instead of a mail each.
     mail_off: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     mail_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A verified mobile number, never stored itself: a keyed HMAC of its E.164 form (contest.phones) so that one
+    # number belongs to one account, and its last two digits, shown to the owner alone.
+    phone_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone_last2: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The person deleted their account (contest.services.account_deletion): what is left is a numbered row
+    # without anything of them, so that the votes and entries they leave behind stay counted.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[DepartmentMember]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -112,3 +120,21 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class PhoneCode(db.Model):
+    """A six-digit code sent by SMS to a number an account wants to add: only its hash is kept, it expires, and
+    five wrong answers lock the number for a while (contest.services.phones)."""
+
+    __tablename__ = "phone_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    phone_key: Mapped[str] = mapped_column(String(64), index=True)
+    phone_last2: Mapped[str] = mapped_column(String(2))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -15,6 +15,8 @@ from contest.models.departments import Department
 from contest.models.media import Image
 from contest.models.types import UTCDateTime, enum_column, utcnow
 
+WITHDRAWN_PARTICIPANT = _l("Withdrawn participant")
+
 
 class Channel(enum.Enum):
     WEB = "web"
@@ -133,7 +135,8 @@ class Entry(db.Model):
     @property
     def byline(self) -> str:
         if self.author is not None:
-            return self.author.display_name
+            # An author who deleted their account leaves the entry as the call's record, without their name.
+            return str(WITHDRAWN_PARTICIPANT) if self.author.deleted_at else self.author.display_name
         return self.author_name
 
     @property

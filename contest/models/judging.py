@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -95,6 +95,7 @@ class Round(db.Model):
     votes_per_citizen: Mapped[int] = mapped_column(default=3)
     min_account_age_hours: Mapped[int] = mapped_column(default=24)
     hide_counts: Mapped[bool] = mapped_column(default=True)  # until the round closes
+    requires_phone: Mapped[bool] = mapped_column(default=False, server_default=false())  # a verified phone to take part
     # Which entries the round holds (see services.rounds.source_of): the entries advanced by source_round, or
     # every approved entry when takes_all_approved; neither set: the previous round's, as for any round.
     source_round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id", ondelete="SET NULL"))

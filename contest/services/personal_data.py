@@ -22,7 +22,7 @@ from contest.models.types import utcnow
 from contest.storage import StorageError, storage
 
 OWNER_COLUMNS = ("user_id", "author_id")  # a row is the person's own when one of these names them
-SECRET_COLUMNS = {"password_hash", "session_token", "token_hash"}
+SECRET_COLUMNS = {"password_hash", "session_token", "token_hash", "code_hash", "phone_key"}
 FORMAT = "contest-personal-data/1"
 
 

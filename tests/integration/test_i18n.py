@@ -201,6 +201,8 @@ PAGES = {
     "public.set_language": ("anonymous", lambda c: url_for("public.set_language", code=c["language"]), 302),
     "public.privacy": ("anonymous", lambda c: url_for("public.privacy"), 200),
     "auth.my_data": ("citizen", lambda c: url_for("auth.my_data"), 200),
+    "auth.delete_account": ("citizen", lambda c: url_for("auth.delete_account"), 200),
+    "auth.phone": ("citizen", lambda c: url_for("auth.phone"), 200),
     "public.set_text_size": ("anonymous", lambda c: url_for("public.set_text_size", size="standard"), 302),
     "auth.register": ("anonymous", lambda c: url_for("auth.register"), 200),
     "auth.check_mail": ("anonymous", lambda c: url_for("auth.check_mail", reason="reset"), 200),

@@ -61,6 +61,7 @@ class PublicRoundData:
     votes_per_citizen: int = 3
     min_account_age_hours: int = 24
     hide_counts: bool = True
+    requires_phone: bool = False  # a verified mobile number to vote or compare
     # Which entries the round holds (at creation only): the advanced entries of this earlier decided round, or
     # every approved entry; neither: the last decided round's (every approved entry when there is no earlier round).
     source_round_id: int | None = None
@@ -133,7 +134,7 @@ def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round
     round_ = Round(call=call, position=len(call.rounds) + 1, kind=RoundKind.PUBLIC, title=data.title.strip()[:200],
                    opens_at=to_minute(data.opens_at), closes_at=to_minute(data.closes_at), public_mode=data.mode,
                    votes_per_citizen=data.votes_per_citizen, min_account_age_hours=data.min_account_age_hours,
-                   hide_counts=data.hide_counts, jurors_per_entry=0,
+                   hide_counts=data.hide_counts, requires_phone=data.requires_phone, jurors_per_entry=0,
                    source_round_id=held.source.id if held.source else None,
                    takes_all_approved=held.source is None and bool(call.rounds))
     db.session.add(round_)
@@ -157,12 +158,13 @@ def update_public_round(actor: User, round_: Round, data: PublicRoundData) -> li
     _check_settings(data)
     wanted = {"title": data.title.strip()[:200], "opens_at": to_minute(data.opens_at),
               "closes_at": to_minute(data.closes_at), "votes_per_citizen": data.votes_per_citizen,
-              "min_account_age_hours": data.min_account_age_hours, "hide_counts": data.hide_counts}
+              "min_account_age_hours": data.min_account_age_hours, "hide_counts": data.hide_counts,
+              "requires_phone": data.requires_phone}
     current = {name: getattr(round_, name) for name in wanted}
     current["opens_at"], current["closes_at"] = to_minute(round_.opens_at), to_minute(round_.closes_at)
     changed = [name for name in wanted if wanted[name] != current[name]]
     if state is RoundState.OPEN:
-        if {"opens_at", "votes_per_citizen", "min_account_age_hours"} & set(changed):
+        if {"opens_at", "votes_per_citizen", "min_account_age_hours", "requires_phone"} & set(changed):
             raise ServiceError(_("Voting has opened: only the title, the closing date and whether the counts are "
                                  "hidden can change now."))
         if wanted["closes_at"] <= utcnow():
@@ -260,7 +262,7 @@ def check_eligible(user: User, round_: Round, now: datetime | None = None) -> No
         raise NotLoggedIn(_("Log in to vote."))
     organiser, juror = _roles_in_call(user, round_)
     _check_account(user.is_confirmed, user.created_at, round_.min_account_age_hours, organiser or user.is_admin,
-                   juror, now)
+                   juror, now, phone_missing=round_.requires_phone and user.phone_verified_at is None)
 
 
 def _check_round_open(kind: RoundKind, state: RoundState) -> None:
@@ -273,7 +275,7 @@ def _check_round_open(kind: RoundKind, state: RoundState) -> None:
 
 
 def _check_account(confirmed: bool, created_at: datetime, min_age_hours: int, organiser: bool, juror: bool,
-                   now: datetime) -> None:
+                   now: datetime, phone_missing: bool = False) -> None:
     """`organiser`: of this call, or an administrator; `juror`: of any round of this call. Who they are comes
     first: an organiser or a juror never votes in the call, whatever the age of the account."""
     if organiser:
@@ -282,6 +284,9 @@ def _check_account(confirmed: bool, created_at: datetime, min_age_hours: int, or
         raise NotEligible(_("You are a juror of this call: its jurors do not vote in its public rounds."))
     if not confirmed:
         raise NotEligible(_("Please confirm your e-mail address before voting."))
+    if phone_missing:
+        raise NotEligible(_("This round asks each voter for a verified mobile number: add one under “My account”, "
+                            "“Mobile number”, then vote."))
     old_enough_at = created_at + timedelta(hours=min_age_hours)
     if now < old_enough_at:
         raise NotEligible(_("Your account can vote from %(when)s: accounts vote once they are %(hours)d hours old, "

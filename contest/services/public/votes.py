@@ -131,7 +131,8 @@ def cast_vote_as(account: SessionAccount, round_id: int, entry_id: int, address:
     if not row.found or row.kind is not RoundKind.PUBLIC or not row.published:
         raise NotFound(_("The page you asked for does not exist or has been moved."))
     _check_round_open(row.kind, RoundState.at(now, row.opens_at, row.closes_at, row.decided_at))
-    _check_account(row.confirmed, row.account_created_at, row.min_account_age_hours, row.organiser, row.juror, now)
+    _check_account(row.confirmed, row.account_created_at, row.min_account_age_hours, row.organiser, row.juror, now,
+                   phone_missing=row.phone_missing)
     _check_ballot(row.public_mode, row.in_round, row.own_entry)
     if not row.inserted:
         return False
@@ -174,6 +175,7 @@ WITH ballot AS (
     SELECT u.id IS NOT NULL AND u.disabled_at IS NULL AS active, u.session_token, r.id IS NOT NULL AS found,
            r.kind, r.public_mode, r.opens_at, r.closes_at, r.decided_at, r.votes_per_citizen,
            r.min_account_age_hours, c.published_at IS NOT NULL AS published,
+           r.requires_phone AND u.phone_verified_at IS NULL AS phone_missing,
            e.id IN ({_TAKING_PART}) AS in_round,
            e.author_id = u.id AS own_entry,
            u.id AS account_id, u.email_confirmed_at IS NOT NULL AS confirmed, u.created_at AS account_created_at,
