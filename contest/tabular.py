@@ -47,7 +47,13 @@ HEADINGS = {
     "expert_rank_low": _l("Jury rank (best case)"), "expert_rank_high": _l("Jury rank (worst case)"),
     "jurors": _l("Jurors"), "public_score": _l("Public score"), "public_rank": _l("Public rank"),
     "prize": _l("Prize"), "objection_id": _l("Objection"), "reason": _l("Reason"), "answer": _l("Answer"),
-    "filed_at": _l("Filed at"), "answered_at": _l("Answered at"),
+    "filed_at": _l("Filed at"), "answered_at": _l("Answered at"), "ballot_id": _l("Ballot"),
+    "round_id": _l("Round number"), "round": _l("Round"), "cast_at": _l("Cast at"), "counted": _l("Counted"),
+    "voided_at": _l("Voided at"), "voided_reason": _l("Why it was voided"),
+    "held_at": _l("Held at"), "kind": _l("Kind"), "venue": _l("Venue"), "attendees": _l("Attendees"),
+    "organisations": _l("Organisations"), "suggestions": _l("Suggestions"), "stage": _l("Stage"),
+    "progress": _l("Progress (%)"), "adopted_at": _l("Adopted at"), "updated_at": _l("Updated at"),
+    "happened_on": _l("Happened on"), "text": _l("Text"),
 }
 
 

@@ -126,8 +126,13 @@ def post_comment(user: User, call: Call, body: str, *, entry: Entry | None = Non
 
 
 def comment_stored(comment: Comment, parent: Comment | None) -> None:
-    """Called once a comment (or a reply, then with its parent) is stored, in the same transaction: where following
-    a call hooks in (the commenter follows the call; the parent's author is told of a reply). Nothing yet."""
+    """Once a comment (or a reply, then with its parent) is stored, in the same transaction: the commenter follows
+    the call (unless they stopped following it), and the parent's author is told of a reply."""
+    from contest.services import following
+
+    following.follow_automatically(comment.author_id, comment.call_id)
+    if parent is not None:
+        following.tell_reply(comment, parent)
 
 
 # Endorsing and reporting --------------------------------------------------------------------------------------------

@@ -130,6 +130,25 @@ def _tell(call: Call, event: str, already_told: Iterable[User] = (), **context) 
     return len(people)
 
 
+def tell_reply(comment, parent) -> int:
+    """The author of a comment is told once of a reply to it, if they follow its call: never of their own reply,
+    nor of one still waiting for the moderators. The mail names nobody, so a blind round stays blind."""
+    author = parent.author
+    if author is None or author.id == comment.author_id or author.deleted_at is not None:
+        return 0
+    call = db.session.get(Call, comment.call_id)
+    if comment.status.value != "visible" or not is_following(author, call):
+        return 0
+    if comment.entry_id is not None:
+        url = external_url("public.entry", entry_id=comment.entry_id, _anchor=f"comment-{comment.id}")
+    else:
+        url = external_url("public.call", call_id=call.id, _anchor=f"comment-{comment.id}")
+    send_once_each([(author, "reply")], "call_news", kind=MailKind.FOLLOWING, call=call, event="reply", url=url,
+                   call_url=external_url("public.call", call_id=call.id),
+                   per_person=lambda user: {"unfollow_url": unfollow_url(user, call)})
+    return 1
+
+
 def tell_results_published(call: Call, already_told: Iterable[User] = ()) -> int:
     return _tell(call, "results", already_told, url=external_url("public.results", call_id=call.id))
 

@@ -45,9 +45,9 @@ SAMPLES = {"zh": 2, "en": 1}  # pages of each kind walked per role; the language
 FAILING_IMPACTS = {"serious", "critical"}
 # Not pages: switches, files, images and the JSON API. Links to them are not followed.
 SKIPPED_PATHS = re.compile(r"^/(lang|text-size|media|api|static)/"
-                           r"|\.(csv|json|pdf|png|svg|jpe?g|webp|ics|xml|atom|txt)$")
+                           r"|\.(csv|xlsx|json|pdf|png|svg|jpe?g|webp|ics|xml|atom|txt)$")
 NOT_PAGES = re.compile(r"^(public\.set_language|public\.set_text_size|media\.image|api|api\..*|static)$"
-                       r"|_(csv|json)$|^posters\.(png|pdf)$|^feeds\.")
+                       r"|_(csv|xlsx|json)$|^posters\.(png|pdf)$|^feeds\.")
 
 RUN_AXE = """async () => {
   const results = await axe.run(document, {resultTypes: ["violations"]});

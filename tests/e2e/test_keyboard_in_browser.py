@@ -118,7 +118,8 @@ def test_a_juror_scores_an_entry_with_every_criterion(app, live_server, page, tr
     press_on(page, page.locator(".jury-list a").first)
     title = page.get_by_role("heading", level=1).inner_text()
 
-    selects = [page.get_by_label(f"{name} ({weight}%)") for _id, name, weight in criteria]
+    selects = [page.get_by_label(zh("%(name)s (%(weight)s%%)", name=name, weight=weight))
+               for _id, name, weight in criteria]
     for select_box, mark in zip(selects[:2], ["8.5", "7"], strict=True):
         tab_to(page, select_box)
         assert_focus_shows(page)

@@ -253,3 +253,36 @@ def test_comments_are_rate_limited_per_account(app_factory, citizen, railing_cal
     url, page = f"/calls/{railing_call.id}/comments", f"/calls/{railing_call.id}"
     codes = [post_form(client, url, {"body": f"第{n}条"}, page=page).status_code for n in range(3)]
     assert codes == [302, 302, 429] and count_rows(Comment) == 2
+
+
+def test_a_comment_follows_the_call_and_a_reply_is_told_once_naming_nobody(app, client, citizen, entry, outbox):
+    """Commenting follows the call; a reply is mailed to the comment's author in their language, once, without the
+    replier's name; their own reply, and one waiting for the moderators, are not mailed."""
+    from contest.models import CallFollower
+
+    citizen.locale = "en"
+    db.session.commit()
+    log_in(client, citizen.email)
+    comment(client, entry, "栏杆的高度是否合适？")
+    first = db.session.scalar(select(Comment))
+    assert db.session.scalar(select(CallFollower.user_id).where(CallFollower.call_id == entry.call_id)) == citizen.id
+    comment(client, entry, "补充一句", parent_id=str(first.id))  # their own reply: no mail
+    assert [m for m in outbox if m.to == citizen.email] == []
+    replier, = people(app, 1, prefix="回复者")
+    assert comment(replier, entry, "高度符合规范", parent_id=str(first.id)).status_code == 302
+    told = [m for m in outbox if m.to == citizen.email]
+    assert len(told) == 1 and told[0].subject == f"A reply to your comment on “{entry.call.title}”"
+    assert f"/entries/{entry.id}#comment-" in told[0].body and "回复者" not in told[0].body
+    assert "To stop following this call, open this link (no need to log in):" in told[0].body
+
+
+def test_a_reply_waiting_for_the_moderators_is_not_told(app, client, citizen, entry, outbox):
+    log_in(client, citizen.email)
+    comment(client, entry, "第一条")
+    first = db.session.scalar(select(Comment))
+    app.config["COMMENT_FIRST_MODERATED"] = 1  # a new account's first comment waits for the moderators
+    newcomer, = people(app, 1, prefix="new")
+    assert comment(newcomer, entry, "等待审核的回复", parent_id=str(first.id)).status_code == 302
+    waiting = db.session.scalar(select(Comment).where(Comment.parent_id == first.id))
+    assert waiting.status is CommentStatus.PENDING
+    assert [m for m in outbox if m.to == citizen.email] == []

@@ -283,6 +283,12 @@ PAGES = {
     "console.figures_csv": ("organiser", lambda c: url_for("console.figures_csv", call_id=c["call"].id), 200),
     "console.entries_xlsx": ("organiser", lambda c: url_for("console.entries_xlsx", call_id=c["call"].id), 200),
     "console.figures_xlsx": ("organiser", lambda c: url_for("console.figures_xlsx", call_id=c["call"].id), 200),
+    "console.ballots_csv": ("organiser", lambda c: url_for("console.ballots_csv", call_id=c["call"].id), 200),
+    "console.ballots_xlsx": ("organiser", lambda c: url_for("console.ballots_xlsx", call_id=c["call"].id), 200),
+    "console.meetings_csv": ("organiser", lambda c: url_for("console.meetings_csv", call_id=c["call"].id), 200),
+    "console.meetings_xlsx": ("organiser", lambda c: url_for("console.meetings_xlsx", call_id=c["call"].id), 200),
+    "console.follow_up_csv": ("organiser", lambda c: url_for("console.follow_up_csv", call_id=c["call"].id), 200),
+    "console.follow_up_xlsx": ("organiser", lambda c: url_for("console.follow_up_xlsx", call_id=c["call"].id), 200),
     **{f"api.{name}": ("anonymous", build, status) for name, build, status in [
         ("index", lambda c: url_for("api.index"), 200), ("openapi", lambda c: url_for("api.openapi"), 200),
         ("calls", lambda c: url_for("api.calls"), 200),
@@ -309,7 +315,9 @@ PAGES = {
 }
 # Pages that are not HTML.
 NOT_HTML = {"media.image", "console.results_csv", "console.results_json", "posters.png", "posters.pdf",
-            "console.results_xlsx", "console.entries_xlsx", "console.figures_xlsx", "console.results_notice",
+            "console.results_xlsx", "console.entries_xlsx", "console.figures_xlsx", "console.ballots_csv",
+            "console.ballots_xlsx", "console.meetings_csv", "console.meetings_xlsx", "console.follow_up_csv",
+            "console.follow_up_xlsx", "console.results_notice",
             "submit.certificate",
             "console.entries_csv", "console.figures_csv", "health.healthz", "health.readyz", "feeds.call_calendar",
             "feeds.meeting_calendar", "feeds.calendar", "feeds.feed", "feeds.sitemap", "feeds.robots"} | {

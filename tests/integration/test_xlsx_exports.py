@@ -124,3 +124,50 @@ def test_the_results_as_xlsx_hold_every_part_of_each_score_as_numbers(app, clien
     log_in(citizen, "nosy@example.org")
     assert citizen.get(f"/console/calls/{call.id}/results.xlsx").status_code == 403
     assert citizen.get(f"/console/calls/{call.id}/entries.xlsx").status_code == 403
+
+
+def test_ballots_meetings_and_follow_up_as_csv_and_xlsx_hold_the_same_rows(app, client, story, transport_organiser):
+    """The votes counted and voided (with why, nothing of the voter), the meetings and the follow-up: each as CSV and
+    as .xlsx with the same rows; the .xlsx of the follow-up also holds every update."""
+    from datetime import timedelta
+
+    from contest.models import FollowUpStage, MeetingKind
+    from contest.models.types import utcnow
+    from contest.services import followup as followup_service
+    from contest.services import meetings as meeting_service
+
+    call = story["call"]
+    with app.test_request_context():
+        meeting_service.create_meeting(transport_organiser, call, meeting_service.MeetingData(
+            title="=长桌会：栏杆", kind=MeetingKind.WORKSHOP, held_at=utcnow() - timedelta(days=1), venue="天平街道",
+            attendees=24, organisations="居委会\n设计院"))
+        db.session.commit()
+        results_service.publish(transport_organiser, call, 7, None)
+        db.session.commit()
+        follow_up = followup_service.adopt(transport_organiser, story["entries"][0])
+        followup_service.add_update(transport_organiser, follow_up, stage=FollowUpStage.REFINING, progress=20,
+                                    text="设计深化中", happened_on=utcnow())
+        db.session.commit()
+    log_in(client, transport_organiser.email)
+    base = f"/console/calls/{call.id}"
+    ballots = csv_rows(client.get(f"{base}/ballots.csv"))
+    assert ballots[0][:3] == ["ballot_id", "round_id", "round"] and len(ballots) == 1 + 7  # six counted, one voided
+    voided = [line for line in ballots[1:] if line[6] == "False"]
+    assert len(voided) == 1 and voided[0][8] == "新注册账号集中投票"
+    assert not any("voter" in text for line in ballots for text in line)  # nothing of who voted
+    same_rows(read_xlsx(client.get(f"{base}/ballots.xlsx")).active, ballots, dates={5, 7})
+    meetings = csv_rows(client.get(f"{base}/meetings.csv"))
+    assert meetings[1][3] == "'=长桌会：栏杆" and meetings[1][6] == "24" and meetings[1][7] == "居委会; 设计院"
+    same_rows(read_xlsx(client.get(f"{base}/meetings.xlsx")).active, meetings, dates={1})
+    follow = csv_rows(client.get(f"{base}/follow-up.csv"))
+    assert len(follow) == 2 and follow[1][0] == str(follow_up.entry_id) and follow[1][3] == "20"
+    book = read_xlsx(client.get(f"{base}/follow-up.xlsx"))
+    stages, updates = book.worksheets
+    same_rows(stages, follow, dates={4, 5})
+    texts = [row[5] for row in updates.iter_rows(min_row=2, values_only=True)]
+    assert len(texts) == len(follow_up.updates) and "设计深化中" in texts  # every update, the adoption's too
+    outsider = app.test_client()
+    make_user("nosy-sheets@example.org")
+    log_in(outsider, "nosy-sheets@example.org")
+    for path in ("ballots.csv", "ballots.xlsx", "meetings.csv", "meetings.xlsx", "follow-up.csv", "follow-up.xlsx"):
+        assert outsider.get(f"{base}/{path}").status_code == 403, path

@@ -40,6 +40,7 @@ from contest.services.public.settings import (
     update_public_round,
 )
 from contest.services.public.votes import (
+    ballots_for_export,
     cast_vote,
     cast_vote_as,
     counts_visible,
@@ -52,8 +53,8 @@ from contest.services.public.votes import (
 
 __all__ = [
     "Burst", "Holding", "NotEligible", "NotFound", "NotLoggedIn", "PAIR_MAX_AGE", "PairAnswer", "PairTrouble",
-    "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "bursts", "cast_vote",
-    "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
+    "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "ballots_for_export", "bursts",
+    "cast_vote", "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
     "create_public_round", "crowded_addresses", "entries_of", "holding", "my_votes", "next_pair", "page_of_round",
     "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry", "removal_refused",
     "remove_round", "round_holding", "take_back", "update_public_round", "void", "voided_summary", "vote_counts",
