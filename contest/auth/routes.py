@@ -42,6 +42,7 @@ from contest.services import (
     personal_data,
     phones,
 )
+from contest.views import saving
 
 
 def _account_key() -> str:
@@ -363,13 +364,9 @@ def phone():
     """Add a mobile number: type it, get a code by SMS, type the code (the page shows the last two digits only)."""
     form = PhoneForm()
     if form.validate_on_submit():
-        try:
+        with saving(form.number.errors) as saved:
             phones.send_code(current_user._get_current_object(), form.number.data)
-        except ServiceError as error:
-            db.session.rollback()
-            form.number.errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("A code was sent to your phone. Type it below."), "success")
             return redirect(url_for("auth.phone", sent=1))
     return _phone_page(form=form)

@@ -11,9 +11,9 @@ from contest.extensions import db, limiter
 from contest.forms import CommentForm
 from contest.models import Call, Comment, CommentStatus, Entry
 from contest.permissions import call_staff_required, can_manage_call
-from contest.services import ServiceError
 from contest.services import comments as comment_service
 from contest.services.entries import can_view_entry
+from contest.views import saving
 
 bp = Blueprint("comments", __name__)
 
@@ -46,14 +46,10 @@ def _post(call: Call, entry: Entry | None):
             parent = db.session.get(Comment, int(form.parent_id.data))
             if parent is None:
                 abort(404)
-        try:
+        with saving() as saved:
             comment = comment_service.post_comment(current_user, call, form.body.data or "", entry=entry,
                                                    parent=parent)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             if comment.status is CommentStatus.PENDING:
                 flash(_("Thank you. Your first comments wait for the organisers before others see them."), "success")
             else:
@@ -96,13 +92,9 @@ def endorse(comment_id: int):
     comment = _visible_comment(comment_id)
     call, entry = comment_service.comment_target(comment)
     if EndorseForm().validate_on_submit():
-        try:
+        with saving() as saved:
             counted = comment_service.endorse(current_user, comment)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Marked useful.") if counted else _("You have already marked this comment useful."), "success")
     return redirect(_page_of(call, entry, f"comment-{comment.id}"))
 
@@ -116,13 +108,9 @@ def report(comment_id: int):
     call, entry = comment_service.comment_target(comment)
     form = ReportForm()
     if form.validate_on_submit():
-        try:
+        with saving(form.form_errors) as saved:
             counted = comment_service.report(current_user, comment, form.category.data, form.reason.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            db.session.commit()
+        if saved:
             flash(_("Thank you: the organisers will look at it.") if counted
                   else _("You have already reported this comment; it counts once."), "success")
             return redirect(_page_of(call, entry, f"comment-{comment.id}"))
@@ -160,13 +148,9 @@ def moderate(comment_id: int):
         abort(403)
     form = CommentModerationForm()
     if form.validate_on_submit():
-        try:
+        with saving() as saved:
             comment_service.moderate(current_user, comment, hide=bool(form.hide.data), reason=form.reason.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
-            db.session.commit()
+        if saved:
             flash(_("The comment is hidden.") if form.hide.data else _("The comment is shown."), "success")
     else:
         for errors in form.errors.values():

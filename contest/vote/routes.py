@@ -16,6 +16,7 @@ from contest.models import Entry, PublicMode, Round
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.sessions import session_account
+from contest.views import saving
 from contest.vote import bp
 
 
@@ -116,12 +117,9 @@ def take_back(round_id: int, entry_id: int):
     round_ = public_round(round_id)
     entry = db.get_or_404(Entry, entry_id)
     if BallotForm().validate_on_submit():
-        try:
+        with saving() as saved:
             with_retries(lambda: public_service.take_back(current_user, round_, entry))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
+        if saved:
             flash(_("Your vote for “%(title)s” is taken back.", title=entry.title), "success")
     return redirect(url_for("vote.round", round_id=round_id, _anchor=f"entry-{entry_id}"))
 
@@ -146,13 +144,10 @@ def compare(round_id: int):
     if form.validate_on_submit():
         choice = request.form.get("choice", "")
         token = request.form.get("pair", "")
-        try:
+        with saving() as saved:
             outcome = with_retries(
                 lambda: public_service.answer_pair(current_user, round_, token, choice, _address()))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-        else:
+        if saved:
             flash(*_PAIR_ANSWER_MESSAGES[outcome]())
         return redirect(url_for("vote.compare", round_id=round_.id))
     problem, pair = None, None
