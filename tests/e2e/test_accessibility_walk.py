@@ -47,7 +47,7 @@ FAILING_IMPACTS = {"serious", "critical"}
 SKIPPED_PATHS = re.compile(r"^/(lang|text-size|media|api|static)/"
                            r"|\.(csv|xlsx|json|pdf|png|svg|jpe?g|webp|ics|xml|atom|txt)$")
 NOT_PAGES = re.compile(r"^(public\.set_language|public\.set_text_size|media\.image|api|api\..*|static)$"
-                       r"|_(csv|xlsx|json)$|^posters\.(png|pdf)$|^feeds\.")
+                       r"|_(csv|xlsx|json)$|^posters\.(png|pdf)$|^feeds\.|^console\.results_notice$|^submit\.certificate$")
 
 RUN_AXE = """async () => {
   const results = await axe.run(document, {resultTypes: ["violations"]});

@@ -207,6 +207,8 @@ def test_an_entrant_sends_a_design_with_an_image_and_the_organiser_approves_it(
     log_in(page, live_server, citizen.email)
     page.goto(f"{live_server}/calls/{call_id}")
     press_on(page, page.get_by_role("link", name=zh("Send an entry")))
+    # The form's map loads its script and the district outlines after the page: keys go in once it has settled.
+    page.wait_for_load_state("networkidle")
     tab_to(page, page.get_by_label(zh("Title")))
     page.keyboard.type("玉兰花栏杆")
     tab_to(page, page.get_by_label(zh("Description")))

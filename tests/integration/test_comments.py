@@ -265,7 +265,9 @@ def test_a_comment_follows_the_call_and_a_reply_is_told_once_naming_nobody(app, 
     log_in(client, citizen.email)
     comment(client, entry, "栏杆的高度是否合适？")
     first = db.session.scalar(select(Comment))
-    assert db.session.scalar(select(CallFollower.user_id).where(CallFollower.call_id == entry.call_id)) == citizen.id
+    follower = db.session.scalar(select(CallFollower).where(CallFollower.call_id == entry.call_id,
+                                                            CallFollower.user_id == citizen.id))
+    assert follower is not None and follower.automatic and follower.stopped_at is None
     comment(client, entry, "补充一句", parent_id=str(first.id))  # their own reply: no mail
     assert [m for m in outbox if m.to == citizen.email] == []
     replier, = people(app, 1, prefix="回复者")
