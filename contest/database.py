@@ -76,3 +76,23 @@ def with_retries(action):
                 raise  # no lock to wait out: the database is gone, and the 503 page says so
             time.sleep(0.02 * (attempt + 1))
     raise ServiceError(_("The site is very busy. Please try again in a moment."))
+
+
+def claimed_one_by_one(model, ids, conditions):
+    """The rows of `model` with these ids that this worker claims, one at a time: each claim is a conditional UPDATE
+    (`conditions` says what the claim sets and when: a function of the id giving the WHERE clauses and the values)
+    in a transaction of its own, committed with whatever the caller does with the row before asking for the next; a
+    row another worker claimed a moment ago is skipped. So two workers at once do each row's work once."""
+    from sqlalchemy import update
+
+    from contest.extensions import db
+
+    db.session.commit()  # each claim starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    for row_id in ids:
+        where, values = conditions(row_id)
+        claim = update(model).where(model.id == row_id, *where).values(**values)
+        if not db.session.execute(claim.execution_options(synchronize_session=False)).rowcount:
+            db.session.rollback()
+            continue
+        yield db.session.get(model, row_id)
+        db.session.commit()

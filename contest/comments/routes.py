@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from contest.comments.forms import CommentModerationForm, CommentSettingsForm, EndorseForm, ReportForm
 from contest.extensions import db, limiter
 from contest.forms import CommentForm
+from contest.lookups import public_call
 from contest.models import Call, Comment, CommentStatus, Entry
 from contest.permissions import call_staff_required, can_manage_call
 from contest.services import comments as comment_service
@@ -67,10 +68,7 @@ def _post(call: Call, entry: Entry | None):
 @per_address
 @per_account
 def comment_on_call(call_id: int):
-    call = db.session.get(Call, call_id)
-    if call is None or (call.published_at is None and not can_manage_call(current_user, call)):
-        abort(404)
-    return _post(call, None)
+    return _post(public_call(call_id), None)
 
 
 @bp.route("/entries/<int:entry_id>/comments", methods=["POST"])

@@ -1,5 +1,6 @@
-"""CSV and XLSX exports for a call's organisers: every entry with its provenance, and the call's figures (written by
-contest.tabular, the one writer of spreadsheets). Names, never e-mail addresses."""
+"""CSV and XLSX exports for a call's organisers: every entry with its provenance, the call's figures, every ballot,
+the meetings and the follow-up (written by contest.tabular, the one writer of spreadsheets). Names, never e-mail
+addresses."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -48,31 +49,6 @@ def figure_rows(call: Call) -> list[list]:
     return rows
 
 
-@bp.route("/calls/<int:call_id>/entries.csv")
-@call_staff_required
-def entries_csv(call: Call):
-    return csv_response(ENTRY_COLUMNS, entry_rows(call), f"entries-call-{call.id}.csv")
-
-
-@bp.route("/calls/<int:call_id>/figures.csv")
-@call_staff_required
-def figures_csv(call: Call):
-    return csv_response(FIGURE_COLUMNS, figure_rows(call), f"figures-call-{call.id}.csv")
-
-
-
-@bp.route("/calls/<int:call_id>/entries.xlsx")
-@call_staff_required
-def entries_xlsx(call: Call):
-    return xlsx_response([Sheet(_("Entries"), ENTRY_COLUMNS, entry_rows(call))], f"entries-call-{call.id}.xlsx")
-
-
-@bp.route("/calls/<int:call_id>/figures.xlsx")
-@call_staff_required
-def figures_xlsx(call: Call):
-    return xlsx_response([Sheet(_("Figures"), FIGURE_COLUMNS, figure_rows(call))], f"figures-call-{call.id}.xlsx")
-
-
 def ballot_rows(call: Call):
     """Every ballot of the call's votes rounds, counted or voided and why (BALLOT_COLUMNS), row by row."""
     for ballot, round_id, round_title, entry_id, title, cast_at, voided_at, reason in \
@@ -97,40 +73,29 @@ def follow_up_sheets(call: Call) -> list[Sheet]:
                    for f in follow_ups for u in f.updates])]
 
 
-@bp.route("/calls/<int:call_id>/ballots.csv")
-@call_staff_required
-def ballots_csv(call: Call):
-    return csv_response(BALLOT_COLUMNS, ballot_rows(call), f"ballots-call-{call.id}.csv")
+# Each export as CSV (its first table) and as .xlsx (every table, a sheet each), at /calls/<id>/<name>.csv and
+# .xlsx, for the call's staff: one route pair made the same way for each.
+EXPORTS = {
+    # name in the address: (endpoint stem, the tables)
+    "entries": ("entries", lambda call: [Sheet(_("Entries"), ENTRY_COLUMNS, entry_rows(call))]),
+    "figures": ("figures", lambda call: [Sheet(_("Figures"), FIGURE_COLUMNS, figure_rows(call))]),
+    "ballots": ("ballots", lambda call: [Sheet(_("Ballots"), BALLOT_COLUMNS, ballot_rows(call))]),
+    "meetings": ("meetings", lambda call: [Sheet(_("Meetings"), MEETING_COLUMNS, meeting_rows(call))]),
+    "follow-up": ("follow_up", follow_up_sheets),
+}
 
 
-@bp.route("/calls/<int:call_id>/ballots.xlsx")
-@call_staff_required
-def ballots_xlsx(call: Call):
-    return xlsx_response([Sheet(_("Ballots"), BALLOT_COLUMNS, ballot_rows(call))], f"ballots-call-{call.id}.xlsx")
+def _register(name: str, stem: str, sheets) -> None:
+    def as_csv(call: Call):
+        first = sheets(call)[0]
+        return csv_response(first.columns, first.rows, f"{name}-call-{call.id}.csv")
+
+    def as_xlsx(call: Call):
+        return xlsx_response(sheets(call), f"{name}-call-{call.id}.xlsx")
+
+    bp.add_url_rule(f"/calls/<int:call_id>/{name}.csv", f"{stem}_csv", call_staff_required(as_csv))
+    bp.add_url_rule(f"/calls/<int:call_id>/{name}.xlsx", f"{stem}_xlsx", call_staff_required(as_xlsx))
 
 
-@bp.route("/calls/<int:call_id>/meetings.csv")
-@call_staff_required
-def meetings_csv(call: Call):
-    return csv_response(MEETING_COLUMNS, meeting_rows(call), f"meetings-call-{call.id}.csv")
-
-
-@bp.route("/calls/<int:call_id>/meetings.xlsx")
-@call_staff_required
-def meetings_xlsx(call: Call):
-    return xlsx_response([Sheet(_("Meetings"), MEETING_COLUMNS, meeting_rows(call))],
-                         f"meetings-call-{call.id}.xlsx")
-
-
-@bp.route("/calls/<int:call_id>/follow-up.csv")
-@call_staff_required
-def follow_up_csv(call: Call):
-    """The adopted entries and their stages (the updates are the .xlsx's second sheet)."""
-    sheet = follow_up_sheets(call)[0]
-    return csv_response(sheet.columns, sheet.rows, f"follow-up-call-{call.id}.csv")
-
-
-@bp.route("/calls/<int:call_id>/follow-up.xlsx")
-@call_staff_required
-def follow_up_xlsx(call: Call):
-    return xlsx_response(follow_up_sheets(call), f"follow-up-call-{call.id}.xlsx")
+for _name, (_stem, _sheets) in EXPORTS.items():
+    _register(_name, _stem, _sheets)

@@ -10,14 +10,15 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from contest.database import claimed_one_by_one
 from contest.extensions import db
 from contest.links import external_url
 from contest.mail import send_once_each
-from contest.models import Call, CallFollower, MailKind, Round, User
+from contest.models import Call, CallFollower, CommentStatus, MailKind, Round, User
 from contest.models.types import utcnow
 from contest.services import ServiceError
 from contest.services.audit import record
@@ -34,9 +35,7 @@ def _insert():
 def is_following(user: User, call: Call) -> bool:
     if not user.is_authenticated:
         return False
-    return db.session.scalar(select(CallFollower.user_id).where(
-        CallFollower.call_id == call.id, CallFollower.user_id == user.id,
-        CallFollower.stopped_at.is_(None))) is not None
+    return bool(followers_of(call, among=[user.id]))
 
 
 def follow(actor: User, call: Call) -> None:
@@ -79,11 +78,14 @@ def followed_calls(user: User) -> list[Call]:
         .order_by(CallFollower.since.desc(), Call.id)))
 
 
-def followers_of(call: Call) -> list[User]:
-    """Everyone following the call whose account is active, in one query."""
-    return list(db.session.scalars(select(User).join(CallFollower, CallFollower.user_id == User.id).where(
+def followers_of(call: Call, among: Iterable[int] | None = None) -> list[User]:
+    """Everyone following the call whose account is active (only those of the user ids `among`, when given), in one
+    query."""
+    statement = select(User).join(CallFollower, CallFollower.user_id == User.id).where(
         CallFollower.call_id == call.id, CallFollower.stopped_at.is_(None), User.disabled_at.is_(None))
-        .order_by(User.id)))
+    if among is not None:
+        statement = statement.where(User.id.in_(list(among)))
+    return list(db.session.scalars(statement.order_by(User.id)))
 
 
 # The signed link of every mail ------------------------------------------------------------------------
@@ -112,7 +114,7 @@ def read_unfollow_link(token: str) -> tuple[User, Call]:
 def unfollow_links(call: Call, people: Iterable[User]) -> Callable[[User], dict]:
     """For a mail of the call's own (results, an answer, a stage) going to `people`: the unfollow link of each one
     who follows the call, so that every mail they get of it lets them stop."""
-    following = {user.id for user in followers_of(call)} & {user.id for user in people}
+    following = {user.id for user in followers_of(call, among={user.id for user in people})}
     return lambda user: {"unfollow_url": unfollow_url(user, call)} if user.id in following else {}
 
 
@@ -134,10 +136,10 @@ def tell_reply(comment, parent) -> int:
     """The author of a comment is told once of a reply to it, if they follow its call: never of their own reply,
     nor of one still waiting for the moderators. The mail names nobody, so a blind round stays blind."""
     author = parent.author
-    if author is None or author.id == comment.author_id or author.deleted_at is not None:
+    if author is None or author.id == comment.author_id:  # a deleted account is disabled: it follows nothing
         return 0
     call = db.session.get(Call, comment.call_id)
-    if comment.status.value != "visible" or not is_following(author, call):
+    if comment.status is not CommentStatus.VISIBLE or not is_following(author, call):
         return 0
     if comment.entry_id is not None:
         url = external_url("public.entry", entry_id=comment.entry_id, _anchor=f"comment-{comment.id}")
@@ -184,17 +186,9 @@ def tell_rounds_opened(now: datetime | None = None) -> int:
                Round.decided_at.is_(None))
     round_ids = list(db.session.scalars(select(Round.id).join(Call, Call.id == Round.call_id).where(
         *waiting, Call.published_at.is_not(None)).order_by(Round.opens_at, Round.id)))
-    db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
     told = 0
-    for round_id in round_ids:
-        claimed = db.session.execute(update(Round).where(Round.id == round_id, *waiting).values(opening_told_at=now)
-                                     .execution_options(synchronize_session=False)).rowcount
-        if not claimed:  # another worker told them a moment ago
-            db.session.rollback()
-            continue
-        round_ = db.session.get(Round, round_id)
+    for round_ in claimed_one_by_one(Round, round_ids, lambda _id: (waiting, {"opening_told_at": now})):
         count = tell_round_opened(round_)
-        record(None, "round.opening_told", "round", round_id, told=count)
-        db.session.commit()
+        record(None, "round.opening_told", "round", round_.id, told=count)
         told += 1
     return told

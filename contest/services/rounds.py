@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, null, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, null, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from contest import assignment as balancing
 from contest import database, scoring
+from contest.database import claimed_one_by_one
 from contest.extensions import db
 from contest.links import external_url
 from contest.localtime import to_minute
@@ -571,20 +572,17 @@ def remind_before_closing(now: datetime | None = None) -> int:
            for round_ in rounds for member, done, assigned in progress(round_).by_juror
            if member.user is not None and done < assigned
            and (member.reminded_at is None or member.reminded_at < round_.closes_at - ahead)]
-    db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    details = {member_id: (round_id, since, done, assigned) for round_id, member_id, since, done, assigned in due}
+
+    def not_reminded_since(member_id: int):
+        since = details[member_id][1]
+        return (or_(RoundMember.reminded_at.is_(None), RoundMember.reminded_at < since),), {"reminded_at": now}
+
     reminded = 0
-    for round_id, member_id, since, done, assigned in due:
-        claimed = db.session.execute(
-            update(RoundMember).where(RoundMember.id == member_id, or_(RoundMember.reminded_at.is_(None),
-                                                                       RoundMember.reminded_at < since))
-            .values(reminded_at=now).execution_options(synchronize_session=False)).rowcount
-        if not claimed:  # another worker reminded them a moment ago
-            db.session.rollback()
-            continue
-        round_, member = db.session.get(Round, round_id), db.session.get(RoundMember, member_id)
-        _send_reminder(member, round_, done, assigned)
+    for member in claimed_one_by_one(RoundMember, list(details), not_reminded_since):
+        round_id, _since, done, assigned = details[member.id]
+        _send_reminder(member, db.session.get(Round, round_id), done, assigned)
         record(None, "round.remind", "round", round_id, reminded=1, automatic=True)
-        db.session.commit()
         reminded += 1
     return reminded
 

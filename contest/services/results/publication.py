@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import load_only, selectinload
 
+from contest.database import claimed_one_by_one
 from contest.extensions import db
 from contest.links import external_url
 from contest.mail import send_mail, send_once_each
@@ -187,23 +188,15 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
     waiting = (Call.results_published_at.is_not(None), Call.results_final_at.is_(None), Call.notice_ends_at <= now,
                Call.notice_over_told_at.is_(None))
     call_ids = list(db.session.scalars(select(Call.id).where(*waiting).order_by(Call.id)))
-    db.session.commit()  # each claim below starts a fresh transaction (SQLite refuses to upgrade a stale read)
     told = 0
-    for call_id in call_ids:
-        claimed = db.session.execute(update(Call).where(Call.id == call_id, *waiting).values(notice_over_told_at=now)
-                                     .execution_options(synchronize_session=False)).rowcount
-        if not claimed:  # another worker told them a moment ago
-            db.session.rollback()
-            continue
-        call = db.session.get(Call, call_id)
+    for call in claimed_one_by_one(Call, call_ids, lambda _id: (waiting, {"notice_over_told_at": now})):
         unanswered = db.session.scalar(select(func.count()).select_from(Objection).where(
-            Objection.call_id == call_id, Objection.answered_at.is_(None)))
+            Objection.call_id == call.id, Objection.answered_at.is_(None)))
         organisers = organisers_of(call)
         for organiser in organisers:
             send_mail(organiser.email, organiser.locale, "notice_period_over", user=organiser, call=call,
-                      unanswered=unanswered, url=external_url("console.results", call_id=call_id))
-        record(None, "results.notice_over", "call", call_id, told=len(organisers), unanswered=unanswered)
-        db.session.commit()
+                      unanswered=unanswered, url=external_url("console.results", call_id=call.id))
+        record(None, "results.notice_over", "call", call.id, told=len(organisers), unanswered=unanswered)
         told += 1
     return told
 
