@@ -19,16 +19,12 @@ MOST_SHOWN = 50  # a city-size ranking draws its top only; the table and the dow
 
 
 def ticks(low: int, high: int, most: int = 10) -> list[int]:
-    """Round steps from low to high, at most about `most` of them, always including low."""
+    """Round steps from low (always included) to high, at most about `most` of them."""
     span = max(high - low, 1)
-    step = 1
-    for candidate in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        step = candidate
-        if span / candidate <= most:
-            break
-    first = low if low % step == 0 else low + step - low % step
-    values = list(range(first, high + 1, step))
-    return values if values and values[0] == low else [low, *values]
+    step = next((candidate for candidate in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000)
+                 if span / candidate <= most), 10000)
+    rounded = [value for value in range(low - low % step + step, high + 1, step) if value - low > step / 2]
+    return [low, *rounded]  # low, then round steps far enough from it not to overlap it
 
 
 def short(title: str, characters: int = TITLE_CHARACTERS) -> str:
