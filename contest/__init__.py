@@ -89,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
 
     app.jinja_env.globals["picture_of_rank_intervals"] = pictures.ranking_intervals
     app.jinja_env.globals["picture_of_counts"] = pictures.counts
+    app.jinja_env.globals["drawing"] = pictures  # the other pictures' geometry and their limits
     from contest.images import content_types
 
     app.jinja_env.filters["content_types"] = content_types

@@ -242,6 +242,56 @@ def _rank_rows(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+
+@dataclass(frozen=True)
+class JurorMarks:
+    """How one juror marks: their sheets' weighted means against the other jurors' for the same entries, and what
+    normalisation made of them."""
+
+    juror_id: int
+    marks: tuple[float, ...]  # each sheet's weighted mean, as given, lowest first
+    mean: float
+    spread: float  # standard deviation of their marks
+    others: float | None  # the other jurors' mean over the same entries (None: nobody else scored them)
+    normalised_mean: float  # as counted: the same as `mean` when marks are not normalised or this juror fell back
+    normalised_spread: float
+    fallback: str | None  # "too_few_entries" | "no_spread": their marks were used as given
+
+
+def juror_marks(sheets: Sequence[Sheet], criteria: Sequence[Criterion], scale: Scale, *, normalise: bool = True,
+                min_entries: int = 5) -> tuple[JurorMarks, ...]:
+    """Per juror (by id), their marks beside the panel's for the same entries: a harsh juror's mean lies below the
+    others', a lenient one's above, a flat one's spread is small; normalised, they count alike."""
+    _steps(scale)
+    total = _total_weight(criteria)
+    ordered = sorted(sheets, key=lambda s: (s.juror_id, s.entry_id))
+    if not ordered:
+        return ()
+    raw = np.array([_weighted(s.marks, criteria, total) for s in ordered])
+    juror_ids = sorted({s.juror_id for s in ordered})
+    juror_of = np.searchsorted(juror_ids, [s.juror_id for s in ordered])
+    values, fallbacks = (_normalise(raw, juror_of, juror_ids, scale, min_entries) if normalise
+                         else (raw, {}))
+    sums: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for sheet, value in zip(ordered, raw.tolist(), strict=True):
+        sums[sheet.entry_id] = sums.get(sheet.entry_id, 0.0) + value
+        counts[sheet.entry_id] = counts.get(sheet.entry_id, 0) + 1
+    bounds = np.searchsorted(juror_of, np.arange(len(juror_ids) + 1))
+    found = []
+    for index, juror_id in enumerate(juror_ids):
+        own = slice(bounds[index], bounds[index + 1])
+        mine = ordered[own]
+        # Each entry's other jurors' mean, then their mean over this juror's entries: the consensus they are set against.
+        others = [(sums[s.entry_id] - value) / (counts[s.entry_id] - 1)
+                  for s, value in zip(mine, raw[own].tolist(), strict=True) if counts[s.entry_id] > 1]
+        mean, spread = _mean_std(raw[own])
+        normalised_mean, normalised_spread = _mean_std(values[own])
+        found.append(JurorMarks(juror_id, tuple(sorted(raw[own].tolist())), mean, spread,
+                                math.fsum(others) / len(others) if others else None, normalised_mean,
+                                normalised_spread, fallbacks.get(juror_id)))
+    return tuple(found)
+
 # Bootstrap over jurors ------------------------------------------------------------------------------
 
 def _bootstrap(values: np.ndarray, juror_of: np.ndarray, entry_of: np.ndarray, by_entry: np.ndarray,

@@ -259,6 +259,7 @@ def round(round_: Round):
     return render_template(
         "rounds/round.html", round=round_, call=round_.call, progress=progress, tally=tally, entries=entries,
         cut=cut, distributions=round_service.distributions(round_), invite_form=InviteForm(),
+        juror_marks=[(m.display_name, marks) for m, marks in round_service.juror_marks(round_)],
         action_form=ActionForm(), decide_form=decide_form, steps=round_.scale_marks,
     )
 

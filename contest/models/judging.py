@@ -177,6 +177,11 @@ class RoundMember(db.Model):
     round: Mapped[Round] = relationship(back_populates="members")
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
+    @property
+    def display_name(self) -> str:
+        """The juror as the organisers know them: their account's name, else the invitation's name or address."""
+        return self.user.display_name if self.user else self.name or self.email
+
 
 class RoundEntry(db.Model):
     """An entry taking part in a round, and whether it went on to the next."""

@@ -616,6 +616,16 @@ def distributions(round_: Round) -> dict[int, list[int]]:
     return scoring.distributions(sheets(round_), criteria, scale)
 
 
+
+def juror_marks(round_: Round) -> list[tuple[RoundMember, scoring.JurorMarks]]:
+    """How each juror of the round marks, beside the others, as normalisation counts them: for the organisers only."""
+    criteria = [scoring.Criterion(id=c.id, weight=c.weight) for c in round_.criteria]
+    scale = scoring.Scale(round_.scale_low, round_.scale_high, round_.scale_step)
+    members = {m.id: m for m in round_.jurors}
+    return [(members[j.juror_id], j) for j in scoring.juror_marks(sheets(round_), criteria, scale,
+                                                                  normalise=round_.normalise)
+            if j.juror_id in members]
+
 def close_refusal(round_: Round) -> str | None:
     """Why scoring cannot be closed now, or None: what `close_now` refuses, for the page that asks first."""
     if round_.state is not RoundState.OPEN:

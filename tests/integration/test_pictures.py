@@ -81,3 +81,75 @@ def test_bars_are_as_high_as_their_counts():
     assert heights[1] == pictures.BAR_AREA and heights[0] == pictures.BAR_AREA / 2 and heights[2] == 0
     assert all(bar.y + bar.height == picture.base_y for bar in picture.bars)
     assert pictures.counts([], []) is None and pictures.rank_intervals([]) is None
+
+
+def cells_of(table: str) -> list[list[str]]:
+    """The body cells of an HTML table, as text (tags stripped), row by row."""
+    body = re.search(r"<tbody>(.*?)</tbody>", table, re.S).group(1)
+    return [[re.sub(r"<[^>]+>", " ", cell).split("  ")[0].strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+@pytest.fixture
+def marked_round(app, railing_call, transport_organiser):
+    """Five entries, three jurors who each mark all of them: 甲 as the others do, 乙 two points harsher, 丙 flat."""
+    from contest.services import rounds as round_service
+    from tests.helpers import approved_entries, make_juror, make_round
+
+    entries = approved_entries(railing_call, 5)
+    round_ = make_round(railing_call, transport_organiser, k=3, normalise=True)
+    jurors = [make_juror(round_, f"marker{n}@example.org", name=name) for n, name in enumerate(["评委甲", "评委乙", "评委丙"])]
+    base = {e.id: 5 + i for i, e in enumerate(entries)}  # 5 .. 9
+    given = [base, {e: m - 2 for e, m in base.items()}, {e: 7 for e in base}]
+    with app.test_request_context():
+        round_service.assign(transport_organiser, round_)
+        for (_user, member), marks in zip(jurors, given, strict=True):
+            for assignment in round_service.juror_list(member):
+                mark = str(marks[assignment.entry_id])
+                round_service.save_score(member, assignment, {c.id: mark for c in round_.criteria}, "", "",
+                                         submit=True, version=None)
+        db.session.commit()
+    return round_, jurors
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_juror_marks_picture_holds_the_tables_values(app, marked_round, transport_organiser, language):
+    round_, _jurors = marked_round
+    client = app.test_client()
+    log_in(client, transport_organiser.email)
+    client.get(f"/lang/{language}")
+    response = client.get(f"/console/rounds/{round_.id}/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    (picture,) = svgs(html, "juror-marks")
+    title = "How each juror marks"
+    assert picture.find(f"{SVG}title").text == (zh(title) if language == "zh" else title)
+    assert picture.find(f"{SVG}desc").text.strip()
+    table = re.search(r'<table class="juror-marks">.*?</table>', html, re.S).group(0)
+    rows = cells_of(table)
+    marks = [[g.get("data-sheets"), g.get("data-mean"), g.get("data-spread"), g.get("data-others"),
+              g.get("data-normalised-mean"), g.get("data-normalised-spread")]
+             for g in picture.iter(f"{SVG}g") if g.get("class") == "juror"]
+    assert marks == [row[1:] for row in rows] and len(marks) == 3
+    assert [row[0] for row in rows] == ["评委甲", "评委乙", "评委丙"]
+    # 乙 marks two points below the others' mean for the same entries, 丙 gives everyone the same
+    harsh, flat = rows[1], rows[2]
+    assert float(harsh[2]) < float(harsh[4]) - 1.5 and float(flat[3]) == 0
+    assert flat[0].startswith("评委丙")  # fell back: too flat to normalise, used as given
+    for g in (g for g in picture.iter(f"{SVG}g") if g.get("class") == "juror"):
+        assert len(g.findall(f"{SVG}circle")) == 5 + 1  # a dot per sheet and the mean
+
+
+def test_the_juror_marks_are_the_organisers_only(app, marked_round, citizen):
+    round_, jurors = marked_round
+    page = f"/console/rounds/{round_.id}/"
+    juror = app.test_client()
+    log_in(juror, jurors[0][0].email)
+    assert juror.get("/jury/").status_code == 200  # the juror is logged in and sees their own pages
+    assert juror.get(page).status_code in (403, 404)
+    neighbour = app.test_client()
+    log_in(neighbour, citizen.email)
+    assert neighbour.get(page).status_code in (403, 404)
+    assert app.test_client().get(page).status_code in (302, 401, 403, 404)  # a visitor is sent to log in
+    for client in (juror, neighbour):
+        assert "juror-marks" not in client.get(f"/jury/rounds/{round_.id}/").get_data(as_text=True)
