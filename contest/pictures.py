@@ -341,7 +341,7 @@ def win_matrix(order: Sequence[tuple[int, str]], wins: Mapping[tuple[int, int], 
                 continue
             won, lost = wins.get((entry, other), 0), wins.get((other, entry), 0)
             cells.append(WinCell(other, won, lost, left + column * cell, won > lost))
-        rows.append(WinRow(entry, title, f"{index + 1}. {short(title, TITLE_CHARACTERS - 3)}", index + 1,
+        rows.append(WinRow(entry, title, short(title, TITLE_CHARACTERS - 3), index + 1,
                            top + index * cell, cells))
     columns = [(index + 1, left + index * cell + cell / 2) for index in range(len(shown))]
     width = max(WIDTH, left + len(shown) * cell + MARGIN)

@@ -282,7 +282,7 @@ def juror_marks(sheets: Sequence[Sheet], criteria: Sequence[Criterion], scale: S
     for index, juror_id in enumerate(juror_ids):
         own = slice(bounds[index], bounds[index + 1])
         mine = ordered[own]
-        # Each entry's other jurors' mean, then their mean over this juror's entries: the consensus they are set against.
+        # Each entry's other jurors' mean, averaged over this juror's entries: the consensus set against them.
         others = [(sums[s.entry_id] - value) / (counts[s.entry_id] - 1)
                   for s, value in zip(mine, raw[own].tolist(), strict=True) if counts[s.entry_id] > 1]
         mean, spread = _mean_std(raw[own])

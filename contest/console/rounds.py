@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from contest import pictures
 from contest.console import bp
 from contest.console.forms import (
     ConfirmForm,
@@ -238,9 +239,19 @@ def _public_round(round_: Round):
     visible_scores = (public_service.vote_counts(round_) if round_.public_mode is PublicMode.VOTES
                       else public_service.pairwise_scores(round_))
     entries = {e.id: e for e in public_service.entries_of(round_)}
+    bursts = public_service.bursts(round_)
+    matrix, wins = [], {}
+    if round_.public_mode is PublicMode.PAIRWISE:
+        best = sorted(visible_scores, key=lambda e: (-visible_scores[e], e))
+        shown = best if request.args.get("all") == "win-matrix" else best[:pictures.MATRIX_SHOWN]
+        matrix = [(e, entries[e].title if e in entries else f"#{e}") for e in best]
+        wins = public_service.wins(round_, shown)
     return render_template(
         "rounds/public.html", round=round_, call=round_.call, entries=entries, results=visible_scores,
-        bursts=public_service.bursts(round_), addresses=public_service.crowded_addresses(round_),
+        hours=public_service.ballots_per_hour(round_),
+        hour_span=(round_.opens_at, min(round_.closes_at, utcnow())),
+        burst_marks=[(b.entry_id, b.start, b.count) for b in bursts], matrix=matrix, wins=wins,
+        bursts=bursts, addresses=public_service.crowded_addresses(round_),
         pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=public_service.ballot_total(round_),
         held=public_service.round_holding(round_), void_form=VoidForm(), action_form=ActionForm())

@@ -241,7 +241,8 @@ def entry(entry_id: int):
     from contest.services.issues import provenance
 
     return render_template("calls/entry.html", entry=entry, call=entry.call, staff=staff,
-                           provenance=provenance(entry, staff=staff), **_comments(entry.call, entry))
+                           provenance=provenance(entry, staff=staff), wins=public_service.wins_after_closing(entry),
+                           **_comments(entry.call, entry))
 
 
 # Results ----------------------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 (read back from the SVG here, so picture and table cannot drift), titled in the page's language."""
 import re
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert, select
 
 from contest import pictures
 from contest.extensions import db
+from contest.models import Comparison, User, Vote
+from contest.models.types import utcnow
 from contest.services import results as results_service
-from tests.helpers import log_in, zh
+from tests.helpers import log_in, make_public_round, make_voter, zh
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -98,7 +102,8 @@ def marked_round(app, railing_call, transport_organiser):
 
     entries = approved_entries(railing_call, 5)
     round_ = make_round(railing_call, transport_organiser, k=3, normalise=True)
-    jurors = [make_juror(round_, f"marker{n}@example.org", name=name) for n, name in enumerate(["评委甲", "评委乙", "评委丙"])]
+    jurors = [make_juror(round_, f"marker{n}@example.org", name=name)
+              for n, name in enumerate(["评委甲", "评委乙", "评委丙"])]
     base = {e.id: 5 + i for i, e in enumerate(entries)}  # 5 .. 9
     given = [base, {e: m - 2 for e, m in base.items()}, {e: 7 for e in base}]
     with app.test_request_context():
@@ -153,3 +158,117 @@ def test_the_juror_marks_are_the_organisers_only(app, marked_round, citizen):
     assert app.test_client().get(page).status_code in (302, 401, 403, 404)  # a visitor is sent to log in
     for client in (juror, neighbour):
         assert "juror-marks" not in client.get(f"/jury/rounds/{round_.id}/").get_data(as_text=True)
+
+
+def _bulk(railing_call, n):
+    from tests.integration.test_city_scale import more_entries
+
+    ids = more_entries(railing_call, n)
+    voters = list(db.session.scalars(select(User.id).where(User.email.like(f"bulk{railing_call.id}-%"))
+                                     .order_by(User.id)))
+    return ids, voters  # the voters' accounts are new (made now): less than a week old
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_ballots_per_hour_picture_holds_the_tables_counts_and_shades_the_bursts(
+        app, railing_call, transport_organiser, language):
+    ids, new_voters = _bulk(railing_call, 8)
+    old_voters = [make_voter(f"old{n}@example.org", days_old=30).id for n in range(2)]
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", votes=3, hide_counts=False)
+    start = pictures.hour_of(utcnow()) - timedelta(hours=3)
+    round_.opens_at = start - timedelta(hours=2)
+    rows = [(voter, ids[0], start + timedelta(minutes=5 + n)) for n, voter in enumerate(new_voters[:6])]
+    rows += [(voter, ids[1], start + timedelta(hours=2, minutes=10)) for voter in old_voters + new_voters[6:7]]
+    db.session.execute(insert(Vote), [{"round_id": round_.id, "user_id": u, "entry_id": e, "created_at": at,
+                                       "address": "", "voided_reason": ""} for u, e, at in rows])
+    db.session.commit()
+    client = app.test_client()
+    log_in(client, transport_organiser.email)
+    client.get(f"/lang/{language}")
+    html = client.get(f"/console/rounds/{round_.id}/").get_data(as_text=True)
+    (picture,) = svgs(html, "ballots-per-hour")
+    title = "When the ballots came"
+    assert picture.find(f"{SVG}title").text == (zh(title) if language == "zh" else title)
+    table = re.search(r'<table class="ballots-per-hour">.*?</table>', html, re.S).group(0)
+    cells = [(at, int(n), int(new)) for at, n, new in
+             re.findall(r'<tr><td><time datetime="([^"]+)">[^<]*</time></td><td>(\d+)</td><td>(\d+)</td></tr>', table)]
+    bars = [(g.get("data-hour"), int(g.get("data-ballots")), int(g.get("data-new")))
+            for g in picture.iter(f"{SVG}g") if g.get("class") == "hour"]
+    assert bars == cells == [(start.isoformat(), 6, 6), ((start + timedelta(hours=2)).isoformat(), 3, 1)]
+    (burst,) = [g for g in picture.iter(f"{SVG}g") if g.get("class") == "burst"]
+    assert (int(burst.get("data-entry")), int(burst.get("data-count"))) == (ids[0], 6)  # the burst listed below
+    assert 'class="burst"' in html.split('class="picture-svg ballots-per-hour"')[1].split("</svg>")[1]
+    shade, first_bar = burst.find(f"{SVG}rect"), [g for g in picture.iter(f"{SVG}g") if g.get("class") == "hour"][0]
+    assert float(shade.get("x")) <= float(first_bar.find(f"{SVG}rect").get("x"))  # shaded where it came
+
+
+@pytest.fixture
+def compared(app, railing_call, transport_organiser):
+    """A pairwise round of nine entries: each preferred to every entry after it, once by each of three voters, and
+    entry 1 once to entry 0 by a fourth."""
+    ids, voters = _bulk(railing_call, 9)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", hide_counts=False)
+    now, rows = utcnow(), []
+    for voter in voters[:3]:
+        for i, winner in enumerate(ids):
+            for loser in ids[i + 1:]:
+                rows.append((voter, winner, loser, winner))
+    rows.append((voters[3], ids[0], ids[1], ids[1]))
+    db.session.execute(insert(Comparison), [
+        {"round_id": round_.id, "user_id": u, "nonce": f"{u}-{left}-{right}", "left_id": left, "right_id": right,
+         "winner_id": winner, "created_at": now, "address": "", "voided_reason": ""}
+        for u, left, right, winner in rows])
+    db.session.commit()
+    return round_, ids
+
+
+def test_the_win_matrix_holds_its_tables_counts_for_the_top_entries_and_draws_all_on_asking(
+        app, compared, transport_organiser):
+    round_, ids = compared
+    client = app.test_client()
+    log_in(client, transport_organiser.email)
+    client.get("/lang/en")
+    page = f"/console/rounds/{round_.id}/"
+    html = client.get(page).get_data(as_text=True)
+    (picture,) = svgs(html, "win-matrix")
+    assert picture.find(f"{SVG}title").text == "Who beat whom"
+    rows = [g for g in picture.iter(f"{SVG}g") if g.get("class") == "win-row"]
+    assert [int(g.get("data-entry")) for g in rows] == ids[:pictures.MATRIX_SHOWN]  # the top, best first
+    table = re.search(r'<table class="win-matrix">.*?</table>', html, re.S).group(0)
+    body = re.findall(r"<tr><th scope=\"row\">[^<]*</th>(.*?)</tr>", table)
+    for g, cells in zip(rows, body, strict=True):
+        drawn = [int(c.get("data-wins")) for c in g.findall(f"{SVG}g")]
+        shown = [int(n) for n in re.findall(r"<td>(\d+)</td>", cells)]
+        assert drawn == shown
+    first, second = rows[0], rows[1]
+    assert [int(c.get("data-wins")) for c in first.findall(f"{SVG}g")] == [3] * (pictures.MATRIX_SHOWN - 1)
+    assert [int(c.get("data-wins")) for c in second.findall(f"{SVG}g")][0] == 1
+    link = re.search(r'href="([^"]*all=win-matrix[^"]*)"', html).group(1).replace("&amp;", "&")
+    whole = client.get(link).get_data(as_text=True)
+    (picture,) = svgs(whole, "win-matrix")
+    assert [int(g.get("data-entry")) for g in picture.iter(f"{SVG}g") if g.get("class") == "win-row"] == ids
+    assert "all=win-matrix" not in whole
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_an_entrys_wins_against_show_on_its_page_once_the_round_has_closed(app, compared, language):
+    round_, ids = compared
+    client = app.test_client()
+    client.get(f"/lang/{language}")
+    page = f"/entries/{ids[1]}"
+    open_page = client.get(page).get_data(as_text=True)
+    assert "<h1>" in open_page and not svgs(open_page, "wins-against")  # not while citizens still compare
+    round_.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    html = client.get(page).get_data(as_text=True)
+    (picture,) = svgs(html, "wins-against")
+    title = "Wins against"
+    assert picture.find(f"{SVG}title").text == (zh(title) if language == "zh" else title)
+    bars = [(int(g.get("data-entry")), int(g.get("data-wins")), int(g.get("data-losses")))
+            for g in picture.iter(f"{SVG}g") if g.get("class") == "opponent"]
+    table = re.search(r'<table class="wins-against">.*?</table>', html, re.S).group(0)
+    cells = [(int(e), int(w), int(lo)) for e, w, lo in
+             re.findall(r'<tr><td><a href="/entries/(\d+)">[^<]*</a></td><td>(\d+)</td><td>(\d+)</td></tr>', table)]
+    assert bars == cells
+    assert bars[0] == (ids[0], 1, 3)  # met entry 0 four times: preferred once
+    assert sorted(bars[1:]) == [(other, 3, 0) for other in ids[2:]]

@@ -39,6 +39,14 @@ from contest.services.public.settings import (
     round_holding,
     update_public_round,
 )
+from contest.services.public.tallies import (
+    HourCount,
+    Opponent,
+    ballots_per_hour,
+    wins,
+    wins_after_closing,
+    wins_against,
+)
 from contest.services.public.votes import (
     ballots_for_export,
     cast_vote,
@@ -52,7 +60,8 @@ from contest.services.public.votes import (
 )
 
 __all__ = [
-    "Burst", "Holding", "NotEligible", "NotFound", "NotLoggedIn", "PAIR_MAX_AGE", "PairAnswer", "PairTrouble",
+    "Burst", "Holding", "HourCount", "Opponent", "ballots_per_hour", "wins", "wins_after_closing", "wins_against",
+    "NotEligible", "NotFound", "NotLoggedIn", "PAIR_MAX_AGE", "PairAnswer", "PairTrouble",
     "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "ballots_for_export", "bursts",
     "cast_vote", "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
     "create_public_round", "crowded_addresses", "entries_of", "holding", "my_votes", "next_pair", "page_of_round",
