@@ -116,8 +116,10 @@ def call(call_id: int):
     from contest.services.followup import count_of
     from contest.services.meetings import meetings_of
 
-    return render_template("calls/call.html", call=call, count=count, timeline=call_service.timeline(call),
-                           follow_up_count=count_of(call), meetings=meetings_of(call), **_comments(call, None),
+    now = utcnow()
+    timeline = call_service.timeline(call, now)
+    return render_template("calls/call.html", call=call, count=count, timeline=timeline, now=now,
+                           journey=call_service.journey(call, timeline, now), follow_up_count=count_of(call), meetings=meetings_of(call), **_comments(call, None),
                            following=following.is_following(current_user, call),
                            follow_form=FollowForm(), unfollow_form=UnfollowForm())
 

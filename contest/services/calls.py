@@ -269,6 +269,30 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
     return sorted(items, key=_told_order)
 
 
+# The timeline's items that are steps of the call's journey, and the step each one is (an early close is the close).
+JOURNEY_STEPS = {"opens": "opens", "closes": "closes", "round_opens": "round_opens", "round_closes": "round_closes",
+                 "round_closed": "round_closes", "voting_closed": "round_closes",
+                 "results_published": "results_published", "results_final": "results_final",
+                 "follow_up": "follow_up"}
+
+
+def journey(call: Call, items: list[TimelineItem], now: datetime | None = None
+            ) -> list[tuple[str, datetime | None, bool, dict]]:
+    """The call's journey as steps (kind, when, past, detail), from its timeline: open, rounds, results, notice
+    period, follow-up stages; the results still to come, and the end of a notice period under way, as steps ahead."""
+    now = now or utcnow()
+    steps = [(JOURNEY_STEPS[item.kind], item.at, item.past, item.detail) for item in items
+             if item.kind in JOURNEY_STEPS]
+    if call.published_at is None:
+        return []
+    if call.results_published_at is None:
+        steps.append(("results", None, False, {}))
+    elif call.results_final_at is None and call.notice_ends_at is not None:
+        published = max((n for n, step in enumerate(steps) if step[0] == "results_published"), default=len(steps) - 1)
+        steps.insert(published + 1, ("notice_ends", call.notice_ends_at, call.notice_ends_at <= now, {}))
+    return steps
+
+
 def _told_order(item: TimelineItem) -> datetime:
     """When an item is told. A date set to the minute (as every form sets one) stands for that whole minute: what
     people did in the minute a call or round opens is told before the opening, so that a round proposed to open

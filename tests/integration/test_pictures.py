@@ -272,3 +272,35 @@ def test_an_entrys_wins_against_show_on_its_page_once_the_round_has_closed(app, 
     assert bars == cells
     assert bars[0] == (ids[0], 1, 3)  # met entry 0 four times: preferred once
     assert sorted(bars[1:]) == [(other, 3, 0) for other in ids[2:]]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_calls_journey_draws_its_timelines_steps_with_today_between_done_and_ahead(app, published, language):
+    client = app.test_client()
+    client.get(f"/lang/{language}")
+    html = client.get(f"/calls/{published['call'].id}").get_data(as_text=True)
+    (picture,) = svgs(html, "journey")
+    title = "The call's journey"
+    assert picture.find(f"{SVG}title").text == (zh(title) if language == "zh" else title)
+    steps = [(g.get("data-kind"), g.get("data-at"), "past" in g.get("class")) for g in picture.iter(f"{SVG}g")
+             if "step" in g.get("class", "").split()]
+    listed = re.search(r'<ol class="timeline">.*?</ol>', html, re.S).group(0)
+    dated = re.findall(r'<li class="(past|future)">\s*<time datetime="([^"]+)">', listed)
+    # every step but the notice period's end is an item of the dated list, in its order, done or ahead as it says
+    told = [(at, past) for _kind, at, past in steps if _kind != "notice_ends"]
+    assert told == [(at, state == "past") for state, at in dated if (at, state == "past") in told]
+    kinds = [kind for kind, _at, _past in steps]
+    assert {"opens", "closes"} <= set(kinds) and kinds.count("round_opens") == kinds.count("round_closes") == 2
+    assert kinds[-2:] == ["results_published", "notice_ends"]
+    assert [past for _kind, _at, past in steps] == [True] * (len(steps) - 1) + [False]
+    (today,) = [g for g in picture.iter(f"{SVG}g") if g.get("class") == "today-mark"]
+    step_y = [float(g.find(f"{SVG}circle").get("cy")) for g in picture.iter(f"{SVG}g")
+              if "step" in g.get("class", "").split()]
+    assert step_y[-2] < float(today.find(f"{SVG}line").get("y1")) < step_y[-1]  # today: published, notice running
+
+
+def test_a_call_yet_to_publish_results_shows_them_as_a_step_ahead(app, story):
+    html = app.test_client().get(f"/calls/{story['call'].id}").get_data(as_text=True)
+    (picture,) = svgs(html, "journey")
+    last = [g for g in picture.iter(f"{SVG}g") if "step" in g.get("class", "").split()][-1]
+    assert (last.get("data-kind"), last.get("data-at"), "past" in last.get("class")) == ("results", "", False)
