@@ -119,7 +119,8 @@ def call(call_id: int):
     now = utcnow()
     timeline = call_service.timeline(call, now)
     return render_template("calls/call.html", call=call, count=count, timeline=timeline, now=now,
-                           journey=call_service.journey(call, timeline, now), follow_up_count=count_of(call), meetings=meetings_of(call), **_comments(call, None),
+                           journey=call_service.journey(call, timeline, now), follow_up_count=count_of(call),
+                           meetings=meetings_of(call), **_comments(call, None),
                            following=following.is_following(current_user, call),
                            follow_form=FollowForm(), unfollow_form=UnfollowForm())
 
