@@ -304,3 +304,29 @@ def test_a_call_yet_to_publish_results_shows_them_as_a_step_ahead(app, story):
     (picture,) = svgs(html, "journey")
     last = [g for g in picture.iter(f"{SVG}g") if "step" in g.get("class", "").split()][-1]
     assert (last.get("data-kind"), last.get("data-at"), "past" in last.get("class")) == ("results", "", False)
+
+
+def test_at_city_size_each_picture_draws_the_top_of_its_list_only():
+    from datetime import UTC, datetime
+
+    from contest.scoring import JurorMarks
+
+    jurors = [(f"评委{n}", JurorMarks(n, tuple(range(1, 200)), 5.0, 1.0, 5.5, 5.2, 1.1, None)) for n in range(80)]
+    drawn = pictures.juror_marks(jurors, 0, 10)
+    assert len(drawn.rows) == pictures.MOST_SHOWN and drawn.more == 80 - pictures.MOST_SHOWN
+    assert all(len(row.dots) == pictures.DOTS_SHOWN for row in drawn.rows)
+    assert len(pictures.juror_marks(jurors, 0, 10, most=None).rows) == 80
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    hours = [(start + timedelta(hours=h), 10 + h % 7, h % 3) for h in range(24 * 30)]
+    drawn = pictures.hours(hours, start, hours[-1][0], [(1, start + timedelta(hours=400), 9)])
+    assert len(drawn.bars) == pictures.HOURS_SHOWN and drawn.more == 24 * 30 - pictures.HOURS_SHOWN
+    assert drawn.bursts == [] and drawn.bars[-1].x + drawn.bars[-1].width <= pictures.WIDTH  # past the drawn hours
+    assert len(drawn.axis) <= 8
+    opponents = [(n, f"作品{n}", n % 4, 3) for n in range(300)]
+    assert len(pictures.wins_against(opponents).bars) == pictures.MOST_SHOWN
+    order = [(n, f"作品{n}") for n in range(100)]
+    matrix = pictures.win_matrix(order, {(0, 1): 2})
+    assert len(matrix.rows) == pictures.MATRIX_SHOWN and matrix.more == 100 - pictures.MATRIX_SHOWN
+    assert matrix.rows[0].cells[0].wins == 2 and matrix.rows[1].cells[0].losses == 2
+    steps = [("follow_up", start + timedelta(days=n), True, {}) for n in range(60)]
+    assert len(pictures.journey(steps, start + timedelta(days=100)).steps) == pictures.STEPS_SHOWN
