@@ -282,7 +282,7 @@ def hours(rows: Sequence[tuple[datetime, int, int]], first: datetime, last: date
                             height, round(base_y - new_height, 1), new_height))
     bands = [BurstBand(entry, at, count, x_of(hour_of(at)), round(2 * slot, 2))
              for entry, at, count in bursts if start <= at < end]
-    step = next((hours_ for hours_ in (1, 2, 3, 6, 12, 24, 48, 72, 168, 336) if span / hours_ <= 6), 720)
+    step = next((hours_ for hours_ in (1, 2, 3, 6, 12, 24, 48, 72, 168, 336) if span / hours_ <= 3), 720)
     axis = [(start + timedelta(hours=h), x_of(start + timedelta(hours=h))) for h in range(0, span + 1, step)]
     return HourPicture(bars, bands, WIDTH, base_y + AXIS_HEIGHT + 8, base_y, top, axis, start, end,
                        len(rows) - len(shown))
@@ -409,31 +409,26 @@ class Journey:
     width: int
     height: float
     line_x: float
-    today_y: float | None  # None: today is past the last step drawn, or before the first
+    today_y: float | None  # None: today lies past the last step drawn, and more steps were left out
     more: int
 
 
 def journey(steps: Sequence[tuple[str, datetime | None, bool, Mapping]], today: datetime,
             most: int | None = STEPS_SHOWN) -> Journey | None:
     """The call's steps, in order, each (kind, when, past, detail), one under another; "today" between the last
-    past step and the next, at its place in time between them."""
+    past step and the next."""
     if not steps:
         return None
     shown = list(steps if most is None else steps[:most])
     drawn = [JourneyStep(kind, at, past, detail, MARGIN + 12 + index * STEP_HEIGHT)
              for index, (kind, at, past, detail) in enumerate(shown)]
+    # Today sits just under the last step done (below its date, above the next step): the steps are evenly
+    # spaced, not by time, so that a long notice period and a busy week of follow-up both stay legible.
     today_y = None
     past = [step for step in drawn if step.past]
-    future = [step for step in drawn if not step.past]
-    if past and future:
-        before, after = past[-1], future[0]
-        share = 0.5
-        if before.at is not None and after.at is not None and after.at > before.at:
-            share = min(max((today - before.at) / (after.at - before.at), 0.1), 0.9)
-        today_y = round(before.y + share * (after.y - before.y), 1)
-    elif future:
+    if not past:
         today_y = drawn[0].y - 12
-    elif len(shown) == len(steps):
-        today_y = drawn[-1].y + 16
+    elif past[-1] is not drawn[-1] or len(shown) == len(steps):
+        today_y = past[-1].y + 24
     return Journey(drawn, WIDTH, MARGIN * 2 + len(shown) * STEP_HEIGHT + 8, MARGIN + 10, today_y,
                    len(steps) - len(shown))
