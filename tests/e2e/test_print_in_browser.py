@@ -106,6 +106,7 @@ def test_the_call_the_results_and_a_poster_print_cleanly(app, live_server, brows
         check_printed(page, "call", margin_mm=15)
         expect(page.get_by_role("img", name="街角的一处口袋公园")).to_be_visible()
         expect(page.get_by_text(zh("Timeline"))).to_be_visible()
+        expect(page.get_by_role("img", name=zh("The call's journey"))).to_be_visible()  # printed whole, as checked
         after = page.get_by_role("link", name="上海市规划和自然资源局").evaluate(
             "a => getComputedStyle(a, '::after').content")
         assert LINKED in after, "a link of the brief prints without its address"
