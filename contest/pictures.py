@@ -432,3 +432,10 @@ def journey(steps: Sequence[tuple[str, datetime | None, bool, Mapping]], today: 
         today_y = past[-1].y + 24
     return Journey(drawn, WIDTH, MARGIN * 2 + len(shown) * STEP_HEIGHT + 8, MARGIN + 10, today_y,
                    len(steps) - len(shown))
+
+
+def tally_intervals(results, entries, most: int | None = MOST_SHOWN) -> IntervalPicture | None:
+    """`rank_intervals` of an expert round's provisional ranking (scoring.EntryResult rows), titled from `entries`;
+    an entry whose interval holds the cut is the unsure one."""
+    return rank_intervals([(r.entry_id, entries[r.entry_id].title if r.entry_id in entries else f"#{r.entry_id}",
+                            r.rank, r.rank_low, r.rank_high, r.straddles_cut) for r in results], most)

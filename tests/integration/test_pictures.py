@@ -330,3 +330,21 @@ def test_at_city_size_each_picture_draws_the_top_of_its_list_only():
     assert matrix.rows[0].cells[0].wins == 2 and matrix.rows[1].cells[0].losses == 2
     steps = [("follow_up", start + timedelta(days=n), True, {}) for n in range(60)]
     assert len(pictures.journey(steps, start + timedelta(days=100)).steps) == pictures.STEPS_SHOWN
+
+
+def test_the_provisional_ranking_draws_its_rank_intervals_for_the_organiser(app, marked_round, transport_organiser):
+    round_, _jurors = marked_round
+    client = app.test_client()
+    log_in(client, transport_organiser.email)
+    client.get("/lang/en")
+    html = client.get(f"/console/rounds/{round_.id}/?cut=2").get_data(as_text=True)
+    (picture,) = svgs(html, "rank-intervals")
+    assert picture.find(f"{SVG}title").text == "How sure the ranking is"
+    table = re.search(r'<table class="provisional">.*?</table>', html, re.S).group(0)
+    cells = [(int(rank), int(low), int(high)) for rank, low, high in
+             re.findall(r"<tr[^>]*>\s*<td>(\d+)</td>.*?<td>(\d+)–(\d+)", table, re.S)]
+    marks = [(int(g.get("data-rank")), int(g.get("data-low")), int(g.get("data-high")))
+             for g in picture.iter(f"{SVG}g") if "interval" in g.get("class", "")]
+    assert marks == cells and len(marks) == 5
+    straddling = len(re.findall(r'<tr class="straddles">', table))
+    assert len([g for g in picture.iter(f"{SVG}g") if "unsure" in g.get("class", "")]) == straddling
