@@ -1,8 +1,8 @@
 """Entries: submitting, editing and withdrawing them, entering them on someone's behalf, moderating them."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
