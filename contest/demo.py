@@ -453,8 +453,8 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
         for round_ in call.rounds:
             round_.closes_at = min(round_.closes_at, now - timedelta(minutes=5))
     db.session.flush()
-    snap = results.compute(railing_call)
-    results.set_awards(railing_organiser, railing_call, results.default_awards(railing_call, snap), "")
+    results.current(railing_call)  # the organisers' preview, stored
+    results.set_awards(railing_organiser, railing_call, results.default_awards(railing_call), "")
     results.publish(railing_organiser, railing_call, 7, None)
     db.session.flush()
     # Days pass: move the railing call's story back, then it is final and its winners are built.
@@ -478,7 +478,7 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
     railing_call.results_final_at = final_at
     db.session.execute(update(CallEvent).where(CallEvent.call_id == railing_call.id, CallEvent.kind == "results_final")
                        .values(at=final_at))
-    winners = [row.entry for row in results.snapshot(railing_call).rows[:2]]
+    winners = results.stored.finalist_ids(railing_call, 2)
     from contest.models import Entry
 
     stories = [
@@ -511,7 +511,7 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
     db.session.execute(update(CallEvent).where(CallEvent.call_id == idea_call.id,
                                                CallEvent.kind == "results_published").values(
         at=idea_call.results_published_at, detail={"notice_ends": idea_call.notice_ends_at.isoformat(), "days": 7}))
-    top = results.snapshot(idea_call).rows[0].entry
+    top = results.stored.finalist_ids(idea_call, 1)[0]
     objection = results.file_objection(citizens[7], idea_call, top,
                                        "这个想法在我们小区去年已经做过了，为什么还排第一？")
     results.answer_objection(idea_organiser, objection,

@@ -1,13 +1,16 @@
 """The results snapshot as typed values: the final ranking, how it was made, each round's summary and the call's
 figures, which the results pages, the API, the exports, each entrant's feedback and the archive all read.
 
-Pure (no Flask, no database). Publishing stores `Snapshot.to_json()` on the call (a JSON column) and readers
-load it with `Snapshot.from_json`; the JSON keeps the form snapshots were stored in before these types (version
-1), so that every snapshot already published loads, and loading and writing it again gives the same JSON.
+Pure (no Flask, no database). A snapshot is stored in two parts, so that a page reads only what it shows
+(contest/services/results/stored.py): its `Summary` (how it was made, each round without its places, the
+figures, how many rows) on the call, and each row of the ranking with the entry's place in every round
+(`Snapshot.row_records`, `row_record_json`) as a row of its own, keyed by its position. `Snapshot.assemble`
+puts the parts back together. `Snapshot.to_json` is the whole snapshot in the form it was stored in before
+(version 1), which the JSON export and old archives keep.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -250,6 +253,31 @@ class Snapshot:
                    rounds=[RoundSummary.from_json(summary) for summary in value.get("rounds") or []],
                    figures=Figures.from_json(value.get("figures") or {}), version=version)
 
+    def summary(self) -> Summary:
+        """The snapshot without its rows (and its rounds without their places), as the call stores it."""
+        return Summary(self.computed_at, self.formula, [replace(r, places={}) for r in self.rounds], self.figures,
+                       ranked=len(self.rows), finalists=sum(1 for row in self.rows if row.finalist),
+                       version=self.version)
+
+    def row_records(self) -> list[tuple[Row, dict[str, Place]]]:
+        """Each row with its entry's place in every round (round id as text -> place), in the ranking's order."""
+        places: dict[str, dict[str, Place]] = {}
+        for summary in self.rounds:
+            for entry, place in summary.places.items():
+                places.setdefault(entry, {})[str(summary.id)] = place
+        return [(row, places.get(str(row.entry), {})) for row in self.rows]
+
+    @classmethod
+    def assemble(cls, summary: Summary, records: Iterable[tuple[Row, Mapping[str, Place]]]) -> Snapshot:
+        """The whole snapshot from its stored parts (the inverse of `summary` and `row_records`)."""
+        rows, places = [], {str(r.id): {} for r in summary.rounds}
+        for row, by_round in records:
+            rows.append(row)
+            for round_id, place in by_round.items():
+                places.setdefault(round_id, {})[str(row.entry)] = place
+        return cls(summary.computed_at, summary.formula, rows,
+                   [replace(r, places=places[str(r.id)]) for r in summary.rounds], summary.figures, summary.version)
+
     def remapped(self, entries: Mapping[int, int], rounds: Mapping[int, int],
                  criteria: Mapping[int, int]) -> Snapshot:
         """The snapshot with its ids translated (old -> new): entries (rows, close_to, each round's places),
@@ -275,3 +303,60 @@ class Snapshot:
 
         return replace(self, rows=[row(r) for r in self.rows], rounds=[summary(s) for s in self.rounds])
 
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A snapshot without its rows: what every results page shows beside a page of the ranking. Its rounds carry
+    no places (each row carries its entry's places); `ranked` rows, of which `finalists` finalists."""
+    computed_at: datetime | None
+    formula: FormulaUsed
+    rounds: list[RoundSummary]
+    figures: Figures
+    ranked: int = 0
+    finalists: int = 0
+    version: int = VERSION
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "part": "summary",
+                "computed_at": self.computed_at.isoformat() if self.computed_at is not None else None,
+                "formula": self.formula.to_json(), "rounds": [summary.to_json() for summary in self.rounds],
+                "figures": self.figures.to_json(), "ranked": self.ranked, "finalists": self.finalists}
+
+    @classmethod
+    def from_json(cls, value: Mapping) -> Summary:
+        """A stored summary; raises ValueError for a version this site does not read, or a whole snapshot."""
+        if value.get("version", VERSION) != VERSION or value.get("part") != "summary":
+            raise ValueError(f"not a snapshot's summary of version {VERSION}")
+        computed_at = value.get("computed_at")
+        return cls(computed_at=datetime.fromisoformat(computed_at) if computed_at else None,
+                   formula=FormulaUsed.from_json(value.get("formula") or {}),
+                   rounds=[RoundSummary.from_json(summary) for summary in value.get("rounds") or []],
+                   figures=Figures.from_json(value.get("figures") or {}), ranked=value.get("ranked", 0),
+                   finalists=value.get("finalists", 0))
+
+    def remapped(self, rounds: Mapping[int, int], criteria: Mapping[int, int]) -> Summary:
+        """The summary with its round and criterion ids translated (old -> new)."""
+        whole = Snapshot(self.computed_at, self.formula, [], self.rounds, self.figures).remapped({}, rounds, criteria)
+        return replace(self, rounds=whole.rounds)
+
+
+def row_record_json(row: Row, places: Mapping[str, Place]) -> dict:
+    """One stored row: the row's JSON and the entry's place in each round (round id as text -> place)."""
+    out = row.to_json()
+    out["places"] = {round_id: place.to_json() for round_id, place in places.items()}
+    return out
+
+
+def row_record_from_json(value: Mapping) -> tuple[Row, dict[str, Place]]:
+    return Row.from_json(value), {r: Place.from_json(p) for r, p in (value.get("places") or {}).items()}
+
+
+def remap_row_record(value: Mapping, entries: Mapping[int, int], rounds: Mapping[int, int],
+                     criteria: Mapping[int, int]) -> dict:
+    """A stored row with its ids translated (old -> new), as Snapshot.remapped does for the whole."""
+    row, places = row_record_from_json(value)
+    whole = Snapshot(None, FormulaUsed(0, 0, ""), [row],
+                     [RoundSummary(int(r), "", "", 0, False, 0, places={str(row.entry): p}) for r, p in places.items()],
+                     Figures()).remapped(entries, rounds, criteria)
+    return row_record_json(whole.rows[0], {str(s.id): s.places[str(whole.rows[0].entry)] for s in whole.rounds})

@@ -233,9 +233,13 @@ class RequestIsolatingClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             db.session.commit()  # what the test set up is in the database before the request, as in life
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        response.get_data()  # read it all, then close it
-        response.close()
+        def run():
+            response = super(RequestIsolatingClient, self).open(*args, **kwargs)
+            response.get_data()  # read it all (a streamed body in its request's context), then close it
+            response.close()
+            return response
+
+        response = contextvars.Context().run(run)
         body = getattr(self, "_request_body", None)
         if body is not None:  # a large body is spooled to a temporary file that nothing else closes
             body.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contest.api.common import MAX_PER_PAGE, PER_PAGE
 from contest.models.entries import Channel
+from contest.services.results.stored import RESULTS_PAGE
 from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE
 
 VERSION = "1.0.0"
@@ -117,6 +118,8 @@ SCHEMAS = {
                          "expert_round": _null(STRING), "public_round": _null(STRING),
                          "public_mode": _null(_enum("votes", "pairwise")), "counted": _array(_enum("expert",
                                                                                                   "public"))}),
+        "page": {**ID, "description": f"The page of the ranking, {RESULTS_PAGE} rows a page."},
+        "pages": COUNT, "next": _null(URL),
         "ranking": _array(_obj({
             "entry_id": ID, "title": STRING, "rank": _null(ID), "value": _null(NUMBER), "finalist": BOOLEAN,
             "out_in": {**_null(STRING), "description": "The round an entry stopped in."},
@@ -322,7 +325,7 @@ def document(server: str) -> dict:
                                          not_found="No approved entry."),
             "/calls/{call_id}/rounds": _read("List a call's rounds", "RoundPage", [CALL_ID], paged=True,
                                              not_found="No published call."),
-            "/calls/{call_id}/results": _read("Get a call's results", "Results", [CALL_ID],
+            "/calls/{call_id}/results": _read("Get a call's results", "Results", [CALL_ID, PAGE_PARAMS[0]],
                                               not_found="No published call, or its results are not published."),
             "/calls/{call_id}/follow-ups": _read("List a call's follow-ups", "FollowUpPage", [CALL_ID], paged=True,
                                                  not_found="No published call."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import selectinload
 
 from contest.api import bp, represent
 from contest.api.common import (
@@ -166,13 +166,18 @@ def call_rounds(call_id: int):
 @bp.route("/calls/<int:call_id>/results")
 @api_view
 def call_results(call_id: int):
-    call = _published_call(call_id, undefer(Call.results_snapshot), selectinload(Call.prizes))
+    call = _published_call(call_id, selectinload(Call.prizes))
     snap = results_service.snapshot(call)
     if snap is None:
         raise ApiError(404, "not_published", _l("The results of this call are not published yet."))
-    titles = public_titles(call)  # merged ones keep their place
-    return _read(represent.results(call, snap, results_service.shown_rows(call, snap), titles,
-                                   results_service.awards_of(call), results_service.objections_of(call)))
+    rows, page, pages = results_service.stored.page(call, snap, int_arg("page", 1))
+    awards, objections = results_service.awards_of(call), results_service.objections_of(call)
+    named = {r.entry for r in rows} | {e for r in rows for e in r.close_to} | set(awards) \
+        | {o.entry_id for o in objections if o.entry_id is not None}
+    titles = public_titles(call, named)  # merged ones keep their place
+    return _read(represent.results(call, snap, rows, titles, awards, objections) | {
+        "page": page, "pages": pages,
+        "next": url_for("api.call_results", call_id=call.id, page=page + 1, _external=True) if page < pages else None})
 
 
 def _follow_ups(call_id: int | None = None):

@@ -210,7 +210,7 @@ def _spreadsheets(call) -> dict[str, str]:
         ([c.round_id, rounds[c.round_id].title, c.left_id, left_title, c.right_id, right_title, c.winner_id,
           c.user_id, c.created_at, c.voided_at, c.voided_reason] for c, left_title, right_title in pairs))
     if call.results_published_at is not None:
-        sheets["results.csv"] = results_service.export_csv(call)
+        sheets["results.csv"] = "".join(results_service.export_csv(call))
     return sheets
 
 
@@ -223,7 +223,7 @@ def _public(call) -> dict[str, bytes | str]:
         [{"at": item.at.isoformat(), "kind": item.kind, "detail": item.detail}
          for item in call_service.timeline(call)], ensure_ascii=False, indent=1)}
     if call.results_published_at is not None:
-        out["results.json"] = results_service.export_json(call)
+        out["results.json"] = "".join(results_service.export_json(call))
     if call.published_at is None:
         return out
     pages = {"call.html": f"/calls/{call.id}", "follow-up.html": f"/calls/{call.id}/follow-up"}

@@ -17,7 +17,7 @@ from contest.extensions import db
 from contest.storage import StorageError, check_key, storage
 
 # JSON columns holding ids, translated on import; the others hold none (a test keeps these lists complete).
-JSON_WITH_IDS = (("call", "results_snapshot"), ("score", "marks"), ("call_event", "detail"),
+JSON_WITH_IDS = (("call", "results_snapshot"), ("result_row", "data"), ("score", "marks"), ("call_event", "detail"),
                  ("audit_event", "detail"))
 JSON_WITHOUT_IDS = (("call", "image_formats"), ("user", "mail_off"))
 # Keys of the details that hold ids, by the table the ids are of; "awards" (entry -> prize) and "ids" (the
@@ -315,6 +315,7 @@ def _translate(table: Table, row: dict, ids: dict[str, dict[int, int]], remaps: 
 
 def _json_remaps(ids: dict[str, dict[int, int]], data: dict) -> dict[tuple[str, str], Callable]:
     from contest.services.results import remap_snapshot
+    from contest.snapshot import remap_row_record
 
     def one(table: str, value):
         return ids.get(table, {}).get(value) if isinstance(value, int) else value
@@ -338,6 +339,8 @@ def _json_remaps(ids: dict[str, dict[int, int]], data: dict) -> dict[tuple[str, 
     return {
         ("call", "results_snapshot"): lambda snap, row: remap_snapshot(
             snap, ids.get("entry", {}), ids.get("round", {}), ids.get("criterion", {})),
+        ("result_row", "data"): lambda data, row: remap_row_record(
+            data, ids.get("entry", {}), ids.get("round", {}), ids.get("criterion", {})),
         ("score", "marks"): lambda marks, row: {str(ids["criterion"][int(k)]): v for k, v in marks.items()},
         ("call_event", "detail"): detail(EVENT_DETAIL_IDS),
         ("audit_event", "detail"): detail(AUDIT_DETAIL_IDS),

@@ -3,6 +3,8 @@ the meetings and the follow-up (written by contest.tabular, the one writer of sp
 addresses."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
@@ -28,16 +30,17 @@ FOLLOW_UP_COLUMNS = ["entry_id", "title", "stage", "progress", "adopted_at", "up
 FOLLOW_UP_UPDATE_COLUMNS = ["entry_id", "title", "happened_on", "stage", "progress", "text"]
 
 
-def entry_rows(call: Call) -> list[list]:
-    """Every entry of the call with its provenance (the columns of ENTRY_COLUMNS); a call's archive has them too."""
+def entry_rows(call: Call) -> Iterator[list]:
+    """Every entry of the call with its provenance (the columns of ENTRY_COLUMNS), row by row as they are read;
+    a call's archive has them too."""
     entries = entry_service.entries_for_export(
         call, joinedload(Entry.author).load_only(User.display_name, User.group, User.deleted_at),
         joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
         joinedload(Entry.place).load_only(Department.name))
-    return [[e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
-             e.theme.name if e.theme else "",
-             e.place.name if e.place else "", e.meeting_id, e.poster_id, e.merged_into_id, e.byline,
-             e.author.group if e.author else "", e.moderated_at, e.rejection_reason] for e in entries]
+    for e in entries:
+        yield [e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
+               e.theme.name if e.theme else "", e.place.name if e.place else "", e.meeting_id, e.poster_id,
+               e.merged_into_id, e.byline, e.author.group if e.author else "", e.moderated_at, e.rejection_reason]
 
 
 def figure_rows(call: Call) -> list[list]:

@@ -2,7 +2,7 @@
 export."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,18 +14,23 @@ from contest.permissions import call_staff_required
 from contest.services import ServiceError
 from contest.services import documents as document_service
 from contest.services import results as results_service
-from contest.tabular import download, xlsx_response
+from contest.tabular import csv_response, download, xlsx_response
 
 
 @bp.route("/calls/<int:call_id>/results")
 @call_staff_required
 def results(call: Call):
-    published = results_service.snapshot(call)
     ready = results_service.rounds_over(call)
-    snap = published or (results_service.compute(call) if ready else None)
-    context = results_service.results_context(call, snap, snap.rows) if snap else {"call": call, "snap": None}
+    snap = results_service.current(call)  # computed once, then read from where it is stored
+    if snap is not None:
+        db.session.commit()
+        rows, page, pages = results_service.stored.page(call, snap, request.args.get("page", 1, type=int),
+                                                        shown=False)
+        context = results_service.results_context(call, snap, rows) | {"page": page, "pages": pages}
+    else:
+        context = {"call": call, "snap": None}
     awards = context.get("awards", {})
-    chosen = {e: a.prize_id for e, a in awards.items()} or (results_service.default_awards(call, snap) if snap else {})
+    chosen = {e: a.prize_id for e, a in awards.items()} or (results_service.default_awards(call) if snap else {})
     publish_form = PublishResultsForm()
     if request.method == "GET":
         publish_form.notice_days.data = call.notice_days
@@ -121,7 +126,9 @@ def finalise_results(call: Call):
 def results_csv(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    return download(results_service.export_csv(call), f"results-call-{call.id}.csv")
+    columns, rows = results_service.export_table(call)
+    db.session.commit()  # the snapshot stored, if it was computed now
+    return csv_response(columns, rows, f"results-call-{call.id}.csv")
 
 
 @bp.route("/calls/<int:call_id>/results.xlsx")
@@ -130,6 +137,7 @@ def results_xlsx(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
     sheets = results_service.export_sheets(call, (_("Results"), _("Objections and answers")))
+    db.session.commit()  # the snapshot stored, if it was computed now
     return xlsx_response(sheets, f"results-call-{call.id}.xlsx")
 
 
@@ -148,5 +156,7 @@ def results_notice(call: Call):
 def results_json(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    return Response(results_service.export_json(call), mimetype="application/json", headers={
+    body = results_service.export_json(call)
+    db.session.commit()  # the snapshot stored, if it was computed now
+    return Response(stream_with_context(body), mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=results-call-{call.id}.json"})

@@ -54,7 +54,15 @@ from contest.models.judging import (
 from contest.models.media import RENDITIONS, Image, ImageFile
 from contest.models.notifications import MAIL_KIND_LABELS, ApiToken, CallFollower, MailKind, OutboxMail
 from contest.models.outreach import MEETING_KIND_LABELS, Meeting, MeetingKind, Poster
-from contest.models.results import STAGE_LABELS, Award, FollowUp, FollowUpStage, FollowUpUpdate, Objection
+from contest.models.results import (
+    STAGE_LABELS,
+    Award,
+    FollowUp,
+    FollowUpStage,
+    FollowUpUpdate,
+    Objection,
+    ResultRow,
+)
 
 __all__ = [
     "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
@@ -63,7 +71,7 @@ __all__ = [
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryBand", "EntryImage",
     "EntryStatus", "Image", "ImageFile", "ParticipantGroup", "PhoneCode", "Prize", "Topic", "User",
-    "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection",
+    "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection", "ResultRow",
     "EntryTag",
     "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "CallFollower", "MailKind", "OutboxMail",
     "MEETING_KIND_LABELS", "Meeting", "MeetingKind", "Poster", "REPORT_LABELS", "Comment", "CommentEndorsement",

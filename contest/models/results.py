@@ -1,11 +1,12 @@
-"""What comes of a call: awards, objections filed during the notice period, and the follow-up of adopted entries."""
+"""What comes of a call: the stored rows of its ranking, awards, objections filed during the notice period, and the
+follow-up of adopted entries."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -14,6 +15,23 @@ from contest.models.calls import Call, Prize
 from contest.models.entries import Entry
 from contest.models.media import Image
 from contest.models.types import UTCDateTime, enum_column, utcnow
+
+
+class ResultRow(db.Model):
+    """One row of a call's stored results snapshot (contest.snapshot: the row and its entry's place in each round),
+    keyed by its position in the ranking, so that a page of the ranking or one entry's figures is one indexed
+    read. The summary is on the call (`Call.results_snapshot`); the snapshot is the published one once the results
+    are published, else the organisers' preview, dropped when what it was computed from changes."""
+
+    __tablename__ = "result_row"
+    __table_args__ = (UniqueConstraint("call_id", "entry_id"), Index("ix_result_row_rank", "call_id", "rank"))
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0 for the first row
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int | None] = mapped_column()
+    finalist: Mapped[bool] = mapped_column(default=False)
+    data: Mapped[dict] = mapped_column(JSON)  # contest.snapshot.row_record_json
 
 
 class Award(db.Model):

@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import BigInteger, cast
-from sqlalchemy.orm import joinedload, load_only, selectinload, undefer
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from wtforms import SelectChoice
 
 from contest.display import TEXT_SIZES
@@ -252,13 +252,12 @@ def entry(entry_id: int):
 
 @bp.route("/calls/<int:call_id>/results")
 def results(call_id: int):
-    call = public_call(call_id, undefer(Call.results_snapshot), selectinload(Call.prizes))
+    call = public_call(call_id, selectinload(Call.prizes))
     snap = results_service.snapshot(call)
     if snap is None:
         abort(404)
     form = ObjectionForm()
-    rows, page, pages = results_service.page_of_rows(results_service.shown_rows(call, snap),
-                                                     request.args.get("page", 1, type=int))
+    rows, page, pages = results_service.stored.page(call, snap, request.args.get("page", 1, type=int))
     context = results_service.results_context(call, snap, rows)
     # The entries of the page shown: an objection to another entry is filed from its page of the ranking.
     form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [

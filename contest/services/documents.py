@@ -13,7 +13,7 @@ from contest.extensions import db
 from contest.models import Award, Call, Entry, User
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
-from contest.services.results import awards_of, objections_of, shown_rows, snapshot
+from contest.services.results import awards_of, objections_of, snapshot, stored
 from contest.services.visibility import public_entries
 
 
@@ -29,10 +29,10 @@ def notice_pdf(actor: User, call: Call) -> bytes:
         select(Entry).where(Entry.call_id == call.id, *public_entries(merged=True))
         .options(load_only(Entry.id, Entry.title, Entry.author_name), selectinload(Entry.author)))}
     awards = awards_of(call)
-    order = {r.entry: i for i, r in enumerate(snap.rows)}
+    order = stored.positions(call, awards)
     winners = sorted((entries[i] for i in awards if i in entries),
                      key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
-    html = render_template("documents/notice.html", call=call, snap=snap, rows=shown_rows(call, snap),
+    html = render_template("documents/notice.html", call=call, snap=snap, rows=list(stored.rows(call, shown=True)),
                            entries=entries, awards=awards, winners=winners, objections=len(objections_of(call)),
                            results_url=url_for("public.results", call_id=call.id, _external=True))
     return pdf_bytes(html, _("Results notice of “%(title)s”", title=call.title))

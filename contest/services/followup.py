@@ -193,15 +193,13 @@ def count_of(call: Call) -> int:
 
 def adoptable_entries(call: Call) -> list[Entry]:
     """The call's approved entries not adopted yet: in the order of the published ranking, then by title."""
-    entries = list(db.session.scalars(
+    position = results_service.stored.position_in_ranking(call, Entry.id) \
+        if call.results_published_at is not None else None
+    return list(db.session.scalars(
         select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED,
                             Entry.id.not_in(select(FollowUp.entry_id).where(FollowUp.call_id == call.id)))
-        .options(load_only(Entry.id, Entry.title)).order_by(Entry.title, Entry.id)))
-    snapshot = results_service.snapshot(call)
-    rank: dict[int, int] = {}
-    for position, row in enumerate(snapshot.rows if snapshot is not None else []):
-        rank.setdefault(row.entry, position)
-    return sorted(entries, key=lambda e: rank.get(e.id, len(rank)))  # stable: the unranked keep the title order
+        .options(load_only(Entry.id, Entry.title))
+        .order_by(*([position.is_(None), position] if position is not None else []), Entry.title, Entry.id)))
 
 
 def public_follow_ups(call_id: int | None = None, *options) -> Select:

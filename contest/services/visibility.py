@@ -2,6 +2,7 @@
 of their call is undecided). Every public page, the API, the exports for the public and the archive ask here."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -81,7 +82,10 @@ def public_entry(entry_id: int, *options) -> Entry | None:
     return db.session.scalar(select(Entry).where(Entry.id == entry_id, *public_entries()).options(*options))
 
 
-def public_titles(call: Call) -> dict[int, str]:
-    """Entry id -> title of a call's public entries, merged ones included (they keep their place in results)."""
-    return dict(db.session.execute(select(Entry.id, Entry.title).where(
-        Entry.call_id == call.id, *public_entries(merged=True))).all())
+def public_titles(call: Call, entry_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Entry id -> title of a call's public entries (of `entry_ids` only, when given), merged ones included (they
+    keep their place in results)."""
+    stmt = select(Entry.id, Entry.title).where(Entry.call_id == call.id, *public_entries(merged=True))
+    if entry_ids is not None:
+        stmt = stmt.where(Entry.id.in_(sorted(set(entry_ids))))
+    return dict(db.session.execute(stmt).all())

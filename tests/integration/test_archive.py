@@ -34,6 +34,7 @@ from contest.models import (
     Score,
     User,
 )
+from contest.services import results as results_service
 from contest.services.accounts import authenticate
 from contest.storage import storage
 from tests import helpers
@@ -350,10 +351,13 @@ def test_into_a_site_with_its_own_calls_every_id_is_translated(source, site):
     marks = db.session.scalars(select(Score.marks).join(Assignment, Assignment.id == Score.assignment_id)
                                .where(Assignment.round_id.in_(list(ids["round"].values())))).all()
     assert marks and all(set(m) <= {str(c) for c in ids["criterion"].values()} for m in marks)
-    snap = db.session.get(Call, imported.call_id).results_snapshot
+    snap = results_service.stored.whole(db.session.get(Call, imported.call_id))
     entries = set(db.session.scalars(select(Entry.id).where(Entry.call_id == imported.call_id,
                                                             Entry.status == EntryStatus.APPROVED)))
-    assert {row["entry"] for row in snap["rows"]} <= entries
+    assert snap.rows and {row.entry for row in snap.rows} <= entries
+    assert {e for row in snap.rows for e in row.close_to} <= entries
+    assert {r.id for r in snap.rounds} <= set(ids["round"].values())
+    assert {int(e) for r in snap.rounds for e in r.places} <= entries
     assert db.session.scalar(select(func.count()).select_from(ImageFile).where(
         ImageFile.image_id.in_(list(ids["image"].values())))) == len(files)
     assert db.session.scalar(select(func.count()).select_from(Call).where(Call.title == RAILING)) == 2

@@ -27,6 +27,8 @@ from contest.models.types import utcnow
 from contest.services import ServiceError
 from contest.services import followup as followup_service
 from contest.services import public as public_service
+from contest.services.results import stored as results_stored
+from contest.snapshot import Figures, FormulaUsed, Row, Snapshot
 from tests.helpers import (
     adopt,
     approved_entries,
@@ -372,7 +374,8 @@ def test_the_public_pages_run_a_constant_number_of_queries(app, transport_commis
 def test_the_console_offers_entries_in_the_order_of_the_final_ranking(organiser_client, railing_call, entries,
                                                                       transport_organiser):
     railing_call.results_published_at = utcnow()
-    railing_call.results_snapshot = {"rows": [{"entry": entries[2].id}, {"entry": entries[0].id}]}
+    ranking = [Row(entry=entries[2].id, rank=1, finalist=True), Row(entry=entries[0].id, rank=2, finalist=True)]
+    results_stored.store(railing_call, Snapshot(None, FormulaUsed(0, 100, "ranks"), ranking, [], Figures()))
     db.session.commit()
     html = page_of(organiser_client, manage_url(railing_call))
     offered = re.findall(r'<option[^>]*value="(\d+)"', html.split('id="adopt-entry_id"', 1)[1].split("</select>")[0])

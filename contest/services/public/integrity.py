@@ -23,6 +23,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.services.results import stored as results_stored
 
 
 @dataclass
@@ -119,6 +120,8 @@ def void(actor: User, round_: Round, ids: list[int], reason: str) -> int:
     changed = db.session.execute(
         update(model).where(model.round_id == round_.id, model.id.in_(ids), model.voided_at.is_(None))
         .values(voided_at=utcnow(), voided_by_id=actor.id, voided_reason=reason.strip()[:500])).rowcount
+    if changed:
+        results_stored.discard([round_.call_id])  # a bulk update: the preview's hook does not see it
     record(actor, "round.void", "round", round_.id, ids=sorted(ids), reason=reason.strip(), count=changed)
     return changed
 

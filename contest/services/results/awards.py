@@ -19,13 +19,15 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
-from contest.services.results.ranking import compute, rounds_over, snapshot
-from contest.snapshot import Snapshot
+from contest.services.results import stored
+from contest.services.results.ranking import current as current_snapshot
+from contest.services.results.ranking import rounds_over
 
 
-def default_awards(call: Call, snap: Snapshot) -> dict[int, int]:
-    """The prizes as the computed order gives them: first prizes to the first entries, and so on."""
-    finalists = [r.entry for r in snap.finalists]
+def default_awards(call: Call) -> dict[int, int]:
+    """The prizes as the computed order of the stored snapshot gives them: first prizes to the first entries, and
+    so on (only as many finalists are read as there are prizes)."""
+    finalists = stored.finalist_ids(call, sum(prize.count for prize in call.prizes))
     awards, position = {}, 0
     for prize in call.prizes:
         for _i in range(prize.count):
@@ -59,12 +61,11 @@ def set_awards(actor: User, call: Call, chosen: dict[int, int], statement: str) 
         if n > prizes[prize_id].count:
             raise ServiceError(_("“%(prize)s” can go to %(count)d entries at most.", prize=prizes[prize_id].name,
                                  count=prizes[prize_id].count))
-    snap = snapshot(call) or compute(call)
-    ranked = {r.entry for r in snap.rows}
-    if not set(chosen) <= ranked:
+    current_snapshot(call)  # the ranking the prizes follow, stored
+    if not set(chosen) <= set(stored.positions(call, chosen)):
         raise ServiceError(_("Prizes can only go to entries in the ranking."))
     statement = statement.strip()
-    departs = chosen != default_awards(call, snap)
+    departs = chosen != default_awards(call)
     current = awards_of(call)
     changed = {e: a.prize_id for e, a in current.items()} != chosen
     if departs and not statement:

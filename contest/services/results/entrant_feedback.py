@@ -18,6 +18,7 @@ from contest.models import (
     User,
 )
 from contest.services import ServiceError
+from contest.services.results import stored
 from contest.services.results.ranking import snapshot
 from contest.snapshot import Place, RoundSummary, Row
 
@@ -55,9 +56,9 @@ def feedback(user: User, entry: Entry) -> Feedback:
                    Score.note_to_entrant != "")).all():
         notes_by_round[round_id].append(note)
     rounds = []
-    row = snap.row_of(entry.id)
+    row, places = stored.row_of(call, entry.id) or (None, {})
     for summary in snap.rounds:
-        place = summary.place_of(entry.id)
+        place = places.get(str(summary.id))
         if place is None:
             continue
         means = place.criteria or {}
@@ -66,4 +67,4 @@ def feedback(user: User, entry: Entry) -> Feedback:
         rounds.append(RoundFeedback(summary, place, notes, criteria))
     award = db.session.scalar(select(Award).where(Award.call_id == call.id, Award.entry_id == entry.id)
                               .options(selectinload(Award.prize)))
-    return Feedback(entry, True, rounds, row, len(snap.finalists), award)
+    return Feedback(entry, True, rounds, row, snap.finalists, award)

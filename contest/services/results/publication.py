@@ -32,10 +32,11 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call, organisers_of
 from contest.services import ServiceError, following
 from contest.services.audit import record
+from contest.services.results import stored
 from contest.services.results.awards import awards_of, default_awards
-from contest.services.results.ranking import compute, rounds_over
+from contest.services.results.ranking import current, rounds_over
 from contest.services.visibility import public_entries
-from contest.snapshot import Row, Snapshot
+from contest.snapshot import Row, Summary
 
 NOTICE_DAYS = (0, 60)  # 0: no notice period, the results are final on publication
 
@@ -62,11 +63,10 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
     if top_n is not None and top_n < 1:
         raise ServiceError(_("Show at least the first entry, or all of them."))
     now = utcnow()
-    snap = compute(call)
-    call.results_snapshot = snap.to_json()
+    current(call)  # the preview the organisers saw, computed once (and again only if what it came from changed)
     if call.prizes and not awards_of(call):
         # Prizes never given by hand follow the computed order: the results never go out without winners.
-        for entry_id, prize_id in default_awards(call, snap).items():
+        for entry_id, prize_id in default_awards(call).items():
             db.session.add(Award(call_id=call.id, entry_id=entry_id, prize_id=prize_id, awarded_by_id=actor.id))
         call.award_statement = ""
     call.results_published_at, call.notice_days = now, notice_days
@@ -201,7 +201,7 @@ def tell_notice_periods_over(now: datetime | None = None) -> int:
     return told
 
 
-def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
+def results_context(call: Call, snap: Summary, rows: list[Row]) -> dict:
     """What the results pages need besides the snapshot, in a fixed number of queries: the titles of the entries
     of `rows`, of the awards and of the objections only, not of every entry of the call."""
     awards = awards_of(call)
@@ -213,7 +213,7 @@ def results_context(call: Call, snap: Snapshot, rows: list[Row]) -> dict:
     winners = db.session.scalars(
         select(Entry).where(Entry.id.in_(list(awards)))
         .options(selectinload(Entry.pictures).joinedload(EntryImage.image).lazyload(Image.files))).all()
-    order = {r.entry: i for i, r in enumerate(snap.rows)}
+    order = stored.positions(call, awards)
     winners = sorted(winners, key=lambda e: (awards[e.id].prize.position, order.get(e.id, 0)))
     return {"call": call, "snap": snap, "rows": rows, "entries": entries, "awards": awards, "winners": winners,
             "objections": objections, "group_labels": GROUP_LABELS,

@@ -30,7 +30,8 @@ from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.services.audit import record
-from contest.snapshot import CriterionShown, Figures, FormulaUsed, Place, RoundSummary, Row, Snapshot
+from contest.services.results import stored
+from contest.snapshot import CriterionShown, Figures, FormulaUsed, Place, RoundSummary, Row, Snapshot, Summary
 
 BOOTSTRAP_SAMPLES = 1000
 
@@ -241,35 +242,29 @@ def figures(call: Call) -> Figures:
     )
 
 
-def snapshot(call: Call) -> Snapshot | None:
-    """What the public sees: the published snapshot (None before publication)."""
-    if call.results_published_at is None or call.results_snapshot is None:
+def snapshot(call: Call) -> Summary | None:
+    """What the public sees: the published snapshot's summary (None before publication); its rows are read by
+    the page from contest.services.results.stored."""
+    if call.results_published_at is None:
         return None
-    return Snapshot.from_json(call.results_snapshot)
+    return stored.summary(call)
 
 
-def shown_rows(call: Call, snap: Snapshot) -> list[Row]:
-    """The rows the public ranking shows: every entry, or the top N as the call chose."""
-    rows = snap.rows
-    if call.results_top_n:
-        return [r for r in rows if r.rank is not None and r.rank <= call.results_top_n]
-    return rows
-
-
-RESULTS_PAGE = 100  # rows of the ranking on one page of the results
-
-
-def page_of_rows(rows: list[Row], page: int, per_page: int = RESULTS_PAGE) -> tuple[list[Row], int, int]:
-    """One page of the ranking's rows (the first page when `page` is out of range), its number and the number of
-    pages: a call of 160,000 entries shows its winners and the top of the ranking, not 50 MB of table."""
-    pages = max(1, -(-len(rows) // per_page))
-    page = page if 1 <= page <= pages else 1
-    return rows[(page - 1) * per_page: page * per_page], page, pages
+def current(call: Call) -> Summary | None:
+    """The snapshot the organisers work with: the published one, else the stored preview, else (every round
+    being over) computed now and stored; None while a round is still to come or under way."""
+    value = stored.summary(call)
+    if value is not None or call.results_published_at is not None or not rounds_over(call):
+        return value
+    return stored.store(call, compute(call))
 
 
 def remap_snapshot(snap: dict, entries: dict[int, int], rounds: dict[int, int],
                    criteria: dict[int, int]) -> dict:
-    """A stored snapshot with its ids translated (old -> new), for a call restored from an archive into a site
-    where its rows got other ids (see Snapshot.remapped). A missing id raises KeyError; another version
+    """A stored summary with its ids translated (old -> new), for a call restored from an archive into a site
+    where its rows got other ids (see Snapshot.remapped; each stored row is translated by remap_row_record). A
+    whole snapshot of an older archive is translated whole. A missing id raises KeyError; another version
     ValueError."""
+    if snap.get("part") == "summary":
+        return Summary.from_json(snap).remapped(rounds, criteria).to_json()
     return Snapshot.from_json(snap).remapped(entries, rounds, criteria).to_json()
