@@ -54,7 +54,7 @@ def criterion_weight(criterion) -> str:
     """A criterion with its weight, "Safety (40%)" / "安全（40%）"."""
     from flask_babel import gettext
 
-    return gettext("%(name)s (%(weight)s%%)", name=criterion.name, weight=criterion.weight)
+    return gettext("%(name)s (%(weight)s%%)", name=criterion.local("name"), weight=criterion.weight)
 
 
 def meeting_place(meeting) -> str:

@@ -33,19 +33,31 @@ class CheckboxesField(SelectMultipleField):
 class CallForm(Form):
     kind = SelectField(_l("Kind of call"), choices=[
         SelectChoice(CallKind.DESIGN.value, _l("Design call")), SelectChoice(CallKind.IDEA.value, _l("Idea call"))])
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the call a title.")),
-                                                  Length(max=200)])
-    summary = TextAreaField(_l("Summary"), description=_l("One or two sentences for the list of calls."),
+    # Each text in Chinese (the text of record, required where the call needs it) and in English beside it
+    # (optional: an English page shows the Chinese text, marked, where it is missing).
+    title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the call a title.")),
+                                                            Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
+    summary = TextAreaField(_l("Summary in Chinese"), description=_l("One or two sentences for the list of calls."),
                             validators=[Length(max=500)])
-    brief = TextAreaField(_l("Brief"), description=_l("What you ask for and why. Markdown: **bold**, lists, "
-                                                      "## headings, links."), validators=[Length(max=50000)])
-    themes = StringField(_l("Themes"), description=_l("Separated by commas, e.g. red culture, Haipai culture."),
-                         validators=[Length(max=500)])
-    topics = TextAreaField(_l("Topics"), description=_l("For an idea call: one topic a line."),
+    summary_en = TextAreaField(_l("Summary in English (optional)"), validators=[Length(max=1000)])
+    brief = TextAreaField(_l("Brief in Chinese"), description=_l("What you ask for and why. Markdown: **bold**, "
+                                                                 "lists, ## headings, links."),
+                          validators=[Length(max=50000)])
+    brief_en = TextAreaField(_l("Brief in English (optional)"), validators=[Length(max=50000)])
+    themes = StringField(_l("Themes in Chinese"), description=_l("Separated by commas, e.g. red culture, Haipai "
+                                                                 "culture."), validators=[Length(max=500)])
+    themes_en = StringField(_l("Themes in English (optional)"), description=_l(
+        "In the same order as the Chinese ones."), validators=[Length(max=1000)])
+    topics = TextAreaField(_l("Topics in Chinese"), description=_l("For an idea call: one topic a line."),
                            validators=[Length(max=5000)])
-    prizes = TextAreaField(_l("Prizes"), description=_l("One prize a line: name | how many | reward, e.g. "
-                                                        "First prize | 1 | 20,000 yuan."),
+    topics_en = TextAreaField(_l("Topics in English (optional)"), description=_l(
+        "One a line, in the same order as the Chinese ones."), validators=[Length(max=10000)])
+    prizes = TextAreaField(_l("Prizes in Chinese"), description=_l("One prize a line: name | how many | reward, "
+                                                                   "e.g. First prize | 1 | 20,000 yuan."),
                            validators=[Length(max=5000)])
+    prizes_en = TextAreaField(_l("Prizes in English (optional)"), description=_l(
+        "One a line, in the same order as the Chinese ones: name | reward."), validators=[Length(max=10000)])
     co_department_ids = SelectMultipleField(_l("Co-organising departments"), coerce=int,
                                             description=_l("Their organisers can see and edit this call too."))
     image_formats = CheckboxesField(_l("Accepted image types"),
@@ -54,8 +66,12 @@ class CallForm(Form):
     images_max = IntegerField(_l("Images per entry: at most"), default=4, validators=[NumberRange(1, 12)])
     image_max_mb = IntegerField(_l("Megabytes per image"), default=10, validators=[NumberRange(1, 50)])
     entries_per_person = IntegerField(_l("Entries per person"), default=3, validators=[NumberRange(1, 50)])
-    licence_text = TextAreaField(_l("Licence terms the entrant accepts"), validators=[Length(max=10000)])
-    originality_text = TextAreaField(_l("Originality declaration"), validators=[Length(max=5000)])
+    licence_text = TextAreaField(_l("Licence terms the entrant accepts, in Chinese"),
+                                 validators=[Length(max=10000)])
+    licence_text_en = TextAreaField(_l("Licence terms in English (optional)"), validators=[Length(max=20000)])
+    originality_text = TextAreaField(_l("Originality declaration in Chinese"), validators=[Length(max=5000)])
+    originality_text_en = TextAreaField(_l("Originality declaration in English (optional)"),
+                                        validators=[Length(max=10000)])
     opens_at = MinuteField(_l("Opens (Shanghai time)"), validators=[Optional()])
     closes_at = MinuteField(_l("Closes (Shanghai time)"), validators=[Optional()])
     cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
