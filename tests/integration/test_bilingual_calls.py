@@ -6,6 +6,7 @@ from sqlalchemy import select
 from contest.extensions import db
 from contest.models import Call
 from tests.helpers import log_in, post_form
+from tests.openapi_contract import Contract
 
 CALL_FORM = {
     "kind": "idea", "title": "道路栏杆请您绘", "title_en": "Draw our road railings",
@@ -92,3 +93,15 @@ def test_a_call_in_chinese_only_is_shown_marked_as_chinese_on_english_pages(app,
     assert '<div lang="zh-Hans"><h2>背景</h2>' in english
     cards = page(app, "/calls", "en")
     assert '<span lang="zh-Hans">道路栏杆请您绘</span>' in cards
+
+
+def test_the_api_carries_each_text_in_both_languages(app, client, transport_organiser, transport_commission):
+    call = enter_and_publish(client, transport_organiser, transport_commission)
+    contract = Contract(app.test_client().get("/api/v1/openapi.json").get_json())
+    found = contract.check(app.test_client().get(f"/api/v1/calls/{call.id}"))
+    assert found["title"] == {"zh": "道路栏杆请您绘", "en": "Draw our road railings"}
+    assert found["themes"][2] == {"zh": "江南文化", "en": "Jiangnan culture"}
+    assert found["topics"][0]["title"] == {"zh": "社区空间", "en": "Community space"}
+    assert found["rules"]["licence_text"] == {"zh": "署名 4.0", "en": "Attribution 4.0"}
+    assert found["departments"][0]["name"] == {"zh": "上海市交通委员会",
+                                               "en": "Shanghai Municipal Transport Commission"}
