@@ -287,8 +287,9 @@ def document(server: str) -> dict:
                            "`{\"error\": {\"code\", \"message\"}}`, the message in the account's language or "
                            "the one Accept-Language asks for. What a department writes (a call's title, "
                            "summary and brief, its themes, topics, rules and prizes, rounds and criteria, the "
-                           "results' statement, answers to objections, department names) comes in both languages as `{\"zh\": ..., \"en\": "
-                           "...}` (see Text); what citizens write comes as they wrote it.",
+                           "results' statement, answers to objections, department names) comes in both "
+                           "languages as `{\"zh\": ..., \"en\": ...}` (see Text); what citizens write comes as "
+                           "they wrote it.",
         },
         "servers": [{"url": server}],
         "paths": {
