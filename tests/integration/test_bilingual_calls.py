@@ -5,18 +5,18 @@ from sqlalchemy import select
 
 from contest.extensions import db
 from contest.models import Call
-from tests.helpers import log_in, post_form
+from tests.helpers import last_mail, log_in, log_out, make_user, post_form, submit_design
 from tests.openapi_contract import Contract
 
 CALL_FORM = {
-    "kind": "idea", "title": "道路栏杆请您绘", "title_en": "Draw our road railings",
+    "kind": "design", "title": "道路栏杆请您绘", "title_en": "Draw our road railings",
     "summary": "为道路栏杆设计图案。", "summary_en": "Patterns for the city's road railings.",
     "brief": "## 背景\n\n**七百公里**栏杆。", "brief_en": "## Background\n\n**Seven hundred kilometres** of railings.",
     "themes": "红色文化，海派文化、江南文化", "themes_en": "Red culture, Haipai culture, Jiangnan culture",
     "topics": "社区空间\n出行", "topics_en": "Community space\nGetting about",
     "prizes": "一等奖 | 1 | 两万元\n优秀奖 | 5 | 证书",
     "prizes_en": "First prize | 20,000 yuan\nMerit award | A certificate",
-    "image_formats": ["JPEG", "PNG"], "images_min": "0", "images_max": "3", "image_max_mb": "5",
+    "image_formats": ["JPEG", "PNG"], "images_min": "1", "images_max": "3", "image_max_mb": "5",
     "entries_per_person": "2", "licence_text": "署名 4.0", "licence_text_en": "Attribution 4.0",
     "originality_text": "原创声明", "originality_text_en": "I made this myself.",
     "opens_at": "2026-01-01T09:00", "closes_at": "2099-12-31T18:00", "cover_alt": "",
@@ -105,3 +105,16 @@ def test_the_api_carries_each_text_in_both_languages(app, client, transport_orga
     assert found["rules"]["licence_text"] == {"zh": "署名 4.0", "en": "Attribution 4.0"}
     assert found["departments"][0]["name"] == {"zh": "上海市交通委员会",
                                                "en": "Shanghai Municipal Transport Commission"}
+
+
+def test_a_mail_speaks_the_recipients_chosen_language(app, client, transport_organiser, transport_commission):
+    call = enter_and_publish(client, transport_organiser, transport_commission)
+    log_out(client)
+    for email, locale, title in (("amy@example.org", "en", "“Draw our road railings”"),
+                                 ("li@example.org", "zh", "“道路栏杆请您绘”")):
+        make_user(email, locale=locale)
+        entrant = app.test_client()
+        log_in(entrant, email)
+        assert submit_design(entrant, call).status_code == 302
+        mail = last_mail(email)
+        assert title in mail.body, mail.body
