@@ -1,6 +1,10 @@
 """A call written in Chinese and English: the organiser enters both through the forms, and each page, mail, export
 and API answer shows the visitor's or recipient's language; a text given in Chinese only is shown marked as Chinese
 (lang="zh-Hans") with a note on English pages."""
+import csv
+import io
+
+import openpyxl
 from sqlalchemy import select
 
 from contest.extensions import db
@@ -118,3 +122,18 @@ def test_a_mail_speaks_the_recipients_chosen_language(app, client, transport_org
         assert submit_design(entrant, call).status_code == 302
         mail = last_mail(email)
         assert title in mail.body, mail.body
+
+
+def test_the_entries_export_carries_both_languages(app, client, transport_organiser, transport_commission):
+    call = enter_and_publish(client, transport_organiser, transport_commission)
+    make_user("amy@example.org", locale="en")
+    entrant = app.test_client()
+    log_in(entrant, "amy@example.org")
+    assert submit_design(entrant, call, extra={"topic_id": str(call.topics[0].id)}).status_code == 302
+    lines = list(csv.DictReader(io.StringIO(client.get(f"/console/calls/{call.id}/entries.csv")
+                                            .get_data(as_text=True).lstrip("\ufeff"))))
+    assert (lines[0]["topic"], lines[0]["topic_en"]) == ("社区空间", "Community space")
+    client.get("/lang/en")
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/console/calls/{call.id}/entries.xlsx").data))
+    header = [c.value for c in book.active[1]]
+    assert "Topic" in header and "Topic in English" in header

@@ -51,7 +51,7 @@ def export_csv(call: Call) -> str:
     return csv_dicts_text(list(rows[0]) if rows else EXPORT_COLUMNS, rows)
 
 
-OBJECTION_COLUMNS = ["objection_id", "filed_at", "entry_id", "reason", "answer", "answered_at"]
+OBJECTION_COLUMNS = ["objection_id", "filed_at", "entry_id", "reason", "answer", "answer_en", "answered_at"]
 
 
 def export_sheets(call: Call, names: tuple[str, str]) -> list[Sheet]:
@@ -59,15 +59,16 @@ def export_sheets(call: Call, names: tuple[str, str]) -> list[Sheet]:
     (`names`: the two tabs' names in the reader's language). Objections carry no author."""
     _snap, rows = export_rows(call)
     columns = list(rows[0]) if rows else EXPORT_COLUMNS
-    objections = [[o.id, o.created_at, o.entry_id, o.reason, o.answer, o.answered_at] for o in objections_of(call)]
+    objections = [[o.id, o.created_at, o.entry_id, o.reason, o.answer, o.answer_en or "", o.answered_at]
+                  for o in objections_of(call)]
     return [Sheet(names[0], columns, dict_rows(columns, rows)), Sheet(names[1], OBJECTION_COLUMNS, objections)]
 
 
 def export_json(call: Call) -> str:
     snap, rows = export_rows(call)
-    return json.dumps({"call": {"id": call.id, "title": call.title},
+    return json.dumps({"call": {"id": call.id, "title": call.both("title")},
                        "published_at": call.results_published_at.isoformat() if call.results_published_at else None,
                        "final_at": call.results_final_at.isoformat() if call.results_final_at else None,
                        "formula": snap.formula.to_json(), "rounds": [r.to_json() for r in snap.rounds],
                        "figures": snap.figures.to_json(),
-                       "ranking": rows, "award_statement": call.award_statement}, ensure_ascii=False, indent=1)
+                       "ranking": rows, "award_statement": call.both("award_statement")}, ensure_ascii=False, indent=1)
