@@ -19,7 +19,8 @@ from contest.tabular import Sheet, csv_response, xlsx_response
 
 # What a department wrote comes in both languages, the English twin beside the Chinese column ("topic_en").
 ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "topic_en", "theme", "theme_en",
-                 "place", "place_en", "meeting_id", "poster_id", "merged_into_id", "author", "group", "moderated_at", "rejection_reason"]
+                 "place", "place_en", "meeting_id", "poster_id", "merged_into_id", "author", "group", "moderated_at",
+                 "rejection_reason"]
 FIGURE_COLUMNS = ["measure", "key", "count"]
 BALLOT_COLUMNS = ["ballot_id", "round_id", "round", "entry_id", "title", "cast_at", "counted", "voided_at",
                   "voided_reason"]
