@@ -152,3 +152,25 @@ def lang_attribute(text: str | None) -> Markup:
     """` lang="..."` for an element holding a citizen's text, when its language can be told; else nothing."""
     language = language_of(text)
     return Markup(' lang="{}"').format(HTML_LANG[language]) if language else Markup("")
+
+
+def english(text: str | None) -> str | None:
+    """An English twin as stored: None when none was given, so that the Chinese text stands in (marked)."""
+    return (text or "").strip() or None
+
+
+def split_english(text: str | None, lines: bool = False) -> list[str]:
+    """The English twins of a list, kept by position (themes by commas, topics and prizes one a line)."""
+    parts = (text or "").splitlines() if lines else re.split(r"[,，、;；\n]+", text or "")
+    names = [part.strip() for part in parts]
+    while names and not names[-1]:
+        names.pop()
+    return names
+
+
+def english_list(twins: list[str | None], separator: str = "\n") -> str:
+    """The English twins of a list as the form shows them, position by position (a gap left empty)."""
+    texts = [twin or "" for twin in twins]
+    while texts and not texts[-1]:
+        texts.pop()
+    return separator.join(texts)

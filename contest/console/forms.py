@@ -151,12 +151,15 @@ class FinaliseForm(Form):
 
 
 class RoundForm(Form):
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
-                                                  Length(max=200)])
-    criteria = TextAreaField(_l("Criteria"), description=_l("One a line: name | weight | description. The "
-                                                            "weights add up to 100."),
+    title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the round a title.")),
+                                                            Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
+    criteria = TextAreaField(_l("Criteria in Chinese"), description=_l("One a line: name | weight | description. "
+                                                                       "The weights add up to 100."),
                              validators=[DataRequired(message=_l("Give the round at least one criterion.")),
                                          Length(max=5000)])
+    criteria_en = TextAreaField(_l("Criteria in English (optional)"), description=_l(
+        "One a line, in the same order as the Chinese ones: name | description."), validators=[Length(max=10000)])
     scale_low = DecimalField(_l("Lowest mark"), default=1, places=None, validators=[DataRequired()])
     scale_high = DecimalField(_l("Highest mark"), default=10, places=None, validators=[DataRequired()])
     scale_step = DecimalField(_l("Step"), default=0.5, places=None, validators=[DataRequired()])
@@ -178,8 +181,9 @@ class RoundForm(Form):
 class PublicRoundSettingsForm(Form):
     """What an organiser may change in a public round (its own form: not the expert round's)."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
-                                                  Length(max=200)])
+    title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the round a title.")),
+                                                            Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
     votes_per_citizen = IntegerField(_l("Votes per citizen"), default=3, validators=[NumberRange(1, 50)])
     min_account_age_hours = IntegerField(_l("Hours an account must exist before it can vote"), default=24,
                                          validators=[NumberRange(0, 1440)])

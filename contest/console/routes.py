@@ -8,6 +8,7 @@ from flask_login import current_user
 from contest.console import bp
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
 from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
+from contest.i18n import english_list, split_english
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.models import (
@@ -51,11 +52,11 @@ def _call_form(call: Call | None = None) -> CallForm:
             form.kind.data = call.kind.value
             form.combine_on.data = call.combine_on.value
             form.themes.data = ", ".join(call.theme_names)
-            form.themes_en.data = call_service.english_list([t.name_en for t in call.themes], ", ")
+            form.themes_en.data = english_list([t.name_en for t in call.themes], ", ")
             form.topics.data = "\n".join(t.title for t in call.topics)
-            form.topics_en.data = call_service.english_list([t.title_en for t in call.topics])
+            form.topics_en.data = english_list([t.title_en for t in call.topics])
             form.prizes.data = "\n".join(f"{p.name} | {p.count} | {p.reward}" for p in call.prizes)
-            form.prizes_en.data = call_service.english_list(
+            form.prizes_en.data = english_list(
                 [f"{p.name_en} | {p.reward_en or ''}" if p.name_en else None for p in call.prizes])
             form.co_department_ids.data = [d.id for d in call.co_departments]
             form.image_formats.data = list(call.image_formats)
@@ -80,8 +81,8 @@ def _call_data(form: CallForm) -> call_service.CallData:
         formula_reason=form.formula_reason.data or "",
         title_en=form.title_en.data or "", summary_en=form.summary_en.data or "", brief_en=form.brief_en.data or "",
         licence_text_en=form.licence_text_en.data or "", originality_text_en=form.originality_text_en.data or "",
-        themes_en=call_service.split_english(form.themes_en.data),
-        topics_en=call_service.split_english(form.topics_en.data, lines=True),
+        themes_en=split_english(form.themes_en.data),
+        topics_en=split_english(form.topics_en.data, lines=True),
         prizes_en=call_service.parse_english_prizes(form.prizes_en.data),
     )
 

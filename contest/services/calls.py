@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
-from contest.i18n import listing
+from contest.i18n import english, listing, split_english
 from contest.localtime import to_minute
 from contest.models import (
     Award,
@@ -85,15 +85,6 @@ def split_list(text: str) -> list[str]:
     return names
 
 
-def split_english(text: str | None, lines: bool = False) -> list[str]:
-    """The English twins of a list, kept by position (themes by commas, topics and prizes one a line)."""
-    parts = (text or "").splitlines() if lines else re.split(r"[,，、;；\n]+", text or "")
-    names = [part.strip() for part in parts]
-    while names and not names[-1]:
-        names.pop()
-    return names
-
-
 def parse_english_prizes(text: str | None) -> list[tuple[str, str]]:
     """The English prizes, one a line beside the Chinese ones: `name | reward` (the reward optional)."""
     prizes = []
@@ -101,19 +92,6 @@ def parse_english_prizes(text: str | None) -> list[tuple[str, str]]:
         parts = [p.strip() for p in line.split("|")]
         prizes.append((parts[0][:200], (parts[-1] if len(parts) > 1 else "")[:300]))
     return prizes
-
-
-def english_list(twins: list[str | None], separator: str = "\n") -> str:
-    """The English twins of a list as the form shows them, position by position (a gap left empty)."""
-    texts = [twin or "" for twin in twins]
-    while texts and not texts[-1]:
-        texts.pop()
-    return separator.join(texts)
-
-
-def english(text: str | None) -> str | None:
-    """An English twin as stored: None when none was given, so that the Chinese text stands in (marked)."""
-    return (text or "").strip() or None
 
 
 def parse_prizes(text: str) -> list[tuple[str, int, str]]:

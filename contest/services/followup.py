@@ -179,7 +179,7 @@ def all_follow_ups() -> list[tuple[Call, list[FollowUp]]]:
     """Every published call's adopted entries, grouped by call: the call with the latest news first."""
     rows = db.session.scalars(_with_pictures(
         select(FollowUp).join(Call, Call.id == FollowUp.call_id).where(Call.published_at.is_not(None))
-        .options(joinedload(FollowUp.call).load_only(Call.id, Call.title))
+        .options(joinedload(FollowUp.call).load_only(Call.id, Call.title, Call.title_en))
         .order_by(FollowUp.updated_at.desc(), FollowUp.id.desc())))
     groups: dict[int, tuple[Call, list[FollowUp]]] = {}
     for follow_up in rows:
