@@ -232,7 +232,8 @@ def feed_items(limit: int = FEED_LENGTH) -> list[FeedItem]:
         select(FollowUpUpdate).join(FollowUp, FollowUp.id == FollowUpUpdate.follow_up_id)
         .join(Call, Call.id == FollowUp.call_id).where(published)
         .options(joinedload(FollowUpUpdate.follow_up).joinedload(FollowUp.entry).load_only(Entry.id, Entry.title),
-                 joinedload(FollowUpUpdate.follow_up).joinedload(FollowUp.call).load_only(Call.id, Call.title, Call.title_en))
+                 joinedload(FollowUpUpdate.follow_up).joinedload(FollowUp.call).load_only(Call.id, Call.title,
+                                                                                           Call.title_en))
         .order_by(FollowUpUpdate.happened_on.desc(), FollowUpUpdate.id.desc()).limit(limit))
     for update in updates:
         follow_up = update.follow_up
