@@ -308,10 +308,10 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
         closed_early = {d.get("round_id") for d in early} | {d.get("round") for d in early if "round_id" not in d}
         for round_ in call.rounds:
             items.append(TimelineItem(round_.opens_at, "round_opens", round_.opens_at <= now,
-                                      {"round": round_.title}))
+                                      {"round": round_.title, "round_en": round_.title_en}))
             if round_.id not in closed_early and round_.title not in closed_early:
                 items.append(TimelineItem(round_.closes_at, "round_closes", round_.closes_at <= now,
-                                          {"round": round_.title}))
+                                          {"round": round_.title, "round_en": round_.title_en}))
     return sorted(items, key=_told_order)
 
 

@@ -8,7 +8,7 @@ import openpyxl
 from sqlalchemy import select
 
 from contest.extensions import db
-from contest.models import Call
+from contest.models import Call, Entry, EntryStatus
 from tests.helpers import last_mail, log_in, log_out, make_user, post_form, submit_design
 from tests.openapi_contract import Contract
 
@@ -137,3 +137,20 @@ def test_the_entries_export_carries_both_languages(app, client, transport_organi
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"/console/calls/{call.id}/entries.xlsx").data))
     header = [c.value for c in book.active[1]]
     assert "Topic" in header and "Topic in English" in header
+
+
+def test_an_entry_stays_in_the_language_its_author_wrote_marked_with_it(app, client, transport_organiser,
+                                                                        transport_commission):
+    call = enter_and_publish(client, transport_organiser, transport_commission)
+    make_user("amy@example.org", locale="en")
+    entrant = app.test_client()
+    log_in(entrant, "amy@example.org")
+    assert submit_design(entrant, call, title="Railings like waves").status_code == 302
+    entry = db.session.scalar(select(Entry).where(Entry.title == "Railings like waves"))
+    entry.status = EntryStatus.APPROVED
+    db.session.commit()
+    chinese = page(app, f"/entries/{entry.id}", "zh")
+    assert '<h1 lang="en">Railings like waves</h1>' in chinese
+    assert 'lang="zh-Hans">以石库门纹样为灵感。</div>' in chinese  # the description was written in Chinese
+    assert '<span class="entry-card-title" lang="en">Railings like waves</span>' in page(
+        app, f"/calls/{call.id}/entries", "zh")
