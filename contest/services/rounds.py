@@ -688,7 +688,8 @@ def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, p
     round_.decided_at, round_.decided_by_id = utcnow(), actor.id
     round_.advance_mode, round_.advance_value = mode, value
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_decided", actor_id=actor.id,
-                             detail={"round": round_.title, "round_en": round_.title_en, "advanced": len(advancing), "of": len(rows)}))
+                             detail={"round": round_.title, "round_en": round_.title_en, "advanced": len(advancing),
+                                     "of": len(rows)}))
     record(actor, "round.decide", "round", round_.id, mode=mode.value, value=value, advanced=sorted(advancing))
     return sorted(advancing)
 

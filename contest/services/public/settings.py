@@ -182,7 +182,8 @@ def update_public_round(actor: User, round_: Round, data: PublicRoundData) -> li
     for name in changed:
         setattr(round_, name, wanted[name])
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_changed", actor_id=actor.id,
-                             detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id, "changed": changed}))
+                             detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id,
+                                     "changed": changed}))
     record(actor, "round.update_public", "round", round_.id,
            changed={name: _plain(wanted[name]) for name in changed})
     return changed
