@@ -125,6 +125,7 @@ class AwardsForm(Form):
                               description=_l("Needed when the prizes do not follow the computed order, and for any "
                                              "change after publication. Published with the results."),
                               validators=[Length(max=5000)])
+    statement_en = TextAreaField(_l("The statement in English (optional)"), validators=[Length(max=10000)])
     submit = SubmitField(_l("Save the awards"))
 
 
@@ -143,6 +144,7 @@ class PublishResultsForm(Form):
 class AnswerForm(Form):
     answer = TextAreaField(_l("Answer"), description=_l("Published under the objection."),
                            validators=[DataRequired(message=_l("Write the answer.")), Length(max=5000)])
+    answer_en = TextAreaField(_l("Answer in English (optional)"), validators=[Length(max=10000)])
     submit = SubmitField(_l("Publish the answer"))
 
 
