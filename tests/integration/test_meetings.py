@@ -261,4 +261,5 @@ def test_a_meeting_written_in_both_languages_shows_the_visitors(organiser_client
     chinese_only = record_meeting(organiser_client, idea_call, title="田林长桌会")
     visitor.get("/lang/en")
     marked = visitor.get(f"/meetings/{chinese_only.id}").get_data(as_text=True)
-    assert '<h1><span lang="zh-Hans">田林长桌会</span></h1>' in marked and '<div lang="zh-Hans"><h2>会议纪要</h2>' in marked
+    assert '<h1><span lang="zh-Hans">田林长桌会</span></h1>' in marked
+    assert '<div lang="zh-Hans"><h2>会议纪要</h2>' in marked
