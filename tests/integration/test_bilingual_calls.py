@@ -82,7 +82,7 @@ def test_each_public_page_speaks_the_visitors_language(app, client, transport_or
     assert "道路栏杆请您绘" not in english.split("</head>")[1] and "No English text was given" not in english
     chinese = page(app, f"/calls/{call.id}", "zh")
     assert "<h1>道路栏杆请您绘</h1>" in chinese and "Draw our road railings" not in chinese
-    for url in ("/calls", "/", f"/calls/{call.id}/entries"):
+    for url in ("/calls", "/", f"/calls/{call.id}/entries", "/feed.atom", f"/calls/{call.id}/calendar.ics"):
         assert "Draw our road railings" in page(app, url, "en"), url
         assert "道路栏杆请您绘" in page(app, url, "zh"), url
 
