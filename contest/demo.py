@@ -174,6 +174,33 @@ RAILING_BRIEF = """## 为什么征集
 优秀作品将由专业团队深化设计后在道路上实施。
 """
 
+LICENCE_EN = ("The entrant keeps the copyright and lets the organisers use the entry free of charge to show it, "
+              "refine its design and build it.")
+ORIGINALITY_EN = "I declare that the entry is my own original work and infringes no one's rights."
+IDEAS_PUBLIC_EN = "Your suggestion will be shown in public and may be taken up by the departments concerned."
+
+RAILING_BRIEF_EN = """## Why we ask
+
+Shanghai has more than seven hundred kilometres of road railings. We invite residents to draw their new look
+together with us: safe and durable, and telling the story of this city.
+
+## What we hope to see
+
+- Railing patterns on the themes of **red culture**, **Haipai culture** or **Jiangnan culture**;
+- designs that can be made, installed and maintained on the roads at scale;
+- one to three images per entry, with a short description of the design.
+
+The best entries will be refined by a professional team and built on the roads.
+"""
+
+IDEA_BRIEF_EN = """## The 15-minute community life circle
+
+What would you like to find within a 15-minute walk of home? Share your ideas on the three topics below; you may
+add photos, and say where.
+
+Besides sending ideas online, we hold "offline talks" with residents in each subdistrict.
+"""
+
 IDEA_BRIEF = """## 15分钟社区生活圈
 
 在步行 15 分钟的范围内，您希望身边有什么？请就下面三个议题提出您的想法，可以附上照片，并说明地点。
@@ -199,15 +226,20 @@ def load_calls(departments: dict[str, Department]) -> None:
     now = utcnow()
 
     railing_call = create_call(organiser, departments["上海市交通委员会"], CallData(
-        title="道路栏杆请您绘", kind=CallKind.DESIGN,
+        title="道路栏杆请您绘", kind=CallKind.DESIGN, title_en="Draw our road railings",
         summary="邀请市民为上海道路隔离栏杆设计新图案：红色文化、海派文化、江南文化。",
-        brief=RAILING_BRIEF, themes=["红色文化", "海派文化", "江南文化"],
+        summary_en="Design new patterns for Shanghai's road railings: red culture, Haipai culture, Jiangnan culture.",
+        brief=RAILING_BRIEF, brief_en=RAILING_BRIEF_EN, themes=["红色文化", "海派文化", "江南文化"],
+        themes_en=["Red culture", "Haipai culture", "Jiangnan culture"],
         prizes=[("一等奖", 1, "奖金 20,000 元"), ("二等奖", 2, "奖金 10,000 元"), ("三等奖", 3, "奖金 5,000 元"),
                 ("优秀奖", 10, "证书")],
+        prizes_en=[("First prize", "20,000 yuan"), ("Second prize", "10,000 yuan"), ("Third prize", "5,000 yuan"),
+                   ("Merit award", "A certificate")],
         co_department_ids=[departments["上海市道路运输管理局"].id], image_formats=["JPEG", "PNG"],
         images_min=1, images_max=3, image_max_mb=10, entries_per_person=3,
         licence_text="投稿人保留著作权，并授权主办单位以展示、深化设计和实施为目的免费使用作品。",
-        originality_text="本人声明作品为本人原创，未侵犯他人权利。",
+        licence_text_en=LICENCE_EN, originality_text="本人声明作品为本人原创，未侵犯他人权利。",
+        originality_text_en=ORIGINALITY_EN,
         opens_at=now - timedelta(days=40), closes_at=now - timedelta(days=5),
         expert_weight=70, public_weight=30, combine_on=CombineOn.PERCENTILES))
     railing_call.cover_image = store_image(process_image(railing(999)), organiser)
@@ -218,11 +250,16 @@ def load_calls(departments: dict[str, Department]) -> None:
 
     idea_call = create_call(planner, departments["上海市规划和自然资源局"], CallData(
         title="15分钟社区生活圈：您身边还缺什么？", kind=CallKind.IDEA,
+        title_en="The 15-minute community: what is missing near you?",
         summary="线上征+线下谈：社区空间品质、便民共享设施、社区文化特色，说说您的想法。",
-        brief=IDEA_BRIEF, themes=["社区更新"],
-        topics=["社区空间品质", "便民共享设施", "社区文化特色"], images_min=0, images_max=3,
-        image_formats=["JPEG", "PNG", "WEBP"], entries_per_person=5,
-        licence_text="您的建议将公开展示，并可能被相关部门采纳实施。", originality_text="",
+        summary_en="Online ideas and offline talks: the quality of community space, shared everyday services and "
+                   "the community's own culture. Tell us what you think.",
+        brief=IDEA_BRIEF, brief_en=IDEA_BRIEF_EN, themes=["社区更新"], themes_en=["Community renewal"],
+        topics=["社区空间品质", "便民共享设施", "社区文化特色"],
+        topics_en=["Quality of community space", "Shared everyday services", "The community's own culture"],
+        images_min=0, images_max=3, image_formats=["JPEG", "PNG", "WEBP"], entries_per_person=5,
+        licence_text="您的建议将公开展示，并可能被相关部门采纳实施。", licence_text_en=IDEAS_PUBLIC_EN,
+        originality_text="",
         opens_at=now - timedelta(days=40), closes_at=now - timedelta(days=9),
         expert_weight=0, public_weight=100))
     idea_call.published_at = now - timedelta(days=41)
@@ -297,6 +334,10 @@ def load_meeting_and_issues(idea_call, planner: User, topics, districts) -> None
     now = utcnow()
     meeting = create_meeting(planner, idea_call, MeetingData(
         title="田林街道“15分钟生活圈”长桌会", kind=MeetingKind.LONG_TABLE, held_at=now - timedelta(days=40),
+        title_en="Tianlin Subdistrict long-table talk on the 15-minute life circle",
+        minutes_en="## Topics\n\n- Lifts added to old residential buildings\n- Parking around the wet market\n"
+                   "- A community canteen\n\nResidents' representatives spoke in turn; the community planner "
+                   "recorded three suggestions and passed them to the call.",
         place_id=districts[1].id, venue="田林街道社区党群服务中心 二楼", attendees=28,
         organisations="田林街道办事处\n田林十二村居委会\n区规划资源局\n社区规划师团队",
         minutes="## 议题\n\n- 老旧小区加装电梯\n- 菜场周边停车\n- 社区食堂\n\n居民代表逐一发言，"
@@ -352,9 +393,14 @@ def load_expert_round(call, organiser: User) -> None:
     now = utcnow()
     round_ = create_round(organiser, call, RoundData(
         title="专家评审", opens_at=now - timedelta(days=5) + timedelta(hours=1), closes_at=now + timedelta(days=1),
+        title_en="Expert jury",
         criteria=[("文化表达", 30, "是否讲出红色、海派或江南文化的故事"),
                   ("可行性与安全", 30, "能否工厂化生产、安装和维护，是否安全"),
                   ("美观", 40, "在街道上是否好看、耐看")],
+        criteria_en=[("Cultural expression", "Does it tell a story of red, Haipai or Jiangnan culture?"),
+                     ("Feasibility and safety", "Can it be made, installed and maintained in a factory's way, "
+                                                "and is it safe?"),
+                     ("Aesthetics", "Does it look good on the street, and keep looking good?")],
         jurors_per_entry=3, blind=True, normalise=True))
     password_hash = hash_password(DEMO_PASSWORD)
     members = []
@@ -408,7 +454,8 @@ def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_or
         if event.kind == "round_decided":
             event.at = expert_round.decided_at
     pairs = create_public_round(railing_organiser, railing_call, PublicRoundData(
-        title="公众评选：您更喜欢哪一种栏杆？", opens_at=now - timedelta(days=3) + timedelta(hours=3),
+        title="公众评选：您更喜欢哪一种栏杆？", title_en="Public choice: which railing would you rather see?",
+        opens_at=now - timedelta(days=3) + timedelta(hours=3),
         closes_at=now + timedelta(days=10),
         mode=PublicMode.PAIRWISE, min_account_age_hours=24, hide_counts=False))
     rng = random.Random(2026)
@@ -424,7 +471,8 @@ def load_public_rounds(railing_call, idea_call, railing_organiser: User, idea_or
         choice = "none" if rng.random() < 0.08 else ("left" if rng.random() < a / (a + b) else "right")
         answer_pair(citizen, pairs, token, choice, address=f"192.0.2.{n % 40}")
     votes = create_public_round(idea_organiser, idea_call, PublicRoundData(
-        title="为您支持的想法投票", opens_at=now - timedelta(days=8), closes_at=now + timedelta(days=20),
+        title="为您支持的想法投票", title_en="Vote for the ideas you support", opens_at=now - timedelta(days=8),
+        closes_at=now + timedelta(days=20),
         mode=PublicMode.VOTES, votes_per_citizen=3, hide_counts=True))
     from contest.services.public import entries_of
 
@@ -482,10 +530,14 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
     from contest.models import Entry
 
     stories = [
-        [(FollowUpStage.REFINING, 30, "设计团队与作者一起深化图案，确定钢材和涂装工艺。", 9),
-         (FollowUpStage.BUILDING, 60, "首批栏杆在工厂试制，中山北路段开始安装。", 5),
-         (FollowUpStage.IMPLEMENTED, 100, "中山北路 1.2 公里栏杆全部换装完成。", 1)],
-        [(FollowUpStage.REFINING, 20, "根据评委意见调整配色，准备在试点路段比选。", 4)],
+        [(FollowUpStage.REFINING, 30, "设计团队与作者一起深化图案，确定钢材和涂装工艺。", 9,
+          "The design team and the author refine the pattern together and settle the steel and the coating."),
+         (FollowUpStage.BUILDING, 60, "首批栏杆在工厂试制，中山北路段开始安装。", 5,
+          "The first railings are trial-made in the factory; installation begins on North Zhongshan Road."),
+         (FollowUpStage.IMPLEMENTED, 100, "中山北路 1.2 公里栏杆全部换装完成。", 1,
+          "All 1.2 kilometres of railings on North Zhongshan Road have been replaced.")],
+        [(FollowUpStage.REFINING, 20, "根据评委意见调整配色，准备在试点路段比选。", 4,
+          "The colours are adjusted after the jury's comments, for a comparison on a pilot stretch of road.")],
     ]
     for entry_id, steps in zip(winners, stories, strict=True):
         follow_up = followup.adopt(railing_organiser, db.session.get(Entry, entry_id))
@@ -494,9 +546,10 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
         just_now = now - timedelta(minutes=1)  # this adoption's event, not the other winner's
         db.session.execute(update(CallEvent).where(CallEvent.call_id == railing_call.id, CallEvent.kind == "follow_up",
                                                    CallEvent.at > just_now).values(at=adopted_at))
-        for stage, progress, text, days_ago in steps:
+        for stage, progress, text, days_ago, text_en in steps:
             photo = street_photo(90 + days_ago) if stage is FollowUpStage.IMPLEMENTED else None
             followup.add_update(railing_organiser, follow_up, stage=stage, progress=progress, text=text,
+                                text_en=text_en,
                                 happened_on=now - timedelta(days=days_ago), upload=photo,
                                 image_alt="换装新栏杆后的中山北路街景" if photo else "")
 
@@ -516,7 +569,10 @@ def load_results(railing_call, idea_call, railing_organiser: User, idea_organise
                                        "这个想法在我们小区去年已经做过了，为什么还排第一？")
     results.answer_objection(idea_organiser, objection,
                              "感谢关注。去年的试点只在一个小区，本次排名反映的是全市居民的投票；"
-                             "我们会把试点经验一并交给实施部门。")
+                             "我们会把试点经验一并交给实施部门。",
+                             "Thank you for your interest. Last year's pilot was in one residential compound only; "
+                             "this ranking reflects the votes of residents across the city. We will pass the "
+                             "pilot's lessons on to the department that carries it out.")
     db.session.flush()
 
 
@@ -532,7 +588,15 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
     now = utcnow()
     call = create_call(planner, departments["上海市规划和自然资源局"], CallData(
         title="口袋公园：家门口的小公园还缺什么？", kind=CallKind.IDEA,
+        title_en="Pocket parks: what should the little park by your door have?",
         summary="全市将新建和改造一批口袋公园。说说您希望家门口的小公园有什么，并为喜欢的想法投票。",
+        summary_en="The city will build and renew a number of pocket parks. Tell us what you would like in the "
+                   "little park by your door, and vote for the ideas you like.",
+        brief_en="## What we would like to hear\n\n- What would you and your family do in a pocket park?\n"
+                 "- What do today's little parks lack?\n\nIdeas are collected and voted on at the same time; the "
+                 "ideas with the most votes go to the districts for their designs.",
+        themes_en=["Community renewal"], topics_en=["Activities and facilities", "Greenery and rest"],
+        licence_text_en=IDEAS_PUBLIC_EN,
         brief="## 我们想听什么\n\n- 您和家人会在口袋公园做什么？\n- 现在的小公园缺什么？\n\n想法边征集边投票，"
               "得票多的想法将交给各区设计时参考。", themes=["社区更新"], topics=["活动与设施", "绿化与休憩"],
         images_min=0, images_max=3, image_formats=["JPEG", "PNG", "WEBP"], entries_per_person=3,
@@ -556,7 +620,8 @@ def load_open_call(departments: dict[str, Department], citizens: list[User]) -> 
     db.session.flush()
     load_posters(call, planner, departments, citizens)
     round_ = create_public_round(planner, call, PublicRoundData(
-        title="为喜欢的想法投票", opens_at=now - timedelta(days=4), closes_at=now + timedelta(days=30),
+        title="为喜欢的想法投票", title_en="Vote for the ideas you like", opens_at=now - timedelta(days=4),
+        closes_at=now + timedelta(days=30),
         mode=PublicMode.VOTES, votes_per_citizen=2, hide_counts=False))
     rng = random.Random(7)
     from contest.services.public import entries_of
@@ -624,7 +689,17 @@ def load_pairwise_call(departments: dict[str, Department]) -> None:
     now = utcnow()
     call = create_call(organiser, departments["徐汇区人民建议征集办公室"], CallData(
         title=MANHOLE_TITLE, kind=CallKind.DESIGN,
+        title_en="Manhole covers can be scenery too: painted covers for Xuhui",
         summary="徐汇区将为衡复风貌区和滨江的井盖彩绘。设计征集已截止，请比一比您更喜欢哪一款。",
+        summary_en="Xuhui District will paint the manhole covers of the Hengfu historic area and the riverside. "
+                   "Entries have closed: compare the designs and say which you prefer.",
+        brief_en="## What we asked for\n\nA painted pattern for a round manhole cover 70 centimetres across: "
+                 "telling a story of Xuhui, hard-wearing, non-slip and easy to maintain.\n\n## What comes next\n\n"
+                 "Entries have closed. Compare the shortlisted designs two at a time and choose the one you would "
+                 "rather see on the street; the design with the highest score will be painted first in the Hengfu "
+                 "historic area.",
+        themes_en=["Haipai culture", "Jiangnan culture"], licence_text_en=LICENCE_EN,
+        originality_text_en=ORIGINALITY_EN,
         brief="## 征集什么\n\n为直径 70 厘米的圆形井盖设计彩绘图案：讲出徐汇的故事，耐磨、防滑、好维护。\n\n"
               "## 接下来\n\n征集已截止。请两两比较入围设计，选出您更希望在街上看到的那一款；"
               "得分最高的设计将在衡复风貌区试点彩绘。",
@@ -646,7 +721,8 @@ def load_pairwise_call(departments: dict[str, Department]) -> None:
         db.session.add(entry)
     db.session.flush()
     round_ = create_public_round(organiser, call, PublicRoundData(
-        title="您更喜欢哪一款井盖？", opens_at=now - timedelta(days=2), closes_at=now + timedelta(days=14),
+        title="您更喜欢哪一款井盖？", title_en="Which manhole cover do you prefer?", opens_at=now - timedelta(days=2),
+        closes_at=now + timedelta(days=14),
         mode=PublicMode.PAIRWISE, min_account_age_hours=24, hide_counts=False))
     rng = random.Random(70)
     for n in range(60):  # the first citizens' comparisons; most pairs are still new to anyone else

@@ -91,13 +91,18 @@ class CriterionShown:
     name: str
     weight: int
     description: str = ""
+    name_en: str | None = None  # the English twins, when the organisers gave them
+    description_en: str | None = None
 
     def to_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "weight": self.weight, "description": self.description}
+        out = {"id": self.id, "name": self.name, "weight": self.weight, "description": self.description}
+        out.update({k: v for k, v in (("name_en", self.name_en), ("description_en", self.description_en)) if v})
+        return out
 
     @classmethod
     def from_json(cls, value: Mapping) -> CriterionShown:
-        return cls(value["id"], value["name"], value["weight"], value.get("description", ""))
+        return cls(value["id"], value["name"], value["weight"], value.get("description", ""),
+                   value.get("name_en"), value.get("description_en"))
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class RoundSummary:
     ballots: int = 0
     voters: int = 0
     voided: list[tuple[str, int]] = field(default_factory=list)  # (reason, ballots)
+    title_en: str | None = None  # the English twin of the title, when the organisers gave it
 
     @property
     def is_expert(self) -> bool:
@@ -139,6 +145,8 @@ class RoundSummary:
     def to_json(self) -> dict:
         out: dict[str, Any] = {"id": self.id, "title": self.title, "kind": self.kind, "entries": self.entries,
                                "decided": self.decided, "advanced": self.advanced}
+        if self.title_en:
+            out["title_en"] = self.title_en
         if self.is_expert:
             out.update({
                 "criteria": [c.to_json() for c in self.criteria], "scale": self.scale, "marks": list(self.marks),
@@ -158,7 +166,8 @@ class RoundSummary:
     def from_json(cls, value: Mapping) -> RoundSummary:
         scale = value.get("scale")
         return cls(
-            id=value["id"], title=value.get("title", ""), kind=value.get("kind", EXPERT),
+            id=value["id"], title=value.get("title", ""), title_en=value.get("title_en"),
+            kind=value.get("kind", EXPERT),
             entries=value.get("entries", 0), decided=bool(value.get("decided", False)),
             advanced=value.get("advanced", 0),
             places={str(e): Place.from_json(p) for e, p in (value.get("places") or {}).items()},

@@ -28,6 +28,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from flask import Response, send_file, stream_with_context
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -72,6 +73,8 @@ class Sheet:
 def heading(column: str) -> str:
     if column in HEADINGS:
         return str(HEADINGS[column])
+    if column.endswith("_en") and column[:-3] in HEADINGS:  # a department's text in English, beside its Chinese
+        return gettext("%(heading)s in English", heading=HEADINGS[column[:-3]])
     return column.split(":", 1)[1] if ":" in column else column
 
 

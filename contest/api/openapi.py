@@ -68,21 +68,24 @@ SCHEMAS = {
         "code": {"type": "string", "description": "A stable code, e.g. not_found, unauthorized, refused, "
                                                   "rate_limited, already_voted, not_eligible."},
         "message": {"type": "string", "description": "For people, in the caller's language."}})}),
-    "Department": _obj({"id": ID, "name": STRING, "name_en": _null(STRING)}),
+    "Text": _obj({"zh": STRING, "en": _null(STRING)}, "A department's text in both languages: the Chinese text of "
+                 "record, and its English text, null when none was given (show the Chinese one, marked as Chinese)."),
+    "Department": _obj({"id": ID, "name": _ref("Text")}),
     "Image": _obj({
         "alt_text": STRING, "width": COUNT, "height": COUNT, "gallery": URL, "page": URL, "zoom": URL,
         "original": {**_null(URL), "description": "Only when the call publishes its originals."},
     }),
     "Call": _obj({
-        "id": ID, "title": STRING, "summary": STRING, "brief": {"type": "string", "description": "Markdown."},
+        "id": ID, "title": _ref("Text"), "summary": _ref("Text"),
+        "brief": {**_ref("Text"), "description": "Markdown, in each language."},
         "kind": _enum("design", "idea"), "state": _enum("upcoming", "open", "closed"),
-        "themes": _array(STRING), "departments": {**_array(_ref("Department")),
-                                                  "description": "The lead department first."},
-        "topics": _array(_obj({"id": ID, "title": STRING, "description": STRING})),
+        "themes": _array(_ref("Text")), "departments": {**_array(_ref("Department")),
+                                                        "description": "The lead department first."},
+        "topics": _array(_obj({"id": ID, "title": _ref("Text"), "description": _ref("Text")})),
         "cover": _null(_ref("Image")), "opens_at": MOMENT, "closes_at": MOMENT, "published_at": MOMENT,
         "rules": _obj({"image_formats": _array(STRING), "images_min": COUNT, "images_max": COUNT,
-                       "image_max_mb": COUNT, "entries_per_person": COUNT, "licence_text": STRING,
-                       "originality_text": STRING, "originals_public": BOOLEAN}),
+                       "image_max_mb": COUNT, "entries_per_person": COUNT, "licence_text": _ref("Text"),
+                       "originality_text": _ref("Text"), "originals_public": BOOLEAN}),
         "entries": {**COUNT, "description": "Approved entries."},
         "results": _enum("not_published", "notice_period", "notice_over", "final"),
         "links": _obj({"self": URL, "html": URL, "entries": URL, "rounds": URL, "results": _null(URL),
@@ -90,17 +93,18 @@ SCHEMAS = {
     }),
     "Entry": _obj({
         "id": ID, "call_id": ID, "title": STRING, "description": STRING, "channel": _enum(*CHANNELS),
-        "topic": _null(_obj({"id": ID, "title": STRING})), "theme": _null(_obj({"id": ID, "name": STRING})),
+        "topic": _null(_obj({"id": ID, "title": _ref("Text")})),
+        "theme": _null(_obj({"id": ID, "name": _ref("Text")})),
         "place": _null(_ref("Department")), "created_at": MOMENT, "images": _array(_ref("Image")),
         "links": _obj({"self": URL, "html": URL, "call": URL}),
     }, "An approved entry. Who sent it is never part of the open data."),
     "Round": _obj({
-        "id": ID, "call_id": ID, "position": ID, "kind": _enum("expert", "public"), "title": STRING,
+        "id": ID, "call_id": ID, "position": ID, "kind": _enum("expert", "public"), "title": _ref("Text"),
         "opens_at": MOMENT, "closes_at": MOMENT, "state": _enum("upcoming", "open", "closed", "decided"),
         "decided_at": _null(MOMENT), "mode": _null(_enum("votes", "pairwise")),
         "votes_per_citizen": _null(COUNT), "blind": _null(BOOLEAN),
         "scale": _null(_obj({"low": NUMBER, "high": NUMBER, "step": NUMBER})),
-        "criteria": _array(_obj({"name": STRING, "description": STRING, "weight": COUNT})),
+        "criteria": _array(_obj({"name": _ref("Text"), "description": _ref("Text"), "weight": COUNT})),
         "links": _obj({"html": _null(URL)}),
     }, "A round of judging: no scores here (they are in the results once published)."),
     "Place": _obj({"score": _null(NUMBER), "rank": _null(INTEGER), "percentile": _null(NUMBER),
@@ -108,7 +112,7 @@ SCHEMAS = {
                    "jurors": _null(COUNT)}),
     "PublicPlace": _obj({"score": _null(NUMBER), "rank": _null(INTEGER), "percentile": _null(NUMBER),
                          "advanced": BOOLEAN}),
-    "Award": _obj({"prize": STRING, "reward": STRING, "position": COUNT}),
+    "Award": _obj({"prize": _ref("Text"), "reward": _ref("Text"), "position": COUNT}),
     "Figures": _obj({"received": COUNT, "approved": COUNT, "by_group": _keyed(STRING),
                      "by_channel": _keyed(_enum(*CHANNELS))}),
     "Results": _obj({
@@ -127,9 +131,9 @@ SCHEMAS = {
             "close_to": _array(ID), "expert": _null(_ref("Place")), "public": _null(_ref("PublicPlace")),
             "award": _null(_ref("Award")),
         })),
-        "awards": _array(_obj({"entry_id": ID, "title": STRING, "prize": STRING, "reward": STRING,
+        "awards": _array(_obj({"entry_id": ID, "title": STRING, "prize": _ref("Text"), "reward": _ref("Text"),
                                "position": COUNT})),
-        "award_statement": STRING,
+        "award_statement": _ref("Text"),
         "rounds": _array(_obj({
             "id": ID, "title": STRING, "kind": _enum("expert", "public"), "entries": COUNT, "advanced": COUNT,
             "decided": BOOLEAN,
@@ -140,7 +144,7 @@ SCHEMAS = {
         })),
         "figures": _ref("Figures"),
         "objections": _array(_obj({"id": ID, "entry_id": _null(ID), "reason": STRING, "created_at": MOMENT,
-                                   "answer": _null(STRING), "answered_at": _null(MOMENT)},
+                                   "answer": _null(_ref("Text")), "answered_at": _null(MOMENT)},
                                   "An objection and the organisers' answer; never who objected.")),
         "links": _obj({"html": URL, "call": URL}),
     }, "The ranking as published, with the entries that are public now."),
@@ -284,7 +288,11 @@ def document(server: str) -> dict:
                            "client sends entries and votes with a token its user makes on the account page "
                            "/account/api-tokens, as `Authorization: Bearer <token>`. Errors are "
                            "`{\"error\": {\"code\", \"message\"}}`, the message in the account's language or "
-                           "the one Accept-Language asks for.",
+                           "the one Accept-Language asks for. What a department writes (a call's title, "
+                           "summary and brief, its themes, topics, rules and prizes, rounds and criteria, the "
+                           "results' statement, answers to objections, department names) comes in both "
+                           "languages as `{\"zh\": ..., \"en\": ...}` (see Text); what citizens write comes as "
+                           "they wrote it.",
         },
         "servers": [{"url": server}],
         "paths": {

@@ -36,7 +36,7 @@ def moment(value: datetime | None) -> str | None:
 def department(d: Department | None) -> dict | None:
     if d is None:
         return None
-    return {"id": d.id, "name": d.name, "name_en": d.name_en}
+    return {"id": d.id, "name": d.both("name")}
 
 
 def image(img: Image, alt_text: str, original: bool = False) -> dict:
@@ -70,15 +70,15 @@ def call(c: Call, count: int, now: datetime | None = None) -> dict:
     now = now or utcnow()
     published = c.results_published_at is not None
     return {
-        "id": c.id, "title": c.title, "summary": c.summary, "brief": c.brief, "kind": c.kind.value,
-        "state": c.state_at(now).value, "themes": c.theme_names,
+        "id": c.id, "title": c.both("title"), "summary": c.both("summary"), "brief": c.both("brief"),
+        "kind": c.kind.value, "state": c.state_at(now).value, "themes": [t.both("name") for t in c.themes],
         "departments": [department(d) for d in c.departments],
-        "topics": [{"id": t.id, "title": t.title, "description": t.description} for t in c.topics],
+        "topics": [{"id": t.id, "title": t.both("title"), "description": t.both("description")} for t in c.topics],
         "cover": image(c.cover_image, c.cover_alt) if c.cover_image is not None else None,
         "opens_at": moment(c.opens_at), "closes_at": moment(c.closes_at), "published_at": moment(c.published_at),
         "rules": {"image_formats": list(c.image_formats), "images_min": c.images_min, "images_max": c.images_max,
                   "image_max_mb": c.image_max_mb, "entries_per_person": c.entries_per_person,
-                  "licence_text": c.licence_text, "originality_text": c.originality_text,
+                  "licence_text": c.both("licence_text"), "originality_text": c.both("originality_text"),
                   "originals_public": c.originals_public},
         "entries": count, "results": results_state(c, now),
         "links": {
@@ -108,8 +108,8 @@ def entry(e: Entry) -> dict:
     return {
         "id": e.id, "call_id": e.call_id, "title": e.title, "description": e.description,
         "channel": e.channel.value,
-        "topic": {"id": e.topic.id, "title": e.topic.title} if e.topic is not None else None,
-        "theme": {"id": e.theme.id, "name": e.theme.name} if e.theme is not None else None,
+        "topic": {"id": e.topic.id, "title": e.topic.both("title")} if e.topic is not None else None,
+        "theme": {"id": e.theme.id, "name": e.theme.both("name")} if e.theme is not None else None,
         "place": department(e.place), "created_at": moment(e.created_at),
         "images": [image(p.image, p.alt_text, originals) for p in e.images],  # never a scan of a paper original
         "links": {"self": url_for("api.entry", entry_id=e.id, _external=True),
@@ -129,14 +129,15 @@ def rounds(rows: list[Round]) -> list[dict]:
 def round_(r: Round, now: datetime) -> dict:
     expert = r.kind is RoundKind.EXPERT
     return {
-        "id": r.id, "call_id": r.call_id, "position": r.position, "kind": r.kind.value, "title": r.title,
+        "id": r.id, "call_id": r.call_id, "position": r.position, "kind": r.kind.value, "title": r.both("title"),
         "opens_at": moment(r.opens_at), "closes_at": moment(r.closes_at), "state": r.state_at(now).value,
         "decided_at": moment(r.decided_at),
         "mode": r.public_mode.value if not expert and r.public_mode is not None else None,
         "votes_per_citizen": r.votes_per_citizen if not expert else None,
         "blind": r.blind if expert else None,
         "scale": {"low": r.scale_low, "high": r.scale_high, "step": r.scale_step} if expert else None,
-        "criteria": [{"name": c.name, "description": c.description, "weight": c.weight} for c in r.criteria]
+        "criteria": [{"name": c.both("name"), "description": c.both("description"), "weight": c.weight}
+                     for c in r.criteria]
         if expert else [],
         "links": {"html": url_for("vote.round", round_id=r.id, _external=True) if not expert else None},
     }
@@ -214,7 +215,8 @@ def results(c: Call, snap: Snapshot, rows: list[Row], titles: dict[int, str], aw
     """The published ranking as it was published, with only the entries that are public now."""
     def award(entry_id):
         a = awards.get(entry_id)
-        return {"prize": a.prize.name, "reward": a.prize.reward, "position": a.prize.position} if a else None
+        return {"prize": a.prize.both("name"), "reward": a.prize.both("reward"), "position": a.prize.position} \
+            if a else None
 
     ranking = [{
         "entry_id": r.entry, "title": titles[r.entry], "rank": r.rank, "value": number(r.value),
@@ -234,12 +236,12 @@ def results(c: Call, snap: Snapshot, rows: list[Row], titles: dict[int, str], aw
         "ranking": ranking,
         "awards": sorted(({"entry_id": e, "title": titles[e]} | award(e) for e in awards if e in titles),
                          key=lambda a: (a["position"], a["entry_id"])),
-        "award_statement": c.award_statement,
+        "award_statement": c.both("award_statement"),
         "rounds": [_round_summary(s) for s in snap.rounds],
         "figures": figures(snap.figures),
         # Objections and their answers, never who objected.
         "objections": [{"id": o.id, "entry_id": o.entry_id if o.entry_id in titles else None, "reason": o.reason,
-                        "created_at": moment(o.created_at), "answer": o.answer or None,
+                        "created_at": moment(o.created_at), "answer": o.both("answer") if o.answer else None,
                         "answered_at": moment(o.answered_at)} for o in objections],
         "links": {"html": url_for("public.results", call_id=c.id, _external=True),
                   "call": url_for("api.call", call_id=c.id, _external=True)},

@@ -23,8 +23,8 @@ JSON_WITHOUT_IDS = (("call", "image_formats"), ("user", "mail_off"))
 # Keys of the details that hold ids, by the table the ids are of; "awards" (entry -> prize) and "ids" (the
 # ballots of a round: votes or comparisons) are translated by hand. Other keys hold no ids.
 EVENT_DETAIL_IDS = {"entry_id": "entry", "round_id": "round"}
-EVENT_DETAIL_PLAIN = ("days", "notice_ends", "round", "advanced", "of", "entry", "stage", "from", "to", "reason",
-                      "changed")
+EVENT_DETAIL_PLAIN = ("days", "notice_ends", "round", "round_en", "advanced", "of", "entry", "stage", "from", "to",
+                      "reason", "changed")
 AUDIT_DETAIL_IDS = {"call_id": "call", "entry_id": "entry", "follow_up_id": "follow_up", "member_id": "round_member",
                     "objection_id": "objection", "meeting_id": "meeting", "into": "entry", "was_into": "entry",
                     "entry_ids": "entry", "advanced": "entry", "user_id": "user", "source_round_id": "round"}

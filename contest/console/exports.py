@@ -19,15 +19,17 @@ from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.tabular import Sheet, csv_response, xlsx_response
 
-ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "theme", "place", "meeting_id",
-                 "poster_id", "merged_into_id", "author", "group", "moderated_at", "rejection_reason"]
+# What a department wrote comes in both languages, the English twin beside the Chinese column ("topic_en").
+ENTRY_COLUMNS = ["entry_id", "created_at", "status", "channel", "title", "topic", "topic_en", "theme", "theme_en",
+                 "place", "place_en", "meeting_id", "poster_id", "merged_into_id", "author", "group", "moderated_at",
+                 "rejection_reason"]
 FIGURE_COLUMNS = ["measure", "key", "count"]
 BALLOT_COLUMNS = ["ballot_id", "round_id", "round", "entry_id", "title", "cast_at", "counted", "voided_at",
                   "voided_reason"]
-MEETING_COLUMNS = ["meeting_id", "held_at", "kind", "title", "place", "venue", "attendees", "organisations",
+MEETING_COLUMNS = ["meeting_id", "held_at", "kind", "title", "title_en", "place", "venue", "attendees", "organisations",
                    "suggestions"]
 FOLLOW_UP_COLUMNS = ["entry_id", "title", "stage", "progress", "adopted_at", "updated_at"]
-FOLLOW_UP_UPDATE_COLUMNS = ["entry_id", "title", "happened_on", "stage", "progress", "text"]
+FOLLOW_UP_UPDATE_COLUMNS = ["entry_id", "title", "happened_on", "stage", "progress", "text", "text_en"]
 
 
 def entry_rows(call: Call) -> Iterator[list]:
@@ -35,12 +37,20 @@ def entry_rows(call: Call) -> Iterator[list]:
     a call's archive has them too."""
     entries = entry_service.entries_for_export(
         call, joinedload(Entry.author).load_only(User.display_name, User.group, User.deleted_at),
-        joinedload(Entry.topic).load_only(Topic.title), joinedload(Entry.theme),
-        joinedload(Entry.place).load_only(Department.name))
+        joinedload(Entry.topic).load_only(Topic.title, Topic.title_en), joinedload(Entry.theme),
+        joinedload(Entry.place).load_only(Department.name, Department.name_en))
     for e in entries:
-        yield [e.id, e.created_at, e.status, e.channel, e.title, e.topic.title if e.topic else "",
-               e.theme.name if e.theme else "", e.place.name if e.place else "", e.meeting_id, e.poster_id,
-               e.merged_into_id, e.byline, e.author.group if e.author else "", e.moderated_at, e.rejection_reason]
+        yield [e.id, e.created_at, e.status, e.channel, e.title, *_both(e.topic, "title"), *_both(e.theme, "name"),
+               *_both(e.place, "name"), e.meeting_id, e.poster_id, e.merged_into_id, e.byline,
+               e.author.group if e.author else "", e.moderated_at, e.rejection_reason]
+
+
+def _both(thing, field: str) -> tuple[str, str]:
+    """A department's text of a row in its two columns, Chinese and English (empty when there is none)."""
+    if thing is None:
+        return "", ""
+    texts = thing.both(field)
+    return texts["zh"] or "", texts["en"] or ""
 
 
 def figure_rows(call: Call) -> list[list]:
@@ -61,7 +71,7 @@ def ballot_rows(call: Call):
 
 def meeting_rows(call: Call) -> list[list]:
     """Every meeting of the call with its suggestions counted (MEETING_COLUMNS)."""
-    return [[m.id, m.held_at, m.kind, m.title, meeting_place(m), m.venue, m.attendees,
+    return [[m.id, m.held_at, m.kind, *_both(m, "title"), meeting_place(m), m.venue, m.attendees,
              "; ".join(meeting_service.organisation_lines(m.organisations)), n]
             for m, n in meeting_service.meetings_of(call, public=False)]
 
@@ -72,7 +82,7 @@ def follow_up_sheets(call: Call) -> list[Sheet]:
     return [Sheet(_("Follow-up"), FOLLOW_UP_COLUMNS,
                   [[f.entry_id, f.entry.title, f.stage, f.progress, f.created_at, f.updated_at] for f in follow_ups]),
             Sheet(_("Updates"), FOLLOW_UP_UPDATE_COLUMNS,
-                  [[f.entry_id, f.entry.title, u.happened_on, u.stage, u.progress, u.text]
+                  [[f.entry_id, f.entry.title, u.happened_on, u.stage, u.progress, *_both(u, "text")]
                    for f in follow_ups for u in f.updates])]
 
 

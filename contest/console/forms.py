@@ -33,19 +33,31 @@ class CheckboxesField(SelectMultipleField):
 class CallForm(Form):
     kind = SelectField(_l("Kind of call"), choices=[
         SelectChoice(CallKind.DESIGN.value, _l("Design call")), SelectChoice(CallKind.IDEA.value, _l("Idea call"))])
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the call a title.")),
-                                                  Length(max=200)])
-    summary = TextAreaField(_l("Summary"), description=_l("One or two sentences for the list of calls."),
+    # Each text in Chinese (the text of record, required where the call needs it) and in English beside it
+    # (optional: an English page shows the Chinese text, marked, where it is missing).
+    title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the call a title.")),
+                                                            Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
+    summary = TextAreaField(_l("Summary in Chinese"), description=_l("One or two sentences for the list of calls."),
                             validators=[Length(max=500)])
-    brief = TextAreaField(_l("Brief"), description=_l("What you ask for and why. Markdown: **bold**, lists, "
-                                                      "## headings, links."), validators=[Length(max=50000)])
-    themes = StringField(_l("Themes"), description=_l("Separated by commas, e.g. red culture, Haipai culture."),
-                         validators=[Length(max=500)])
-    topics = TextAreaField(_l("Topics"), description=_l("For an idea call: one topic a line."),
+    summary_en = TextAreaField(_l("Summary in English (optional)"), validators=[Length(max=1000)])
+    brief = TextAreaField(_l("Brief in Chinese"), description=_l("What you ask for and why. Markdown: **bold**, "
+                                                                 "lists, ## headings, links."),
+                          validators=[Length(max=50000)])
+    brief_en = TextAreaField(_l("Brief in English (optional)"), validators=[Length(max=50000)])
+    themes = StringField(_l("Themes in Chinese"), description=_l("Separated by commas, e.g. red culture, Haipai "
+                                                                 "culture."), validators=[Length(max=500)])
+    themes_en = StringField(_l("Themes in English (optional)"), description=_l(
+        "In the same order as the Chinese ones."), validators=[Length(max=1000)])
+    topics = TextAreaField(_l("Topics in Chinese"), description=_l("For an idea call: one topic a line."),
                            validators=[Length(max=5000)])
-    prizes = TextAreaField(_l("Prizes"), description=_l("One prize a line: name | how many | reward, e.g. "
-                                                        "First prize | 1 | 20,000 yuan."),
+    topics_en = TextAreaField(_l("Topics in English (optional)"), description=_l(
+        "One a line, in the same order as the Chinese ones."), validators=[Length(max=10000)])
+    prizes = TextAreaField(_l("Prizes in Chinese"), description=_l("One prize a line: name | how many | reward, "
+                                                                   "e.g. First prize | 1 | 20,000 yuan."),
                            validators=[Length(max=5000)])
+    prizes_en = TextAreaField(_l("Prizes in English (optional)"), description=_l(
+        "One a line, in the same order as the Chinese ones: name | reward."), validators=[Length(max=10000)])
     co_department_ids = SelectMultipleField(_l("Co-organising departments"), coerce=int,
                                             description=_l("Their organisers can see and edit this call too."))
     image_formats = CheckboxesField(_l("Accepted image types"),
@@ -54,8 +66,12 @@ class CallForm(Form):
     images_max = IntegerField(_l("Images per entry: at most"), default=4, validators=[NumberRange(1, 12)])
     image_max_mb = IntegerField(_l("Megabytes per image"), default=10, validators=[NumberRange(1, 50)])
     entries_per_person = IntegerField(_l("Entries per person"), default=3, validators=[NumberRange(1, 50)])
-    licence_text = TextAreaField(_l("Licence terms the entrant accepts"), validators=[Length(max=10000)])
-    originality_text = TextAreaField(_l("Originality declaration"), validators=[Length(max=5000)])
+    licence_text = TextAreaField(_l("Licence terms the entrant accepts, in Chinese"),
+                                 validators=[Length(max=10000)])
+    licence_text_en = TextAreaField(_l("Licence terms in English (optional)"), validators=[Length(max=20000)])
+    originality_text = TextAreaField(_l("Originality declaration in Chinese"), validators=[Length(max=5000)])
+    originality_text_en = TextAreaField(_l("Originality declaration in English (optional)"),
+                                        validators=[Length(max=10000)])
     opens_at = MinuteField(_l("Opens (Shanghai time)"), validators=[Optional()])
     closes_at = MinuteField(_l("Closes (Shanghai time)"), validators=[Optional()])
     cover = FileField(_l("Cover image"), description=_l("JPEG or PNG, shown at the top of the call's page."))
@@ -109,6 +125,7 @@ class AwardsForm(Form):
                               description=_l("Needed when the prizes do not follow the computed order, and for any "
                                              "change after publication. Published with the results."),
                               validators=[Length(max=5000)])
+    statement_en = TextAreaField(_l("The statement in English (optional)"), validators=[Length(max=10000)])
     submit = SubmitField(_l("Save the awards"))
 
 
@@ -127,6 +144,7 @@ class PublishResultsForm(Form):
 class AnswerForm(Form):
     answer = TextAreaField(_l("Answer"), description=_l("Published under the objection."),
                            validators=[DataRequired(message=_l("Write the answer.")), Length(max=5000)])
+    answer_en = TextAreaField(_l("Answer in English (optional)"), validators=[Length(max=10000)])
     submit = SubmitField(_l("Publish the answer"))
 
 
@@ -135,12 +153,15 @@ class FinaliseForm(Form):
 
 
 class RoundForm(Form):
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
-                                                  Length(max=200)])
-    criteria = TextAreaField(_l("Criteria"), description=_l("One a line: name | weight | description. The "
-                                                            "weights add up to 100."),
+    title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the round a title.")),
+                                                            Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
+    criteria = TextAreaField(_l("Criteria in Chinese"), description=_l("One a line: name | weight | description. "
+                                                                       "The weights add up to 100."),
                              validators=[DataRequired(message=_l("Give the round at least one criterion.")),
                                          Length(max=5000)])
+    criteria_en = TextAreaField(_l("Criteria in English (optional)"), description=_l(
+        "One a line, in the same order as the Chinese ones: name | description."), validators=[Length(max=10000)])
     scale_low = DecimalField(_l("Lowest mark"), default=1, places=None, validators=[DataRequired()])
     scale_high = DecimalField(_l("Highest mark"), default=10, places=None, validators=[DataRequired()])
     scale_step = DecimalField(_l("Step"), default=0.5, places=None, validators=[DataRequired()])
@@ -162,8 +183,9 @@ class RoundForm(Form):
 class PublicRoundSettingsForm(Form):
     """What an organiser may change in a public round (its own form: not the expert round's)."""
 
-    title = StringField(_l("Title"), validators=[DataRequired(message=_l("Give the round a title.")),
-                                                  Length(max=200)])
+    title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the round a title.")),
+                                                            Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
     votes_per_citizen = IntegerField(_l("Votes per citizen"), default=3, validators=[NumberRange(1, 50)])
     min_account_age_hours = IntegerField(_l("Hours an account must exist before it can vote"), default=24,
                                          validators=[NumberRange(0, 1440)])

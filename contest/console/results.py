@@ -63,7 +63,8 @@ def save_awards(call: Call):
         if key.startswith("prize-") and key[6:].isdigit() and value.isdigit():
             chosen[int(key[6:])] = int(value)
     try:
-        results_service.set_awards(current_user, call, chosen, form.statement.data or "")
+        results_service.set_awards(current_user, call, chosen, form.statement.data or "",
+                                   form.statement_en.data or "")
     except ServiceError as error:
         return _failed(call, error)
     return _done(call, _("The awards are saved."))
@@ -94,7 +95,8 @@ def answer_objection(call: Call, objection_id: int):
     if not form.validate_on_submit():
         return _failed(call, " ".join(str(m) for errors in form.errors.values() for m in errors))
     try:
-        results_service.answer_objection(current_user, objection, form.answer.data or "")
+        results_service.answer_objection(current_user, objection, form.answer.data or "",
+                                         form.answer_en.data or "")
     except ServiceError as error:
         return _failed(call, error)
     return _done(call, _("The answer is published."))

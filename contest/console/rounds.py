@@ -23,6 +23,7 @@ from contest.console.forms import (
 )
 from contest.extensions import db
 from contest.forms import ActionForm
+from contest.i18n import english_list
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.models import AdvanceMode, Assignment, Call, PublicMode, Round, RoundKind, RoundState
@@ -52,6 +53,7 @@ def round_staff_required(view):
 def _round_data(form: RoundForm) -> round_service.RoundData:
     return round_service.RoundData(
         title=form.title.data or "", opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
+        title_en=form.title_en.data or "", criteria_en=round_service.parse_english_criteria(form.criteria_en.data),
         criteria=round_service.parse_criteria(form.criteria.data), scale_low=float(form.scale_low.data),
         scale_high=float(form.scale_high.data), scale_step=float(form.scale_step.data),
         jurors_per_entry=form.jurors_per_entry.data, blind=bool(form.blind.data),
@@ -85,6 +87,8 @@ def edit_round(round_: Round):
     if request.method == "GET":
         form.criteria.data = "\n".join(f"{c.name} | {c.weight} | {c.description}".rstrip(" |")
                                        for c in round_.criteria)
+        form.criteria_en.data = english_list([f"{c.name_en} | {c.description_en or ''}".rstrip(" |")
+                                              if c.name_en else None for c in round_.criteria])
         form.opens_at.data, form.closes_at.data = _to_local(round_.opens_at), _to_local(round_.closes_at)
     if form.validate_on_submit():
         with saving(form.form_errors) as saved:
@@ -116,8 +120,9 @@ def _source_choices(call: Call) -> list[SelectChoice]:
 
 def _public_round_data(form: PublicRoundSettingsForm, round_: Round | None = None) -> public_service.PublicRoundData:
     data = public_service.PublicRoundData(
-        title=form.title.data or "", opens_at=_to_utc(form.opens_at.data), closes_at=_to_utc(form.closes_at.data),
-        votes_per_citizen=form.votes_per_citizen.data, min_account_age_hours=form.min_account_age_hours.data,
+        title=form.title.data or "", title_en=form.title_en.data or "", opens_at=_to_utc(form.opens_at.data),
+        closes_at=_to_utc(form.closes_at.data), votes_per_citizen=form.votes_per_citizen.data,
+        min_account_age_hours=form.min_account_age_hours.data,
         hide_counts=bool(form.hide_counts.data), requires_phone=bool(form.requires_phone.data))
     if isinstance(form, PublicRoundForm):
         data.mode = PublicMode(form.mode.data)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from contest.console import bp
 from contest.console.forms import CallForm, ModerationForm, PublishForm, StaffEntryForm
 from contest.forms import department_choices, image_slots, set_entry_choices, undescribed_slots
+from contest.i18n import english_list, split_english
 from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.models import (
@@ -51,8 +52,12 @@ def _call_form(call: Call | None = None) -> CallForm:
             form.kind.data = call.kind.value
             form.combine_on.data = call.combine_on.value
             form.themes.data = ", ".join(call.theme_names)
+            form.themes_en.data = english_list([t.name_en for t in call.themes], ", ")
             form.topics.data = "\n".join(t.title for t in call.topics)
+            form.topics_en.data = english_list([t.title_en for t in call.topics])
             form.prizes.data = "\n".join(f"{p.name} | {p.count} | {p.reward}" for p in call.prizes)
+            form.prizes_en.data = english_list(
+                [f"{p.name_en} | {p.reward_en or ''}" if p.name_en else None for p in call.prizes])
             form.co_department_ids.data = [d.id for d in call.co_departments]
             form.image_formats.data = list(call.image_formats)
             form.opens_at.data, form.closes_at.data = _to_local(call.opens_at), _to_local(call.closes_at)
@@ -74,6 +79,11 @@ def _call_data(form: CallForm) -> call_service.CallData:
         expert_weight=form.expert_weight.data if form.expert_weight.data is not None else 100,
         public_weight=form.public_weight.data or 0, combine_on=CombineOn(form.combine_on.data),
         formula_reason=form.formula_reason.data or "",
+        title_en=form.title_en.data or "", summary_en=form.summary_en.data or "", brief_en=form.brief_en.data or "",
+        licence_text_en=form.licence_text_en.data or "", originality_text_en=form.originality_text_en.data or "",
+        themes_en=split_english(form.themes_en.data),
+        topics_en=split_english(form.topics_en.data, lines=True),
+        prizes_en=call_service.parse_english_prizes(form.prizes_en.data),
     )
 
 

@@ -25,8 +25,10 @@ class UpdateForm(Form):
                                         NumberRange(0, 100, message=_l("Give the progress as a whole number from 0 "
                                                                        "to 100."))])
     happened_on = DateField(_l("Date"), validators=[InputRequired(message=_l("Give the date of the update."))])
-    text = TextAreaField(_l("What happened"), description=_l("Shown to the public. It may stay empty if you add a "
-                                                            "photo."), validators=[Length(max=5000)])
+    text = TextAreaField(_l("What happened, in Chinese"), description=_l("Shown to the public. It may stay empty "
+                                                                        "if you add a photo."),
+                         validators=[Length(max=5000)])
+    text_en = TextAreaField(_l("What happened, in English (optional)"), validators=[Length(max=10000)])
     photo = FileField(_l("Photo (optional)"), description=_l("JPEG, PNG or WebP, up to 20 MB."))
     photo_alt = StringField(_l("Describe the photo in a sentence"),
                             description=_l("For people who cannot see it. Needed with a photo."),

@@ -103,6 +103,7 @@ def _adopt(call: Call, form: AdoptForm) -> str:
 
 def _add_update(follow_up: FollowUp, form: UpdateForm) -> str:
     followup_service.add_update(current_user, follow_up, stage=form.stage_value, progress=form.progress.data,
-                                text=form.text.data or "", happened_on=_happened_on(form.happened_on.data),
+                                text=form.text.data or "", text_en=form.text_en.data or "",
+                                happened_on=_happened_on(form.happened_on.data),
                                 upload=_photo(form), image_alt=form.photo_alt.data or "")
     return _("The update of “%(title)s” is saved.", title=follow_up.entry.title)

@@ -18,8 +18,10 @@ from contest.text import DESCRIPTION, PERSON_NAME, TITLE
 
 
 class MeetingForm(Form):
-    title = StringField(_l("Title"), description=_l("E.g. Long-table talk on the renovation of Tianlin estate."),
+    title = StringField(_l("Title in Chinese"), description=_l("E.g. Long-table talk on the renovation of Tianlin "
+                                                               "estate."),
                         validators=[DataRequired(message=_l("Give the meeting a title.")), Length(max=200)])
+    title_en = StringField(_l("Title in English (optional)"), validators=[Length(max=300)])
     kind = SelectField(_l("Kind of meeting"),
                        choices=[SelectChoice(k.value, MEETING_KIND_LABELS[k]) for k in MeetingKind])
     held_at = MinuteField(_l("Held on (Shanghai time)"), validators=[
@@ -32,8 +34,10 @@ class MeetingForm(Form):
         NumberRange(min=0, max=1_000_000, message=_l("Give the number of attendees as a whole number, 0 or more."))])
     organisations = TextAreaField(_l("Organisations present"), description=_l("One a line (optional)."),
                                   validators=[Length(max=5000)])
-    minutes = TextAreaField(_l("Minutes"), description=_l("Public. Markdown: **bold**, lists, ## headings, links."),
+    minutes = TextAreaField(_l("Minutes in Chinese"), description=_l("Public. Markdown: **bold**, lists, "
+                                                                     "## headings, links."),
                             validators=[Length(max=50000)])
+    minutes_en = TextAreaField(_l("Minutes in English (optional)"), validators=[Length(max=100000)])
     submit = SubmitField(_l("Save meeting"))
 
     @property

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from contest.models.judging import Round
 
 from contest.extensions import db
+from contest.i18n import Bilingual
 from contest.models.accounts import User
 from contest.models.departments import Department
 from contest.models.media import Image
@@ -60,14 +61,18 @@ class CombineOn(enum.Enum):
         return str({CombineOn.RANKS: _l("on ranks"), CombineOn.PERCENTILES: _l("on percentiles")}[self])
 
 
-class Call(db.Model):
+class Call(Bilingual, db.Model):
     __tablename__ = "call"
+    TRANSLATED = ("title", "summary", "brief", "licence_text", "originality_text", "award_statement")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[CallKind] = mapped_column(enum_column(CallKind))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))  # Chinese, the text of record; each has its English twin
+    title_en: Mapped[str | None] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(String(500), default="")
+    summary_en: Mapped[str | None] = mapped_column(String(1000))
     brief: Mapped[str] = mapped_column(Text, default="")  # Markdown, sanitised when shown
+    brief_en: Mapped[str | None] = mapped_column(Text)
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"), index=True)
     cover_image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
     cover_alt: Mapped[str] = mapped_column(String(300), default="")
@@ -78,9 +83,11 @@ class Call(db.Model):
     image_max_mb: Mapped[int] = mapped_column(default=10)
     entries_per_person: Mapped[int] = mapped_column(default=3)
     licence_text: Mapped[str] = mapped_column(Text, default="")
+    licence_text_en: Mapped[str | None] = mapped_column(Text)
     # Full-size originals stay with the call's staff unless the organiser publishes them.
     originals_public: Mapped[bool] = mapped_column(default=False)
     originality_text: Mapped[str] = mapped_column(Text, default="")
+    originality_text_en: Mapped[str | None] = mapped_column(Text)
     # Timeline
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -101,6 +108,7 @@ class Call(db.Model):
     notice_over_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # organisers told it ended
     results_snapshot: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     award_statement: Mapped[str] = mapped_column(Text, default="", server_default="")  # why awards depart
+    award_statement_en: Mapped[str | None] = mapped_column(Text)
     # Comments: closed by the organisers altogether, or only while an expert round of the call is open
     comments_open: Mapped[bool] = mapped_column(default=True, server_default=true())
     comments_closed_while_judging: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -148,40 +156,48 @@ class CallDepartment(db.Model):
                                                index=True)
 
 
-class CallTheme(db.Model):
+class CallTheme(Bilingual, db.Model):
     __tablename__ = "call_theme"
+    TRANSLATED = ("name",)
     __table_args__ = (UniqueConstraint("call_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(40), index=True)
+    name_en: Mapped[str | None] = mapped_column(String(80))
 
 
-class Topic(db.Model):
+class Topic(Bilingual, db.Model):
     """A sub-question of an idea call ("quality of community space")."""
 
     __tablename__ = "topic"
+    TRANSLATED = ("title", "description")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str | None] = mapped_column(Text)
 
     call: Mapped[Call] = relationship(back_populates="topics")
 
 
-class Prize(db.Model):
+class Prize(Bilingual, db.Model):
     """A prize tier, in order: first prize, second prize, ..., honourable mention."""
 
     __tablename__ = "prize"
+    TRANSLATED = ("name", "reward")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(200))
     count: Mapped[int] = mapped_column(default=1)
     reward: Mapped[str] = mapped_column(String(200), default="")
+    reward_en: Mapped[str | None] = mapped_column(String(300))
 
 
 class CallEvent(db.Model):

@@ -4,12 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
+from contest.i18n import Bilingual
 from contest.models.accounts import User
 from contest.models.types import UTCDateTime, enum_column, utcnow
 
@@ -44,7 +44,8 @@ ALLOWED_PARENTS = {
 }
 
 
-class Department(db.Model):
+class Department(Bilingual, db.Model):
+    TRANSLATED = ("name",)
     __tablename__ = "department"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,10 +63,7 @@ class Department(db.Model):
 
     @property
     def display_name(self) -> str:
-        locale = get_locale()
-        if locale is not None and locale.language == "en" and self.name_en:
-            return self.name_en
-        return self.name
+        return self.local("name").text
 
     def __repr__(self) -> str:
         return f"<Department {self.id} {self.name}>"

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
+from contest.i18n import Bilingual
 from contest.models.accounts import User
 from contest.models.calls import Call
 from contest.models.entries import Entry
@@ -69,8 +70,9 @@ def new_seed() -> int:
     return secrets.randbelow(2**31)
 
 
-class Round(db.Model):
+class Round(Bilingual, db.Model):
     __tablename__ = "round"
+    TRANSLATED = ("title",)
     __table_args__ = (UniqueConstraint("call_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +80,7 @@ class Round(db.Model):
     position: Mapped[int]
     kind: Mapped[RoundKind] = mapped_column(enum_column(RoundKind))
     title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(300))
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -144,14 +147,17 @@ class Round(db.Model):
         return [m for m in self.members if m.role == "juror"]
 
 
-class Criterion(db.Model):
+class Criterion(Bilingual, db.Model):
     __tablename__ = "criterion"
+    TRANSLATED = ("name", "description")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str | None] = mapped_column(Text)
     weight: Mapped[int]  # the weights of a round add up to 100
 
     round: Mapped[Round] = relationship(back_populates="criteria")

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
+from contest.i18n import Bilingual
 from contest.models.calls import Call
 from contest.models.departments import Department
 from contest.models.types import UTCDateTime, enum_column, utcnow
@@ -34,10 +35,11 @@ MEETING_KIND_LABELS = {
 }
 
 
-class Meeting(db.Model):
+class Meeting(Bilingual, db.Model):
     """A meeting of a call; the suggestions raised at it are entries of channel "meeting" linked to it."""
 
     __tablename__ = "meeting"
+    TRANSLATED = ("title", "minutes")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
@@ -46,9 +48,11 @@ class Meeting(db.Model):
     venue: Mapped[str] = mapped_column(String(200), default="")  # the room or address
     kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind))
     title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(300))
     attendees: Mapped[int] = mapped_column(default=0)
     organisations: Mapped[str] = mapped_column(Text, default="")  # one a line
     minutes: Mapped[str] = mapped_column(Text, default="")  # Markdown, sanitised when shown
+    minutes_en: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
+from contest.i18n import Bilingual
 from contest.models.accounts import User
 from contest.models.calls import Call, Prize
 from contest.models.entries import Entry
@@ -51,10 +52,11 @@ class Award(db.Model):
     prize: Mapped[Prize] = relationship()
 
 
-class Objection(db.Model):
+class Objection(Bilingual, db.Model):
     """A citizen's objection to a named entry (or to the results as a whole), and the organisers' public answer."""
 
     __tablename__ = "objection"
+    TRANSLATED = ("answer",)  # the organisers' answer; the citizen's reason stays in the language it was written in
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
@@ -63,6 +65,7 @@ class Objection(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     answer: Mapped[str] = mapped_column(Text, default="")
+    answer_en: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
@@ -115,10 +118,11 @@ class FollowUp(db.Model):
         order_by="(FollowUpUpdate.happened_on.desc(), FollowUpUpdate.id.desc())")
 
 
-class FollowUpUpdate(db.Model):
+class FollowUpUpdate(Bilingual, db.Model):
     """A dated step of a follow-up, with an optional photo (its alt text required)."""
 
     __tablename__ = "follow_up_update"
+    TRANSLATED = ("text",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id", ondelete="CASCADE"), index=True)
@@ -126,6 +130,7 @@ class FollowUpUpdate(db.Model):
     stage: Mapped[FollowUpStage] = mapped_column(enum_column(FollowUpStage))
     progress: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(Text, default="")
+    text_en: Mapped[str | None] = mapped_column(Text)
     image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id", ondelete="SET NULL"))
     image_alt: Mapped[str] = mapped_column(String(300), default="")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
-from contest.i18n import listing
+from contest.i18n import english, listing, split_english
 from contest.localtime import to_minute
 from contest.models import (
     Award,
@@ -63,6 +63,15 @@ class CallData:
     public_weight: int = 0
     combine_on: CombineOn = CombineOn.PERCENTILES
     formula_reason: str = ""  # needed to change it once the call is open
+    # The English twins (optional); the lists go position by position beside the Chinese ones.
+    title_en: str = ""
+    summary_en: str = ""
+    brief_en: str = ""
+    licence_text_en: str = ""
+    originality_text_en: str = ""
+    themes_en: list[str] = field(default_factory=list)
+    topics_en: list[str] = field(default_factory=list)
+    prizes_en: list[tuple[str, str]] = field(default_factory=list)  # (name, reward)
 
 
 def split_list(text: str) -> list[str]:
@@ -74,6 +83,15 @@ def split_list(text: str) -> list[str]:
             seen.add(name.lower())
             names.append(name[:40])
     return names
+
+
+def parse_english_prizes(text: str | None) -> list[tuple[str, str]]:
+    """The English prizes, one a line beside the Chinese ones: `name | reward` (the reward optional)."""
+    prizes = []
+    for line in split_english(text, lines=True):
+        parts = [p.strip() for p in line.split("|")]
+        prizes.append((parts[0][:200], (parts[-1] if len(parts) > 1 else "")[:300]))
+    return prizes
 
 
 def parse_prizes(text: str) -> list[tuple[str, int, str]]:
@@ -110,6 +128,15 @@ def _check(data: CallData) -> None:
                              "this site accepts in one submission.", mb=current_app.config["MAX_UPLOAD_MB"]))
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
         raise ServiceError(_("The call must close after it opens."))
+    for chinese, twins, message in (
+            (data.themes, data.themes_en, _("There are more English themes than Chinese ones: give them in the "
+                                            "same order, one beside each.")),
+            (data.topics, data.topics_en, _("There are more English topics than Chinese ones: give them in the "
+                                            "same order, one a line beside each.")),
+            (data.prizes, data.prizes_en, _("There are more English prizes than Chinese ones: give them in the "
+                                            "same order, one a line beside each."))):
+        if len(twins) > len(chinese):
+            raise ServiceError(message)
 
 
 def create_call(actor: User, department: Department, data: CallData) -> Call:
@@ -157,21 +184,33 @@ def _apply(actor: User, call: Call, data: CallData) -> None:
     call.opens_at, call.closes_at = data.opens_at, data.closes_at
     call.cover_alt = data.cover_alt.strip()
     call.originals_public = data.originals_public
+    for name in ("title", "summary", "brief", "licence_text", "originality_text"):
+        setattr(call, f"{name}_en", english(getattr(data, f"{name}_en")))
     _set_co_departments(actor, call, data.co_department_ids)
-    _set_themes(call, data.themes)
-    _set_topics(call, data.topics)
-    _set_prizes(call, data.prizes)
+    _set_themes(call, data.themes, data.themes_en)
+    _set_topics(call, data.topics, data.topics_en)
+    _set_prizes(call, data.prizes, data.prizes_en)
 
 
-def _set_prizes(call: Call, prizes: list[tuple[str, int, str]]) -> None:
+def _beside(twins: list, position: int, width: int = 0):
+    """The English twin at a position of a list, or None (a tuple of Nones for the prizes)."""
+    if position < len(twins):
+        return twins[position]
+    return (None,) * width if width else None
+
+
+def _set_prizes(call: Call, prizes: list[tuple[str, int, str]], prizes_en: list[tuple[str, str]] = ()) -> None:
     """Edited in place, position by position: awards keep pointing at their prize."""
     existing = list(call.prizes)
     for position, (name, count, reward) in enumerate(prizes):
+        name_en, reward_en = (english(text) for text in _beside(list(prizes_en), position, 2))
         if position < len(existing):
             prize = existing[position]
             prize.name, prize.count, prize.reward = name, count, reward
         else:
-            call.prizes.append(Prize(position=position, name=name, count=count, reward=reward))
+            prize = Prize(position=position, name=name, count=count, reward=reward)
+            call.prizes.append(prize)
+        prize.name_en, prize.reward_en = name_en, reward_en
     for prize in existing[len(prizes):]:
         if prize.id and db.session.scalar(select(func.count()).select_from(Award).where(Award.prize_id == prize.id)):
             raise ServiceError(_("“%(name)s” has been awarded and cannot be removed.", name=prize.name))
@@ -189,20 +228,27 @@ def _set_co_departments(actor: User, call: Call, department_ids: list[int]) -> N
     call.co_departments = list(departments)
 
 
-def _set_themes(call: Call, names: list[str]) -> None:
+def _set_themes(call: Call, names: list[str], names_en: list[str] = ()) -> None:
     existing = {t.name: t for t in call.themes}
     call.themes = [existing.get(name) or CallTheme(name=name) for name in names]
+    for position, theme in enumerate(call.themes):
+        theme.name_en = english(_beside(list(names_en), position))
+        if theme.name_en:
+            theme.name_en = theme.name_en[:80]
 
 
-def _set_topics(call: Call, titles: list[str]) -> None:
+def _set_topics(call: Call, titles: list[str], titles_en: list[str] = ()) -> None:
     """Topics are kept by position, so ideas already filed under a topic stay under it when it is reworded."""
     topics = list(call.topics)
     for position, title in enumerate(titles):
         if position < len(topics):
-            topics[position].title = title[:200]
-            topics[position].position = position
+            topic = topics[position]
+            topic.title, topic.position = title[:200], position
         else:
-            call.topics.append(Topic(title=title[:200], position=position))
+            topic = Topic(title=title[:200], position=position)
+            call.topics.append(topic)
+        title_en = english(_beside(list(titles_en), position))
+        topic.title_en = title_en[:300] if title_en else None
     for topic in topics[len(titles):]:
         if topic.id and db.session.scalar(select(func.count()).select_from(Entry).where(Entry.topic_id == topic.id)):
             raise ServiceError(_("The topic “%(title)s” has ideas filed under it and cannot be removed.",
@@ -262,10 +308,10 @@ def timeline(call: Call, now: datetime | None = None) -> list[TimelineItem]:
         closed_early = {d.get("round_id") for d in early} | {d.get("round") for d in early if "round_id" not in d}
         for round_ in call.rounds:
             items.append(TimelineItem(round_.opens_at, "round_opens", round_.opens_at <= now,
-                                      {"round": round_.title}))
+                                      {"round": round_.title, "round_en": round_.title_en}))
             if round_.id not in closed_early and round_.title not in closed_early:
                 items.append(TimelineItem(round_.closes_at, "round_closes", round_.closes_at <= now,
-                                          {"round": round_.title}))
+                                          {"round": round_.title, "round_en": round_.title_en}))
     return sorted(items, key=_told_order)
 
 

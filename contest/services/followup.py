@@ -8,6 +8,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from contest.extensions import db
+from contest.i18n import english
 from contest.links import external_url
 from contest.localtime import site_zone
 from contest.mail import send_once_each
@@ -74,7 +75,8 @@ def _local_date(value: datetime):
 
 
 def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progress, text: str,
-               happened_on: datetime, upload: bytes | None = None, image_alt: str = "") -> FollowUpUpdate:
+               happened_on: datetime, upload: bytes | None = None, image_alt: str = "",
+               text_en: str = "") -> FollowUpUpdate:
     """A dated step: the follow-up takes its stage and progress. A new stage goes on the call's timeline and
     is told to the entrant and the entry's backers."""
     _check_staff(actor, follow_up.call)
@@ -105,7 +107,8 @@ def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progre
         # Last, once everything else is known to be right: a refused update stores no photo.
         processed = process_uploads([upload], formats=PHOTO_FORMATS, max_mb=PHOTO_MAX_MB)[0]
         image = store_image(processed, actor)
-    update = FollowUpUpdate(happened_on=happened_on, stage=stage, progress=progress, text=text, image=image,
+    update = FollowUpUpdate(happened_on=happened_on, stage=stage, progress=progress, text=text,
+                            text_en=english(text_en), image=image,
                             image_alt=image_alt if image is not None else "", author_id=actor.id,
                             created_at=now)
     previous_stage = follow_up.stage
@@ -179,7 +182,7 @@ def all_follow_ups() -> list[tuple[Call, list[FollowUp]]]:
     """Every published call's adopted entries, grouped by call: the call with the latest news first."""
     rows = db.session.scalars(_with_pictures(
         select(FollowUp).join(Call, Call.id == FollowUp.call_id).where(Call.published_at.is_not(None))
-        .options(joinedload(FollowUp.call).load_only(Call.id, Call.title))
+        .options(joinedload(FollowUp.call).load_only(Call.id, Call.title, Call.title_en))
         .order_by(FollowUp.updated_at.desc(), FollowUp.id.desc())))
     groups: dict[int, tuple[Call, list[FollowUp]]] = {}
     for follow_up in rows:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from contest.extensions import db
+from contest.i18n import english
 from contest.models import Call, Channel, Department, Entry, EntryStatus, Meeting, MeetingKind, User
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
@@ -32,6 +33,8 @@ class MeetingData:
     attendees: int | None = 0
     organisations: str = ""  # one a line
     minutes: str = ""  # Markdown
+    title_en: str = ""  # the English twins, optional
+    minutes_en: str = ""
 
 
 def _check_staff(actor: User, call: Call) -> None:
@@ -68,8 +71,15 @@ def _clean(data: MeetingData) -> dict:
     minutes = (data.minutes or "").strip()
     if len(minutes) > MINUTES_MAX:
         raise ServiceError(_("The minutes have at most %(n)d characters.", n=MINUTES_MAX))
+    title_en = english(" ".join((data.title_en or "").split()))
+    if title_en and len(title_en) > TITLE_MAX * 3 // 2:
+        raise ServiceError(_("The English title has at most %(n)d characters.", n=TITLE_MAX * 3 // 2))
+    minutes_en = english(data.minutes_en)
+    if minutes_en and len(minutes_en) > MINUTES_MAX * 2:
+        raise ServiceError(_("The English minutes have at most %(n)d characters.", n=MINUTES_MAX * 2))
     return {"title": title, "kind": data.kind, "held_at": data.held_at, "place_id": data.place_id, "venue": venue,
-            "attendees": attendees, "organisations": organisations, "minutes": minutes}
+            "attendees": attendees, "organisations": organisations, "minutes": minutes, "title_en": title_en,
+            "minutes_en": minutes_en}
 
 
 def create_meeting(actor: User, call: Call, data: MeetingData) -> Meeting:

@@ -17,6 +17,7 @@ from contest import assignment as balancing
 from contest import database, scoring
 from contest.database import claimed_one_by_one
 from contest.extensions import db
+from contest.i18n import english, split_english
 from contest.links import external_url
 from contest.localtime import to_minute
 from contest.mail import send_mail, send_once_each
@@ -71,6 +72,8 @@ class RoundData:
     blind: bool = True
     normalise: bool = True
     trim: float = 0.0
+    title_en: str = ""
+    criteria_en: list[tuple[str, str]] = field(default_factory=list)  # (name, description), beside the Chinese
 
 
 def parse_criteria(text: str) -> list[tuple[str, int, str]]:
@@ -87,6 +90,15 @@ def parse_criteria(text: str) -> list[tuple[str, int, str]]:
     return criteria
 
 
+def parse_english_criteria(text: str | None) -> list[tuple[str, str]]:
+    """The English criteria, one a line beside the Chinese ones: `name | description` (the description optional)."""
+    criteria = []
+    for line in split_english(text, lines=True):
+        parts = [p.strip() for p in line.split("|")]
+        criteria.append((parts[0][:200], parts[-1] if len(parts) > 1 else ""))
+    return criteria
+
+
 def _check(data: RoundData) -> None:
     if not data.title.strip():
         raise ServiceError(_("Give the round a title."))
@@ -94,6 +106,9 @@ def _check(data: RoundData) -> None:
         raise ServiceError(_("The round must close after it opens."))
     if not data.criteria:
         raise ServiceError(_("Give the round at least one criterion."))
+    if len(data.criteria_en) > len(data.criteria):
+        raise ServiceError(_("There are more English criteria than Chinese ones: give them in the same order, one "
+                             "a line beside each."))
     if sum(weight for _, weight, _ in data.criteria) != 100:
         raise ServiceError(_("The weights of the criteria must add up to 100 (they add up to %(n)d).",
                              n=sum(weight for _, weight, _ in data.criteria)))
@@ -139,7 +154,7 @@ def update_round(actor: User, round_: Round, data: RoundData) -> None:
 
 
 def _apply(round_: Round, data: RoundData) -> None:
-    round_.title = data.title.strip()
+    round_.title, round_.title_en = data.title.strip(), english(data.title_en)
     round_.opens_at, round_.closes_at = to_minute(data.opens_at), to_minute(data.closes_at)
     round_.scale_low, round_.scale_high, round_.scale_step = data.scale_low, data.scale_high, data.scale_step
     round_.jurors_per_entry, round_.blind = data.jurors_per_entry, data.blind
@@ -150,7 +165,10 @@ def _apply(round_: Round, data: RoundData) -> None:
             criterion = existing[position]
             criterion.name, criterion.weight, criterion.description = name, weight, description
         else:
-            round_.criteria.append(Criterion(position=position, name=name, weight=weight, description=description))
+            criterion = Criterion(position=position, name=name, weight=weight, description=description)
+            round_.criteria.append(criterion)
+        name_en, description_en = data.criteria_en[position] if position < len(data.criteria_en) else ("", "")
+        criterion.name_en, criterion.description_en = english(name_en), english(description_en)
     for criterion in existing[len(data.criteria):]:
         round_.criteria.remove(criterion)
 
@@ -642,7 +660,7 @@ def close_now(actor: User, round_: Round) -> None:
         raise ServiceError(refusal)
     round_.closes_at = to_minute(utcnow())
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_closed", actor_id=actor.id,
-                             detail={"round": round_.title, "round_id": round_.id}))
+                             detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id}))
     record(actor, "round.close", "round", round_.id)
 
 
@@ -680,7 +698,8 @@ def decide(actor: User, round_: Round, mode: AdvanceMode, value: float | None, p
     round_.decided_at, round_.decided_by_id = utcnow(), actor.id
     round_.advance_mode, round_.advance_value = mode, value
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_decided", actor_id=actor.id,
-                             detail={"round": round_.title, "advanced": len(advancing), "of": len(rows)}))
+                             detail={"round": round_.title, "round_en": round_.title_en, "advanced": len(advancing),
+                                     "of": len(rows)}))
     record(actor, "round.decide", "round", round_.id, mode=mode.value, value=value, advanced=sorted(advancing))
     return sorted(advancing)
 

@@ -41,6 +41,15 @@ class ShareCard:
     kind: str = "website"  # og:type
 
 
+def _title(thing) -> str:
+    """A call's, round's or meeting's title in the reader's language (the Chinese one when there is no English)."""
+    return thing.local("title").text
+
+
+def _summary(call) -> str:
+    return call.local("summary").text
+
+
 def clip(text: str, length: int = DESCRIPTION_LENGTH) -> str:
     """A text as one line of at most `length` characters, cut with an ellipsis (Chinese has no spaces to cut at)."""
     flat = re.sub(r"\s+", " ", text or "").strip()
@@ -55,7 +64,7 @@ def _cover(call: Call) -> tuple[str | None, str]:
     """A published call's cover, which the public may see in its derived sizes."""
     if call.published_at is None or call.cover_image_id is None:
         return None, ""
-    return _image_url(call.cover_image_id), call.cover_alt or call.title
+    return _image_url(call.cover_image_id), call.cover_alt or _title(call)
 
 
 def _entry_picture(entry: Entry) -> tuple[str | None, str]:
@@ -70,7 +79,7 @@ def _entry_picture(entry: Entry) -> tuple[str | None, str]:
 
 def call_card(call: Call) -> ShareCard:
     image, alt = _cover(call)
-    return ShareCard(call.title, clip(call.summary or call.title), external_url("public.call", call_id=call.id),
+    return ShareCard(_title(call), clip(_summary(call) or _title(call)), external_url("public.call", call_id=call.id),
                      image, alt)
 
 
@@ -78,7 +87,7 @@ def entry_card(entry: Entry) -> ShareCard:
     image, alt = _entry_picture(entry)
     if image is None:
         image, alt = _cover(entry.call)
-    return ShareCard(entry.title, clip(entry.description or entry.call.title),
+    return ShareCard(entry.title, clip(entry.description or _title(entry.call)),
                      external_url("public.entry", entry_id=entry.id), image, alt, "article")
 
 
@@ -91,7 +100,7 @@ def results_card(call: Call, winners: list[Entry]) -> ShareCard:
             break
     if image is None:
         image, alt = _cover(call)
-    return ShareCard(_("Results: %(title)s", title=call.title), clip(call.summary or call.title),
+    return ShareCard(_("Results: %(title)s", title=_title(call)), clip(_summary(call) or _title(call)),
                      external_url("public.results", call_id=call.id), image, alt, "article")
 
 
@@ -101,10 +110,10 @@ def follow_up_card(call: Call, follow_ups: list[FollowUp]) -> ShareCard:
     image, alt = None, ""
     if photos:
         latest = max(photos, key=lambda u: (u.happened_on, u.id))
-        image, alt = _image_url(latest.image_id), latest.image_alt or call.title
+        image, alt = _image_url(latest.image_id), latest.image_alt or _title(call)
     else:
         image, alt = _cover(call)
-    return ShareCard(_("From design to street: %(title)s", title=call.title), clip(call.summary or call.title),
+    return ShareCard(_("From design to street: %(title)s", title=_title(call)), clip(_summary(call) or _title(call)),
                      external_url("followup.call", call_id=call.id), image, alt, "article")
 
 
@@ -142,13 +151,13 @@ def _call_events(call: Call, meetings: list[Meeting]) -> list[Event]:
     """A published call's dates: taking entries, each round (a round closed early closes then), the notice period
     of its results, its meetings."""
     url = external_url("public.call", call_id=call.id)
-    events = [_event(f"call-{call.id}-entries", _("Entries to “%(title)s”", title=call.title), call.opens_at,
-                     call.closes_at, url, clip(call.summary, 500))]
+    events = [_event(f"call-{call.id}-entries", _("Entries to “%(title)s”", title=_title(call)), call.opens_at,
+                     call.closes_at, url, clip(_summary(call), 500))]
     for round_ in call.rounds:
-        events.append(_event(f"round-{round_.id}", f"{round_.title} · {call.title}", round_.opens_at,
+        events.append(_event(f"round-{round_.id}", f"{_title(round_)} · {_title(call)}", round_.opens_at,
                              round_.closes_at, url))
     if call.results_published_at is not None and call.notice_ends_at is not None:
-        notice = _("Notice period of the results of “%(title)s”", title=call.title)
+        notice = _("Notice period of the results of “%(title)s”", title=_title(call))
         events.append(_event(f"call-{call.id}-notice", notice, call.results_published_at, call.notice_ends_at,
                              external_url("public.results", call_id=call.id)))
     events += [_meeting_event(meeting) for meeting in meetings]
@@ -157,7 +166,7 @@ def _call_events(call: Call, meetings: list[Meeting]) -> list[Event]:
 
 def _meeting_event(meeting: Meeting) -> Event:
     place = ", ".join(part for part in (meeting.venue, meeting.place.name if meeting.place else "") if part)
-    return _event(f"meeting-{meeting.id}", f"{meeting.title} · {meeting.call.title}", meeting.held_at, None,
+    return _event(f"meeting-{meeting.id}", f"{_title(meeting)} · {_title(meeting.call)}", meeting.held_at, None,
                   external_url("meetings.meeting", meeting_id=meeting.id), location=place)
 
 
@@ -177,14 +186,14 @@ def _ics(calendar: Calendar) -> bytes:
 
 
 def call_calendar(call: Call) -> bytes:
-    calendar = _calendar(call.title)
+    calendar = _calendar(_title(call))
     for event in _call_events(call, _meetings_of([call.id])[call.id]):
         calendar.add_component(event)
     return _ics(calendar)
 
 
 def meeting_calendar(meeting: Meeting) -> bytes:
-    calendar = _calendar(meeting.title)
+    calendar = _calendar(_title(meeting))
     calendar.add_component(_meeting_event(meeting))
     return _ics(calendar)
 
@@ -218,27 +227,29 @@ def feed_items(limit: int = FEED_LENGTH) -> list[FeedItem]:
     published = Call.published_at.is_not(None)
     items: list[FeedItem] = []
     for call in db.session.scalars(select(Call).where(published).order_by(Call.published_at.desc()).limit(limit)):
-        items.append(FeedItem(f"call-{call.id}", _("New call: %(title)s", title=call.title),
-                              external_url("public.call", call_id=call.id), call.published_at, clip(call.summary, 500)))
+        items.append(FeedItem(f"call-{call.id}", _("New call: %(title)s", title=_title(call)),
+                              external_url("public.call", call_id=call.id), call.published_at,
+                              clip(_summary(call), 500)))
     for call in db.session.scalars(select(Call).where(published, Call.results_published_at.is_not(None))
                                    .order_by(Call.results_published_at.desc()).limit(limit)):
         url = external_url("public.results", call_id=call.id)
-        items.append(FeedItem(f"results-{call.id}", _("Results published: %(title)s", title=call.title), url,
-                              call.results_published_at, clip(call.summary, 500)))
+        items.append(FeedItem(f"results-{call.id}", _("Results published: %(title)s", title=_title(call)), url,
+                              call.results_published_at, clip(_summary(call), 500)))
         if call.results_final_at is not None:
-            items.append(FeedItem(f"final-{call.id}", _("Results final: %(title)s", title=call.title), url,
-                                  call.results_final_at, clip(call.summary, 500)))
+            items.append(FeedItem(f"final-{call.id}", _("Results final: %(title)s", title=_title(call)), url,
+                                  call.results_final_at, clip(_summary(call), 500)))
     updates = db.session.scalars(
         select(FollowUpUpdate).join(FollowUp, FollowUp.id == FollowUpUpdate.follow_up_id)
         .join(Call, Call.id == FollowUp.call_id).where(published)
         .options(joinedload(FollowUpUpdate.follow_up).joinedload(FollowUp.entry).load_only(Entry.id, Entry.title),
-                 joinedload(FollowUpUpdate.follow_up).joinedload(FollowUp.call).load_only(Call.id, Call.title))
+                 joinedload(FollowUpUpdate.follow_up).joinedload(FollowUp.call).load_only(Call.id, Call.title,
+                                                                                           Call.title_en))
         .order_by(FollowUpUpdate.happened_on.desc(), FollowUpUpdate.id.desc()).limit(limit))
     for update in updates:
         follow_up = update.follow_up
         items.append(FeedItem(f"follow-up-{update.id}",
                               _("“%(entry)s” (%(call)s): %(stage)s", entry=follow_up.entry.title,
-                                call=follow_up.call.title, stage=update.stage.label),
+                                call=_title(follow_up.call), stage=update.stage.label),
                               external_url("followup.call", call_id=follow_up.call_id), update.happened_on,
                               clip(update.text, 500)))
     return sorted(items, key=lambda item: item.at, reverse=True)[:limit]

@@ -164,8 +164,9 @@ def test_lists_are_paged_with_links(client, contract, open_data):
 def test_a_call_and_its_entries_say_what_the_public_pages_say(client, contract, open_data):
     design = open_data["design"]
     call = contract.check(client.get(f"/api/v1/calls/{design.id}"))
-    assert call["title"] == "栏杆设计" and call["state"] == "open" and call["kind"] == "design"
-    assert call["departments"][0]["name"] == "上海市交通委员会"
+    assert call["title"] == {"zh": "栏杆设计", "en": None}  # no English text given: the Chinese one stands in
+    assert call["state"] == "open" and call["kind"] == "design"
+    assert call["departments"][0]["name"]["zh"] == "上海市交通委员会"
     assert call["entries"] == 3  # two approved, the paper one; not the merged one
     assert call["links"]["submit"].endswith(f"/api/v1/calls/{design.id}/entries")
     entries = contract.check(client.get(f"/api/v1/calls/{design.id}/entries"))
@@ -175,7 +176,7 @@ def test_a_call_and_its_entries_say_what_the_public_pages_say(client, contract, 
     assert paper["channel"] == "paper" and len(paper["images"]) == 1  # the scan stays with the staff
     assert all(image["original"] is None for e in entries["items"] for image in e["images"])
     idea = contract.check(client.get(f"/api/v1/entries/{open_data['idea'].id}"))
-    assert idea["place"]["name"] == "上海市" and idea["topic"]["title"] == "社区空间品质"
+    assert idea["place"]["name"]["zh"] == "上海市" and idea["topic"]["title"]["zh"] == "社区空间品质"
     original = idea["images"][0]["original"]
     assert original and client.get(path_of(original)).status_code == 200  # published originals are reachable
 
@@ -184,18 +185,18 @@ def test_rounds_carry_no_scores_and_results_carry_the_published_ranking(client, 
     call = open_data["results_call"]
     rounds = contract.check(client.get(f"/api/v1/calls/{call.id}/rounds"))["items"]
     assert [r["kind"] for r in rounds] == ["expert", "public"]
-    assert [(c["name"], c["weight"]) for c in rounds[0]["criteria"]] == [("文化表达", 30), ("可行性与安全", 30),
-                                                                         ("美观", 40)]
+    assert [(c["name"]["zh"], c["weight"]) for c in rounds[0]["criteria"]] == [
+        ("文化表达", 30), ("可行性与安全", 30), ("美观", 40)]
     assert rounds[1]["mode"] == "votes"
     results = contract.check(client.get(f"/api/v1/calls/{call.id}/results"))
     a, b, c, d = (e.id for e in open_data["ranked"])
     assert [(r["entry_id"], r["rank"]) for r in results["ranking"]] == [(a, 1), (b, 2), (c, 3), (d, None)]
     assert results["ranking"][3]["out_in"] == "专家评审"
     assert results["formula"]["expert_weight"] == 70 and results["formula"]["combine_on"] == "ranks"
-    assert [(w["entry_id"], w["prize"]) for w in results["awards"]] == [(a, "一等奖"), (b, "二等奖")]
+    assert [(w["entry_id"], w["prize"]["zh"]) for w in results["awards"]] == [(a, "一等奖"), (b, "二等奖")]
     assert results["state"] == "notice_period"
     assert results["objections"] == [{**results["objections"][0], "entry_id": b, "reason": "请复核",
-                                      "answer": "已复核，结果不变"}]
+                                      "answer": {"zh": "已复核，结果不变", "en": None}}]
     assert results["figures"]["approved"] == 4
     follow_ups = contract.check(client.get(f"/api/v1/calls/{call.id}/follow-ups"))["items"]
     assert [(f["entry_id"], f["stage"], f["progress"]) for f in follow_ups] == [(a, "refining", 30)]
@@ -283,6 +284,6 @@ def test_text_sent_from_a_browser_with_crlf_line_ends_comes_out_with_lf(app, cli
                          {"answer": "经核查：\r\n图案为原创。\r\n\r\n异议不成立。"}, page=console)
     assert response.status_code == 302
     results = contract.check(client.get(f"/api/v1/calls/{call.id}/results"))
-    assert [(o["reason"], o["answer"]) for o in results["objections"]] == [
+    assert [(o["reason"], o["answer"]["zh"]) for o in results["objections"]] == [
         ("图案相似。\n请复核。", "经核查：\n图案为原创。\n\n异议不成立。")]
     assert "\r" not in client.get(f"/api/v1/calls/{call.id}/results").get_data(as_text=True)

@@ -255,6 +255,13 @@ def test_a_finished_call_comes_back_the_same_into_an_empty_site(source, site):
         assert page(client, url) == source.pages[url], url
     for url in source.urls[RAILING][:3]:
         assert page(client, url, "en") == source.pages[f"en:{url}"], url
+    # Both languages come back: the English texts beside the Chinese ones, and the English pages show them.
+    restored = db.session.get(Call, call_id)
+    assert (restored.title, restored.title_en) == (RAILING, "Draw our road railings")
+    assert [t.name_en for t in restored.themes] == ["Red culture", "Haipai culture", "Jiangnan culture"]
+    assert [c.name_en for c in restored.rounds[0].criteria] == ["Cultural expression", "Feasibility and safety",
+                                                                 "Aesthetics"]
+    assert "<h1>Draw our road railings</h1>" in page(client, f"/calls/{call_id}", "en")[1]
     assert stored_files(call_id) == source.files[RAILING]
     shown = 0
     for image_id in db.session.scalars(select(Image.id)):

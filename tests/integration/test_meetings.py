@@ -245,3 +245,21 @@ def test_the_meeting_of_a_draft_call_is_hidden(client, transport_commission, tra
     staff = client.application.test_client()
     log_in(staff, transport_organiser.email)
     assert staff.get(f"/meetings/{meeting.id}").status_code == 200
+
+
+def test_a_meeting_written_in_both_languages_shows_the_visitors(organiser_client, idea_call):
+    meeting = record_meeting(organiser_client, idea_call, title_en="Long-table talk in Tianlin estate 12",
+                             minutes_en="## Minutes\n\nResidents asked for **lifts** and more benches.")
+    visitor = organiser_client.application.test_client()
+    visitor.get("/lang/en")
+    english = visitor.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "<h1>Long-table talk in Tianlin estate 12</h1>" in english and "<strong>lifts</strong>" in english
+    assert "田林十二村长桌会" not in english.split("</head>")[1]
+    visitor.get("/lang/zh")
+    chinese = visitor.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert "<h1>田林十二村长桌会</h1>" in chinese and "<strong>加装电梯</strong>" in chinese
+    chinese_only = record_meeting(organiser_client, idea_call, title="田林长桌会")
+    visitor.get("/lang/en")
+    marked = visitor.get(f"/meetings/{chinese_only.id}").get_data(as_text=True)
+    assert '<h1><span lang="zh-Hans">田林长桌会</span></h1>' in marked
+    assert '<div lang="zh-Hans"><h2>会议纪要</h2>' in marked

@@ -83,3 +83,27 @@ def test_the_pair_migration_keeps_each_citizens_first_answer_to_a_pair_and_voids
                 "'', :at)"), {"round": round_id, "user": other, "a": a, "b": b, "low": min(a, b), "high": max(a, b),
                               "at": at})
         db.engine.dispose()
+
+
+@pytest.mark.real_commits  # migrations run on connections of their own
+def test_the_english_texts_migration_keeps_the_chinese_texts_where_they_are(empty_database, app_factory):
+    import sqlalchemy as sa
+
+    from tests.helpers import make_call, make_department
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        upgrade()
+        department = make_department("上海市交通委员会")
+        call = make_call(department, title="道路栏杆请您绘", summary="为城市道路栏杆征集设计", brief="## 征集内容")
+        call_id = call.id
+        db.session.remove()
+        downgrade(revision="0119")  # the schema before the English texts
+        upgrade()
+        with db.engine.connect() as connection:
+            row = connection.execute(sa.text("SELECT title, summary, brief, title_en, brief_en FROM call "
+                                             "WHERE id = :id"), {"id": call_id}).one()
+            name = connection.execute(sa.text("SELECT name FROM department")).scalar_one()
+        assert tuple(row) == ("道路栏杆请您绘", "为城市道路栏杆征集设计", "## 征集内容", None, None)
+        assert name == "上海市交通委员会"
+        db.engine.dispose()

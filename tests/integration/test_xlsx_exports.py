@@ -100,10 +100,11 @@ def test_the_results_as_xlsx_hold_every_part_of_each_score_as_numbers(app, clien
     book = read_xlsx(client.get(f"/console/calls/{call.id}/results.xlsx"))
     assert book.sheetnames == ["Results", "Objections and answers"], "one sheet per table"
     objections = list(book["Objections and answers"].iter_rows(values_only=True))
-    assert objections[0] == ("Objection", "Filed at", "Entry", "Reason", "Answer", "Answered at")
+    assert objections[0] == ("Objection", "Filed at", "Entry", "Reason", "Answer", "Answer in English",
+                             "Answered at")
     assert objections[1][0] == objection.id and objections[1][2] == story["entries"][1].id
     assert objections[1][3] == "'=1+1 计票有误" and objections[1][4] == "已复核"
-    assert isinstance(objections[1][1], datetime) and isinstance(objections[1][5], datetime)
+    assert isinstance(objections[1][1], datetime) and isinstance(objections[1][6], datetime)
     sheet = book["Results"]
     lines = csv_rows(client.get(f"/console/calls/{call.id}/results.csv"))
     same_rows(sheet, lines)
@@ -157,7 +158,8 @@ def test_ballots_meetings_and_follow_up_as_csv_and_xlsx_hold_the_same_rows(app, 
     assert not any("voter" in text for line in ballots for text in line)  # nothing of who voted
     same_rows(read_xlsx(client.get(f"{base}/ballots.xlsx")).active, ballots, dates={5, 7})
     meetings = csv_rows(client.get(f"{base}/meetings.csv"))
-    assert meetings[1][3] == "'=长桌会：栏杆" and meetings[1][6] == "24" and meetings[1][7] == "居委会; 设计院"
+    assert meetings[1][3] == "'=长桌会：栏杆" and meetings[1][4] == ""  # no English title given
+    assert meetings[1][7] == "24" and meetings[1][8] == "居委会; 设计院"
     same_rows(read_xlsx(client.get(f"{base}/meetings.xlsx")).active, meetings, dates={1})
     follow = csv_rows(client.get(f"{base}/follow-up.csv"))
     assert len(follow) == 2 and follow[1][0] == str(follow_up.entry_id) and follow[1][3] == "20"

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, exists, func, select
 
 from contest.extensions import db
+from contest.i18n import english
 from contest.localtime import format_moment, to_minute, up_to_minute
 from contest.models import (
     Call,
@@ -66,6 +67,7 @@ class PublicRoundData:
     # every approved entry; neither: the last decided round's (every approved entry when there is no earlier round).
     source_round_id: int | None = None
     all_approved: bool = False
+    title_en: str = ""
 
 
 @dataclass
@@ -137,6 +139,7 @@ def create_public_round(actor: User, call: Call, data: PublicRoundData) -> Round
                    hide_counts=data.hide_counts, requires_phone=data.requires_phone, jurors_per_entry=0,
                    source_round_id=held.source.id if held.source else None,
                    takes_all_approved=held.source is None and bool(call.rounds))
+    round_.title_en = english(data.title_en)
     db.session.add(round_)
     db.session.flush()
     record(actor, "round.create_public", "round", round_.id, mode=data.mode.value,
@@ -163,6 +166,7 @@ def update_public_round(actor: User, round_: Round, data: PublicRoundData) -> li
     current = {name: getattr(round_, name) for name in wanted}
     current["opens_at"], current["closes_at"] = to_minute(round_.opens_at), to_minute(round_.closes_at)
     changed = [name for name in wanted if wanted[name] != current[name]]
+    round_.title_en = english(data.title_en)  # a translation, not a change of the round: never on its timeline
     if state is RoundState.OPEN:
         if {"opens_at", "votes_per_citizen", "min_account_age_hours", "requires_phone"} & set(changed):
             raise ServiceError(_("Voting has opened: only the title, the closing date and whether the counts are "
@@ -178,7 +182,8 @@ def update_public_round(actor: User, round_: Round, data: PublicRoundData) -> li
     for name in changed:
         setattr(round_, name, wanted[name])
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_changed", actor_id=actor.id,
-                             detail={"round": round_.title, "round_id": round_.id, "changed": changed}))
+                             detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id,
+                                     "changed": changed}))
     record(actor, "round.update_public", "round", round_.id,
            changed={name: _plain(wanted[name]) for name in changed})
     return changed
@@ -198,7 +203,7 @@ def close_voting_now(actor: User, round_: Round) -> None:
         raise ServiceError(_("Voting can only be closed early while it is open."))
     round_.closes_at = max(to_minute(utcnow()), round_.opens_at)
     db.session.add(CallEvent(call_id=round_.call_id, kind="voting_closed", actor_id=actor.id,
-                             detail={"round": round_.title, "round_id": round_.id}))
+                             detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id}))
     record(actor, "round.close_public", "round", round_.id)
 
 

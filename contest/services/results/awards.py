@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from contest.extensions import db
+from contest.i18n import english
 from contest.models import (
     Award,
     Call,
@@ -42,7 +43,7 @@ def awards_of(call: Call) -> dict[int, Award]:
                                                       .options(selectinload(Award.prize)))}
 
 
-def set_awards(actor: User, call: Call, chosen: dict[int, int], statement: str) -> None:
+def set_awards(actor: User, call: Call, chosen: dict[int, int], statement: str, statement_en: str = "") -> None:
     """Give the prizes (entry id -> prize id). Departing from the computed order needs a written statement,
     published with the results; after publication every change needs one and shows on the timeline."""
     if not can_manage_call(actor, call):
@@ -83,6 +84,7 @@ def set_awards(actor: User, call: Call, chosen: dict[int, int], statement: str) 
         else:
             db.session.add(Award(call_id=call.id, entry_id=entry_id, prize_id=prize_id, awarded_by_id=actor.id))
     call.award_statement = statement[:5000] if departs or call.results_published_at is not None else ""
+    call.award_statement_en = (english(statement_en) or "")[:10000] or None if call.award_statement else None
     if call.results_published_at is not None and changed:
         db.session.add(CallEvent(call_id=call.id, kind="awards_changed", actor_id=actor.id,
                                  detail={"reason": statement[:1000]}))

@@ -78,14 +78,15 @@ def export_table(call: Call) -> tuple[list[str], Iterable[list]]:
     return columns, dict_rows(columns, rows)
 
 
-OBJECTION_COLUMNS = ["objection_id", "filed_at", "entry_id", "reason", "answer", "answered_at"]
+OBJECTION_COLUMNS = ["objection_id", "filed_at", "entry_id", "reason", "answer", "answer_en", "answered_at"]
 
 
 def export_sheets(call: Call, names: tuple[str, str]) -> list[Sheet]:
     """The ranking (the same rows as the CSV) and the objections with their answers, as the sheets of an .xlsx
     (`names`: the two tabs' names in the reader's language). Objections carry no author."""
     columns, rows = export_table(call)
-    objections = [[o.id, o.created_at, o.entry_id, o.reason, o.answer, o.answered_at] for o in objections_of(call)]
+    objections = [[o.id, o.created_at, o.entry_id, o.reason, o.answer, o.answer_en or "", o.answered_at]
+                  for o in objections_of(call)]
     return [Sheet(names[0], columns, rows), Sheet(names[1], OBJECTION_COLUMNS, objections)]
 
 
@@ -97,11 +98,11 @@ def export_json(call: Call) -> Iterator[str]:
 
 
 def _json_pieces(call: Call, snap: Summary, rows: Iterator[dict]) -> Iterator[str]:
-    head = json.dumps({"call": {"id": call.id, "title": call.title},
+    head = json.dumps({"call": {"id": call.id, "title": call.both("title")},
                        "published_at": call.results_published_at.isoformat() if call.results_published_at else None,
                        "final_at": call.results_final_at.isoformat() if call.results_final_at else None,
                        "formula": snap.formula.to_json(), "rounds": [r.to_json() for r in snap.rounds],
-                       "figures": snap.figures.to_json(), "award_statement": call.award_statement,
+                       "figures": snap.figures.to_json(), "award_statement": call.both("award_statement"),
                        "ranking": []}, ensure_ascii=False, indent=1)
     opening, closing = head.rsplit("[]", 1)
     yield opening + "["

@@ -10,6 +10,7 @@ from sqlalchemy.orm import load_only, selectinload
 
 from contest.database import claimed_one_by_one
 from contest.extensions import db
+from contest.i18n import english
 from contest.links import external_url
 from contest.mail import send_mail, send_once_each
 from contest.models import (
@@ -112,7 +113,7 @@ def file_objection(user: User, call: Call, entry_id: int | None, reason: str) ->
     return objection
 
 
-def answer_objection(actor: User, objection: Objection, answer: str) -> None:
+def answer_objection(actor: User, objection: Objection, answer: str, answer_en: str = "") -> None:
     """The organisers' answer, public on the results page; it can be corrected until the results are final."""
     call = db.session.get(Call, objection.call_id)
     if not can_manage_call(actor, call):
@@ -123,6 +124,7 @@ def answer_objection(actor: User, objection: Objection, answer: str) -> None:
         raise ServiceError(_("Write the answer: it is published with the results."))
     first = objection.answered_at is None
     objection.answer, objection.answered_at, objection.answered_by_id = answer.strip()[:5000], utcnow(), actor.id
+    objection.answer_en = (english(answer_en) or "")[:10000] or None
     if first:
         db.session.add(CallEvent(call_id=call.id, kind="objection_answered", actor_id=actor.id, detail={}))
         _tell_objector(objection, call)

@@ -115,7 +115,8 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
     """What the results page says about one round, and each entry's place in it."""
     advanced = set(db.session.scalars(select(RoundEntry.entry_id).where(
         RoundEntry.round_id == round_.id, RoundEntry.advanced.is_(True))))
-    common = {"id": round_.id, "title": round_.title, "kind": round_.kind.value, "entries": len(entry_ids),
+    common = {"id": round_.id, "title": round_.title, "title_en": round_.title_en, "kind": round_.kind.value,
+              "entries": len(entry_ids),
               "decided": round_.decided_at is not None, "advanced": len(advanced)}
     places: dict[int, Place] = {}
     if round_.kind is RoundKind.EXPERT:
@@ -132,7 +133,8 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
             cutoff = min(scores) if scores else None
         summary = RoundSummary(
             **common,
-            criteria=[CriterionShown(c.id, c.name, c.weight, c.description) for c in round_.criteria],
+            criteria=[CriterionShown(c.id, c.name, c.weight, c.description, c.name_en, c.description_en)
+                      for c in round_.criteria],
             scale=[round_.scale_low, round_.scale_high, round_.scale_step], marks=round_.scale_marks,
             normalise=round_.normalise, trim=round_.trim,
             jurors=len({m.id for m in round_.jurors if m.user_id is not None}),
