@@ -344,8 +344,11 @@ def test_into_a_site_with_its_own_calls_every_id_is_translated(source, site):
         url = re.sub(r"/(calls|entries|media|meetings|rounds)/(\d+)",
                      lambda m: f"/{m[1]}/{ids[tables[m[1]]][int(m[2])]}", url)
         # The ids of a page's elements (a heading named by a round, a follow-up's progress bar).
-        names = {"round": "round", "entry": "entry", "follow-up": "follow_up", "progress": "follow_up"}
-        return re.sub(r"\b(round|entry|follow-up|progress)-(\d+)\b",
+        # The pictures name their marks by entry (data-entry) and the wins-against picture by its round.
+        names = {"round": "round", "entry": "entry", "follow-up": "follow_up", "progress": "follow_up",
+                 "wins": "round"}
+        url = re.sub(r'data-entry="(\d+)"', lambda m: f'data-entry="{ids["entry"][int(m[1])]}"', url)
+        return re.sub(r"\b(round|entry|follow-up|progress|wins)-(\d+)\b",
                       lambda m: f"{m[1]}-{ids[names[m[1]]][int(m[2])]}", url)
 
     client = site.test_client()
