@@ -282,6 +282,8 @@ def pages(ids: dict) -> dict[str, str]:
         "API results": f"/api/v1/calls/{idea}/results",
         "results CSV export": f"/console/calls/{idea}/results.csv",
         "organiser's votes round page": f"/console/rounds/{ids['votes_round']}/",
+        "organiser's pairwise round page": f"/console/rounds/{ids['pairwise_round']}/",
+        "call page, with its journey": f"/calls/{idea}",
         "moderation queue": f"/console/calls/{idea}/moderation",
         "API entries, page 100": f"/api/v1/calls/{idea}/entries?page={min(100, max(1, ids['ideas'] // 20))}",
         "gallery, last page": f"/calls/{idea}/entries?page={last_gallery}",
