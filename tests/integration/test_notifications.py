@@ -277,9 +277,13 @@ WHEN = datetime(2025, 5, 1, 2, 30, tzinfo=UTC)
 def realistic_context(template: str = "", is_entrant: bool = True, pieces: int = 1) -> dict:
     """What the services pass to the mail templates, with Chinese user data as in life: `pieces` of news for the
     mails that tell a person of one event once, however many of their entries it concerns (send_once_each)."""
-    call = SimpleNamespace(id=7, title="道路栏杆请您绘", notice_ends_at=WHEN + timedelta(days=7))
+    from contest.models import Call, Objection, Round
+
+    # The call, its round and the objection as (unsaved) models: they say their texts in the reader's language.
+    call = Call(id=7, title="道路栏杆请您绘", notice_ends_at=WHEN + timedelta(days=7))
     user = SimpleNamespace(id=3, display_name="张三", email="citizen@example.org")
-    round_ = SimpleNamespace(id=5, title="专家评审", call=call, opens_at=WHEN, closes_at=WHEN + timedelta(days=10))
+    round_ = Round(id=5, title="专家评审", opens_at=WHEN, closes_at=WHEN + timedelta(days=10))
+    round_.call = call
     entry = SimpleNamespace(id=11, title="海派栏杆", call=call, author_id=user.id if is_entrant else 99)
     other = SimpleNamespace(id=12, title="江南栏杆", call=call, author_id=user.id)
     items = [SimpleNamespace(id=1, subject="石库门", body="弄堂\n\n梧桐", created_at=WHEN),
@@ -293,7 +297,7 @@ def realistic_context(template: str = "", is_entrant: bool = True, pieces: int =
     }.get(template, entries)
     return dict(user=user, member=SimpleNamespace(user=user, email=user.email), entry=entry, call=call,
                 round=round_, reason="图案与他人作品雷同", stage=FollowUpStage.REFINING, progress=40,
-                news=news, objection=SimpleNamespace(reason="评分不透明", answer="经核查异议不成立"),
+                news=news, objection=Objection(reason="评分不透明", answer="经核查异议不成立"),
                 done=3, assigned=8, days=3, minutes=60, items=items, unanswered=2,
                 url="https://city.example.org/x", login_url="https://city.example.org/account/login",
                 reset_url="https://city.example.org/account/forgot-password",
