@@ -257,7 +257,8 @@ def test_an_entrys_wins_against_show_on_its_page_once_the_round_has_closed(app, 
     client.get(f"/lang/{language}")
     page = f"/entries/{ids[1]}"
     open_page = client.get(page).get_data(as_text=True)
-    assert "<h1" in open_page and "Traceback" not in open_page and not svgs(open_page, "wins-against")  # not while citizens still compare
+    # Not while citizens still compare.
+    assert "<h1" in open_page and "Traceback" not in open_page and not svgs(open_page, "wins-against")
     round_.closes_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
     html = client.get(page).get_data(as_text=True)
