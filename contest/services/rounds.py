@@ -1,6 +1,7 @@
 """Expert rounds: configuring them, inviting jurors, assigning entries, scoring, ranking and advancing."""
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -254,6 +255,19 @@ def entries_in_round(round_id) -> Select:
     advanced, or all of them (see `_source`). The one rule, used by the jury, the public rounds, the results,
     the archive and the vote's SQL fast path; `round_id` is a value, a column of an enclosing query (correlated)
     or a bind parameter."""
+    if isinstance(round_id, int):
+        return _entries_in_round_of_id(round_id)
+    return _entries_in_round(round_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _entries_in_round_of_id(round_id: int) -> Select:
+    """`entries_in_round` of one round's id, built once: making its two aliases of Round is most of the time of a
+    pair answered or a vote cast, and a statement is never changed (each `.where` makes a new one)."""
+    return _entries_in_round(round_id)
+
+
+def _entries_in_round(round_id) -> Select:
     this = aliased(Round)
     source = _source(this)
     return (select(Entry.id).join(this, this.call_id == Entry.call_id)
