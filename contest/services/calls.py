@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select
 
 from contest.extensions import db
-from contest.i18n import english, listing, split_english
+from contest.i18n import LocalText, english, listing, local_text, split_english
 from contest.localtime import to_minute
 from contest.models import (
     Award,
@@ -383,10 +383,12 @@ def public_calls(now: datetime, *, words: str = "", state: str = "", department_
     return stmt.order_by(state_order(now), Call.closes_at.desc(), Call.id.desc())
 
 
-def all_themes() -> list[str]:
-    stmt = (select(CallTheme.name).join(Call, Call.id == CallTheme.call_id)
-            .where(Call.published_at.is_not(None)).distinct().order_by(CallTheme.name))
-    return list(db.session.scalars(stmt))
+def all_themes() -> list[tuple[str, LocalText]]:
+    """The themes of the published calls, for the calls list's filter: each theme's Chinese name (the value the
+    filter matches) with its name in the page's language (one English name where calls gave several)."""
+    stmt = (select(CallTheme.name, func.max(CallTheme.name_en)).join(Call, Call.id == CallTheme.call_id)
+            .where(Call.published_at.is_not(None)).group_by(CallTheme.name).order_by(CallTheme.name))
+    return [(name, local_text(name, name_en)) for name, name_en in db.session.execute(stmt)]
 
 
 def calls_of_department(department: Department) -> list[Call]:

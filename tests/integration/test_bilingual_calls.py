@@ -87,6 +87,17 @@ def test_each_public_page_speaks_the_visitors_language(app, client, transport_or
         assert "道路栏杆请您绘" in page(app, url, "zh"), url
 
 
+def test_the_calls_lists_theme_filter_names_each_theme_in_the_visitors_language(app, client, transport_organiser,
+                                                                                 transport_commission):
+    call = enter_and_publish(client, transport_organiser, transport_commission)
+    english = page(app, "/calls", "en")
+    assert '<option value="江南文化">Jiangnan culture</option>' in english
+    assert '<option value="江南文化">江南文化</option>' in page(app, "/calls", "zh")
+    filtered = page(app, "/calls?theme=江南文化", "en")  # the filter still matches the theme of record
+    assert '<option value="江南文化" selected>Jiangnan culture</option>' in filtered
+    assert f'href="/calls/{call.id}"' in filtered
+
+
 def test_a_call_in_chinese_only_is_shown_marked_as_chinese_on_english_pages(app, client, transport_organiser,
                                                                             transport_commission):
     chinese_only = {key: value for key, value in CALL_FORM.items() if not key.endswith("_en")}
