@@ -29,6 +29,7 @@ from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
 from contest.security import safe_next
 from contest.services import ServiceError
+from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.views import saving
@@ -235,15 +236,16 @@ def void(round_: Round):
 
 
 def _public_round(round_: Round):
-    visible_scores = (public_service.vote_counts(round_) if round_.public_mode is PublicMode.VOTES
-                      else public_service.pairwise_scores(round_))
-    entries = {e.id: e for e in public_service.entries_of(round_)}
+    standings, next_key = public_service.standings(round_, request.args.get("after"))
+    bursts = public_service.bursts(round_)
     return render_template(
-        "rounds/public.html", round=round_, call=round_.call, entries=entries, results=visible_scores,
-        bursts=public_service.bursts(round_), addresses=public_service.crowded_addresses(round_),
-        pair_trouble=public_service.pair_trouble(round_),
+        "rounds/public.html", round=round_, call=round_.call, standings=standings, next_key=next_key,
+        first_page=request.args.get("after") is not None, bursts=bursts,
+        titles={e.id: e.title for e in entry_service.entries_by_ids({b.entry_id for b in bursts})},
+        addresses=public_service.crowded_addresses(round_), pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=public_service.ballot_total(round_),
-        held=public_service.round_holding(round_), void_form=VoidForm(), action_form=ActionForm())
+        source=round_service.source_of(round_), held=public_service.held_count(round_), void_form=VoidForm(),
+        action_form=ActionForm())
 
 
 @bp.route("/rounds/<int:round_id>/")

@@ -31,6 +31,7 @@ from contest.services.public.settings import (
     close_voting_now,
     create_public_round,
     entries_of,
+    held_count,
     holding,
     open_public_round,
     page_of_round,
@@ -39,6 +40,7 @@ from contest.services.public.settings import (
     round_holding,
     update_public_round,
 )
+from contest.services.public.standings import STANDINGS_PAGE, Standing, standings
 from contest.services.public.votes import (
     ballots_for_export,
     cast_vote,
@@ -53,9 +55,10 @@ from contest.services.public.votes import (
 
 __all__ = [
     "Burst", "Holding", "NotEligible", "NotFound", "NotLoggedIn", "PAIR_MAX_AGE", "PairAnswer", "PairTrouble",
-    "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "ballots_for_export", "bursts",
-    "cast_vote", "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
-    "create_public_round", "crowded_addresses", "entries_of", "holding", "my_votes", "next_pair", "page_of_round",
-    "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry", "removal_refused",
-    "remove_round", "round_holding", "take_back", "update_public_round", "void", "voided_summary", "vote_counts",
+    "PublicRoundData", "STANDINGS_PAGE", "ServiceError", "Standing", "_ballots", "answer_pair", "ballot_total",
+    "ballots_for_export", "bursts", "cast_vote", "cast_vote_as", "check_eligible", "close_voting_now",
+    "comparisons_made", "counts_visible", "create_public_round", "crowded_addresses", "entries_of", "held_count",
+    "holding", "my_votes", "next_pair", "page_of_round", "open_public_round", "pair_trouble", "pairwise_scores",
+    "public_round", "public_round_and_entry", "removal_refused", "remove_round", "round_holding", "standings",
+    "take_back", "update_public_round", "void", "voided_summary", "vote_counts",
 ]
