@@ -343,3 +343,47 @@ def test_the_entries_to_tag_follow_one_another_by_a_seek_and_filter_by_tag(clien
     from contest.models import Tag
     tag = db.session.scalar(select(Tag).where(Tag.call_id == idea_call.id, Tag.name == "适老化"))
     assert walk(f"/console/calls/{idea_call.id}/issues?tag={tag.id}") == ids[::7]
+
+
+ADOPTED = re.compile(r'<h3 id="follow-up-(\d+)-title">')
+
+
+def test_the_organisers_follow_up_runs_the_same_queries_and_pages_by_a_seek(client, idea_call, transport_organiser,
+                                                                            count_queries):
+    from datetime import timedelta
+
+    from contest.models import FollowUp, FollowUpStage
+    from contest.services.followup import FOLLOW_UPS_PAGE
+    from tests.helpers import log_in
+
+    idea_call.results_published_at = utcnow()
+    now = utcnow()
+
+    def adopt_in_bulk(ids, first):  # some share a moment: the seek goes on by id among them
+        return list(db.session.scalars(insert(FollowUp).returning(FollowUp.id, sort_by_parameter_order=True), [
+            {"call_id": idea_call.id, "entry_id": e, "stage": FollowUpStage.ADOPTED, "progress": 0,
+             "created_at": now, "updated_at": now - timedelta(minutes=(first + k) // 3)}
+            for k, e in enumerate(ids)]))
+
+    adopted = adopt_in_bulk(more_entries(idea_call, 3), 0)
+    db.session.commit()
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{idea_call.id}/follow-up"
+    client.get(page)  # warm
+    with count_queries() as few:
+        html = client.get(page).get_data(as_text=True)
+    assert len(ADOPTED.findall(html)) == 3 and 'rel="next"' not in html
+    adopted += adopt_in_bulk(more_entries(idea_call, 2 * FOLLOW_UPS_PAGE, first=100), 3)
+    db.session.commit()
+    with count_queries() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert len(ADOPTED.findall(html)) == FOLLOW_UPS_PAGE and 'rel="next"' in html
+    assert many.n == few.n, "\n".join(many.statements)
+    seen = []
+    while page:
+        html = client.get(page).get_data(as_text=True)
+        seen += [int(i) for i in ADOPTED.findall(html)]
+        following = re.search(r'href="([^"]+)" rel="next"', html)
+        page = following.group(1).replace("&amp;", "&") if following else None
+    rows = {f.id: (f.updated_at, f.id) for f in db.session.scalars(select(FollowUp))}
+    assert seen == sorted(adopted, key=lambda i: rows[i], reverse=True)  # each once, the latest updated first
