@@ -31,6 +31,7 @@ from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
 from contest.security import safe_next
 from contest.services import ServiceError
+from contest.services import entries as entry_service
 from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.views import saving
@@ -241,25 +242,28 @@ def void(round_: Round):
 
 
 def _public_round(round_: Round):
-    visible_scores = (public_service.vote_counts(round_) if round_.public_mode is PublicMode.VOTES
-                      else public_service.pairwise_scores(round_))
-    entries = {e.id: e for e in public_service.entries_of(round_)}
+    standings, next_key = public_service.standings(round_, request.args.get("after"))
     bursts = public_service.bursts(round_)
-    matrix, wins = [], {}
+    matrix, wins, shown = [], {}, []
     if round_.public_mode is PublicMode.PAIRWISE:
-        best = sorted(visible_scores, key=lambda e: (-visible_scores[e], e))
+        scores = public_service.pairwise_scores(round_)
+        best = sorted(scores, key=lambda e: (-scores[e], e))
         shown = best if request.args.get("all") == "win-matrix" else best[:pictures.MATRIX_SHOWN]
-        matrix = [(e, entries[e].title if e in entries else f"#{e}") for e in best]
         wins = public_service.wins(round_, shown)
+    entries = {e.id: e for e in entry_service.entries_by_ids({b.entry_id for b in bursts} | set(shown))}
+    if shown:  # the picture draws the top only: the others' titles are never read
+        matrix = [(e, entries[e].title if e in entries else f"#{e}") for e in best]
     return render_template(
-        "rounds/public.html", round=round_, call=round_.call, entries=entries, results=visible_scores,
+        "rounds/public.html", round=round_, call=round_.call, standings=standings, next_key=next_key,
+        first_page=request.args.get("after") is not None, bursts=bursts, entries=entries,
+        titles={e.id: e.title for e in entries.values()},
         hours=public_service.ballots_per_hour(round_),
         hour_span=(round_.opens_at, min(round_.closes_at, utcnow())),
         burst_marks=[(b.entry_id, b.start, b.count) for b in bursts], matrix=matrix, wins=wins,
-        bursts=bursts, addresses=public_service.crowded_addresses(round_),
-        pair_trouble=public_service.pair_trouble(round_),
+        addresses=public_service.crowded_addresses(round_), pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=public_service.ballot_total(round_),
-        held=public_service.round_holding(round_), void_form=VoidForm(), action_form=ActionForm())
+        source=round_service.source_of(round_), held=public_service.held_count(round_), void_form=VoidForm(),
+        action_form=ActionForm())
 
 
 @bp.route("/rounds/<int:round_id>/")

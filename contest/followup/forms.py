@@ -12,9 +12,12 @@ from contest.text import PICTURE_DESCRIPTION
 
 
 class AdoptForm(Form):
-    entry_id = SelectField(_l("Entry to adopt"), coerce=int,
-                           description=_l("In the order of the final ranking, where there is one."),
-                           validators=[InputRequired(message=_l("Choose the entry to adopt."))])
+    """The entry by its number (on its page and in the ranking): a call of 160,000 entries is no list to choose
+    from. The awarded entries not adopted yet are proposed on the page, each with its own button."""
+
+    entry_id = IntegerField(_l("Number of the entry to adopt"),
+                            description=_l("The number shown on the entry's page and in the ranking, e.g. 1024."),
+                            validators=[InputRequired(message=_l("Give the number of the entry to adopt."))])
     submit = SubmitField(_l("Adopt entry"))
 
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import SelectChoice
 
 from contest.extensions import db
 from contest.followup import bp
@@ -72,9 +71,8 @@ def _photo(form: UpdateForm) -> bytes | None:
 @bp.route("/console/calls/<int:call_id>/follow-up", methods=["GET", "POST"])
 @call_staff_required
 def manage(call: Call):
-    follow_ups = followup_service.follow_ups_of(call)
+    follow_ups, next_after = followup_service.page_of_follow_ups(call, request.args.get("after", type=int))
     adopt_form = AdoptForm(prefix="adopt")
-    adopt_form.entry_id.choices = [SelectChoice(e.id, e.title) for e in followup_service.adoptable_entries(call)]
     update_forms = {f.id: _update_form(f) for f in follow_ups}
     posted = None
     if request.method == "POST":
@@ -90,13 +88,15 @@ def manage(call: Call):
                 flash(message, "success")
                 return redirect(url_for("followup.manage", call_id=call.id))
     return render_template("followup/manage.html", call=call, follow_ups=follow_ups, adopt_form=adopt_form,
-                           update_forms=update_forms, posted=posted), (400 if posted is not None else 200)
+                           awarded=followup_service.awarded_not_adopted(call), next_after=next_after,
+                           after=request.args.get("after", type=int), update_forms=update_forms, posted=posted), \
+        (400 if posted is not None else 200)
 
 
 def _adopt(call: Call, form: AdoptForm) -> str:
     entry = db.session.get(Entry, form.entry_id.data)
     if entry is None or entry.call_id != call.id:
-        raise ServiceError(_("Choose the entry to adopt."))
+        raise ServiceError(_("No entry of this call has the number %(number)d.", number=form.entry_id.data))
     followup_service.adopt(current_user, entry)
     return _("“%(title)s” is adopted: it is now followed from design to street.", title=entry.title)
 

@@ -69,10 +69,15 @@ class TagForm(Form):
 
 
 class MergeForm(Form):
-    entry_id = SelectField(_l("Entry to merge"), coerce=int, validate_choice=False,
-                           description=_l("It keeps its text, author and votes, and leaves the public gallery."))
-    into_id = SelectField(_l("Merge it into"), coerce=int, validate_choice=False,
-                          description=_l("The entry kept: its page lists the entries merged into it."))
+    """Entries by their number (shown beside each entry of the list): a call of 160,000 entries is no list to
+    choose from. The service checks that both are approved entries of the call."""
+
+    entry_id = IntegerField(_l("Number of the entry to merge"), description=_l(
+        "It keeps its text, author and votes, and leaves the public gallery."), validators=[InputRequired(
+            message=_l("Give the number of the entry to merge, e.g. 1024."))])
+    into_id = IntegerField(_l("Number of the entry it is merged into"), description=_l(
+        "The entry kept: its page lists the entries merged into it."), validators=[InputRequired(
+            message=_l("Give the number of the entry kept, e.g. 1024."))])
     reason = TextAreaField(_l("Reason"), description=_l("Shown on both entries' pages."),
                            validators=[DataRequired(message=_l("Give the reason for the merge: it is shown on both "
                                                                "entries.")), Length(max=500)])

@@ -14,7 +14,7 @@ from contest.localtime import to_local as _to_local
 from contest.localtime import to_utc as _to_utc
 from contest.meetings import bp
 from contest.meetings.forms import MeetingForm, MergeForm, SuggestionForm, TagForm, UnmergeForm
-from contest.models import Call, CallKind, Entry, EntryStatus, Meeting, Tag
+from contest.models import Call, CallKind, Entry, Meeting, Tag
 from contest.models.types import utcnow
 from contest.permissions import call_staff_required, can_manage_call
 from contest.services import ServiceError
@@ -131,19 +131,17 @@ def meeting(meeting_id: int):
 def _issues_page(call: Call, tag_form: TagForm | None = None, merge_form: MergeForm | None = None,
                  status: int = 200):
     issues = issue_service.common_issues(call)
-    entries = issue_service.taggable_entries(call)
+    tag_id = request.args.get("tag", type=int)
+    filtered = next((i for i in issues if i.tag.id == tag_id), None)
+    after = request.args.get("after", type=int)
+    entries, next_after = issue_service.taggable_entries(call, after, filtered.tag.id if filtered else None)
     tag_form = tag_form or TagForm()
     tag_form.tag_id.choices = [SelectChoice(i.tag.id, i.tag.name) for i in issues]
-    merge_form = merge_form or MergeForm(prefix="merge")
-    mergeable = [SelectChoice(e.id, f"#{e.id} {e.title}") for e in entries
-                 if e.status is EntryStatus.APPROVED and e.merged_into_id is None]
-    merge_form.entry_id.choices = [SelectChoice(0, _("Choose an entry"))] + mergeable
-    merge_form.into_id.choices = [SelectChoice(0, _("Choose an entry"))] + mergeable
-    by_id = {e.id: e for e in entries}
-    return render_template("meetings/issues.html", call=call, issues=issues, entries=entries, by_id=by_id,
-                           tags=issue_service.tags_by_entry(issues), tag_form=tag_form, merge_form=merge_form,
-                           merged=[e for e in entries if e.merged_into_id is not None],
-                           similar=issue_service.similar_pairs(call)), status
+    merged, merged_total = issue_service.merged_entries(call)
+    return render_template("meetings/issues.html", call=call, issues=issues, entries=entries, filtered=filtered,
+                           after=after, next_after=next_after, tags=issue_service.tags_of(entries),
+                           tag_form=tag_form, merge_form=merge_form or MergeForm(prefix="merge"), merged=merged,
+                           merged_total=merged_total, similar=issue_service.similar_pairs(call)), status
 
 
 def _chosen_entries() -> list[Entry]:
@@ -187,7 +185,6 @@ def issues(call: Call):
 @call_staff_required
 def merge(call: Call):
     form = MergeForm(prefix="merge")
-    form.entry_id.choices = form.into_id.choices = None  # any entry; the service checks it may be merged
     if form.validate_on_submit():
         entry = db.session.get(Entry, form.entry_id.data) if form.entry_id.data else None
         into = db.session.get(Entry, form.into_id.data) if form.into_id.data else None

@@ -61,6 +61,7 @@ STATUS_LABELS = {
 }
 
 
+MERGED_ROWS = text("merged_into_id IS NOT NULL")
 MAP_ROWS = text("status = 'approved' AND merged_into_id IS NULL AND lat IS NOT NULL")
 
 
@@ -76,6 +77,8 @@ class Entry(db.Model):
         # reads a box of latitudes. Partial, and holding the point, so both are read from the index alone.
         Index("ix_entry_map_cell", "call_id", "cell", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
         Index("ix_entry_map_lat", "call_id", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
+        # The common-issues view lists a call's latest merged entries: few among many.
+        Index("ix_entry_merged", "call_id", "merged_at", postgresql_where=MERGED_ROWS, sqlite_where=MERGED_ROWS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -276,6 +276,9 @@ class Vote(db.Model):
         # The round's counted votes, grouped by entry (the counts of a page, the tally) from the index alone.
         Index("ix_vote_counted", "round_id", "entry_id", sqlite_where=text("voided_at IS NULL"),
               postgresql_where=text("voided_at IS NULL")),
+        # The addresses many accounts voted from (the integrity view), from the index alone.
+        Index("ix_vote_address", "round_id", "address", "user_id", sqlite_where=text("voided_at IS NULL"),
+              postgresql_where=text("voided_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -315,6 +318,8 @@ class Comparison(db.Model):
         UniqueConstraint("round_id", "user_id", "nonce"),
         Index("uq_comparison_one_answer_per_pair", "round_id", "user_id", "low_id", "high_id", unique=True,
               sqlite_where=NOT_VOIDED, postgresql_where=NOT_VOIDED),
+        Index("ix_comparison_address", "round_id", "address", "user_id", sqlite_where=NOT_VOIDED,
+              postgresql_where=NOT_VOIDED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from contest.extensions import db
@@ -13,6 +13,7 @@ from contest.links import external_url
 from contest.localtime import site_zone
 from contest.mail import send_once_each
 from contest.models import (
+    Award,
     Call,
     CallEvent,
     Comparison,
@@ -24,6 +25,7 @@ from contest.models import (
     FollowUpUpdate,
     Image,
     MailKind,
+    Prize,
     Round,
     RoundKind,
     User,
@@ -32,7 +34,6 @@ from contest.models import (
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError, following
-from contest.services import results as results_service
 from contest.services.audit import record
 from contest.services.media import process_uploads, store_image
 from contest.services.visibility import public_entries
@@ -194,15 +195,30 @@ def count_of(call: Call) -> int:
     return db.session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.call_id == call.id))
 
 
-def adoptable_entries(call: Call) -> list[Entry]:
-    """The call's approved entries not adopted yet: in the order of the published ranking, then by title."""
-    position = results_service.stored.position_in_ranking(call, Entry.id) \
-        if call.results_published_at is not None else None
+FOLLOW_UPS_PAGE = 20  # adopted entries, each with its update form, on one page of the organisers' follow-up
+
+
+def page_of_follow_ups(call: Call, after: int | None = None,
+                       per_page: int = FOLLOW_UPS_PAGE) -> tuple[list[FollowUp], int | None]:
+    """One page of a call's adopted entries, the most recently updated first, after the follow-up `after` (a seek
+    on (updated, id), never a deep OFFSET), and the follow-up the next page comes after (None: the last page)."""
+    stmt = select(FollowUp).where(FollowUp.call_id == call.id)
+    if after is not None:
+        at = select(FollowUp.updated_at).where(FollowUp.id == after).scalar_subquery()
+        stmt = stmt.where(or_(FollowUp.updated_at < at, and_(FollowUp.updated_at == at, FollowUp.id < after)))
+    rows = list(db.session.scalars(_with_pictures(
+        stmt.order_by(FollowUp.updated_at.desc(), FollowUp.id.desc()).limit(per_page + 1))))
+    return rows[:per_page], (rows[per_page - 1].id if len(rows) > per_page else None)
+
+
+def awarded_not_adopted(call: Call) -> list[Entry]:
+    """The call's approved entries holding an award and not adopted yet, in the order of the prizes: those an
+    organiser adopts first, proposed by name; any other is adopted by its number."""
     return list(db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED,
-                            Entry.id.not_in(select(FollowUp.entry_id).where(FollowUp.call_id == call.id)))
-        .options(load_only(Entry.id, Entry.title))
-        .order_by(*([position.is_(None), position] if position is not None else []), Entry.title, Entry.id)))
+        select(Entry).join(Award, Award.entry_id == Entry.id).join(Prize, Prize.id == Award.prize_id)
+        .where(Award.call_id == call.id, Entry.status == EntryStatus.APPROVED,
+               Entry.id.not_in(select(FollowUp.entry_id).where(FollowUp.call_id == call.id)))
+        .options(load_only(Entry.id, Entry.title)).order_by(Prize.position, Entry.id)))
 
 
 def public_follow_ups(call_id: int | None = None, *options) -> Select:

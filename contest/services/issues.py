@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from contest.extensions import db
 from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, Tag, User
@@ -134,8 +134,14 @@ def _entry_options():
             joinedload(Entry.author))
 
 
-def common_issues(call: Call) -> list[Issue]:
-    """The call's tags, most frequent first, each with its entries: two queries whatever the number of tags."""
+ISSUE_ENTRIES_SHOWN = 10  # entries listed under each issue; the others are one link away
+ENTRIES_PAGE = 50  # entries on one page of the list to tag
+MERGED_SHOWN = 50  # merged entries listed, the latest first
+
+
+def common_issues(call: Call, shown: int = ISSUE_ENTRIES_SHOWN) -> list[Issue]:
+    """The call's tags, most frequent first, each with its count and its first `shown` entries: two queries
+    whatever the number of tags or of tagged entries."""
     count = func.count(EntryTag.entry_id)
     rows = db.session.execute(
         select(Tag, count).outerjoin(EntryTag, EntryTag.tag_id == Tag.id).where(Tag.call_id == call.id)
@@ -143,29 +149,55 @@ def common_issues(call: Call) -> list[Issue]:
     ).all()
     issues = {tag.id: Issue(tag, n) for tag, n in rows}
     if issues:
+        place = func.row_number().over(partition_by=EntryTag.tag_id, order_by=EntryTag.entry_id).label("place")
+        first = (select(EntryTag.tag_id, EntryTag.entry_id, place)
+                 .where(EntryTag.tag_id.in_(list(issues))).subquery())
         for tag_id, entry in db.session.execute(
-            select(EntryTag.tag_id, Entry).join(Entry, Entry.id == EntryTag.entry_id)
-            .where(EntryTag.tag_id.in_(list(issues))).options(*_entry_options()).order_by(Entry.id)
+            select(first.c.tag_id, Entry).join(Entry, Entry.id == first.c.entry_id)
+            .where(first.c.place <= shown).options(*_entry_options()).order_by(Entry.id)
         ).unique():
             issues[tag_id].entries.append(entry)
     return list(issues.values())
 
 
-def tags_by_entry(issues: list[Issue]) -> dict[int, list[Tag]]:
-    """Each tagged entry's tags, from what `common_issues` already loaded."""
+def tags_of(entries: list[Entry]) -> dict[int, list[Tag]]:
+    """The tags of each of these entries (a page of the list), in one query."""
     found: dict[int, list[Tag]] = {}
-    for issue in issues:
-        for entry in issue.entries:
-            found.setdefault(entry.id, []).append(issue.tag)
+    if entries:
+        for entry_id, tag in db.session.execute(
+                select(EntryTag.entry_id, Tag).join(Tag, Tag.id == EntryTag.tag_id)
+                .where(EntryTag.entry_id.in_([e.id for e in entries])).order_by(Tag.name, Tag.id)):
+            found.setdefault(entry_id, []).append(tag)
     return found
 
 
-def taggable_entries(call: Call) -> list[Entry]:
-    """The entries an organiser may tag and merge: approved ones and those waiting, in one query."""
-    return list(db.session.scalars(
-        select(Entry).where(Entry.call_id == call.id,
-                            Entry.status.in_([EntryStatus.APPROVED, EntryStatus.SUBMITTED]))
-        .options(*_entry_options()).order_by(Entry.id)).unique())
+def taggable_entries(call: Call, after: int | None = None, tag_id: int | None = None,
+                     per_page: int = ENTRIES_PAGE) -> tuple[list[Entry], int | None]:
+    """One page of the entries an organiser may tag and merge (approved ones and those waiting), by id from after
+    the id `after` (a seek, never a deep OFFSET), only those carrying the tag `tag_id` when given; and the id the
+    next page follows (None: this is the last)."""
+    stmt = select(Entry).where(Entry.call_id == call.id,
+                               Entry.status.in_([EntryStatus.APPROVED, EntryStatus.SUBMITTED]))
+    if after is not None:
+        stmt = stmt.where(Entry.id > after)
+    if tag_id is not None:
+        stmt = stmt.where(Entry.id.in_(select(EntryTag.entry_id).where(EntryTag.tag_id == tag_id)))
+    entries = list(db.session.scalars(stmt.options(*_entry_options()).order_by(Entry.id).limit(per_page + 1))
+                   .unique())
+    return entries[:per_page], (entries[per_page - 1].id if len(entries) > per_page else None)
+
+
+def merged_entries(call: Call, limit: int = MERGED_SHOWN) -> tuple[list[tuple[Entry, Entry]], int]:
+    """The call's latest merged entries, each with the entry it is merged into, and how many are merged."""
+    kept = aliased(Entry)
+    merged = Entry.call_id == call.id, Entry.merged_into_id.is_not(None)
+    rows = db.session.execute(
+        select(Entry, kept).join(kept, kept.id == Entry.merged_into_id).where(*merged)
+        .options(load_only(Entry.id, Entry.title, Entry.merged_into_id, Entry.merge_reason, Entry.merged_at),
+                 load_only(kept.id, kept.title))
+        .order_by(Entry.merged_at.desc(), Entry.id.desc()).limit(limit)).all()
+    total = db.session.scalar(select(func.count()).select_from(Entry).where(*merged))
+    return [(e, k) for e, k in rows], total
 
 
 # Merging ----------------------------------------------------------------------------------------

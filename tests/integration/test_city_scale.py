@@ -182,3 +182,208 @@ def test_the_next_pair_reads_counts_by_entry_that_equal_counting_every_compariso
     assert {e: lazily.get(frozenset((first, e)), 0) for e in ids if e != first} == \
         {e: pairs.get(frozenset((first, e)), 0) for e in ids if e != first}
     assert lazily.get(frozenset((ids[0], ids[1])), 0) == pairs.get(frozenset((ids[0], ids[1])), 0)
+
+
+def _votes_for(round_, ids: list[int], per_entry) -> None:
+    """Votes in bulk: entry ids[k] gets per_entry(k) votes, from the bulk citizens of the round's call (old
+    accounts: no burst)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    now = utcnow()
+    bulk = User.email.like(f"bulk{round_.call_id}-%")
+    db.session.execute(update(User).where(bulk).values(created_at=now - timedelta(days=365)))
+    voters = list(db.session.scalars(select(User.id).where(bulk).order_by(User.id)))
+    db.session.execute(insert(Vote), [
+        {"round_id": round_.id, "user_id": voters[v], "entry_id": e, "created_at": now, "address": f"10.0.{v}.1",
+         "voided_reason": ""} for k, e in enumerate(ids) for v in range(per_entry(k))])
+    db.session.commit()
+
+
+RESULT_ROW = re.compile(r'<tr><td><a href="/entries/(\d+)">#\d+ ')
+
+
+def test_the_organisers_round_page_runs_the_same_queries_whatever_the_rounds_size(
+        client, railing_call, transport_organiser, count_queries):
+    from tests.helpers import log_in
+
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    small = more_entries(railing_call, 20)
+    _votes_for(round_, small, lambda k: 1 + k % 3)
+    log_in(client, transport_organiser.email)
+    page = f"/console/rounds/{round_.id}/"
+    client.get(page)  # warm
+    with count_queries() as few:
+        html = client.get(page).get_data(as_text=True)
+    assert len(RESULT_ROW.findall(html)) == 20 and 'rel="next"' not in html
+
+    big = more_entries(railing_call, 3 * public_service.STANDINGS_PAGE, first=100)
+    _votes_for(round_, big, lambda k: 1 + k % 5)
+    with count_queries() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert len(RESULT_ROW.findall(html)) == public_service.STANDINGS_PAGE and 'rel="next"' in html
+    assert many.n == few.n, "\n".join(many.statements)
+
+
+def test_the_organisers_results_so_far_follow_one_another_by_a_seek(client, railing_call, transport_organiser):
+    from tests.helpers import log_in
+
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    ids = more_entries(railing_call, 2 * public_service.STANDINGS_PAGE + 7)
+    _votes_for(round_, ids, lambda k: 1 + k % 4)  # many ties: the seek goes on by entry id within a count
+    log_in(client, transport_organiser.email)
+    seen, page = [], f"/console/rounds/{round_.id}/"
+    while page:
+        html = client.get(page).get_data(as_text=True)
+        seen += [int(i) for i in RESULT_ROW.findall(html)]
+        following = re.search(r'href="([^"]+)" rel="next"', html)
+        page = following.group(1).replace("&amp;", "&") if following else None
+    expected = sorted(ids, key=lambda e: (-(1 + ids.index(e) % 4), e))
+    assert seen == expected  # every entry once, the most votes first, over three pages
+
+
+def test_bursts_are_found_in_sql_among_new_accounts_only(app, railing_call, transport_organiser):
+    from datetime import timedelta
+
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    ids = more_entries(railing_call, 12)
+    voters = list(db.session.scalars(select(User).where(User.email.like(f"bulk{railing_call.id}-%"))
+                                     .order_by(User.id)))
+    now = utcnow().replace(minute=10)
+    for n, voter in enumerate(voters):  # the first eight accounts are a day old, the others a year
+        voter.created_at = now - (timedelta(days=1) if n < 8 else timedelta(days=365))
+    round_.opens_at = now - timedelta(days=2)
+    db.session.execute(insert(Vote), [
+        {"round_id": round_.id, "user_id": v.id, "entry_id": ids[0], "created_at": now + timedelta(minutes=n),
+         "address": "", "voided_reason": ""} for n, v in enumerate(voters)])
+    db.session.commit()
+    found = public_service.bursts(round_, threshold=5)
+    assert [(b.entry_id, b.count) for b in found] == [(ids[0], 8)]
+    assert found[0].ids == sorted(found[0].ids) and len(found[0].ids) == 8
+
+
+def test_the_integrity_queries_are_served_by_indexes(app, railing_call, transport_organiser):
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    more_entries(railing_call, 30)
+    addresses = (select(Vote.address, db.func.count(db.func.distinct(Vote.user_id))).where(
+        Vote.round_id == round_.id, Vote.voided_at.is_(None), Vote.address != "").group_by(Vote.address))
+    counted = (select(Vote.entry_id, db.func.count()).where(Vote.round_id == round_.id, Vote.voided_at.is_(None))
+               .group_by(Vote.entry_id).order_by(db.func.count().desc(), Vote.entry_id).limit(51))
+    new_accounts = (select(Vote.id).join(User, User.id == Vote.user_id)
+                    .where(Vote.round_id == round_.id, User.created_at >= utcnow()))
+    scans = {name: _full_scans(_plan(stmt)) for name, stmt in
+             {"addresses": addresses, "counts": counted, "new accounts' votes": new_accounts}.items()}
+    assert scans == {"addresses": [], "counts": [], "new accounts' votes": []}
+
+
+TAGGABLE = re.compile(r'<input type="checkbox" id="entry-(\d+)" name="entry"')
+
+
+def _tag_in_bulk(call, organiser, ids: list[int], name: str) -> None:
+    from contest.models import EntryTag, Tag
+
+    tag = db.session.scalar(select(Tag).where(Tag.call_id == call.id, Tag.name == name))
+    if tag is None:
+        tag = Tag(call_id=call.id, name=name, created_by_id=organiser.id)
+        db.session.add(tag)
+        db.session.flush()
+    db.session.execute(insert(EntryTag), [{"entry_id": e, "tag_id": tag.id, "tagged_at": utcnow(),
+                                           "tagged_by_id": organiser.id} for e in ids])
+    db.session.commit()
+
+
+def test_the_common_issues_view_runs_the_same_queries_whatever_the_calls_size(
+        client, idea_call, transport_organiser, count_queries):
+    from contest.services.issues import ENTRIES_PAGE, ISSUE_ENTRIES_SHOWN
+    from tests.helpers import log_in
+
+    small = more_entries(idea_call, 20)
+    _tag_in_bulk(idea_call, transport_organiser, small[:5], "停车与快递")
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{idea_call.id}/issues"
+    client.get(page)  # warm
+    with count_queries() as few:
+        html = client.get(page).get_data(as_text=True)
+    assert 20 <= len(TAGGABLE.findall(html)) <= ENTRIES_PAGE and 'rel="next"' not in html
+
+    big = more_entries(idea_call, 3 * ENTRIES_PAGE, first=100)
+    _tag_in_bulk(idea_call, transport_organiser, big, "停车与快递")
+    with count_queries() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert len(TAGGABLE.findall(html)) == ENTRIES_PAGE and 'rel="next"' in html
+    assert "<select" not in html.split('id="merge-heading"')[1]  # the merge form takes entry numbers
+    listed = re.search(r'id="issue-\d+".*?</ul>', html, re.S).group(0)
+    assert listed.count("<li>") == ISSUE_ENTRIES_SHOWN
+    assert many.n == few.n, "\n".join(many.statements)
+
+
+def test_the_entries_to_tag_follow_one_another_by_a_seek_and_filter_by_tag(client, idea_call,
+                                                                          transport_organiser):
+    from contest.models import EntryStatus as Status
+    from contest.services.issues import ENTRIES_PAGE
+    from tests.helpers import log_in
+
+    ids = more_entries(idea_call, 2 * ENTRIES_PAGE + 3)
+    taggable = sorted(db.session.scalars(select(Entry.id).where(
+        Entry.call_id == idea_call.id, Entry.status.in_([Status.APPROVED, Status.SUBMITTED]))))
+    _tag_in_bulk(idea_call, transport_organiser, ids[::7], "适老化")
+    log_in(client, transport_organiser.email)
+
+    def walk(page):
+        seen = []
+        while page:
+            html = client.get(page).get_data(as_text=True)
+            seen += [int(i) for i in TAGGABLE.findall(html)]
+            following = re.search(r'href="([^"]+)" rel="next"', html)
+            page = following.group(1).replace("&amp;", "&") if following else None
+        return seen
+
+    assert walk(f"/console/calls/{idea_call.id}/issues") == taggable  # every entry once, in order
+    from contest.models import Tag
+    tag = db.session.scalar(select(Tag).where(Tag.call_id == idea_call.id, Tag.name == "适老化"))
+    assert walk(f"/console/calls/{idea_call.id}/issues?tag={tag.id}") == ids[::7]
+
+
+ADOPTED = re.compile(r'<h3 id="follow-up-(\d+)-title">')
+
+
+def test_the_organisers_follow_up_runs_the_same_queries_and_pages_by_a_seek(client, idea_call, transport_organiser,
+                                                                            count_queries):
+    from datetime import timedelta
+
+    from contest.models import FollowUp, FollowUpStage
+    from contest.services.followup import FOLLOW_UPS_PAGE
+    from tests.helpers import log_in
+
+    idea_call.results_published_at = utcnow()
+    now = utcnow()
+
+    def adopt_in_bulk(ids, first):  # some share a moment: the seek goes on by id among them
+        return list(db.session.scalars(insert(FollowUp).returning(FollowUp.id, sort_by_parameter_order=True), [
+            {"call_id": idea_call.id, "entry_id": e, "stage": FollowUpStage.ADOPTED, "progress": 0,
+             "created_at": now, "updated_at": now - timedelta(minutes=(first + k) // 3)}
+            for k, e in enumerate(ids)]))
+
+    adopted = adopt_in_bulk(more_entries(idea_call, 3), 0)
+    db.session.commit()
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{idea_call.id}/follow-up"
+    client.get(page)  # warm
+    with count_queries() as few:
+        html = client.get(page).get_data(as_text=True)
+    assert len(ADOPTED.findall(html)) == 3 and 'rel="next"' not in html
+    adopted += adopt_in_bulk(more_entries(idea_call, 2 * FOLLOW_UPS_PAGE, first=100), 3)
+    db.session.commit()
+    with count_queries() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert len(ADOPTED.findall(html)) == FOLLOW_UPS_PAGE and 'rel="next"' in html
+    assert many.n == few.n, "\n".join(many.statements)
+    seen = []
+    while page:
+        html = client.get(page).get_data(as_text=True)
+        seen += [int(i) for i in ADOPTED.findall(html)]
+        following = re.search(r'href="([^"]+)" rel="next"', html)
+        page = following.group(1).replace("&amp;", "&") if following else None
+    rows = {f.id: (f.updated_at, f.id) for f in db.session.scalars(select(FollowUp))}
+    assert seen == sorted(adopted, key=lambda i: rows[i], reverse=True)  # each once, the latest updated first

@@ -371,16 +371,34 @@ def test_the_public_pages_run_a_constant_number_of_queries(app, transport_commis
     assert html.count('aria-current="step"') == 8
 
 
-def test_the_console_offers_entries_in_the_order_of_the_final_ranking(organiser_client, railing_call, entries,
-                                                                      transport_organiser):
+def test_the_console_proposes_the_awarded_entries_and_adopts_any_other_by_its_number(
+        organiser_client, railing_call, entries, transport_organiser):
+    from contest.models import Award, Prize
+
     railing_call.results_published_at = utcnow()
     ranking = [Row(entry=entries[2].id, rank=1, finalist=True), Row(entry=entries[0].id, rank=2, finalist=True)]
     results_stored.store(railing_call, Snapshot(None, FormulaUsed(0, 100, "ranks"), ranking, [], Figures()))
+    first, second = Prize(call_id=railing_call.id, position=0, name="一等奖"), Prize(
+        call_id=railing_call.id, position=1, name="二等奖")
+    db.session.add_all([first, second])
+    db.session.flush()
+    db.session.add_all([Award(call_id=railing_call.id, entry_id=entries[0].id, prize_id=second.id),
+                        Award(call_id=railing_call.id, entry_id=entries[2].id, prize_id=first.id)])
     db.session.commit()
     html = page_of(organiser_client, manage_url(railing_call))
-    offered = re.findall(r'<option[^>]*value="(\d+)"', html.split('id="adopt-entry_id"', 1)[1].split("</select>")[0])
-    assert offered == [str(entries[2].id), str(entries[0].id), str(entries[1].id)]
+    assert "<select" not in html.split('id="adopt-heading"', 1)[1].split("</section>")[0]  # no list of every entry
+    proposed = re.findall(r'name="adopt-entry_id" value="(\d+)"', html)
+    assert proposed == [str(entries[2].id), str(entries[0].id)]  # in the order of the prizes
+    # A number of no entry of the call is refused with a message, and nothing is adopted.
+    response = organiser_client.post(manage_url(railing_call), data={
+        "adopt-entry_id": "999999", "adopt-submit": "y", "adopt-csrf_token": csrf_token(organiser_client,
+                                                                                         manage_url(railing_call))})
+    assert response.status_code == 400
+    assert "No entry of this call has the number 999999." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
+    # Any entry by its number; an adopted awarded entry is no longer proposed.
+    assert post_adopt(organiser_client, railing_call, entries[1]).status_code == 302
     adopt(entries[2], transport_organiser)
     html = page_of(organiser_client, manage_url(railing_call))
-    assert f'<option value="{entries[2].id}"' not in html
-    assert f"Add an update to “{entries[2].title}”" in html
+    assert re.findall(r'name="adopt-entry_id" value="(\d+)"', html) == [str(entries[0].id)]
+    assert f"Add an update to “{entries[2].title}”" in html and f"Add an update to “{entries[1].title}”" in html

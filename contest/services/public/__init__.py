@@ -31,6 +31,7 @@ from contest.services.public.settings import (
     close_voting_now,
     create_public_round,
     entries_of,
+    held_count,
     holding,
     open_public_round,
     page_of_round,
@@ -47,6 +48,7 @@ from contest.services.public.tallies import (
     wins_after_closing,
     wins_against,
 )
+from contest.services.public.standings import STANDINGS_PAGE, Standing, standings
 from contest.services.public.votes import (
     ballots_for_export,
     cast_vote,
@@ -60,11 +62,12 @@ from contest.services.public.votes import (
 )
 
 __all__ = [
-    "Burst", "Holding", "HourCount", "Opponent", "ballots_per_hour", "wins", "wins_after_closing", "wins_against",
-    "NotEligible", "NotFound", "NotLoggedIn", "PAIR_MAX_AGE", "PairAnswer", "PairTrouble",
-    "PublicRoundData", "ServiceError", "_ballots", "answer_pair", "ballot_total", "ballots_for_export", "bursts",
-    "cast_vote", "cast_vote_as", "check_eligible", "close_voting_now", "comparisons_made", "counts_visible",
-    "create_public_round", "crowded_addresses", "entries_of", "holding", "my_votes", "next_pair", "page_of_round",
-    "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry", "removal_refused",
-    "remove_round", "round_holding", "take_back", "update_public_round", "void", "voided_summary", "vote_counts",
+    "Burst", "Holding", "HourCount", "NotEligible", "NotFound", "NotLoggedIn", "Opponent", "PAIR_MAX_AGE",
+    "PairAnswer", "PairTrouble", "PublicRoundData", "STANDINGS_PAGE", "ServiceError", "Standing", "_ballots",
+    "answer_pair", "ballot_total", "ballots_for_export", "ballots_per_hour", "bursts", "cast_vote", "cast_vote_as",
+    "check_eligible", "close_voting_now", "comparisons_made", "counts_visible", "create_public_round",
+    "crowded_addresses", "entries_of", "held_count", "holding", "my_votes", "next_pair", "page_of_round",
+    "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry",
+    "removal_refused", "remove_round", "round_holding", "standings", "take_back", "update_public_round", "void",
+    "voided_summary", "vote_counts", "wins", "wins_after_closing", "wins_against",
 ]

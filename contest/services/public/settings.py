@@ -35,6 +35,7 @@ from contest.services.rounds import (
     candidates,
     decided_rounds,
     entries_from,
+    entries_in_round,
     opens_after_previous,
     source_of,
 )
@@ -108,6 +109,11 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
             raise ServiceError(_("This round would hold no entries: no entry of this call is approved. Approve "
                                  "entries first."))
     return Holding(source, entries)
+
+
+def held_count(round_: Round) -> int:
+    """How many entries the round holds now, counted in the database (not loaded)."""
+    return db.session.scalar(select(func.count()).select_from(entries_in_round(round_.id).subquery()))
 
 
 def round_holding(round_: Round) -> Holding:
