@@ -40,6 +40,7 @@ from contest.services.public.settings import (
     round_holding,
     update_public_round,
 )
+from contest.services.public.standings import STANDINGS_PAGE, Standing, standings
 from contest.services.public.tallies import (
     HourCount,
     Opponent,
@@ -48,7 +49,6 @@ from contest.services.public.tallies import (
     wins_after_closing,
     wins_against,
 )
-from contest.services.public.standings import STANDINGS_PAGE, Standing, standings
 from contest.services.public.votes import (
     ballots_for_export,
     cast_vote,
