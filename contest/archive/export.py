@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ USER_WITHHELD = ("password_hash", "session_token", "last_login_at", "is_admin")
 # The network addresses votes came from become pseudonyms, the same for the same address within one archive:
 # the archive still shows many accounts voting from one place without saying where that was.
 PSEUDONYMISED = (("vote", "address"), ("comparison", "address"))
+STREAM_BATCH = 2000  # rows read at once from a server-side cursor
 
 
 def _rows(table: Table, condition) -> list[dict]:
@@ -40,6 +41,18 @@ def _rows_by_id(table: Table, ids: set[int]) -> list[dict]:
     return [row for chunk in _chunks(sorted(ids)) for row in _rows(table, table.c.id.in_(chunk))]
 
 
+def _streamed(table: Table, condition) -> Iterator[dict]:
+    """A table's rows of the call, read in batches from a server-side cursor (constant memory at city size)."""
+    order = list(table.primary_key.columns)
+    for row in db.session.execute(select(table).where(condition).order_by(*order)
+                                  .execution_options(yield_per=STREAM_BATCH)):
+        yield _dump(table, row)
+
+
+def _streamed_by_id(table: Table, ids: set[int]) -> Iterator[dict]:
+    for chunk in _chunks(sorted(ids)):
+        yield from _streamed(table, table.c.id.in_(chunk))
+
 
 @dataclass
 class Exported:
@@ -50,7 +63,8 @@ class Exported:
 
 
 def export_call(call_id: int, output: str | os.PathLike) -> Exported:
-    """Write the archive of a call to `output` (a zip; written beside it first, so no half archive is left)."""
+    """Write the archive of a call to `output` (a zip; written beside it first, so no half archive is left).
+    Every table and spreadsheet is written row by row as it is read, so memory stays flat at city size."""
     from contest.models import Call
 
     if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
@@ -59,7 +73,6 @@ def export_call(call_id: int, output: str | os.PathLike) -> Exported:
     call = db.session.get(Call, call_id)
     if call is None:
         raise ArchiveError(f"There is no call {call_id}.")
-    data = _gather(call_id)
     path = Path(output)
     partial = path.with_name(path.name + ".part")
     files = 0
@@ -67,57 +80,75 @@ def export_call(call_id: int, output: str | os.PathLike) -> Exported:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             writer = _Writer(archive)
             writer.add("README.txt", README)
-            for name, rows in data.items():
-                writer.json(f"data/{name}.json", rows)
-            for name, text in _spreadsheets(call).items():
-                writer.add(f"spreadsheets/{name}", text)  # with its byte-order mark (contest.tabular)
+            counts, stored_files = _write_data(writer, call_id)
+            for name, pieces in _spreadsheets(call).items():
+                writer.add_pieces(f"spreadsheets/{name}", pieces)  # with its byte-order mark (contest.tabular)
             for name, content in _public(call).items():
-                writer.add(f"public/{name}", content)
-            for row in data.get("image_file", []):
+                if isinstance(content, bytes | str):
+                    writer.add(f"public/{name}", content)
+                else:
+                    writer.add_pieces(f"public/{name}", content)
+            for backend, key in stored_files:
                 try:
-                    content = storage(row["backend"]).get(row["key"])
+                    content = storage(backend).get(key)
                 except StorageError as error:
-                    raise ArchiveError(f"The file {row['key']} could not be read: {error}") from None
-                writer.add(f"files/{row['key']}", content, compress=False)  # images are compressed already
+                    raise ArchiveError(f"The file {key} could not be read: {error}") from None
+                writer.add(f"files/{key}", content, compress=False)  # images are compressed already
                 files += 1
-            manifest = _manifest(call, data, writer.files)
+            manifest = _manifest(call, counts, writer.files)
             archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return Exported(path, call_id, {name: len(rows) for name, rows in data.items()}, files)
+    return Exported(path, call_id, counts, files)
 
 
-def _gather(call_id: int) -> dict[str, list[dict]]:
-    """Every row of the call, the audit trail of those rows, the people and departments they name."""
+def _write_data(writer: _Writer, call_id: int) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """Write every row of the call, the audit trail of those rows, the people and departments they name, a file
+    per table, row by row; return the rows per table and the stored files (backend, key) to copy."""
     from contest.permissions import running_departments
 
     tables = _tables()
     where = _selections(call_id)
-    data = {t.name: _rows(t, where[t.name]) for t in owned_tables()}
     salt = secrets.token_bytes(16)
-    for name, column in PSEUDONYMISED:
-        for row in data.get(name, []):
-            if row[column]:
-                row[column] = "pseudonym-" + hashlib.sha256(salt + row[column].encode()).hexdigest()[:16]
+    people: set[int] = set()
+    places: set[int] = set()
+    stored_files: list[tuple[str, str]] = []
+    counts: dict[str, int] = {}
+
+    def noted(name: str, rows: Iterable[dict]) -> Iterator[dict]:
+        """The rows as they go by, the people and departments they name noted, addresses pseudonymised."""
+        keys = [(fk.parent.name, {"user": people, "department": places}.get(fk.column.table.name))
+                for fk in tables[name].foreign_keys]
+        keys = [(column, into) for column, into in keys if into is not None]
+        pseudonymised = [column for table, column in PSEUDONYMISED if table == name]
+        for row in rows:
+            for column in pseudonymised:
+                if row[column]:
+                    row[column] = "pseudonym-" + hashlib.sha256(salt + row[column].encode()).hexdigest()[:16]
+            for column, into in keys:
+                if row[column] is not None:
+                    into.add(row[column])
+            if name == "image_file":
+                stored_files.append((row["backend"], row["key"]))
+            yield row
+
+    def write(name: str, rows: Iterable[dict]) -> None:
+        counts[name] = writer.json_rows(f"data/{name}.json", noted(name, rows))
+
+    for table in owned_tables():
+        write(table.name, _streamed(table, where[table.name]))
     audit = tables["audit_event"]
     about = [and_(audit.c.target_type == t.name, audit.c.target_id.in_(select(t.c.id).where(where[t.name])))
              for t in owned_tables() if "id" in t.c]
-    data["audit_event"] = _rows(audit, or_(*about))
+    write("audit_event", _streamed(audit, or_(*about)))
     # The organisers of the call's departments: restored, they can run the call on the new site.
     members = tables["department_member"]
-    data["department_member"] = _rows(members, members.c.department_id.in_(running_departments(call_id)))
-
-    people, places = set(), set()
-    for name, rows in data.items():
-        for fk in tables[name].foreign_keys:
-            into = {"user": people, "department": places}.get(fk.column.table.name)
-            if into is not None:
-                into.update(row[fk.parent.name] for row in rows if row[fk.parent.name] is not None)
-    data["user"] = [{k: v for k, v in row.items() if k not in USER_WITHHELD}
-                    for row in _rows_by_id(tables["user"], people)]
-    data["department"] = _departments(places)
-    return data
+    write("department_member", _streamed(members, members.c.department_id.in_(running_departments(call_id))))
+    write("user", ({k: v for k, v in row.items() if k not in USER_WITHHELD}
+                   for row in _streamed_by_id(tables["user"], set(people))))
+    write("department", _departments(places))
+    return counts, stored_files
 
 
 def _departments(ids: set[int]) -> list[dict]:
@@ -138,7 +169,7 @@ def _departments(ids: set[int]) -> list[dict]:
     return sorted(known.values(), key=lambda row: (len(row["path"]), row["id"]))
 
 
-def _manifest(call, data: dict[str, list[dict]], files: list[dict]) -> dict:
+def _manifest(call, counts: dict[str, int], files: list[dict]) -> dict:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -151,7 +182,7 @@ def _manifest(call, data: dict[str, list[dict]], files: list[dict]) -> dict:
         "format": FORMAT, "format_version": FORMAT_VERSION, "schema": schema,
         "exported_at": utcnow().isoformat(),
         "call": {"id": call.id, "title": call.title, "created_at": call.created_at.isoformat()},
-        "rows": {name: len(rows) for name, rows in data.items()},
+        "rows": dict(counts),
         "tables": coverage(),
         "personal_data": ("The e-mail addresses, names, participant groups and languages of the accounts the "
                           "call's rows name are kept, so that a site restored from this archive works; password "
@@ -162,13 +193,18 @@ def _manifest(call, data: dict[str, list[dict]], files: list[dict]) -> dict:
 
 # Spreadsheets and public pages ---------------------------------------------------------------------
 
-def _csv(columns: list[str], rows: Iterable[list]) -> str:
-    from contest.tabular import csv_text
+def _csv(columns: list[str], rows: Iterable[list]) -> Iterator[str]:
+    from contest.tabular import csv_chunks
 
-    return csv_text(columns, rows)
+    return csv_chunks(columns, rows)
 
 
-def _spreadsheets(call) -> dict[str, str]:
+def _lazily(statement) -> Iterator:
+    """The rows of a statement, read when the sheet is written (in batches from a server-side cursor)."""
+    yield from db.session.execute(statement.execution_options(yield_per=STREAM_BATCH))
+
+
+def _spreadsheets(call) -> dict[str, Iterator[str]]:
     """The call for people who read spreadsheets: names, never e-mail addresses or network addresses."""
     from sqlalchemy.orm import aliased
 
@@ -181,49 +217,49 @@ def _spreadsheets(call) -> dict[str, str]:
     rounds = {r.id: r for r in call.rounds}
     criteria = list(db.session.scalars(select(Criterion).where(Criterion.round_id.in_(list(rounds)))
                                        .order_by(Criterion.round_id, Criterion.position)))
-    scores = db.session.execute(
+    scores = _lazily(
         select(Score, Assignment, RoundMember.name, Entry.title).join(Assignment, Score.assignment_id == Assignment.id)
         .join(RoundMember, RoundMember.id == Assignment.member_id).join(Entry, Entry.id == Assignment.entry_id)
         .where(Assignment.round_id.in_(list(rounds))).order_by(Assignment.round_id, Assignment.entry_id,
-                                                               Assignment.member_id)).all()
+                                                               Assignment.member_id))
     sheets["scores.csv"] = _csv(
         ["round_id", "round", "entry_id", "entry", "juror_id", "juror", "submitted_at", "recused_at",
          *[f"{c.name} ({c.weight}%)" for c in criteria], "note_to_organisers", "note_to_entrant"],
         ([a.round_id, rounds[a.round_id].title, a.entry_id, title, a.member_id, juror, s.submitted_at, a.recused_at,
           *[s.marks.get(str(c.id)) if c.round_id == a.round_id else None for c in criteria],
           s.note_to_organisers, s.note_to_entrant] for s, a, juror, title in scores))
-    votes = db.session.execute(
+    votes = _lazily(
         select(Vote, Entry.title).join(Entry, Entry.id == Vote.entry_id).where(Vote.round_id.in_(list(rounds)))
-        .order_by(Vote.round_id, Vote.id)).all()
+        .order_by(Vote.round_id, Vote.id))
     sheets["votes.csv"] = _csv(
         ["round_id", "round", "entry_id", "entry", "voter_id", "created_at", "voided_at", "voided_reason"],
         ([v.round_id, rounds[v.round_id].title, v.entry_id, title, v.user_id, v.created_at, v.voided_at,
           v.voided_reason] for v, title in votes))
     left, right = aliased(Entry), aliased(Entry)
-    pairs = db.session.execute(
+    pairs = _lazily(
         select(Comparison, left.title, right.title).join(left, left.id == Comparison.left_id)
         .join(right, right.id == Comparison.right_id).where(Comparison.round_id.in_(list(rounds)))
-        .order_by(Comparison.round_id, Comparison.id)).all()
+        .order_by(Comparison.round_id, Comparison.id))
     sheets["comparisons.csv"] = _csv(
         ["round_id", "round", "left_id", "left", "right_id", "right", "winner_id", "voter_id", "created_at",
          "voided_at", "voided_reason"],
         ([c.round_id, rounds[c.round_id].title, c.left_id, left_title, c.right_id, right_title, c.winner_id,
           c.user_id, c.created_at, c.voided_at, c.voided_reason] for c, left_title, right_title in pairs))
     if call.results_published_at is not None:
-        sheets["results.csv"] = "".join(results_service.export_csv(call))
+        sheets["results.csv"] = results_service.export_csv(call)
     return sheets
 
 
-def _public(call) -> dict[str, bytes | str]:
+def _public(call) -> dict[str, bytes | str | Iterator[str]]:
     """What the public saw: the published results and the timeline as JSON, and the call's pages as HTML."""
     from contest.services import calls as call_service
     from contest.services import results as results_service
 
-    out: dict[str, bytes | str] = {"timeline.json": json.dumps(
+    out: dict[str, bytes | str | Iterator[str]] = {"timeline.json": json.dumps(
         [{"at": item.at.isoformat(), "kind": item.kind, "detail": item.detail}
          for item in call_service.timeline(call)], ensure_ascii=False, indent=1)}
     if call.results_published_at is not None:
-        out["results.json"] = "".join(results_service.export_json(call))
+        out["results.json"] = results_service.export_json(call)
     if call.published_at is None:
         return out
     pages = {"call.html": f"/calls/{call.id}", "follow-up.html": f"/calls/{call.id}/follow-up"}

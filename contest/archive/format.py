@@ -91,6 +91,32 @@ class _Writer:
     def json(self, path: str, value) -> None:
         self.add(path, json.dumps(value, ensure_ascii=False, indent=1))
 
+    def add_pieces(self, path: str, pieces: Iterable[bytes | str]) -> None:
+        """A file written as its pieces come (a CSV or JSON made row by row), never whole in memory."""
+        digest, size = hashlib.sha256(), 0
+        with self.archive.open(path, "w", force_zip64=True) as stream:
+            for piece in pieces:
+                data = piece.encode() if isinstance(piece, str) else piece
+                digest.update(data)
+                size += len(data)
+                stream.write(data)
+        self.files.append({"path": path, "sha256": digest.hexdigest(), "bytes": size})
+
+    def json_rows(self, path: str, rows: Iterable[dict]) -> int:
+        """A JSON array written one row (one line) at a time; returns how many rows."""
+        count = 0
+
+        def pieces():
+            nonlocal count
+            yield "["
+            for row in rows:
+                yield ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False)
+                count += 1
+            yield "\n]\n" if count else "]\n"
+
+        self.add_pieces(path, pieces())
+        return count
+
 
 
 class _Reader:

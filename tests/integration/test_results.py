@@ -32,14 +32,18 @@ from contest.models.types import utcnow
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import results as results_service
+from contest.services import rounds as round_service
 from contest.snapshot import Snapshot, Summary
 from tests.helpers import (
     SITE,
+    approved_entries,
     last_mail,
     link_in,
     log_in,
     make_call,
+    make_juror,
     make_organiser,
+    make_round,
     make_user,
     post_form,
     zh,
@@ -554,3 +558,93 @@ def test_a_notice_period_of_zero_days_makes_the_results_final_at_once_and_says_s
                      follow_redirects=True).get_data(as_text=True)
     assert zh("Objections can be filed only during the notice period.") in html
     assert db.session.scalar(select(Objection.id)) is None
+
+
+# The stored snapshot: computed once, dropped when what it came from changes ------------------------------------
+
+def _same_as_fresh(call) -> None:
+    """The stored snapshot equals one computed now from the tables (but for when it was computed)."""
+    db.session.expire_all()
+    call = db.session.get(Call, call.id)
+    stored = results_service.stored.whole(call)
+    assert stored is not None
+    with_time = replace(results_service.compute(call), computed_at=None)
+    assert replace(stored, computed_at=None).to_json() == with_time.to_json()
+
+
+def test_the_preview_is_stored_once_and_dropped_when_a_vote_is_voided(app, client, story, transport_organiser,
+                                                                    count_queries):
+    call, public, entries = story["call"], story["public"], story["entries"]
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    assert client.get(page).status_code == 200
+    first = results_service.stored.summary(db.session.get(Call, call.id))
+    assert first is not None and first.ranked == 4
+    _same_as_fresh(call)
+    assert client.get(page).status_code == 200  # read again, not computed again
+    assert results_service.stored.summary(db.session.get(Call, call.id)).computed_at == first.computed_at
+    public_votes = {place.entry: place for place in results_service.stored.rows(call)}
+    assert public_votes[entries[1].id].public.score == 3
+    # The organisers find a vote for B that should not count, and void it on the round's page.
+    ballot = db.session.scalar(select(Vote.id).where(Vote.round_id == public.id, Vote.entry_id == entries[1].id,
+                                                     Vote.voided_at.is_(None)).order_by(Vote.id))
+    round_page = f"/console/rounds/{public.id}/"
+    response = post_form(client, f"/console/rounds/{public.id}/void", {"ballot": [str(ballot)],
+                                                                        "reason": "同一账号重复操作"}, page=round_page)
+    assert response.status_code == 302
+    assert results_service.stored.summary(db.session.get(Call, call.id)) is None  # the preview is dropped
+    html = client.get(page).get_data(as_text=True)
+    assert "同一账号重复操作" in html
+    rows = {row.entry: row for row in results_service.stored.rows(db.session.get(Call, call.id))}
+    assert rows[entries[1].id].public.score == 2
+    _same_as_fresh(call)
+
+
+def test_the_preview_is_computed_again_after_a_late_score(app, client, call_with_scored_round, transport_organiser):
+    call, round_ = call_with_scored_round["call"], call_with_scored_round["round"]
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{call.id}/results"
+    assert client.get(page).status_code == 200
+    before = {row.entry: row for row in results_service.stored.rows(db.session.get(Call, call.id))}
+    assert before
+    # The organisers give the jury a day more; a juror sends a late sheet; the day passes.
+    round_.closes_at = utcnow() + timedelta(days=1)
+    db.session.commit()
+    member, assignment = call_with_scored_round["late"]
+    with app.test_request_context():
+        round_service.save_score(member, assignment, {c.id: "1" for c in round_.criteria}, "", "", submit=True,
+                                 version=assignment.score.version if assignment.score else None)
+        db.session.commit()
+    assert results_service.stored.summary(db.session.get(Call, call.id)) is None
+    round_.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get(page).status_code == 200
+    after = {row.entry: row for row in results_service.stored.rows(db.session.get(Call, call.id))}
+    assert after[assignment.entry_id].expert.score != before[assignment.entry_id].expert.score
+    _same_as_fresh(call)
+
+
+@pytest.fixture
+def call_with_scored_round(app, transport_commission, transport_organiser):
+    """A closed call with one jury round of four entries, over: every sheet sent but one, left unsent."""
+    call = make_call(transport_commission)
+    db.session.commit()
+    entries = approved_entries(call, 4)
+    call.closes_at = utcnow() - timedelta(days=4)
+    db.session.commit()
+    round_ = make_round(call, transport_organiser, k=2)
+    jurors = [make_juror(round_, f"late{n}@example.org", name=f"评委乙{n}") for n in range(2)]
+    late = None
+    with app.test_request_context():
+        round_service.assign(transport_organiser, round_)
+        for _user, member in jurors:
+            for assignment in round_service.juror_list(member):
+                if late is None:
+                    late = (member, assignment)
+                    continue
+                round_service.save_score(member, assignment, {c.id: "8" for c in round_.criteria}, "", "",
+                                         submit=True, version=None)
+        db.session.commit()
+    round_.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    return {"call": call, "round": round_, "entries": entries, "late": late}

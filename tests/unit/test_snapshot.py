@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from contest.snapshot import Place, Snapshot
+from contest.snapshot import Place, Snapshot, Summary, remap_row_record, row_record_from_json, row_record_json
 
 # A snapshot as publishing stored it before it had types (version 1): a jury round whose top two advanced to a
 # public vote; one finalist no juror scored; an entry out in the jury round; a public place without votes.
@@ -87,3 +87,28 @@ def test_a_restored_call_s_snapshot_names_its_new_ids():
 def test_a_snapshot_of_another_version_is_refused():
     with pytest.raises(ValueError, match="version 2"):
         Snapshot.from_json({**STORED, "version": 2})
+
+
+def test_a_snapshot_is_stored_in_two_parts_that_put_it_back_together():
+    snap = Snapshot.from_json(STORED)
+    summary, records = snap.summary(), snap.row_records()
+    assert (summary.ranked, summary.finalists) == (4, 2) and all(r.places == {} for r in summary.rounds)
+    assert Summary.from_json(json.loads(json.dumps(summary.to_json()))) == summary
+    assert [row.entry for row, _places in records] == [11, 12, 13, 14]
+    assert records[0][1] == {"3": snap.rounds[0].place_of(11), "4": snap.rounds[1].place_of(11)}
+    assert records[3][1] == {}  # no place in any round
+    stored = [row_record_from_json(json.loads(json.dumps(row_record_json(row, places)))) for row, places in records]
+    assert Snapshot.assemble(summary, stored) == snap
+    with pytest.raises(ValueError):
+        Summary.from_json(STORED)  # a whole snapshot is not a summary
+
+
+def test_a_restored_call_s_stored_parts_name_its_new_ids():
+    snap = Snapshot.from_json(STORED)
+    entries, rounds, criteria = {11: 111, 12: 112, 13: 113, 14: 114}, {3: 33, 4: 44, 5: 55}, {5: 55, 6: 66}
+    whole = snap.remapped(entries, rounds, criteria)
+    summary = Summary.from_json(snap.summary().to_json()).remapped(rounds, criteria)
+    assert summary == whole.summary()
+    records = [row_record_from_json(remap_row_record(row_record_json(row, places), entries, rounds, criteria))
+               for row, places in snap.row_records()]
+    assert Snapshot.assemble(summary, records) == whole
