@@ -188,6 +188,23 @@ class EntryBand(db.Model):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+class MapCell(db.Model):
+    """A call's public placed entries counted per geohash cell of 4, 5 or 6 characters, with their mean point
+    and their lowest id (the entry itself when it is alone): a viewport of the city or a district is answered
+    from these few rows, never from its entries. Kept in step with the entries by contest.services.map."""
+
+    __tablename__ = "map_cell"
+    __table_args__ = (Index("ix_map_cell_call_id_precision_lat", "call_id", "precision", "lat", "lng"),)
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    cell: Mapped[str] = mapped_column(String(6), primary_key=True)
+    precision: Mapped[int] = mapped_column(SmallInteger)  # the cell's length
+    count: Mapped[int] = mapped_column(Integer)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    entry_id: Mapped[int] = mapped_column(Integer)  # no key: a cell is rewritten whenever its entries change
+
+
 class Tag(db.Model):
     """An issue an organiser names in their own words ("not enough benches"), to group a call's entries."""
 
