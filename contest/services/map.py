@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, event, func, insert, inspect, select, text
+from sqlalchemy import delete, event, func, insert, inspect, literal, select, text
 from sqlalchemy.orm import Session, joinedload, load_only
 
 from contest import geo
@@ -140,22 +140,27 @@ def _refresh(connection, call_id: int, cells: Iterable[str]) -> None:
 
 
 def rebuild_cells(connection, call_ids: Iterable[int] | None = None) -> None:
-    """Count every cell again, of the calls given or of all (the migration that made the table, and bulk
-    writers such as bench/map.py that insert entries without the session)."""
+    """Count every cell again, of the calls given or of all, in a statement a level (the migration that made the
+    table, and bulk writers such as bench/map.py that insert entries past the session)."""
     ids = list(call_ids) if call_ids is not None else None
-    stmt = select(Entry.call_id, func.substr(Entry.cell, 1, CELL_LEVELS[-1])).where(
+    connection.execute(delete(MapCell).where(MapCell.call_id.in_(ids)) if ids is not None else delete(MapCell))
+    columns = ("call_id", "cell", "precision", "count", "lat", "lng", "entry_id")
+    finest = func.substr(Entry.cell, 1, CELL_LEVELS[-1])
+    entries = select(Entry.call_id, finest, literal(CELL_LEVELS[-1]), func.count(), func.avg(Entry.lat),
+                     func.avg(Entry.lng), func.min(Entry.id)).where(
         Entry.status == EntryStatus.APPROVED, Entry.merged_into_id.is_(None), Entry.lat.is_not(None),
-        Entry.cell.is_not(None)).distinct()
+        Entry.cell.is_not(None)).group_by(Entry.call_id, finest)
     if ids is not None:
-        stmt = stmt.where(Entry.call_id.in_(ids))
-        connection.execute(delete(MapCell).where(MapCell.call_id.in_(ids)))
-    else:
-        connection.execute(delete(MapCell))
-    cells: dict[int, list[str]] = {}
-    for call_id, cell in connection.execute(stmt):
-        cells.setdefault(call_id, []).append(cell)
-    for call_id, finest in cells.items():
-        _refresh(connection, call_id, finest)
+        entries = entries.where(Entry.call_id.in_(ids))
+    connection.execute(insert(MapCell).from_select(columns, entries))
+    for level in reversed(CELL_LEVELS[:-1]):
+        prefix, total = func.substr(MapCell.cell, 1, level), func.sum(MapCell.count)
+        cells = select(MapCell.call_id, prefix, literal(level), total, func.sum(MapCell.lat * MapCell.count) / total,
+                       func.sum(MapCell.lng * MapCell.count) / total, func.min(MapCell.entry_id)).where(
+            MapCell.precision == level + 1).group_by(MapCell.call_id, prefix)
+        if ids is not None:
+            cells = cells.where(MapCell.call_id.in_(ids))
+        connection.execute(insert(MapCell).from_select(columns, cells))
 
 
 def _map_cells(entry: Entry) -> set[tuple[int, str]]:
@@ -231,11 +236,17 @@ def built_near(call: Call, lat: float, lng: float, radius: float) -> list[Nearby
 
 
 def district_counts(call: Call) -> dict[str, int]:
-    """The call's public entries per district (by the district name of the outlines), for the map's shading:
-    an entry placed in a street or community counts for the district above it."""
+    """The call's public entries per district (by the district name of the outlines), for the map's shading."""
+    return counts_by_district(Entry.call_id == call.id, *public_entries())
+
+
+def counts_by_district(*conditions) -> dict[str, int]:
+    """The entries the conditions select, per district (by the district name of the outlines): an entry placed
+    in a street or community counts for the district above it. The call's map and the statistics page shade
+    by it."""
     counts: dict[str, int] = {}
     rows = db.session.execute(select(Entry.place_id, func.count()).where(
-        Entry.call_id == call.id, Entry.place_id.is_not(None), *public_entries()).group_by(Entry.place_id)).all()
+        Entry.place_id.is_not(None), *conditions).group_by(Entry.place_id)).all()
     if not rows:
         return counts
     departments = {d.id: d for d in db.session.scalars(select(Department))}
