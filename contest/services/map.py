@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, event, func, insert, inspect, literal, select, text
+from sqlalchemy import Row, delete, event, func, insert, inspect, literal, select, text
 from sqlalchemy.orm import Session, joinedload, load_only
 
 from contest import geo
@@ -37,7 +37,7 @@ class Cluster:
 
 @dataclass(frozen=True)
 class Nearby:
-    entry: Entry
+    entry: Row  # an entry's id, title, lat, lng and address
     distance_m: float
 
 
@@ -214,9 +214,10 @@ def near(call: Call, lat: float, lng: float, minutes: int | None = None) -> Walk
     found = sorted((geo.haversine_m(lat, lng, p.lat, p.lng), p.id) for p in points)
     within = [(distance, entry_id) for distance, entry_id in found if distance <= radius]
     nearest = within[:NEAR_LIMIT]
-    loaded = {e.id: e for e in db.session.scalars(
-        select(Entry).where(Entry.id.in_([entry_id for _, entry_id in nearest]))
-        .options(load_only(Entry.id, Entry.title, Entry.lat, Entry.lng, Entry.address)))} if nearest else {}
+    # Rows, not objects: the list and the GeoJSON read only these five fields of each.
+    loaded = {e.id: e for e in db.session.execute(
+        select(Entry.id, Entry.title, Entry.lat, Entry.lng, Entry.address)
+        .where(Entry.id.in_([entry_id for _, entry_id in nearest])))} if nearest else {}
     entries = [Nearby(loaded[entry_id], distance) for distance, entry_id in nearest]
     return Walk(lat, lng, minutes, radius, entries, len(within) > NEAR_LIMIT, built_near(call, lat, lng, radius))
 
