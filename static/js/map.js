@@ -67,6 +67,10 @@
     var help = fieldset.querySelector('[data-picker-help]');
     if (help) { help.hidden = false; }
     var map = baseMap(element, null);
+    var legend = fieldset.querySelector('legend');
+    if (legend && document.querySelectorAll('[data-picker]').length > 1) {
+      element.setAttribute('aria-label', legend.textContent.trim());  // one region a built object: each named apart
+    }
     var marker = null;
     function show(a, b, pan) {
       if (marker) { marker.setLatLng([a, b]); } else {
