@@ -338,7 +338,8 @@ def load_meeting_and_issues(idea_call, planner: User, topics, districts) -> None
         minutes_en="## Topics\n\n- Lifts added to old residential buildings\n- Parking around the wet market\n"
                    "- A community canteen\n\nResidents' representatives spoke in turn; the community planner "
                    "recorded three suggestions and passed them to the call.",
-        place_id=districts[1].id, venue="田林街道社区党群服务中心 二楼", attendees=28,
+        place_id=districts[1].id, venue="田林街道社区党群服务中心 二楼", lat=31.1705, lng=121.4310,
+        attendees=28,
         organisations="田林街道办事处\n田林十二村居委会\n区规划资源局\n社区规划师团队",
         minutes="## 议题\n\n- 老旧小区加装电梯\n- 菜场周边停车\n- 社区食堂\n\n居民代表逐一发言，"
                 "规划师记录了三条建议，交征集统一处理。"))

@@ -439,3 +439,76 @@ def tally_intervals(results, entries, most: int | None = MOST_SHOWN) -> Interval
     an entry whose interval holds the cut is the unsure one."""
     return rank_intervals([(r.entry_id, entries[r.entry_id].title if r.entry_id in entries else f"#{r.entry_id}",
                             r.rank, r.rank_low, r.rank_high, r.straddles_cut) for r in results], most)
+
+
+@dataclass(frozen=True)
+class DistrictShape:
+    name: str  # as the outlines and the department tree name it (Chinese)
+    name_en: str
+    count: int
+    step: int  # 0 for none, else 1 to len(SHADES): how dark it is drawn
+    path: str  # the SVG path of its outline
+    label_x: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class DistrictPicture:
+    shapes: list[DistrictShape]
+    width: int
+    height: float
+    steps: list[tuple[int, int]]  # each shaded step's lowest and highest count, for the legend
+    top: int
+
+
+SHADES = 4  # steps of shading above "none"; the page's stylesheet gives each a colour and the darker ones hatching
+
+
+def shading_steps(top: int, steps: int = SHADES) -> list[tuple[int, int]]:
+    """The counts each step of shading holds, from 1 to the largest count, in equal parts (fewer when the largest
+    count is small): the call's map and the statistics page shade by the same steps."""
+    if top <= 0:
+        return []
+    steps = min(steps, top)
+    bounds = [round(top * n / steps) for n in range(steps + 1)]
+    return [(bounds[n] + 1, bounds[n + 1]) for n in range(steps)]
+
+
+def shading_step(count: int, steps: list[tuple[int, int]]) -> int:
+    return next((n + 1 for n, (low, high) in enumerate(steps) if low <= count <= high), 0)
+
+
+def districts(counts: dict[str, int], outlines, width: int = WIDTH) -> DistrictPicture:
+    """The city's districts (contest.geo's outlines) drawn to `width`, each shaded by its count of `counts`
+    (keyed by the district's name); longitude scaled by the cosine of the middle latitude so the city keeps its
+    shape, each district's count written at the middle of its largest part."""
+    import math
+
+    south = min(d.bounds[0] for d in outlines)
+    west = min(d.bounds[1] for d in outlines)
+    north = max(d.bounds[2] for d in outlines)
+    east = max(d.bounds[3] for d in outlines)
+    squeeze = math.cos(math.radians((south + north) / 2))
+    scale = (width - 2 * MARGIN) / ((east - west) * squeeze)
+    height = round((north - south) * scale + 2 * MARGIN, 1)
+    top = max(counts.values(), default=0)
+    steps = shading_steps(top)
+
+    def xy(lng: float, lat: float) -> tuple[float, float]:
+        return round(MARGIN + (lng - west) * squeeze * scale, 1), round(MARGIN + (north - lat) * scale, 1)
+
+    shapes = []
+    for district in outlines:
+        parts = []
+        for polygon in district.polygons:
+            for ring in polygon:
+                points = [xy(lng, lat) for lng, lat in ring]
+                kept = [points[0]] + [p for prev, p in zip(points, points[1:], strict=False) if p != prev]
+                parts.append("M" + "L".join(f"{x:g},{y:g}" for x, y in kept) + "Z")
+        largest = max((polygon[0] for polygon in district.polygons), key=len)
+        xs, ys = zip(*(xy(lng, lat) for lng, lat in largest), strict=True)
+        count = counts.get(district.name, 0)
+        shapes.append(DistrictShape(district.name, district.name_en, count, shading_step(count, steps),
+                                    "".join(parts), round((min(xs) + max(xs)) / 2, 1),
+                                    round((min(ys) + max(ys)) / 2, 1)))
+    return DistrictPicture(shapes, width, height, steps, top)

@@ -193,6 +193,15 @@ SCHEMAS |= {
         **_obj({"count": ID, "id": ID, "title": STRING, "url": URL}), "required": ["count"]}},
         "Entries of one cell of the viewport, at their mean position; id, title and url when there is one."),
     "ClusterCollection": _obj({"type": _enum("FeatureCollection"), "features": _array(_ref("ClusterFeature"))}),
+    "BuiltFeature": _obj({"type": _enum("Feature"), "geometry": POINT, "properties": {
+        **_obj({"follow_up_id": ID, "entry_id": ID, "title": STRING, "stage": _enum(*STAGES), "address": STRING,
+                "url": URL, "distance_m": {**COUNT, "description": "Metres from the point asked (with near= only)."}}),
+        "required": ["follow_up_id", "entry_id", "title", "stage", "address", "url"]}},
+        "Where a follow-up's built object stands: the adopted entry's title and the follow-up's stage."),
+    "BuiltCollection": {**_obj({
+        "type": _enum("FeatureCollection"), "features": _array(_ref("BuiltFeature")),
+        "near": {**_array(NUMBER), "description": "The walk's centre, longitude first (with near= only)."},
+        "minutes": ID, "radius_m": COUNT}), "required": ["type", "features"]},
 }
 CLOSED_SCHEMAS = [name for name, schema in SCHEMAS.items() if schema.get("additionalProperties") is False]
 
@@ -325,6 +334,13 @@ def document(server: str) -> dict:
                 _param("minutes", "query", {**ID, "maximum": 60}, "Minutes of walking (with near; 15 by default)."),
                 _param("page", "query", ID, "Without near: the page (500 features a page)."),
                 _param("per_page", "query", {**ID, "maximum": 1000}, "Without near: features a page."),
+            ], not_found="No published call."),
+            "/calls/{call_id}/built.geojson": _read("List the built objects of a call's follow-ups as GeoJSON",
+                                                    "BuiltCollection", [
+                CALL_ID,
+                _param("near", "query", STRING, "latitude,longitude of a point in the city: only the built objects "
+                                                "within the walk, nearest first, each with its distance."),
+                _param("minutes", "query", {**ID, "maximum": 60}, "Minutes of walking (with near; 15 by default)."),
             ], not_found="No published call."),
             "/calls/{call_id}/clusters.geojson": _read("Get a viewport of a call's map", "ClusterCollection", [
                 CALL_ID, _param("bbox", "query", STRING, "south,west,north,east of the view.", required=True),

@@ -120,8 +120,9 @@ def call_entries_geojson(call_id: int):
         if point is None:
             raise ApiError(400, "invalid_parameter", _l("Give near as latitude,longitude of a point in the city."))
         walk = map_service.near(call, *point, int_arg("minutes", current_app.config["WALK_MINUTES"], minimum=1))
+        link = map_service.entry_links()
         return _read({"type": "FeatureCollection",
-                      "features": [map_service.feature(n.entry, n.distance_m) for n in walk.entries],
+                      "features": [map_service.feature(n.entry, n.distance_m, link) for n in walk.entries],
                       "near": [walk.lng, walk.lat], "minutes": walk.minutes, "radius_m": round(walk.radius_m),
                       "truncated": walk.more})
     page = int_arg("page", 1)
@@ -130,8 +131,28 @@ def call_entries_geojson(call_id: int):
                              max_per_page=GEOJSON_MAX_PER_PAGE)
     following = url_for("api.call_entries_geojson", call_id=call.id, page=page + 1, per_page=per_page,
                         _external=True) if page * per_page < pagination.total else None
-    return _read({"type": "FeatureCollection", "features": [map_service.feature(e) for e in pagination.items],
+    link = map_service.entry_links()
+    return _read({"type": "FeatureCollection",
+                  "features": [map_service.feature(e, link=link) for e in pagination.items],
                   "total": pagination.total, "next": following})
+
+
+@bp.route("/calls/<int:call_id>/built.geojson")
+@api_view
+def call_built_geojson(call_id: int):
+    """The built objects of the call's follow-ups that have a point, as GeoJSON; with `near=lat,lng` (and
+    `minutes`), those within the walk, nearest first, each with its distance."""
+    call = _published_call(call_id)
+    if "near" in request.args:
+        point = parse_point(request.args["near"])
+        if point is None:
+            raise ApiError(400, "invalid_parameter", _l("Give near as latitude,longitude of a point in the city."))
+        walk = map_service.near(call, *point, int_arg("minutes", current_app.config["WALK_MINUTES"], minimum=1))
+        return _read({"type": "FeatureCollection",
+                      "features": [map_service.built_feature(b.follow_up, b.distance_m) for b in walk.built],
+                      "near": [walk.lng, walk.lat], "minutes": walk.minutes, "radius_m": round(walk.radius_m)})
+    return _read({"type": "FeatureCollection",
+                  "features": [map_service.built_feature(f) for f in map_service.placed_built(call)]})
 
 
 @bp.route("/calls/<int:call_id>/clusters.geojson")
@@ -142,8 +163,9 @@ def call_clusters(call_id: int):
     box = parse_box(request.args.get("bbox", ""))
     if box is None:
         raise ApiError(400, "invalid_parameter", _l("Give bbox as south,west,north,east."))
+    link = map_service.entry_links()
     return _read({"type": "FeatureCollection",
-                  "features": [map_service.cluster_feature(c) for c in map_service.clusters(call, *box)]})
+                  "features": [map_service.cluster_feature(c, link) for c in map_service.clusters(call, *box)]})
 
 
 @bp.route("/entries/<int:entry_id>")

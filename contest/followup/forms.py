@@ -6,7 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from contest.forms import DescribesFile, Form
+from contest.forms import DescribesFile, Form, LocationForm
 from contest.models import STAGE_LABELS, FollowUpStage
 from contest.text import PICTURE_DESCRIPTION
 
@@ -43,3 +43,9 @@ class UpdateForm(Form):
     @property
     def stage_value(self) -> FollowUpStage:
         return FollowUpStage(self.stage.data)
+
+
+class PlaceForm(LocationForm):
+    """Where the built object stands: tap the map or type the address (the entry form's widget)."""
+
+    submit = SubmitField(_l("Save the place"))

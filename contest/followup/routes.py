@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from contest.extensions import db
 from contest.followup import bp
-from contest.followup.forms import AdoptForm, UpdateForm
+from contest.followup.forms import AdoptForm, PlaceForm, UpdateForm
 from contest.localtime import site_zone as _zone
 from contest.lookups import public_call
 from contest.models import Call, Entry, FollowUp, FollowUpStage
@@ -60,6 +60,19 @@ def _update_form(follow_up: FollowUp) -> UpdateForm:
                       happened_on=_today())
 
 
+def _place_form(follow_up: FollowUp) -> PlaceForm:
+    form = PlaceForm(prefix=f"place-{follow_up.id}")
+    if not form.submit.data:  # as it is, unless this very form was sent
+        form.fill_location(follow_up)
+    return form
+
+
+def _place(follow_up: FollowUp, form: PlaceForm) -> str:
+    if not followup_service.place_built(current_user, follow_up, **form.location()):
+        return _("Nothing was changed.")
+    return _("The place of “%(title)s” is saved.", title=follow_up.entry.title)
+
+
 def _photo(form: UpdateForm) -> bytes | None:
     upload = form.photo.data
     if upload is None or not getattr(upload, "filename", ""):
@@ -74,22 +87,28 @@ def manage(call: Call):
     follow_ups, next_after = followup_service.page_of_follow_ups(call, request.args.get("after", type=int))
     adopt_form = AdoptForm(prefix="adopt")
     update_forms = {f.id: _update_form(f) for f in follow_ups}
+    place_forms = {f.id: _place_form(f) for f in follow_ups}
     posted = None
     if request.method == "POST":
         posted = adopt_form if adopt_form.submit.data else next(
-            (form for form in update_forms.values() if form.submit.data), None)
+            (form for form in [*update_forms.values(), *place_forms.values()] if form.submit.data), None)
         if posted is None:
             abort(400)
         if posted.validate_on_submit():
             with saving(posted.form_errors) as saved:
-                message = _adopt(call, adopt_form) if posted is adopt_form else _add_update(
-                    next(f for f in follow_ups if update_forms[f.id] is posted), posted)
+                if posted is adopt_form:
+                    message = _adopt(call, adopt_form)
+                elif isinstance(posted, PlaceForm):
+                    message = _place(next(f for f in follow_ups if place_forms[f.id] is posted), posted)
+                else:
+                    message = _add_update(next(f for f in follow_ups if update_forms[f.id] is posted), posted)
             if saved:
                 flash(message, "success")
                 return redirect(url_for("followup.manage", call_id=call.id))
     return render_template("followup/manage.html", call=call, follow_ups=follow_ups, adopt_form=adopt_form,
                            awarded=followup_service.awarded_not_adopted(call), next_after=next_after,
-                           after=request.args.get("after", type=int), update_forms=update_forms, posted=posted), \
+                           after=request.args.get("after", type=int), update_forms=update_forms,
+                           place_forms=place_forms, posted=posted), \
         (400 if posted is not None else 200)
 
 

@@ -12,12 +12,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from contest.forms import DisplayName, Form, MinuteField
+from contest.forms import DisplayName, Form, LocationForm, MinuteField
 from contest.models import MEETING_KIND_LABELS, MeetingKind
 from contest.text import DESCRIPTION, PERSON_NAME, TITLE
 
 
-class MeetingForm(Form):
+class MeetingForm(LocationForm):
+    """A meeting; its venue is the address the place picker fills beside the point."""
+
     title = StringField(_l("Title in Chinese"), description=_l("E.g. Long-table talk on the renovation of Tianlin "
                                                                "estate."),
                         validators=[DataRequired(message=_l("Give the meeting a title.")), Length(max=200)])
@@ -29,6 +31,7 @@ class MeetingForm(Form):
     place_id = SelectField(_l("Place"), coerce=int, validate_choice=False,
                            description=_l("The district, street or community where it was held (optional)."))
     venue = StringField(_l("Venue"), description=_l("The room or address (optional)."), validators=[Length(max=200)])
+    address = None  # the venue says it
     attendees = IntegerField(_l("Number of attendees"), default=0, validators=[
         InputRequired(message=_l("Give the number of attendees as a whole number, 0 or more.")),
         NumberRange(min=0, max=1_000_000, message=_l("Give the number of attendees as a whole number, 0 or more."))])

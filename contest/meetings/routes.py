@@ -43,8 +43,8 @@ def _meeting_form(meeting: Meeting | None = None, posted: bool = True) -> Meetin
 def _meeting_data(form: MeetingForm) -> meeting_service.MeetingData:
     return meeting_service.MeetingData(
         title=form.title.data or "", kind=form.kind_value, held_at=_to_utc(form.held_at.data),
-        place_id=form.place_id.data or None, venue=form.venue.data or "", attendees=form.attendees.data,
-        organisations=form.organisations.data or "", minutes=form.minutes.data or "",
+        place_id=form.place_id.data or None, venue=form.venue.data or "", lat=form.lat.data, lng=form.lng.data,
+        attendees=form.attendees.data, organisations=form.organisations.data or "", minutes=form.minutes.data or "",
         title_en=form.title_en.data or "", minutes_en=form.minutes_en.data or "")
 
 

@@ -31,6 +31,7 @@ from contest.models.entries import (
     EntryImage,
     EntryStatus,
     EntryTag,
+    MapCell,
     PendingUpload,
     Tag,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "EntryStatus", "Image", "ImageFile", "ParticipantGroup", "PhoneCode", "Prize", "Topic", "User",
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection", "ResultRow",
     "EntryTag",
+    "MapCell",
     "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "CallFollower", "MailKind", "OutboxMail",
     "MEETING_KIND_LABELS", "Meeting", "MeetingKind", "Poster", "REPORT_LABELS", "Comment", "CommentEndorsement",
     "CommentReport", "CommentStatus", "ReportCategory",

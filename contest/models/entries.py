@@ -88,7 +88,8 @@ class Entry(db.Model):
     author_name: Mapped[str] = mapped_column(String(80), default="")  # for entries made on someone's behalf
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
-    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), default=EntryStatus.SUBMITTED, index=True)
+    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), default=EntryStatus.SUBMITTED, index=True,
+                                                active_history=True)  # as the cell's (below)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id", ondelete="SET NULL"))
@@ -98,7 +99,9 @@ class Entry(db.Model):
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    cell: Mapped[str | None] = mapped_column(String(9))  # the point's geohash, set with it
+    # The point's geohash, set with it; its old value is loaded when it changes, so that the cell the entry
+    # leaves is counted again on the map (contest.services.map), even when it is set on an expired entry.
+    cell: Mapped[str | None] = mapped_column(String(9), active_history=True)
     licence_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -110,7 +113,8 @@ class Entry(db.Model):
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"), index=True)
     poster_id: Mapped[int | None] = mapped_column(ForeignKey("poster.id", ondelete="SET NULL"), index=True)
     # A near-identical idea merged into another: it keeps its text, author and votes, and points to the one kept.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id", ondelete="SET NULL"), index=True,
+                                                       active_history=True)
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     merge_reason: Mapped[str] = mapped_column(String(500), default="", server_default="")
@@ -189,6 +193,23 @@ class EntryBand(db.Model):
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class MapCell(db.Model):
+    """A call's public placed entries counted per geohash cell of 4, 5 or 6 characters, with their mean point
+    and their lowest id (the entry itself when it is alone): a viewport of the city or a district is answered
+    from these few rows, never from its entries. Kept in step with the entries by contest.services.map."""
+
+    __tablename__ = "map_cell"
+    __table_args__ = (Index("ix_map_cell_call_id_precision_lat", "call_id", "precision", "lat", "lng"),)
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    cell: Mapped[str] = mapped_column(String(6), primary_key=True)
+    precision: Mapped[int] = mapped_column(SmallInteger)  # the cell's length
+    count: Mapped[int] = mapped_column(Integer)
+    lat: Mapped[float] = mapped_column(Float)
+    lng: Mapped[float] = mapped_column(Float)
+    entry_id: Mapped[int] = mapped_column(Integer)  # no key: a cell is rewritten whenever its entries change
 
 
 class Tag(db.Model):

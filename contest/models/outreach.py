@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -46,6 +46,8 @@ class Meeting(Bilingual, db.Model):
     held_at: Mapped[datetime] = mapped_column(UTCDateTime())
     place_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
     venue: Mapped[str] = mapped_column(String(200), default="")  # the room or address
+    lat: Mapped[float | None] = mapped_column(Float)  # where it was held (WGS-84, contest.geo)
+    lng: Mapped[float | None] = mapped_column(Float)
     kind: Mapped[MeetingKind] = mapped_column(enum_column(MeetingKind))
     title: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str | None] = mapped_column(String(300))

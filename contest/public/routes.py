@@ -228,9 +228,18 @@ def call_map(call_id: int):
             abort(400, _("Give the point as latitude,longitude of a place in the city."))
         walk = map_service.near(call, *point, request.args.get("minutes", type=int))
     pagination = db.paginate(map_service.placed_entries(call), per_page=50, error_out=False) if walk is None else None
-    return render_template("calls/map.html", call=call, walk=walk, pagination=pagination,
+    built_points = [{"lat": b.follow_up.lat, "lng": b.follow_up.lng, "title": b.follow_up.entry.title}
+                    for b in walk.built] if walk is not None else []
+    return render_template("calls/map.html", call=call, walk=walk, pagination=pagination, built_points=built_points,
                            minutes=map_service.walk_minutes(request.args.get("minutes", type=int)),
-                           shading=map_service.district_counts(call))
+                           shading=_shading(map_service.district_counts(call)))
+
+
+def _shading(counts: dict[str, int]) -> dict:
+    """The districts' counts and the steps they are shaded by, the same as the statistics page's (contest.pictures)."""
+    from contest.pictures import shading_steps
+
+    return {"counts": counts, "steps": shading_steps(max(counts.values(), default=0))}
 
 
 @bp.route("/entries/<int:entry_id>")

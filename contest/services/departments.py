@@ -110,6 +110,19 @@ def is_place(department: Department) -> bool:
     return department.kind is not DepartmentKind.AGENCY
 
 
+def check_point(lat: float | None, lng: float | None) -> None:
+    """A point as a place may carry it (an entry, a meeting, a built object): both numbers or neither, finite,
+    within the city; else a ServiceError saying what to do."""
+    import math
+
+    from contest.geo import in_city_bounds
+
+    if (lat is None) != (lng is None):
+        raise ServiceError(_("Give both the latitude and the longitude of the place, or neither."))
+    if lat is not None and (not (math.isfinite(lat) and math.isfinite(lng)) or not in_city_bounds(lat, lng)):
+        raise ServiceError(_("This point is outside the city: choose a place in Shanghai."))
+
+
 def place_at(lat: float, lng: float, chosen: Department | None = None) -> Department | None:
     """The place of a point: the district whose vendored outline holds it (contest.geo), or the street or
     community chosen under that district; None where no outline holds it or the tree has no such district."""

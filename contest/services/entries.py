@@ -1,7 +1,6 @@
 """Entries: submitting, editing and withdrawing them, entering them on someone's behalf, moderating them."""
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from contest import database
 from contest.extensions import db
-from contest.geo import geohash, in_city_bounds
+from contest.geo import geohash
 from contest.images import NEAR_DUPLICATE_DISTANCE, dhash_distance
 from contest.links import external_url
 from contest.mail import send_mail, send_once_each
@@ -38,7 +37,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError, following, pending_uploads
 from contest.services.audit import record
-from contest.services.departments import is_place, place_at
+from contest.services.departments import check_point, is_place, place_at
 from contest.services.media import delete_images, process_uploads, store_image
 from contest.services.visibility import is_public
 from contest.text import ADDRESS, DESCRIPTION, PICTURE_DESCRIPTION, TITLE, display_name
@@ -117,11 +116,8 @@ def _check_data(call: Call, data: EntryData) -> EntryData:
     if data.place_id is not None and (place is None or not is_place(place)):
         raise ServiceError(_("Unknown place."))
     data = replace(data, address=ADDRESS.check(data.address))
-    if (data.lat is None) != (data.lng is None):
-        raise ServiceError(_("Give both the latitude and the longitude of the place, or neither."))
+    check_point(data.lat, data.lng)
     if data.lat is not None:
-        if not (math.isfinite(data.lat) and math.isfinite(data.lng)) or not in_city_bounds(data.lat, data.lng):
-            raise ServiceError(_("This point is outside the city: choose a place in Shanghai."))
         derived = place_at(data.lat, data.lng, place)
         if derived is not None:  # the outlines know the point: its district wins over a choice elsewhere
             data = replace(data, place_id=derived.id)

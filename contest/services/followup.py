@@ -35,9 +35,10 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError, following
 from contest.services.audit import record
+from contest.services.departments import check_point
 from contest.services.media import process_uploads, store_image
 from contest.services.visibility import public_entries
-from contest.text import PICTURE_DESCRIPTION
+from contest.text import ADDRESS, PICTURE_DESCRIPTION
 
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 PHOTO_MAX_MB = 20  # photos of a building site come straight from a phone
@@ -59,8 +60,9 @@ def adopt(actor: User, entry: Entry) -> FollowUp:
     if db.session.scalar(select(FollowUp.id).where(FollowUp.entry_id == entry.id)) is not None:
         raise ServiceError(_("“%(title)s” is already adopted.", title=entry.title))
     now = utcnow()
+    # The built object stands where the idea was placed until the organisers say otherwise.
     follow_up = FollowUp(call=call, entry=entry, stage=FollowUpStage.ADOPTED, progress=0, created_at=now,
-                         updated_at=now)
+                         updated_at=now, lat=entry.lat, lng=entry.lng, address=entry.address or "")
     follow_up.updates.append(FollowUpUpdate(happened_on=now, stage=FollowUpStage.ADOPTED, progress=0,
                                             text="", author_id=actor.id, created_at=now))
     db.session.add(follow_up)
@@ -122,6 +124,20 @@ def add_update(actor: User, follow_up: FollowUp, *, stage: FollowUpStage, progre
         _timeline_event(actor, follow_up, happened_on)
         notify_backers(follow_up)
     return update
+
+
+def place_built(actor: User, follow_up: FollowUp, *, lat: float | None, lng: float | None, address: str) -> bool:
+    """Say where the built object stands (a point, an address, or either); whether anything changed."""
+    _check_staff(actor, follow_up.call)
+    check_point(lat, lng)
+    address = ADDRESS.check(address or "")
+    before = {"lat": follow_up.lat, "lng": follow_up.lng, "address": follow_up.address}
+    if before == {"lat": lat, "lng": lng, "address": address}:
+        return False
+    follow_up.lat, follow_up.lng, follow_up.address = lat, lng, address
+    db.session.flush()
+    record(actor, "follow_up.place", "follow_up", follow_up.id, entry_id=follow_up.entry_id, before=before)
+    return True
 
 
 def _format_date(value: datetime) -> str:

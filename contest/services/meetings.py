@@ -16,6 +16,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.services.departments import check_point, place_at
 from contest.services.entries import EntryData, Upload, staff_entry
 from contest.services.visibility import public_entries
 
@@ -29,7 +30,9 @@ class MeetingData:
     kind: MeetingKind
     held_at: datetime | None  # aware, UTC
     place_id: int | None = None
-    venue: str = ""
+    venue: str = ""  # the room or address
+    lat: float | None = None  # where it was held, WGS-84
+    lng: float | None = None
     attendees: int | None = 0
     organisations: str = ""  # one a line
     minutes: str = ""  # Markdown
@@ -65,6 +68,11 @@ def _clean(data: MeetingData) -> dict:
     venue = (data.venue or "").strip()
     if len(venue) > VENUE_MAX:
         raise ServiceError(_("The venue has at most %(n)d characters.", n=VENUE_MAX))
+    check_point(data.lat, data.lng)
+    place_id = data.place_id
+    if data.lat is not None:  # the outlines know the point: its district wins over a choice elsewhere
+        derived = place_at(data.lat, data.lng, db.session.get(Department, place_id) if place_id else None)
+        place_id = derived.id if derived is not None else place_id
     organisations = "\n".join(organisation_lines(data.organisations))
     if len(organisations) > ORGANISATIONS_MAX:
         raise ServiceError(_("The list of organisations has at most %(n)d characters.", n=ORGANISATIONS_MAX))
@@ -77,9 +85,9 @@ def _clean(data: MeetingData) -> dict:
     minutes_en = english(data.minutes_en)
     if minutes_en and len(minutes_en) > MINUTES_MAX * 2:
         raise ServiceError(_("The English minutes have at most %(n)d characters.", n=MINUTES_MAX * 2))
-    return {"title": title, "kind": data.kind, "held_at": data.held_at, "place_id": data.place_id, "venue": venue,
-            "attendees": attendees, "organisations": organisations, "minutes": minutes, "title_en": title_en,
-            "minutes_en": minutes_en}
+    return {"title": title, "kind": data.kind, "held_at": data.held_at, "place_id": place_id, "venue": venue,
+            "lat": data.lat, "lng": data.lng, "attendees": attendees, "organisations": organisations,
+            "minutes": minutes, "title_en": title_en, "minutes_en": minutes_en}
 
 
 def create_meeting(actor: User, call: Call, data: MeetingData) -> Meeting:

@@ -36,6 +36,7 @@ from contest.models import (
 )
 from contest.models.types import utcnow
 from contest.permissions import calls_run_by
+from contest.services.map import counts_by_district
 from contest.services.visibility import public_entries
 
 MONTHS = 12
@@ -69,6 +70,7 @@ class Statistics:
     by_place: list[Row] = field(default_factory=list)
     by_organiser: list[Row] = field(default_factory=list)
     by_month: list[Row] = field(default_factory=list)
+    by_district: dict[str, int] = field(default_factory=dict)  # the outlines' district name -> count
 
     @property
     def answered_share(self) -> float | None:
@@ -115,6 +117,7 @@ def statistics(department: Department | None = None, *, now: datetime | None = N
         decided=decided, adopted=adopted, implemented=implemented,
         by_channel=_by_channel(approved), by_group=_by_group(approved), by_place=_by_place(approved),
         by_organiser=_by_organiser(approved), by_month=_by_month(approved, now or utcnow()),
+        by_district=counts_by_district(*approved),
     )
 
 

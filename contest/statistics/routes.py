@@ -3,10 +3,11 @@ static/js/charts.js draws (the CSP allows no inline script, and a JSON block is 
 from __future__ import annotations
 
 from flask import abort, render_template
-from flask_babel import format_percent
+from flask_babel import format_percent, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
+from contest import geo, pictures
 from contest.extensions import db
 from contest.models import Department
 from contest.services import statistics as statistics_service
@@ -33,9 +34,19 @@ def _charts(figures: Statistics) -> dict:
     }
 
 
+def _districts(figures: Statistics) -> tuple[pictures.DistrictPicture, list[Row]]:
+    """The districts' picture and its table: every district of the outlines, the most entries first."""
+    picture = pictures.districts(figures.by_district, geo.districts())
+    english = not str(get_locale()).startswith("zh")
+    rows = sorted((Row(d.name, d.name_en if english else d.name, d.count) for d in picture.shapes),
+                  key=lambda r: (-r.count, r.label))
+    return picture, rows
+
+
 def _render(figures: Statistics, department: Department | None):
+    picture, rows = _districts(figures)
     return render_template("statistics/index.html", figures=figures, department=department,
-                           charts=_charts(figures), percent=percent)
+                           charts=_charts(figures), percent=percent, district_picture=picture, district_rows=rows)
 
 
 @bp.route("")

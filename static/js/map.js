@@ -11,6 +11,7 @@
   var RED = '#9b1c1c';
   var BLUE = '#1d4ed8';
   var CITY = [[30.67, 120.85], [31.87, 122.0]];
+  var SHADES = ['#f3f2f1', '#f6d5d5', '#e8a0a0', '#c65353', '#8a1c1c'];
 
   function round6(x) { return Math.round(x * 1e6) / 1e6; }
 
@@ -25,14 +26,21 @@
         attribution: element.getAttribute('data-attribution') || '', maxZoom: 18
       }).addTo(map);
     }
-    var most = 0;
-    Object.keys(shading || {}).forEach(function (name) { most = Math.max(most, shading[name]); });
+    var counts = (shading && shading.counts) || {};
+    var steps = (shading && shading.steps) || [];
+    function step(n) {
+      for (var i = 0; i < steps.length; i += 1) {
+        if (n >= steps[i][0] && n <= steps[i][1]) { return i + 1; }
+      }
+      return 0;
+    }
     fetch(element.getAttribute('data-outlines')).then(function (r) { return r.json(); }).then(function (data) {
       L.geoJSON(data, {
         interactive: false,
         style: function (feature) {
-          var n = (shading || {})[feature.properties.name] || 0;
-          return { color: '#505a5f', weight: 1, fillColor: RED, fillOpacity: most ? 0.05 + 0.45 * n / most : 0.04 };
+          // The statistics page's steps and colours (site.css .shade-N), see through to the tiles beneath.
+          var s = step(counts[feature.properties.name] || 0);
+          return { color: '#505a5f', weight: 1, fillColor: SHADES[s], fillOpacity: s ? 0.55 : 0.04 };
         }
       }).addTo(map);
     });
@@ -59,6 +67,10 @@
     var help = fieldset.querySelector('[data-picker-help]');
     if (help) { help.hidden = false; }
     var map = baseMap(element, null);
+    var legend = fieldset.querySelector('legend');
+    if (legend && document.querySelectorAll('[data-picker]').length > 1) {
+      element.setAttribute('aria-label', legend.textContent.trim());  // one region a built object: each named apart
+    }
     var marker = null;
     function show(a, b, pan) {
       if (marker) { marker.setLatLng([a, b]); } else {
@@ -83,6 +95,15 @@
     });
   });
 
+  // A place shown (a meeting's): its point on the outlines, the page's text saying the same.
+  document.querySelectorAll('[data-point-map]').forEach(function (element) {
+    var point = element.getAttribute('data-point').split(',').map(parseFloat);
+    var map = baseMap(element, null);
+    L.circleMarker(point, { radius: 9, color: '#fff', weight: 2, fillColor: RED, fillOpacity: 1 })
+      .bindTooltip(element.getAttribute('data-point-title') || '').addTo(map);
+    map.setView(point, 14);
+  });
+
   // A call's map.
   var element = document.querySelector('[data-call-map]');
   if (!element) {
@@ -100,6 +121,14 @@
     walk.clearLayers();
     L.circle([a, b], { radius: radius, color: BLUE, weight: 2, fillOpacity: 0.08 }).addTo(walk);
     L.circleMarker([a, b], { radius: 6, color: '#fff', weight: 2, fillColor: BLUE, fillOpacity: 1 }).addTo(walk);
+  }
+  var builtSource = document.getElementById('map-built');
+  if (builtSource) {
+    JSON.parse(builtSource.textContent).forEach(function (b) {
+      L.marker([b.lat, b.lng], {
+        icon: L.divIcon({ className: 'map-built', html: '', iconSize: [18, 18] }), keyboard: false, title: b.title
+      }).addTo(map);
+    });
   }
   if (element.getAttribute('data-near')) {
     var point = element.getAttribute('data-near').split(',').map(parseFloat);

@@ -98,3 +98,66 @@ def test_a_citizen_places_an_idea_by_tapping_the_map_and_finds_it_within_a_walk(
     page.screenshot(path=str(ARTIFACTS / "walk-en.png"), full_page=True)
     assert [v for v in page.evaluate(RUN_AXE) if v["impact"] in ("serious", "critical")] == []
     assert problems == []
+
+
+def test_built_objects_meeting_places_and_the_districts_statistics_on_a_phone(app, live_server, browser, city,
+                                                                              idea_call, transport_organiser):
+    """The built object within a walk, a meeting's place and the statistics page's districts, in both languages
+    at phone width: shown, passing axe, and photographed."""
+    from datetime import timedelta
+
+    from contest.models import MeetingKind
+    from contest.models.types import utcnow
+    from contest.services.entries import EntryData, submit_entry
+    from contest.services.meetings import MeetingData, create_meeting
+    from tests.helpers import adopt
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name in ("徐汇区", "黄浦区", "静安区", "浦东新区", "杨浦区"):
+        make_department(name, DepartmentKind.DISTRICT, city)
+    author = make_user("author@example.org")
+    idea_call.entries_per_person = 20
+    points = [(31.1886, 121.4368), (31.1900, 121.4390), (31.1850, 121.4330), (31.2304, 121.4737),
+              (31.2397, 121.4998), (31.3000, 121.5000)]
+    with app.test_request_context():
+        entries = [submit_entry(author, idea_call, EntryData(title=f"长椅和树荫 {n}", description="多一些座椅。",
+                                                             topic_id=idea_call.topics[0].id, lat=lat, lng=lng),
+                                [], accepted_terms=True) for n, (lat, lng) in enumerate(points)]
+        moderate(make_user("mod@example.org", admin=True), entries, approve=True)
+        db.session.commit()
+    follow_up = adopt(entries[0], transport_organiser)
+    follow_up.lat, follow_up.lng, follow_up.address = 31.1920, 121.4400, "徐家汇公园东门"
+    with app.test_request_context():
+        meeting = create_meeting(transport_organiser, idea_call, MeetingData(
+            title="田林长桌会", kind=MeetingKind.LONG_TABLE, held_at=utcnow() - timedelta(days=2),
+            venue="田林街道社区文化活动中心", lat=31.1705, lng=121.4310, attendees=20))
+    db.session.commit()
+    call_id, meeting_id = idea_call.id, meeting.id
+
+    for locale, lang in (("zh-CN", "zh"), ("en-GB", "en")):
+        context = browser.new_context(viewport=PHONE, locale=locale)
+        context.add_init_script(path=str(AXE))
+        page = context.new_page()
+        problems = []
+        page.on("pageerror", lambda error, problems=problems: problems.append(str(error)))
+        page.goto(f"{live_server}/lang/{lang}")
+        page.goto(f"{live_server}/calls/{call_id}/map?near=31.1886,121.4368")
+        expect(page.locator(".built-list li").first).to_contain_text("长椅和树荫 0")
+        page.wait_for_selector(".map-built")
+        page.screenshot(path=str(ARTIFACTS / f"built-{lang}.png"), full_page=True)
+        assert [v for v in page.evaluate(RUN_AXE) if v["impact"] in ("serious", "critical")] == []
+        page.goto(f"{live_server}/meetings/{meeting_id}")
+        page.wait_for_selector("[data-point-map] path.leaflet-interactive")
+        expect(page.locator("[data-point-map]")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"meeting-{lang}.png"), full_page=True)
+        assert [v for v in page.evaluate(RUN_AXE) if v["impact"] in ("serious", "critical")] == []
+        page.goto(f"{live_server}/statistics")
+        districts = page.locator("svg.districts")
+        expect(districts).to_be_visible()
+        districts.scroll_into_view_if_needed()
+        assert page.locator('svg.districts [data-district="徐汇区"]').get_attribute("data-step") == "3"  # the most
+        page.locator("section[aria-labelledby=districts-heading]").screenshot(
+            path=str(ARTIFACTS / f"statistics-{lang}.png"))
+        assert [v for v in page.evaluate(RUN_AXE) if v["impact"] in ("serious", "critical")] == []
+        assert problems == []
+        context.close()

@@ -47,6 +47,7 @@ def open_data(app, story, city, transport_commission, transport_organiser):  # n
     with app.test_request_context():
         add_update(transport_organiser, follow_up, stage=FollowUpStage.REFINING, progress=30, text="专家深化设计",
                    happened_on=utcnow(), upload=picture_bytes(900), image_alt="深化后的栏杆效果图")
+    follow_up.lat, follow_up.lng, follow_up.address = 31.1900, 121.4380, "漕溪北路中央隔离带"  # where it is built
     db.session.commit()
 
     design = make_call(transport_commission, title="栏杆设计", themes=[], entries_per_person=5)
@@ -98,6 +99,10 @@ def _urls(data) -> list[tuple[str, int]]:
              (f"/api/v1/calls/{ideas}/clusters.geojson?bbox=30.6,120.8,31.9,122.2", 200),
              (f"/api/v1/calls/{ideas}/clusters.geojson?bbox=31.18,121.43,31.19,121.44", 200),
              (f"/api/v1/calls/{ideas}/clusters.geojson", 400)]
+    built = data["results_call"].id
+    urls += [(f"/api/v1/calls/{built}/built.geojson", 200),
+             (f"/api/v1/calls/{built}/built.geojson?near=31.19,121.437&minutes=10", 200),
+             (f"/api/v1/calls/{built}/built.geojson?near=1,2", 400)]
     urls += [(f"/api/v1/entries/{entry_id}", 404) for entry_id in data["unpublic"]]
     draft = data["draft"].id
     urls += [(f"/api/v1/calls/{draft}{tail}", 404) for tail in ("", "/entries", "/rounds", "/results", "/follow-ups")]

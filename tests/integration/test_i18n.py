@@ -297,6 +297,7 @@ PAGES = {
         ("call_entries_geojson", lambda c: url_for("api.call_entries_geojson", call_id=c["call"].id), 200),
         ("call_clusters", lambda c: url_for("api.call_clusters", call_id=c["call"].id,
                                             bbox="30.6,120.8,31.9,122.2"), 200),
+        ("call_built_geojson", lambda c: url_for("api.call_built_geojson", call_id=c["call"].id), 200),
         ("entry", lambda c: url_for("api.entry", entry_id=c["entry"].id), 200),
         ("call_rounds", lambda c: url_for("api.call_rounds", call_id=c["call"].id), 200),
         ("call_results", lambda c: url_for("api.call_results", call_id=c["results_call"].id), 200),

@@ -185,3 +185,126 @@ def test_the_demos_fifteen_minute_and_pocket_park_calls_have_ideas_across_distri
         assert all(e.place.name == geo.district_at(e.lat, e.lng).name for e in placed)
         features = client.get(f"/api/v1/calls/{call.id}/entries.geojson").get_json()["features"]
         assert features, title
+
+
+def _cells(call_id):
+    from contest.models import MapCell
+
+    return sorted((c.cell, c.precision, c.count, round(c.lat, 9), round(c.lng, 9), c.entry_id)
+                  for c in db.session.scalars(select(MapCell).where(MapCell.call_id == call_id)))
+
+
+def test_the_counted_cells_follow_the_entries_through_moderation_merges_and_moves(app, idea_call, districts):
+    """The wide views read map_cell; whatever happens to the entries, it says what counting them afresh says."""
+    from contest.services.issues import merge
+    from contest.services.map import rebuild_cells
+
+    author, staff = make_user("many@example.org"), make_user("staff@example.org", admin=True)
+    rng = random.Random(3)
+    points = [(31.19 + rng.uniform(-0.05, 0.05), 121.44 + rng.uniform(-0.05, 0.05)) for _ in range(40)]
+    entries = _placed_ideas(idea_call, author, points)
+    city_box = "30.6,120.8,31.9,122.2"
+
+    def city_total(client):
+        url = f"/api/v1/calls/{idea_call.id}/clusters.geojson?bbox={city_box}"
+        return sum(f["properties"]["count"] for f in client.get(url).get_json()["features"])
+
+    def as_if_counted_afresh():
+        kept = _cells(idea_call.id)
+        rebuild_cells(db.session.connection(), [idea_call.id])
+        assert kept == _cells(idea_call.id)
+
+    client = app.test_client()
+    as_if_counted_afresh()
+    assert city_total(client) == 40
+    moderate(staff, entries[:3], approve=False, reason="重复")  # rejected: off the map
+    with app.test_request_context():
+        merge(staff, entries[3], entries[4], reason="说的是同一件事")
+    entries[5].lat, entries[5].lng, entries[5].cell = 31.60, 121.80, geo.geohash(31.60, 121.80)  # moved to Chongming
+    db.session.delete(entries[6])
+    db.session.commit()
+    as_if_counted_afresh()
+    assert city_total(client) == 40 - 3 - 1 - 1
+    far = client.get(f"/api/v1/calls/{idea_call.id}/clusters.geojson?bbox=31.4,121.6,31.8,122.0").get_json()
+    assert [f["properties"]["id"] for f in far["features"]] == [entries[5].id]  # alone in its cell: it is named
+
+
+def test_a_built_object_placed_by_the_organiser_is_within_the_walk_with_its_distance(
+        app, client, transport_organiser, idea_call, districts):
+    from contest.models import FollowUp
+    from tests.helpers import adopt, csrf_token
+
+    [entry] = _placed_ideas(idea_call, make_user("author@example.org"), [(31.1886, 121.4368)])
+    follow_up = adopt(entry, transport_organiser)
+    assert (follow_up.lat, follow_up.lng) == (31.1886, 121.4368)  # where the idea was placed, to begin with
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{idea_call.id}/follow-up"
+    assert f'id="place-{follow_up.id}-lat"' in client.get(page).get_data(as_text=True)
+    prefix = f"place-{follow_up.id}"
+    sent = {f"{prefix}-csrf_token": csrf_token(client, page), f"{prefix}-submit": "y",
+            f"{prefix}-address": "徐家汇公园东门", f"{prefix}-lat": "31.1950", f"{prefix}-lng": "121.4400"}
+    assert client.post(page, data=sent).status_code == 302
+    db.session.expire_all()
+    built = db.session.get(FollowUp, follow_up.id)
+    assert (built.lat, built.lng, built.address) == (31.195, 121.44, "徐家汇公园东门")
+    # A point outside the city is refused with a clear message, and nothing changes.
+    refused = client.post(page, data={**sent, f"{prefix}-lat": "39.9042", f"{prefix}-lng": "116.4074"})
+    assert refused.status_code == 400
+    assert zh("This point is outside the city: choose a place in Shanghai.") in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(FollowUp, follow_up.id).lat == 31.195
+
+    centre = (31.1886, 121.4368)
+    expected = round(_haversine(*centre, 31.195, 121.44))
+    near = f"near={centre[0]},{centre[1]}&minutes=15"
+    html = client.get(f"/calls/{idea_call.id}/map?{near}").get_data(as_text=True)
+    built_list = re.search(r'<ol class="place-list built-list".*?</ol>', html, re.S).group(0)
+    assert entry.title in built_list and zh("%(metres)d m", metres=expected) in built_list
+    data = client.get(f"/api/v1/calls/{idea_call.id}/built.geojson?{near}").get_json()
+    [feature] = data["features"]
+    assert feature["geometry"]["coordinates"] == [121.44, 31.195]
+    assert abs(feature["properties"]["distance_m"] - expected) <= 1 and feature["properties"]["stage"] == "adopted"
+    assert client.get(f"/api/v1/calls/{idea_call.id}/built.geojson?near=39.9,116.4").status_code == 400
+    far = client.get(f"/api/v1/calls/{idea_call.id}/built.geojson?near=31.60,121.80").get_json()
+    assert far["features"] == []
+    assert len(client.get(f"/api/v1/calls/{idea_call.id}/built.geojson").get_json()["features"]) == 1
+    # Its public card says where it is built and leads to the walk around it.
+    card = client.get(f"/calls/{idea_call.id}/follow-up").get_data(as_text=True)
+    assert "徐家汇公园东门" in card and "near=31.195000,121.440000" in card
+
+
+def test_a_meeting_is_placed_by_a_point_and_its_page_shows_it(organiser_client, idea_call, districts):
+    from contest.models import Meeting
+    from tests.integration.test_meetings import meeting_form
+
+    url = f"/console/calls/{idea_call.id}/meetings"
+    form_page = organiser_client.get(url).get_data(as_text=True)
+    assert 'data-picker' in form_page and 'id="lat"' in form_page
+    refused = post_form(organiser_client, url, meeting_form(lat="39.9042", lng="116.4074"))
+    assert refused.status_code == 400 and db.session.scalar(select(Meeting)) is None
+    response = post_form(organiser_client, url, meeting_form(lat="31.1705", lng="121.4310",
+                                                             place_id=str(districts["杨浦区"].id)))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    meeting = db.session.scalar(select(Meeting))
+    assert (meeting.lat, meeting.lng, meeting.venue) == (31.1705, 121.431, "田林街道社区文化活动中心")
+    assert meeting.place.name == "徐汇区"  # read from the point, as for an idea
+    page = organiser_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert 'data-point-map data-point="31.1705,121.431"' in page
+    assert f"/calls/{idea_call.id}/map?near=31.170500,121.431000" in page.replace("&amp;", "&")
+
+
+def test_the_statistics_page_shades_each_district_by_its_ideas(client, idea_call, districts):
+    author = make_user("many@example.org")
+    _placed_ideas(idea_call, author, [(31.1886, 121.4368)] * 5 + [(31.2304, 121.4737)] * 2 + [(31.3, 121.5)])
+    html = client.get("/statistics").get_data(as_text=True)
+    svg = re.search(r'<svg class="picture-svg districts".*?</svg>', html, re.S).group(0)
+    shades = {m[0]: (int(m[1]), int(m[2])) for m in re.findall(
+        r'data-district="([^"]+)" data-count="(\d+)" data-step="(\d)"', svg)}
+    assert len(shades) == 16
+    assert shades["徐汇区"] == (5, 4) and shades["黄浦区"] == (2, 2) and shades["杨浦区"] == (1, 1)
+    assert shades["崇明区"] == (0, 0)
+    assert 'fill="url(#hatch)"' in svg  # the darkest steps differ by hatching too, not by colour alone
+    table = re.search(r'<table class="stat-table" id="table-districts">.*?</table>', html, re.S).group(0)
+    assert re.search(r"徐汇区</th><td class=\"num\">5<", table)
+    summary = re.search(r'<p id="districts-summary">(.*?)</p>', html, re.S).group(1)
+    assert "徐汇区" in summary and "5" in summary

@@ -341,6 +341,7 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "api.entry": [("GET", "/api/v1/entries/{entry}", None)],
     "api.call_entries_geojson": [("GET", "/api/v1/calls/{draft_call}/entries.geojson", None)],
     "api.call_clusters": [("GET", "/api/v1/calls/{draft_call}/clusters.geojson?bbox=30.6,120.8,31.9,122.2", None)],
+    "api.call_built_geojson": [("GET", "/api/v1/calls/{draft_call}/built.geojson", None)],
     "api.call_rounds": [("GET", "/api/v1/calls/{draft_call}/rounds", None)],
     "api.call_results": [("GET", "/api/v1/calls/{draft_call}/results", None)],
     "api.call_follow_ups": [("GET", "/api/v1/calls/{draft_call}/follow-ups", None)],
