@@ -74,13 +74,17 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         organiser.get_by_role("link", name="New call").click()
         expect(organiser.get_by_role("heading", level=1)).to_have_text("New call")
         organiser.get_by_label("Kind of call").select_option(label="Design call")
-        organiser.get_by_label("Title", exact=True).fill("Draw the city's road railings")
-        organiser.get_by_label("Summary", exact=True).fill("New patterns for the railings down the middle of roads.")
-        organiser.get_by_label("Brief", exact=True).fill("## What we ask\n\nA railing pattern that says Shanghai.")
-        organiser.get_by_label("Themes").fill("Haipai culture, road safety")
-        organiser.get_by_label("Licence terms the entrant accepts").fill("Entries are published under CC BY 4.0.")
-        organiser.get_by_label("Originality declaration").fill("The design is my own work.")
-        organiser.get_by_label("Prizes").fill("First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan")
+        organiser.get_by_label("Title in Chinese", exact=True).fill("Draw the city's road railings")
+        organiser.get_by_label("Summary in Chinese", exact=True).fill(
+            "New patterns for the railings down the middle of roads.")
+        organiser.get_by_label("Brief in Chinese", exact=True).fill(
+            "## What we ask\n\nA railing pattern that says Shanghai.")
+        organiser.get_by_label("Themes in Chinese").fill("Haipai culture, road safety")
+        organiser.get_by_label("Licence terms the entrant accepts, in Chinese").fill(
+            "Entries are published under CC BY 4.0.")
+        organiser.get_by_label("Originality declaration in Chinese").fill("The design is my own work.")
+        organiser.get_by_label("Prizes in Chinese").fill(
+            "First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan")
         now = utcnow()
         organiser.get_by_label("Opens (Shanghai time)").fill(local(now + timedelta(days=1)))
         organiser.get_by_label("Closes (Shanghai time)").fill(local(now + timedelta(days=30)))
@@ -94,8 +98,8 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         status_says(organiser, "The call is published.")
 
         organiser.get_by_role("link", name="Add an expert round").click()
-        expect(organiser.get_by_label("Title", exact=True)).to_have_value("Expert round")
-        organiser.get_by_label("Criteria").fill("Cultural expression | 30\nFeasibility and safety | 30\n"
+        expect(organiser.get_by_label("Title in Chinese", exact=True)).to_have_value("Expert round")
+        organiser.get_by_label("Criteria in Chinese").fill("Cultural expression | 30\nFeasibility and safety | 30\n"
                                                 "Aesthetics | 40 | Beauty seen from the pavement")
         organiser.get_by_label("Jurors per entry").fill("3")
         organiser.get_by_label("Normalise each juror's marks, so harsh and lenient jurors count alike").uncheck()
@@ -110,7 +114,7 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
 
         organiser.goto(f"{base}/console/calls/{call_id}/")
         organiser.get_by_role("link", name="Add a public round").click()
-        expect(organiser.get_by_label("Title", exact=True)).to_have_value("Public round")
+        expect(organiser.get_by_label("Title in Chinese", exact=True)).to_have_value("Public round")
         organiser.get_by_label("How citizens take part").select_option("votes")
         organiser.get_by_label("Votes per citizen").fill("1")
         organiser.get_by_role("button", name="Save round").click()  # opening when the expert round closes
@@ -268,9 +272,9 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         # 9. The organiser adopts the winner and follows it until it is built.
         organiser.goto(f"{base}/console/calls/{call_id}/")
         organiser.get_by_role("link", name="Follow-up of adopted entries").click()
-        adopt = organiser.get_by_label("Entry to adopt")
-        expect(adopt.locator("option:checked")).to_have_text(MAGNOLIA)  # the winner comes first
-        organiser.get_by_role("button", name="Adopt entry").click()
+        adopt_buttons = organiser.get_by_role("region", name="Adopt an entry").get_by_role("button", name="Adopt “")
+        expect(adopt_buttons.first).to_have_text(f"Adopt “{MAGNOLIA}”")  # the winner is proposed first
+        adopt_buttons.first.click()
         status_says(organiser, f"“{MAGNOLIA}” is adopted")
         photo = tmp_path / "installed.jpg"
         photo.write_bytes(picture_bytes(99, size=(1200, 800)))
@@ -280,7 +284,7 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
                 ("Implemented", "100", "The railing is up along Yan'an Road.", True)]:
             organiser.get_by_label("Stage").select_option(label=stage)
             organiser.get_by_label("Progress (per cent)").fill(progress)
-            organiser.get_by_label("What happened").fill(text)
+            organiser.get_by_label("What happened, in Chinese").fill(text)
             if with_photo:
                 organiser.get_by_label("Photo (optional)").set_input_files(str(photo))
                 organiser.get_by_label("Describe the photo in a sentence").fill(PHOTO_ALT)

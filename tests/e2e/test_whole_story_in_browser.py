@@ -120,7 +120,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         proposes, and the clock moves on to its opening: its id."""
         organiser.goto(f"{base}/console/calls/{call_id}/")
         organiser.get_by_role("link", name="Add a public round").click()
-        organiser.get_by_label("Title", exact=True).fill(title)
+        organiser.get_by_label("Title in Chinese", exact=True).fill(title)
         organiser.get_by_label("How citizens take part").select_option(mode)
         if votes_per_citizen is not None:
             organiser.get_by_label("Votes per citizen").fill(votes_per_citizen)
@@ -175,13 +175,17 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         organiser.get_by_role("link", name="Shanghai Municipal Transport Commission").click()
         organiser.get_by_role("link", name="New call").click()
         organiser.get_by_label("Kind of call").select_option(label="Design call")
-        organiser.get_by_label("Title", exact=True).fill("Draw the city's road railings")
-        organiser.get_by_label("Summary", exact=True).fill("New patterns for the railings down the middle of roads.")
-        organiser.get_by_label("Brief", exact=True).fill("## What we ask\n\nA railing pattern that says Shanghai.")
-        organiser.get_by_label("Themes").fill("Haipai culture, road safety")
-        organiser.get_by_label("Licence terms the entrant accepts").fill("Entries are published under CC BY 4.0.")
-        organiser.get_by_label("Originality declaration").fill("The design is my own work.")
-        organiser.get_by_label("Prizes").fill("First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan")
+        organiser.get_by_label("Title in Chinese", exact=True).fill("Draw the city's road railings")
+        organiser.get_by_label("Summary in Chinese", exact=True).fill(
+            "New patterns for the railings down the middle of roads.")
+        organiser.get_by_label("Brief in Chinese", exact=True).fill(
+            "## What we ask\n\nA railing pattern that says Shanghai.")
+        organiser.get_by_label("Themes in Chinese").fill("Haipai culture, road safety")
+        organiser.get_by_label("Licence terms the entrant accepts, in Chinese").fill(
+            "Entries are published under CC BY 4.0.")
+        organiser.get_by_label("Originality declaration in Chinese").fill("The design is my own work.")
+        organiser.get_by_label("Prizes in Chinese").fill(
+            "First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan")
         now = app_clock.now()
         organiser.get_by_label("Opens (Shanghai time)").fill(local(now + timedelta(minutes=10)))
         organiser.get_by_label("Closes (Shanghai time)").fill(local(now + timedelta(days=14)))
@@ -232,7 +236,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         # 5. An expert round, with the dates it proposes; a juror is invited by mail.
         organiser.goto(f"{base}/console/calls/{call_id}/")
         organiser.get_by_role("link", name="Add an expert round").click()
-        organiser.get_by_label("Criteria").fill("Cultural expression | 30\nFeasibility and safety | 30\n"
+        organiser.get_by_label("Criteria in Chinese").fill("Cultural expression | 30\nFeasibility and safety | 30\n"
                                                 "Aesthetics | 40 | Beauty seen from the pavement")
         organiser.get_by_label("Jurors per entry").fill("1")
         organiser.get_by_label("Normalise each juror's marks, so harsh and lenient jurors count alike").uncheck()
@@ -389,14 +393,15 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         # 15. The organiser adopts the winner and records it built, with a photo.
         organiser.goto(f"{base}/console/calls/{call_id}/")
         organiser.get_by_role("link", name="Follow-up of adopted entries").click()
-        expect(organiser.get_by_label("Entry to adopt").locator("option:checked")).to_have_text(MAGNOLIA)
-        organiser.get_by_role("button", name="Adopt entry").click()
+        adopt_buttons = organiser.get_by_role("region", name="Adopt an entry").get_by_role("button", name="Adopt “")
+        expect(adopt_buttons.first).to_have_text(f"Adopt “{MAGNOLIA}”")  # the winner is proposed first
+        adopt_buttons.first.click()
         status_says(organiser, f"“{MAGNOLIA}” is adopted")
         photo = tmp_path / "installed.jpg"
         photo.write_bytes(picture_bytes(99, size=(1200, 800)))
         organiser.get_by_label("Stage").select_option(label="Implemented")
         organiser.get_by_label("Progress (per cent)").fill("100")
-        organiser.get_by_label("What happened").fill("The railing is up along Yan'an Road.")
+        organiser.get_by_label("What happened, in Chinese").fill("The railing is up along Yan'an Road.")
         organiser.get_by_label("Photo (optional)").set_input_files(str(photo))
         organiser.get_by_label("Describe the photo in a sentence").fill(PHOTO_ALT)
         organiser.get_by_role("button", name="Add update").click()

@@ -61,7 +61,7 @@ def test_an_entrant_picks_the_theme_the_design_answers(client, entrant, themed_c
     entry.status = EntryStatus.APPROVED
     db.session.commit()
     api = client.get(f"/api/v1/entries/{entry.id}").get_json()
-    assert api["theme"] == {"id": haipai.id, "name": "海派文化"}
+    assert api["theme"] == {"id": haipai.id, "name": {"zh": "海派文化", "en": None}}
     organiser = client.application.test_client()
     log_in(organiser, transport_organiser.email)
     text = organiser.get(f"/console/calls/{themed_call.id}/entries.csv").get_data(as_text=True)
