@@ -14,7 +14,8 @@ words, a word in no entry), the peak memory of the entries CSV export and of the
 stored against the same votes after the vote table is emptied (TRUNCATE). The snapshot's time is its
 computing and storing, as when the organisers first open the results. Prints the table and one line of JSON:
 {"bench": "city", "worst_ratio": ..., "worst_page": ..., "largest_html_kb": ..., "search_ms": ...,
-"vote_ratio": ..., "snapshot_s": ..., "csv_peak_mb": ..., ...}.
+"vote_ratio": ..., "snapshot_s": ..., "csv_peak_mb": ..., ...}. The downloads of a call's whole data (the CSV
+exports) count in worst_ratio by their time per row, and not in largest_html_kb (they are not pages).
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ SEARCH_TARGET_MS = 100
 VOTE_ENTRIES = 200
 VOTE_CLIENTS, VOTERS_EACH, VOTES_EACH = 8, 3, 40  # 960 votes a phase
 VOTE_TARGET = 0.9
+# Downloads of a call's whole data grow with it by nature: they are held to constant memory (the peak RSS figures)
+# and to a time per row within TARGET_RATIO of the small call's, not to the pages' 3x and 500 KB.
+DOWNLOADS = {"entries CSV export": "ideas", "results CSV export": "ideas"}
 
 DISTRICTS = ["黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区", "闵行区", "宝山区", "嘉定区",
              "浦东新区", "金山区", "松江区", "青浦区", "奉贤区", "崇明区"]
@@ -433,14 +437,21 @@ def report(figures: dict, scale: float) -> None:
           f"publishing {figures['publish_city_s']:.1f} s")
     print(f"{'page':34}{'100 entries':>14}{'city size':>14}{'city KB':>10}{'ratio':>9}")
     worst, worst_page, largest = 0.0, "", 0.0
+    per_row = {}
     for page, small, big in figures["rows"]:
         ratio = big["ms"] / small["ms"] if big["ms"] and small["ms"] else float("inf")
         shown = f"{big['ms']:.0f} ms" if big["ms"] else big["status"]
         print(f"{page:34}{small['ms']:>11.0f} ms{shown:>14}{(big['kb'] or 0):>10.0f}{ratio:>8.1f}x"
               + ("" if big["status"] == 200 else f"  (status {big['status']})"))
+        if page in DOWNLOADS:  # judged by its time per row (and its memory, below)
+            per_row[page] = ratio * SMALL / city[DOWNLOADS[page]]
+            print(f"{'':34}  a download of {city[DOWNLOADS[page]]:,} rows against {SMALL}: "
+                  f"{per_row[page]:.2f}x the time per row")
+            ratio = per_row[page]
+        else:
+            largest = max(largest, big["kb"] or 0)
         if ratio > worst:
             worst, worst_page = ratio, page
-        largest = max(largest, big["kb"] or 0)
     search_ms = 0.0
     for label, small, big in figures["search"]:
         print(f"{label:34}{small['ms']:>11.0f} ms{big['ms']:>11.0f} ms{(big['kb'] or 0):>10.0f}"
@@ -455,6 +466,7 @@ def report(figures: dict, scale: float) -> None:
     exports = describe(figures["exports"], (SMALL, city["ideas"]))
     print(json.dumps({"bench": "city", "scale": scale, "worst_ratio": round(worst, 1), "worst_page": worst_page,
                       "largest_html_kb": round(largest), "search_ms": round(search_ms, 1),
+                      "download_per_row_ratio": {page: round(r, 2) for page, r in per_row.items()},
                       "vote_ratio": round(votes["ratio"], 3), "snapshot_s": round(figures["snapshot_city_s"], 2),
                       "publish_s": round(figures["publish_city_s"], 2), "fill_s": round(figures["fill_s"], 1),
                       "csv_peak_mb": [exports["csv_peak_mb_small"], exports["csv_peak_mb_large"]],

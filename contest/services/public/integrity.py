@@ -41,6 +41,7 @@ def _ballots(round_: Round):
 
 
 BURSTS_SHOWN = 20  # bursts the integrity view lists, the largest first
+NEW_ACCOUNT_DAYS = 7  # a ballot cast this soon after its account was made is a new account's
 
 
 def _epoch(column):
@@ -50,7 +51,13 @@ def _epoch(column):
     return func.cast(func.strftime("%s", column), Integer)
 
 
-def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: int = 7,
+def is_new_account(ballot_at, account_at, new_days: int = NEW_ACCOUNT_DAYS):
+    """In SQL: the ballot was cast less than `new_days` after its account was made. The one rule of a "new
+    account" for the bursts and the picture of ballots per hour."""
+    return _epoch(ballot_at) - _epoch(account_at) < new_days * 86400
+
+
+def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: int = NEW_ACCOUNT_DAYS,
            threshold: int = 5, limit: int = BURSTS_SHOWN) -> list[Burst]:
     """Many new accounts backing the same entry within a short time: ballots of accounts younger than `new_days`
     counted per entry and time bucket of `window`, in SQL (a round of 500,000 votes is never read into Python),
@@ -59,7 +66,7 @@ def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: i
     model, target = _ballots(round_)
     step = int(window.total_seconds())
     bucket = (_epoch(model.created_at) // step).label("bucket")
-    new_account = _epoch(model.created_at) - _epoch(User.created_at) < new_days * 86400
+    new_account = is_new_account(model.created_at, User.created_at, new_days)
     counted = (model.round_id == round_.id, model.voided_at.is_(None), target.is_not(None),
                User.created_at >= round_.opens_at - timedelta(days=new_days), new_account)
     size = func.count()

@@ -2,25 +2,22 @@
 accounts apart) and, in a pairwise round, how often each entry was preferred to each other."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import case, func, select
 
 from contest.extensions import db
 from contest.models import Comparison, Entry, PublicMode, Round, RoundKind, RoundState, User
-from contest.services.public.integrity import _ballots
+from contest.services.public.integrity import _ballots, is_new_account
 from contest.services.rounds import takes_part
 from contest.services.visibility import public_entries
-
-# A ballot cast this soon after its account was made is a new account's: as bursts() counts them (its new_days).
-NEW_ACCOUNT = timedelta(days=7)
 
 
 class HourCount(NamedTuple):
     hour: datetime  # the hour's start, UTC
     ballots: int
-    new: int  # of them, cast by accounts younger than NEW_ACCOUNT
+    new: int  # of them, cast by new accounts (integrity.is_new_account)
 
 
 def _hour(column, dialect: str):
@@ -30,18 +27,12 @@ def _hour(column, dialect: str):
     return func.strftime("%Y-%m-%d %H", column)
 
 
-def _new_account(ballot_at, account_at, dialect: str):
-    if dialect == "postgresql":
-        return ballot_at - account_at < NEW_ACCOUNT
-    return func.julianday(ballot_at) - func.julianday(account_at) < NEW_ACCOUNT / timedelta(days=1)
-
-
 def ballots_per_hour(round_: Round) -> list[HourCount]:
     """The round's counted ballots (votes, or answered comparisons) per hour with any, in time order."""
     model, _target = _ballots(round_)
     dialect = db.session.get_bind().dialect.name
     hour = _hour(model.created_at, dialect).label("hour")
-    new = func.sum(case((_new_account(model.created_at, User.created_at, dialect), 1), else_=0))
+    new = func.sum(case((is_new_account(model.created_at, User.created_at), 1), else_=0))
     rows = db.session.execute(
         select(hour, func.count(), new).join(User, User.id == model.user_id)
         .where(model.round_id == round_.id, model.voided_at.is_(None)).group_by(hour).order_by(hour)).all()
