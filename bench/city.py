@@ -109,6 +109,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
     from contest.models.types import utcnow
     from contest.services.accounts import hash_password
     from contest.services.results import publication, ranking
+    from contest.services.search import index_entries
 
     rng = random.Random(18)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "UPLOAD_DIR": folder,
@@ -157,6 +158,9 @@ def fill(url: str, folder: str, scale: float) -> dict:
                              "licence_accepted_at": now, "created_at": now, "updated_at": now, "moderated_at": now,
                              "rejection_reason": ""})
             ids = list(db.session.scalars(insert(Entry).returning(Entry.id, sort_by_parameter_order=True), rows))
+            # Written in bulk, past the session hook that keeps the search index in step: index them as it would
+            # (jieba's words, the MinHash bands), or the searches below would search an empty index.
+            index_entries(db.session.connection(), ids)
             if images:
                 image_ids = list(db.session.scalars(insert(Image).returning(Image.id, sort_by_parameter_order=True), [
                     {"format": "JPEG", "width": 4000, "height": 3000, "byte_size": 3_000_000,

@@ -195,7 +195,8 @@ def gallery(call_id: int):
     # part only beside a search's hits). Merged entries stay reachable by their address, but the gallery shows
     # only the entry kept.
     columns = [Entry.id, Entry.title, Entry.status] + ([Entry.description] if query else [])
-    stmt = (search.search_public(query, filters, call_id=call.id)
+    found = search.search_public(query, filters, call_id=call.id)
+    stmt = (found
             .options(load_only(*columns),
                      selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
                                                             EntryImage.position, EntryImage.alt_text,
@@ -205,9 +206,11 @@ def gallery(call_id: int):
             .order_by(None).order_by(*_gallery_order(call)))
     pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
     narrowed = bool(query or filters)
-    total = search.count(stmt) if narrowed else public_counts([call.id]).get(call.id, 0)
-    pagination.total = total
+    total = search.count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
+    beyond = narrowed and total > search.COUNT_CAP  # the pages then hold the first COUNT_CAP found
+    pagination.total = min(total, search.COUNT_CAP) if beyond else total
     return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total,
+                           beyond=beyond, cap=search.COUNT_CAP,
                            query=query, words=search.query_words(query), filters=filters, narrowed=narrowed,
                            choices=search.filter_choices(call), channels=CHANNEL_LABELS,
                            highlight=search.highlight)

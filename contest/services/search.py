@@ -281,10 +281,22 @@ def first_hits(query: str, limit: int) -> list[Entry]:
     return list(db.session.scalars(search_public(query).options(joinedload(Entry.call)).limit(limit)))
 
 
-def count(stmt: Select) -> int:
+COUNT_CAP = 1000  # a search counts its matches up to this many: "more than 1,000" says all a reader needs
+
+
+def count(stmt: Select, cap: int | None = None) -> int:
+    """The entries a statement over entries finds, counted up to `cap + 1` only: a word common to a third of a
+    city's ideas costs the same count as a rare one (the ids alone, read no further than needed)."""
     from contest.extensions import db
 
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return db.session.scalar(counting(stmt, cap)) or 0
+
+
+def counting(stmt: Select, cap: int | None = None) -> Select:
+    """The statement `count` runs."""
+    cap = COUNT_CAP if cap is None else cap
+    bounded = stmt.order_by(None).with_only_columns(Entry.id).limit(cap + 1).subquery()
+    return select(func.count()).select_from(bounded)
 
 
 # -- highlighting ---------------------------------------------------------------------------------------------
@@ -326,8 +338,10 @@ def filter_choices(call) -> Choices:
     from contest.models import CallTheme, Department
     from contest.services.visibility import public_entries
 
-    shown = select(Entry.id).where(Entry.call_id == call.id, *public_entries())
-    used = select(Entry.topic_id, Entry.theme_id, Entry.place_id, Entry.channel).where(Entry.id.in_(shown)).distinct()
+    shown = (Entry.call_id == call.id, *public_entries())
+    # One pass over the call's public entries (not a second one joined to the first); a tag is asked whether some
+    # public entry has it, which its index answers at the first one found.
+    used = select(Entry.topic_id, Entry.theme_id, Entry.place_id, Entry.channel).where(*shown).distinct()
     rows = db.session.execute(used).all()
     topic_ids = {r[0] for r in rows if r[0]}
     theme_ids = {r[1] for r in rows if r[1]}
@@ -338,8 +352,8 @@ def filter_choices(call) -> Choices:
                                                         .order_by(CallTheme.id))] if theme_ids else []
     places = [(d.id, d.display_name) for d in db.session.scalars(
         select(Department).where(Department.id.in_(place_ids)).order_by(Department.id))] if place_ids else []
+    tagged = (select(EntryTag.entry_id).join(Entry, Entry.id == EntryTag.entry_id)
+              .where(EntryTag.tag_id == Tag.id, *shown).exists())
     tags = [(i, n) for i, n in db.session.execute(
-        select(Tag.id, Tag.name).where(Tag.call_id == call.id,
-                                       Tag.id.in_(select(EntryTag.tag_id).where(EntryTag.entry_id.in_(shown))))
-        .order_by(Tag.name))]
+        select(Tag.id, Tag.name).where(Tag.call_id == call.id, tagged).order_by(Tag.name))]
     return Choices(topics, themes, places, tags, [c for c in Channel if c in channels])

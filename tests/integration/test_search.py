@@ -219,3 +219,52 @@ def test_the_idea_form_shows_similar_suggestions_as_a_hint_and_sends_nothing(cli
     sent = helpers.post_form(client, f"/calls/{idea_call.id}/enter", data, content_type="multipart/form-data")
     assert sent.status_code == 302  # and the idea may still be sent
     assert helpers.count_rows(Entry) == before + 1
+
+
+def test_a_searchs_page_and_its_count_read_the_words_index_and_no_whole_entry_table(app, idea_call, ideas):
+    """The gallery's page of hits (newest first) and its bounded count, as the gallery runs them: the words read by
+    an index on PostgreSQL (FTS5's index on SQLite), the entries reached by their ids, neither table read whole.
+    Sequential scans are made as dear as they go, so that a plan that would need one shows it on four rows."""
+    found = search.search_public("停车", call_id=idea_call.id)
+    statements = {"page": found.limit(24), "count": search.counting(found)}
+    plans = {}
+    for name, stmt in statements.items():
+        compiled = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True})).replace("%", "%%")
+        connection = db.session.connection()
+        if db.engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL enable_seqscan = off"))
+            rows = connection.exec_driver_sql("EXPLAIN " + compiled).all()
+        else:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled).all()
+        plans[name] = "\n".join(str(row[-1]) for row in rows)
+        db.session.rollback()
+    for name, plan in plans.items():
+        if db.engine.dialect.name == "postgresql":
+            # The words read by the GIN index (a rare word) or, under a LIMIT, the newest entries walked and each
+            # one's words asked by its key (the planner's choice for a common word): an index either way.
+            words_read = ["ix_entry_search_document", "entry_search_pkey"]
+            assert any(f"Index Scan on {i}" in plan or f"Index Scan using {i}" in plan for i in words_read), (
+                name, plan)
+            assert not re.search(r"Seq Scan on (entry|entry_search)\b", plan), (name, plan)
+        else:
+            assert "VIRTUAL TABLE INDEX" in plan, (name, plan)
+            assert not re.search(r"^SCAN entry\b", plan, re.M), (name, plan)
+    assert [e.id for e in db.session.scalars(found)] == [ideas["parking"].id]
+    assert db.session.scalar(statements["count"]) == 1
+
+
+def test_a_search_finding_more_than_it_counts_says_so_and_pages_through_the_first_found(client, idea_call, ideas,
+                                                                                        monkeypatch):
+    """The count stops past COUNT_CAP (1,000): made 2 here, the topic's four ideas are "more than 2", and the pages
+    hold the first 2 found."""
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    topic = idea_call.topics[0]
+    page = client.get(f"/calls/{idea_call.id}/entries?topic={topic.id}&per_page=12").text
+    more = "More than %(num)s entries found: the first %(num)s are shown. Add words or a filter to find the others."
+    assert helpers.zh(more, num="2") in page
+    assert 'rel="next"' not in page  # one page holds the first 2 found
+    assert search.count(search.search_public("", search.Filters(topic_id=topic.id), call_id=idea_call.id)) == 3
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    page = client.get(f"/calls/{idea_call.id}/entries?topic={topic.id}").text
+    assert helpers.zh(more, num="4") not in page
+    assert helpers.zh_n("%(num)d entry found", "%(num)d entries found", 4) in page
