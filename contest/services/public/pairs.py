@@ -242,12 +242,14 @@ def refresh_pairwise_fit(round_: Round, max_age: timedelta | None = None) -> boo
     return True
 
 
-def stored_pairwise_scores(round_: Round, entry_ids: list[int]) -> dict[int, float]:
-    """The stored chances of these entries (a page of the round): one query, however many the round holds."""
-    if not entry_ids:
+def stored_pairwise_scores(round_: Round, entry_ids: list[int] | None = None) -> dict[int, float]:
+    """The stored chances of these entries (a page of the round; None: every entry): one query, no fit."""
+    if entry_ids is not None and not entry_ids:
         return {}
-    return dict(db.session.execute(select(PairwiseFit.entry_id, PairwiseFit.chance).where(
-        PairwiseFit.round_id == round_.id, PairwiseFit.entry_id.in_(entry_ids))).all())
+    statement = select(PairwiseFit.entry_id, PairwiseFit.chance).where(PairwiseFit.round_id == round_.id)
+    if entry_ids is not None:
+        statement = statement.where(PairwiseFit.entry_id.in_(entry_ids))
+    return dict(db.session.execute(statement).all())
 
 
 def forget_pairwise_fit(round_: Round) -> None:
