@@ -114,6 +114,9 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "EMAIL_CONFIRM_MAX_AGE": timedelta(days=7),
     "PASSWORD_RESET_MAX_AGE": timedelta(hours=1),
+    # A pairwise round's page makes its stored Bradley-Terry fit again when it is older than this and answers came
+    # since (the worker refits open rounds once a minute, so a page rarely has to)
+    "PAIRWISE_FIT_MAX_AGE": timedelta(minutes=2),
     "PASSWORD_MIN_LENGTH": 10,
     # Rate limits (Flask-Limiter notation). Failed logins count per account at one address, per account from
     # every address (higher: a stranger typing wrong passwords at one address must not lock the owner out, and

@@ -200,6 +200,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
     from contest.services.following import tell_rounds_opened
     from contest.services.notifications import send_digests
     from contest.services.pending_uploads import purge_expired
+    from contest.services.public import refresh_open_pairwise_fits
     from contest.services.results import tell_notice_periods_over
     from contest.services.rounds import remind_before_closing
 
@@ -210,6 +211,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
         "notice_periods": tell_notice_periods_over(now),
         "rounds_opened": tell_rounds_opened(now),
         "held_pictures": _committed(purge_expired(now)),
+        "pairwise_fits": refresh_open_pairwise_fits(now),
     }
 
 

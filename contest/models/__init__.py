@@ -41,6 +41,7 @@ from contest.models.judging import (
     Comparison,
     Conflict,
     Criterion,
+    PairwiseFit,
     PublicMode,
     Round,
     RoundEntry,
@@ -67,7 +68,7 @@ from contest.models.results import (
 
 __all__ = [
     "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
-    "RoundState", "Score", "ShownPair", "Comparison", "PublicMode", "Vote", "VoteAllowance",
+    "RoundState", "Score", "ShownPair", "Comparison", "PairwiseFit", "PublicMode", "Vote", "VoteAllowance",
     "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryBand", "EntryImage",

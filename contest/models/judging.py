@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -110,6 +110,8 @@ class Round(Bilingual, db.Model):
     advance_value: Mapped[float | None]
     # When the call's followers were told that the round opened (once: claimed by the worker)
     opening_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a pairwise round's stored fit (PairwiseFit) was made; None: there is none, or it is out of date
+    pairwise_fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     call: Mapped[Call] = relationship(back_populates="rounds")
     source_round: Mapped[Round | None] = relationship(remote_side="Round.id", foreign_keys=[source_round_id])
@@ -339,6 +341,19 @@ class Comparison(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     voided_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class PairwiseFit(db.Model):
+    """An entry's chance to be preferred in a pairwise round, from the Bradley-Terry fit made at the round's
+    `pairwise_fitted_at` (contest/services/public/pairs.py): stored, so that the round's page reads the chances of
+    its page of entries rather than fitting every comparison of the round on every view."""
+
+    __tablename__ = "pairwise_fit"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+    chance: Mapped[float] = mapped_column(Float)
 
 
 OUTSTANDING = text("answered_at IS NULL AND dropped_at IS NULL")

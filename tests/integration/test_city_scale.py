@@ -51,6 +51,45 @@ def test_a_round_page_runs_the_same_queries_whatever_the_rounds_size(client, rai
     assert big.n == small.n, "\n".join(big.statements)
 
 
+def _comparisons(round_, entry_ids: list[int], voter_id: int, n: int, first: int = 0) -> None:
+    """n answers of one citizen in bulk, to pairs of neighbouring entries (each pair once), the lower id winning."""
+    now = utcnow()
+    pairs = [(entry_ids[k % len(entry_ids)], entry_ids[(k + 1 + k // len(entry_ids)) % len(entry_ids)])
+             for k in range(first, first + n)]
+    db.session.execute(insert(Comparison), [
+        {"round_id": round_.id, "user_id": voter_id, "nonce": f"bulk{k}", "left_id": a, "right_id": b,
+         "low_id": min(a, b), "high_id": max(a, b), "winner_id": min(a, b), "created_at": now, "address": "",
+         "voided_reason": ""} for k, (a, b) in enumerate(pairs, start=first)])
+    db.session.commit()
+
+
+def test_a_pairwise_round_page_reads_its_stored_fit_whatever_the_rounds_size(client, railing_call,
+                                                                             transport_organiser, count_queries):
+    """The page shows the chances of its own entries, read from the stored fit: no fit of every answer per view."""
+    small_ids = more_entries(railing_call, 3)
+    voter = db.session.scalar(select(User).where(User.email == f"bulk{railing_call.id}-0@example.org"))
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", hide_counts=False)
+    _comparisons(round_, small_ids, voter.id, 3)
+    page = f"/rounds/{round_.id}"
+    client.get(page)  # makes the fit
+    with count_queries() as small:
+        client.get(page)
+
+    big_ids = small_ids + more_entries(railing_call, 2 * ROUND_PAGE, first=3)
+    other = db.session.scalar(select(User).where(User.email == f"bulk{railing_call.id}-1@example.org"))
+    _comparisons(round_, big_ids, other.id, 600, first=3)
+    db.session.execute(text("UPDATE round SET pairwise_fitted_at = NULL WHERE id = :id"), {"id": round_.id})
+    db.session.commit()
+    client.get(page)  # the fit is made again, with every answer
+    with count_queries() as big:
+        html = client.get(page).get_data(as_text=True)
+    assert big.n == small.n, "\n".join(big.statements)
+    assert not any("FROM comparison" in s and "winner_id" in s for s in big.statements)
+    assert len(CARD.findall(html)) == ROUND_PAGE
+    assert public_service.stored_pairwise_scores(round_, big_ids) == pytest.approx(
+        public_service.pairwise_scores(round_), abs=1e-12)
+
+
 def test_the_round_pages_follow_one_another_by_the_entry_id(client, railing_call, transport_organiser):
     ids = more_entries(railing_call, 2 * ROUND_PAGE + 5)
     round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from contest import pairwise
 from contest.extensions import db
-from contest.models import Comparison, User, Vote
+from contest.models import Comparison, PairwiseFit, User, Vote
 from contest.models.types import utcnow
 from contest.services import public as public_service
+from contest.worker import run_clock
 from tests.helpers import (
     approved_entries,
     csrf_token,
@@ -462,3 +463,98 @@ def test_a_vote_from_an_ended_session_or_none_asks_to_log_in(app, client, voter,
     response = anonymous.post(url, data={"csrf_token": csrf_token(anonymous, "/account/login")})
     assert response.status_code == 302 and response.location.startswith("/account/login")
     assert votes_in_db() == []
+
+
+# The stored fit of a pairwise round -----------------------------------------------------------------------------
+
+def _stored_fit(round_) -> dict[int, float]:
+    db.session.expire_all()
+    return dict(db.session.execute(select(PairwiseFit.entry_id, PairwiseFit.chance)
+                                   .where(PairwiseFit.round_id == round_.id)).all())
+
+
+def _answer(app, round_, citizens, n, prefer):
+    """n answers through the services, each citizen in turn; `prefer(left, right)` says which side wins."""
+    with app.test_request_context():
+        for k in range(n):
+            citizen = citizens[k % len(citizens)]
+            left, right, token = public_service.next_pair(citizen, round_)
+            public_service.answer_pair(citizen, round_, token, prefer(left.id, right.id))
+        db.session.commit()
+
+
+def _answered_earlier(round_, minutes):
+    """The round's answers as if given `minutes` earlier: well before its fit."""
+    for comparison in db.session.scalars(select(Comparison).where(Comparison.round_id == round_.id)):
+        comparison.created_at -= timedelta(minutes=minutes)
+    db.session.commit()
+
+
+def _lower_wins(left, right):
+    return "left" if left < right else "right"
+
+
+def _higher_wins(left, right):
+    return "left" if left > right else "right"
+
+
+@pytest.fixture
+def fitted_round(app, railing_call, transport_organiser):
+    entries = approved_entries(railing_call, 5, start_seed=400)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", age_hours=0, hide_counts=False)
+    citizens = [make_voter(f"fit{n}@example.org") for n in range(4)]
+    _answer(app, round_, citizens, 8, _lower_wins)
+    return round_, entries, citizens
+
+
+def test_the_round_page_shows_the_stored_fit_and_fits_again_when_answers_came(client, app, fitted_round):
+    round_, entries, citizens = fitted_round
+    page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    stored, fresh = _stored_fit(round_), public_service.pairwise_scores(round_)
+    assert stored == pytest.approx(fresh, abs=1e-12) and set(stored) == {e.id for e in entries}
+    for entry in entries:
+        assert zh("Chance to be preferred: %(p)s%%", p=f"{stored[entry.id] * 100:.0f}") in page
+    assert stored[entries[0].id] > 0.5 > stored[entries[-1].id]
+
+    _answer(app, round_, citizens, 10, _higher_wins)
+    client.get(f"/rounds/{round_.id}")
+    assert _stored_fit(round_) == stored  # fitted moments ago: the page reads it as it is
+    round_.pairwise_fitted_at = utcnow() - app.config["PAIRWISE_FIT_MAX_AGE"] - timedelta(seconds=1)
+    db.session.commit()
+    client.get(f"/rounds/{round_.id}")
+    refitted, fresh = _stored_fit(round_), public_service.pairwise_scores(round_)
+    assert refitted == pytest.approx(fresh, abs=1e-12) and refitted != pytest.approx(stored)
+    _answered_earlier(round_, 10)
+    old = round_.pairwise_fitted_at = utcnow() - app.config["PAIRWISE_FIT_MAX_AGE"] - timedelta(minutes=1)
+    db.session.commit()
+    client.get(f"/rounds/{round_.id}")  # old, but no answer came since: not fitted again
+    db.session.expire_all()
+    assert round_.pairwise_fitted_at == old
+
+
+def test_a_voided_answer_makes_the_round_fit_again(client, app, fitted_round, transport_organiser):
+    round_, entries, _citizens = fitted_round
+    client.get(f"/rounds/{round_.id}")
+    before = _stored_fit(round_)
+    wins_of_first = db.session.scalars(select(Comparison.id).where(
+        Comparison.round_id == round_.id, Comparison.winner_id == entries[0].id)).all()
+    with app.test_request_context():
+        assert public_service.void(transport_organiser, round_, wins_of_first, "同一地址集中比较") == len(wins_of_first)
+        db.session.commit()
+    assert round_.pairwise_fitted_at is None
+    client.get(f"/rounds/{round_.id}")
+    after, fresh = _stored_fit(round_), public_service.pairwise_scores(round_)
+    assert after == pytest.approx(fresh, abs=1e-12)
+    assert after[entries[0].id] < before[entries[0].id]
+
+
+def test_the_worker_fits_open_pairwise_rounds_that_had_answers(client, app, fitted_round):
+    round_, _entries, citizens = fitted_round
+    client.get(f"/rounds/{round_.id}")
+    _answered_earlier(round_, 1)
+    assert run_clock()["pairwise_fits"] == 0  # fitted by the page, no answer since
+    _answer(app, round_, citizens, 6, _higher_wins)
+    assert run_clock()["pairwise_fits"] == 1
+    assert _stored_fit(round_) == pytest.approx(public_service.pairwise_scores(round_), abs=1e-12)
+    _answered_earlier(round_, 1)
+    assert run_clock()["pairwise_fits"] == 0

@@ -19,7 +19,11 @@ from contest.services.public.pairs import (
     answer_pair,
     comparisons_made,
     next_pair,
+    pairwise_fit_stale,
     pairwise_scores,
+    refresh_open_pairwise_fits,
+    refresh_pairwise_fit,
+    stored_pairwise_scores,
 )
 from contest.services.public.settings import (
     Holding,
@@ -67,7 +71,8 @@ __all__ = [
     "answer_pair", "ballot_total", "ballots_for_export", "ballots_per_hour", "bursts", "cast_vote", "cast_vote_as",
     "check_eligible", "close_voting_now", "comparisons_made", "counts_visible", "create_public_round",
     "crowded_addresses", "entries_of", "held_count", "holding", "my_votes", "next_pair", "page_of_round",
-    "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry",
+    "open_public_round", "pair_trouble", "pairwise_fit_stale", "pairwise_scores", "public_round",
+    "public_round_and_entry", "refresh_open_pairwise_fits", "refresh_pairwise_fit", "stored_pairwise_scores",
     "removal_refused", "remove_round", "round_holding", "standings", "take_back", "update_public_round", "void",
     "voided_summary", "vote_counts", "wins", "wins_after_closing", "wins_against",
 ]

@@ -23,6 +23,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.services.public.pairs import forget_pairwise_fit
 from contest.services.results import stored as results_stored
 
 
@@ -138,6 +139,8 @@ def void(actor: User, round_: Round, ids: list[int], reason: str) -> int:
         .values(voided_at=utcnow(), voided_by_id=actor.id, voided_reason=reason.strip()[:500])).rowcount
     if changed:
         results_stored.discard([round_.call_id])  # a bulk update: the preview's hook does not see it
+        if model is Comparison:
+            forget_pairwise_fit(round_)
     record(actor, "round.void", "round", round_.id, ids=sorted(ids), reason=reason.strip(), count=changed)
     return changed
 

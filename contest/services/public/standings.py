@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, or_, select
 
 from contest.extensions import db
 from contest.models import Entry, PublicMode, Round, Vote
-from contest.services.public.pairs import pairwise_scores
+from contest.services.public.pairs import stored_pairwise_scores
 
 STANDINGS_PAGE = 50  # entries on one page of a round's results so far
 
@@ -46,7 +46,7 @@ def standings(round_: Round, after: str | None = None,
             select(page.c.entry_id, Entry.title, page.c.n).join(Entry, Entry.id == page.c.entry_id)
             .order_by(page.c.n.desc(), page.c.entry_id))]
     else:
-        chances = pairwise_scores(round_)
+        chances = stored_pairwise_scores(round_)  # the caller refreshed it (refresh_pairwise_fit)
         ordered = sorted(chances.items(), key=lambda item: (-item[1], item[0]))
         if key is not None:
             ordered = [(e, c) for e, c in ordered if (-c, e) > (-key[0], key[1])]
