@@ -109,17 +109,25 @@ def call_entries(call_id: int):
 GEOJSON_PER_PAGE, GEOJSON_MAX_PER_PAGE = 500, 1000
 
 
+def _walk_asked(call):
+    """The walk around `near=lat,lng` (for `minutes`, the site's setting by default) when the request asks for
+    one, else None; 400 for a point that is not one."""
+    if "near" not in request.args:
+        return None
+    point = parse_point(request.args["near"])
+    if point is None:
+        raise ApiError(400, "invalid_parameter", _l("Give near as latitude,longitude of a point in the city."))
+    return map_service.near(call, *point, int_arg("minutes", current_app.config["WALK_MINUTES"], minimum=1))
+
+
 @bp.route("/calls/<int:call_id>/entries.geojson")
 @api_view
 def call_entries_geojson(call_id: int):
     """The call's public placed entries as GeoJSON; with `near=lat,lng` (and `minutes`), those within the walk,
     nearest first, each with its distance."""
     call = _published_call(call_id)
-    if "near" in request.args:
-        point = parse_point(request.args["near"])
-        if point is None:
-            raise ApiError(400, "invalid_parameter", _l("Give near as latitude,longitude of a point in the city."))
-        walk = map_service.near(call, *point, int_arg("minutes", current_app.config["WALK_MINUTES"], minimum=1))
+    walk = _walk_asked(call)
+    if walk is not None:
         link = map_service.entry_links()
         return _read({"type": "FeatureCollection",
                       "features": [map_service.feature(n.entry, n.distance_m, link) for n in walk.entries],
@@ -143,11 +151,8 @@ def call_built_geojson(call_id: int):
     """The built objects of the call's follow-ups that have a point, as GeoJSON; with `near=lat,lng` (and
     `minutes`), those within the walk, nearest first, each with its distance."""
     call = _published_call(call_id)
-    if "near" in request.args:
-        point = parse_point(request.args["near"])
-        if point is None:
-            raise ApiError(400, "invalid_parameter", _l("Give near as latitude,longitude of a point in the city."))
-        walk = map_service.near(call, *point, int_arg("minutes", current_app.config["WALK_MINUTES"], minimum=1))
+    walk = _walk_asked(call)
+    if walk is not None:
         return _read({"type": "FeatureCollection",
                       "features": [map_service.built_feature(b.follow_up, b.distance_m) for b in walk.built],
                       "near": [walk.lng, walk.lat], "minutes": walk.minutes, "radius_m": round(walk.radius_m)})
