@@ -35,3 +35,20 @@ def id_in(url: str, pattern: str) -> int:
 
 def status_says(page, text: str) -> None:
     expect(page.get_by_role("status")).to_contain_text(text)
+
+
+RAILING_CALL_TEXTS = {  # label of the new call's Chinese field -> what the story types there
+    "Title in Chinese": "Draw the city's road railings",
+    "Summary in Chinese": "New patterns for the railings down the middle of roads.",
+    "Brief in Chinese": "## What we ask\n\nA railing pattern that says Shanghai.",
+    "Themes in Chinese": "Haipai culture, road safety",
+    "Licence terms the entrant accepts, in Chinese": "Entries are published under CC BY 4.0.",
+    "Originality declaration in Chinese": "The design is my own work.",
+    "Prizes in Chinese": "First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan",
+}
+
+
+def write_railing_call_texts(organiser) -> None:
+    """The stories' design call: its texts typed into the new call's Chinese fields (the English ones left empty)."""
+    for label, text in RAILING_CALL_TEXTS.items():
+        organiser.get_by_label(label, exact=True).fill(text)

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from contest.extensions import db
 from contest.models import Call, Round
 from contest.models.types import utcnow
-from tests.e2e.pages import id_in, load_images, local, status_says
+from tests.e2e.pages import id_in, load_images, local, status_says, write_railing_call_texts
 from tests.helpers import PASSWORD, last_mail, link_in, make_user, make_voter, picture_bytes
 
 pytestmark = pytest.mark.browser
@@ -74,17 +74,7 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         organiser.get_by_role("link", name="New call").click()
         expect(organiser.get_by_role("heading", level=1)).to_have_text("New call")
         organiser.get_by_label("Kind of call").select_option(label="Design call")
-        organiser.get_by_label("Title in Chinese", exact=True).fill("Draw the city's road railings")
-        organiser.get_by_label("Summary in Chinese", exact=True).fill(
-            "New patterns for the railings down the middle of roads.")
-        organiser.get_by_label("Brief in Chinese", exact=True).fill(
-            "## What we ask\n\nA railing pattern that says Shanghai.")
-        organiser.get_by_label("Themes in Chinese").fill("Haipai culture, road safety")
-        organiser.get_by_label("Licence terms the entrant accepts, in Chinese").fill(
-            "Entries are published under CC BY 4.0.")
-        organiser.get_by_label("Originality declaration in Chinese").fill("The design is my own work.")
-        organiser.get_by_label("Prizes in Chinese").fill(
-            "First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan")
+        write_railing_call_texts(organiser)
         now = utcnow()
         organiser.get_by_label("Opens (Shanghai time)").fill(local(now + timedelta(days=1)))
         organiser.get_by_label("Closes (Shanghai time)").fill(local(now + timedelta(days=30)))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import SHANGHAI, id_in, load_images, local, status_says
+from tests.e2e.pages import SHANGHAI, id_in, load_images, local, status_says, write_railing_call_texts
 from tests.helpers import PASSWORD, link_in, make_user, picture_bytes
 
 pytestmark = pytest.mark.browser
@@ -175,17 +175,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         organiser.get_by_role("link", name="Shanghai Municipal Transport Commission").click()
         organiser.get_by_role("link", name="New call").click()
         organiser.get_by_label("Kind of call").select_option(label="Design call")
-        organiser.get_by_label("Title in Chinese", exact=True).fill("Draw the city's road railings")
-        organiser.get_by_label("Summary in Chinese", exact=True).fill(
-            "New patterns for the railings down the middle of roads.")
-        organiser.get_by_label("Brief in Chinese", exact=True).fill(
-            "## What we ask\n\nA railing pattern that says Shanghai.")
-        organiser.get_by_label("Themes in Chinese").fill("Haipai culture, road safety")
-        organiser.get_by_label("Licence terms the entrant accepts, in Chinese").fill(
-            "Entries are published under CC BY 4.0.")
-        organiser.get_by_label("Originality declaration in Chinese").fill("The design is my own work.")
-        organiser.get_by_label("Prizes in Chinese").fill(
-            "First prize | 1 | 20,000 yuan\nSecond prize | 1 | 10,000 yuan")
+        write_railing_call_texts(organiser)
         now = app_clock.now()
         organiser.get_by_label("Opens (Shanghai time)").fill(local(now + timedelta(minutes=10)))
         organiser.get_by_label("Closes (Shanghai time)").fill(local(now + timedelta(days=14)))
