@@ -80,13 +80,14 @@ def _init_extensions(app: Flask) -> None:
 
     app.jinja_env.filters["datetimeformat"] = format_moment  # Flask-Babel's, without the seconds
     app.jinja_env.filters["isodatetime"] = _iso_datetime
-    from contest.i18n import criterion_weight, lang_attribute, listing, local_text, meeting_place
+    from contest.i18n import criterion_weight, event_round, lang_attribute, listing, local_text, meeting_place
 
     app.jinja_env.filters["listing"] = listing  # never a list joined with a separator glued in a template
     app.jinja_env.filters["criterion_weight"] = criterion_weight
     app.jinja_env.filters["meeting_place"] = meeting_place
     app.jinja_env.filters["lang_attribute"] = lang_attribute  # a citizen's text marked with its language
     app.jinja_env.globals["local_text"] = local_text  # a text and its English twin kept apart from the models
+    app.jinja_env.globals["event_round"] = event_round
     from contest import pictures
 
     app.jinja_env.globals["picture_of_rank_intervals"] = pictures.ranking_intervals

@@ -123,6 +123,12 @@ def local_text(zh: str | None, en: str | None, language: str | None = None) -> L
     return LocalText(zh or "", "zh")
 
 
+def event_round(detail: dict) -> LocalText:
+    """The round a timeline event names (its detail keeps the round's title and English twin as they were then),
+    in the page's language: what the dated timeline and the call's journey both say."""
+    return local_text(detail.get("round", ""), detail.get("round_en"))
+
+
 class Bilingual:
     """A model whose texts in TRANSLATED have an English twin `<field>_en` beside the Chinese `<field>`."""
 

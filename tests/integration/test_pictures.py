@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from contest import pictures
 from contest.extensions import db
-from contest.models import Comparison, User, Vote
+from contest.models import Call, Comparison, User, Vote
 from contest.models.types import utcnow
 from contest.services import results as results_service
 from tests.helpers import log_in, make_public_round, make_voter, zh
@@ -349,3 +349,17 @@ def test_the_provisional_ranking_draws_its_rank_intervals_for_the_organiser(app,
     assert marks == cells and len(marks) == 5
     straddling = len(re.findall(r'<tr class="straddles">', table))
     assert len([g for g in picture.iter(f"{SVG}g") if "unsure" in g.get("class", "")]) == straddling
+
+
+def test_the_journey_names_each_round_as_the_dated_list_beside_it_does(app, runner):
+    """Found on the demo's railing call in English: the journey named its rounds in Chinese beside a list that
+    named them in English."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    railing = db.session.scalar(select(Call).where(Call.title == "道路栏杆请您绘"))
+    client = app.test_client()
+    client.get("/lang/en")
+    html = client.get(f"/calls/{railing.id}").get_data(as_text=True)
+    (picture,) = svgs(html, "journey")
+    steps = ["".join(g.find(f"{SVG}text[@class='label']").itertext()) for g in picture.iter(f"{SVG}g")
+             if "step" in g.get("class", "").split() and g.get("data-kind") == "round_opens"]
+    assert steps == ["“Expert jury” opens", "“Public choice: which railing would you rather see?” opens"]
