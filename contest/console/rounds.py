@@ -259,7 +259,6 @@ def _public_round(round_: Round):
     return render_template(
         "rounds/public.html", round=round_, call=round_.call, standings=standings, next_key=next_key,
         first_page=request.args.get("after") is not None, bursts=bursts, entries=entries,
-        titles={e.id: e.title for e in entries.values()},
         hours=public_service.ballots_per_hour(round_),
         hour_span=(round_.opens_at, min(round_.closes_at, utcnow())),
         burst_marks=[(b.entry_id, b.start, b.count) for b in bursts], matrix=matrix, wins=wins,
