@@ -49,6 +49,7 @@ ENVIRONMENT = {
     "CONTEST_WORKER_POLL_SECONDS": ("WORKER_POLL_SECONDS", float),
     "CONTEST_DIGEST_HOUR": ("DIGEST_HOUR", int),
     "CONTEST_JUROR_REMINDER_DAYS": ("JUROR_REMINDER_DAYS", int),
+    "CONTEST_RESULTS_INLINE_ENTRIES": ("RESULTS_INLINE_ENTRIES", int),
     "CONTEST_MAX_UPLOAD_MB": ("MAX_UPLOAD_MB", int),
     "CONTEST_TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "CONTEST_DEFAULT_LOCALE": ("BABEL_DEFAULT_LOCALE", str),
@@ -117,6 +118,10 @@ DEFAULTS = {
     # A pairwise round's page makes its stored Bradley-Terry fit again when it is older than this and answers came
     # since (the worker refits open rounds once a minute, so a page rarely has to)
     "PAIRWISE_FIT_MAX_AGE": timedelta(minutes=2),
+    # A call with more entries than this has its results snapshot computed, and its entrants mailed of the
+    # publication, by the worker (the page shows the progress); a smaller one in the request, as it takes well
+    # under a second (contest/services/results/jobs.py)
+    "RESULTS_INLINE_ENTRIES": 5000,
     "PASSWORD_MIN_LENGTH": 10,
     # Rate limits (Flask-Limiter notation). Failed logins count per account at one address, per account from
     # every address (higher: a stranger typing wrong passwords at one address must not lock the owner out, and

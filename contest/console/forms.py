@@ -152,6 +152,10 @@ class FinaliseForm(Form):
     submit = SubmitField(_l("Make the results final"))
 
 
+class RetryResultsForm(Form):
+    submit = SubmitField(_l("Try again"))
+
+
 class RoundForm(Form):
     title = StringField(_l("Title in Chinese"), validators=[DataRequired(message=_l("Give the round a title.")),
                                                             Length(max=200)])

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from contest.console import bp
-from contest.console.forms import AnswerForm, AwardsForm, FinaliseForm, PublishResultsForm
+from contest.console.forms import AnswerForm, AwardsForm, FinaliseForm, PublishResultsForm, RetryResultsForm
 from contest.extensions import db
 from contest.models import Call, Objection
 from contest.permissions import call_staff_required
@@ -21,14 +21,15 @@ from contest.tabular import csv_response, download, xlsx_response
 @call_staff_required
 def results(call: Call):
     ready = results_service.rounds_over(call)
-    snap = results_service.current(call)  # computed once, then read from where it is stored
+    snap = results_service.current(call)  # computed once (a large call's by the worker), then read where stored
+    db.session.commit()  # the snapshot stored, or asked of the worker
     if snap is not None:
-        db.session.commit()
         rows, page, pages = results_service.stored.page(call, snap, request.args.get("page", 1, type=int),
                                                         shown=False)
         context = results_service.results_context(call, snap, rows) | {"page": page, "pages": pages}
     else:
-        context = {"call": call, "snap": None}
+        context = {"call": call, "snap": None, "computing": results_service.computation(call) if ready else None}
+    context["mailing"] = results_service.mailing(call) if call.results_published_at else None
     awards = context.get("awards", {})
     chosen = {e: a.prize_id for e, a in awards.items()} or (results_service.default_awards(call) if snap else {})
     publish_form = PublishResultsForm()
@@ -36,7 +37,7 @@ def results(call: Call):
         publish_form.notice_days.data = call.notice_days
     return render_template(
         "results/console.html", ready=ready, chosen=chosen, awards_form=AwardsForm(), publish_form=publish_form,
-        answer_form=AnswerForm(), formula=results_service.Formula.of(call),
+        answer_form=AnswerForm(), retry_form=RetryResultsForm(), formula=results_service.Formula.of(call),
         notice_over=call.notice_ends_at is not None and not results_service.in_notice_period(call), **context)
 
 
@@ -85,6 +86,18 @@ def publish_results(call: Call):
     return _done(call, _("The results are published. The notice period has begun."))
 
 
+@bp.route("/calls/<int:call_id>/results/retry", methods=["POST"])
+@call_staff_required
+def retry_results(call: Call):
+    if not RetryResultsForm().validate_on_submit():
+        return _failed(call, _("The form expired. Please try again."))
+    try:
+        results_service.retry(current_user, call)
+    except ServiceError as error:
+        return _failed(call, error)
+    return _done(call, _("The worker will try again in a moment."))
+
+
 @bp.route("/calls/<int:call_id>/results/objections/<int:objection_id>/answer", methods=["POST"])
 @call_staff_required
 def answer_objection(call: Call, objection_id: int):
@@ -128,7 +141,10 @@ def finalise_results(call: Call):
 def results_csv(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    columns, rows = results_service.export_table(call)
+    try:
+        columns, rows = results_service.export_table(call)
+    except ServiceError as error:
+        return _failed(call, error)
     db.session.commit()  # the snapshot stored, if it was computed now
     return csv_response(columns, rows, f"results-call-{call.id}.csv")
 
@@ -138,7 +154,10 @@ def results_csv(call: Call):
 def results_xlsx(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    sheets = results_service.export_sheets(call, (_("Results"), _("Objections and answers")))
+    try:
+        sheets = results_service.export_sheets(call, (_("Results"), _("Objections and answers")))
+    except ServiceError as error:
+        return _failed(call, error)
     db.session.commit()  # the snapshot stored, if it was computed now
     return xlsx_response(sheets, f"results-call-{call.id}.xlsx")
 
@@ -158,7 +177,10 @@ def results_notice(call: Call):
 def results_json(call: Call):
     if results_service.snapshot(call) is None and not results_service.rounds_over(call):
         return _failed(call, _("The results can be exported once every round is over."))
-    body = results_service.export_json(call)
+    try:
+        body = results_service.export_json(call)
+    except ServiceError as error:
+        return _failed(call, error)
     db.session.commit()  # the snapshot stored, if it was computed now
     return Response(stream_with_context(body), mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=results-call-{call.id}.json"})

@@ -62,8 +62,11 @@ from contest.models.results import (
     FollowUp,
     FollowUpStage,
     FollowUpUpdate,
+    JobKind,
+    JobState,
     Objection,
     ResultRow,
+    ResultsJob,
 )
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryBand", "EntryImage",
     "EntryStatus", "Image", "ImageFile", "ParticipantGroup", "PhoneCode", "Prize", "Topic", "User",
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection", "ResultRow",
+    "JobKind", "JobState", "ResultsJob",
     "EntryTag",
     "MapCell",
     "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "CallFollower", "MailKind", "OutboxMail",

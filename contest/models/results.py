@@ -35,6 +35,51 @@ class ResultRow(db.Model):
     data: Mapped[dict] = mapped_column(JSON)  # contest.snapshot.row_record_json
 
 
+class JobKind(enum.Enum):
+    """What the worker does for a call's results: compute its snapshot, or mail its entrants of the publication."""
+
+    SNAPSHOT = "snapshot"
+    MAIL = "mail"
+
+
+class JobState(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FAILED = "failed"
+    DONE = "done"
+
+
+class ResultsJob(db.Model):
+    """A piece of a call's results too large for a request, done by the worker (contest/services/results/jobs.py):
+    one row per call and kind. A request queues it; a worker claims it (a lease, so that a worker that died leaves
+    it to another), writes its progress here as it goes, and marks it done or failed. `generation` counts the
+    changes to what a snapshot is computed from: a computation finishing under an older generation is thrown away.
+    `cursor` is how far a mailing got (the last entrant's user id told), committed with each batch's mails."""
+
+    __tablename__ = "results_job"
+    __table_args__ = (UniqueConstraint("call_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    kind: Mapped[JobKind] = mapped_column(enum_column(JobKind))
+    state: Mapped[JobState] = mapped_column(enum_column(JobState), default=JobState.QUEUED)
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    stage: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    done: Mapped[int] = mapped_column(default=0, server_default="0")
+    total: Mapped[int] = mapped_column(default=0, server_default="0")
+    cursor: Mapped[int | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+
 class Award(db.Model):
     """A prize tier given to an entry; one award per entry and call."""
 

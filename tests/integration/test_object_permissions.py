@@ -269,6 +269,7 @@ CASES: dict[str, list[tuple[str, str, str | None]]] = {
     "console.results": [("GET", "/console/calls/{call}/results", "staff")],
     "console.save_awards": [("POST", "/console/calls/{call}/results/awards", None)],
     "console.publish_results": [("POST", "/console/calls/{call}/results/publish", None)],
+    "console.retry_results": [("POST", "/console/calls/{call}/results/retry", None)],
     "console.answer_objection": [("POST", "/console/calls/{call}/results/objections/{objection}/answer", None),
                                  ("POST", "/console/calls/{own_call}/results/objections/{objection}/answer", None)],
     "console.finalise_results": [("GET", "/console/calls/{call}/results/finalise", "staff"),

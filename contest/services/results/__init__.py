@@ -9,7 +9,7 @@ the underlying tables later.
 """
 from __future__ import annotations
 
-from contest.services.results import stored
+from contest.services.results import jobs, stored
 from contest.services.results.awards import awards_of, default_awards, set_awards
 from contest.services.results.entrant_feedback import Feedback, RoundFeedback, feedback
 from contest.services.results.exports import (
@@ -28,6 +28,8 @@ from contest.services.results.publication import (
     final_refusal,
     finalise,
     in_notice_period,
+    mail_queued,
+    mailing,
     objections_of,
     publish,
     results_context,
@@ -37,10 +39,13 @@ from contest.services.results.ranking import (
     BOOTSTRAP_SAMPLES,
     Formula,
     check_formula,
+    computation,
     compute,
+    compute_queued,
     current,
     figures,
     remap_snapshot,
+    retry,
     rounds_over,
     set_formula,
     snapshot,
@@ -49,10 +54,12 @@ from contest.services.results.stored import RESULTS_PAGE
 
 __all__ = [
     "BOOTSTRAP_SAMPLES", "EXPORT_COLUMNS", "Feedback", "FeedbackLink", "Formula", "NOTICE_DAYS", "RoundFeedback",
-    "answer_objection", "awards_of", "check_formula", "compute", "current", "default_awards", "export_csv",
+    "answer_objection", "awards_of", "check_formula", "compute", "compute_queued", "computation",
+    "current", "default_awards", "export_csv",
     "export_json", "export_rows", "export_table", "export_sheets", "feedback", "figures", "file_objection",
     "final_refusal", "finalise",
-    "in_notice_period", "objections_of", "RESULTS_PAGE", "publish", "remap_snapshot",
+    "in_notice_period", "jobs", "mail_queued", "mailing", "objections_of", "retry", "RESULTS_PAGE",
+    "publish", "remap_snapshot",
     "results_context", "rounds_over", "set_awards", "set_formula", "snapshot", "stored",
     "tell_notice_periods_over",
 ]

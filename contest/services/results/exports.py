@@ -5,6 +5,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only
 
@@ -14,6 +15,7 @@ from contest.models import (
     Entry,
     User,
 )
+from contest.services import ServiceError
 from contest.services.results import stored
 from contest.services.results.awards import awards_of
 from contest.services.results.publication import objections_of
@@ -32,6 +34,8 @@ def export_rows(call: Call) -> tuple[Summary, list[str], Iterator[dict]]:
     the preview): its summary, the columns (a column per criterion of the last jury round) and the rows, read as
     they are written (constant memory at city size)."""
     snap = current(call)
+    if snap is None:  # a large call's, being computed by the worker
+        raise ServiceError(_("The results are being computed: download them once they are ready."))
     criteria = next((r.criteria for r in reversed(snap.rounds) if r.is_expert), [])
     columns = EXPORT_COLUMNS + [f"criterion:{c.name}" for c in criteria]
     awards = {entry_id: award.prize.name for entry_id, award in awards_of(call).items()}

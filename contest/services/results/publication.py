@@ -1,6 +1,7 @@
 """Publication into a notice period (公示期), objections and their answers, and making the results final."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from contest.models import (
     EntryImage,
     EntryStatus,
     Image,
+    JobKind,
     MailKind,
     Objection,
     ParticipantGroup,
@@ -33,13 +35,16 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call, organisers_of
 from contest.services import ServiceError, following
 from contest.services.audit import record
-from contest.services.results import stored
+from contest.services.results import jobs, stored
 from contest.services.results.awards import awards_of, default_awards
 from contest.services.results.ranking import current, rounds_over
 from contest.services.visibility import public_entries
 from contest.snapshot import Row, Summary
 
+log = logging.getLogger(__name__)
+
 NOTICE_DAYS = (0, 60)  # 0: no notice period, the results are final on publication
+MAIL_BATCH = 500  # entrants told in one transaction of the worker
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,10 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
     if top_n is not None and top_n < 1:
         raise ServiceError(_("Show at least the first entry, or all of them."))
     now = utcnow()
-    current(call)  # the preview the organisers saw, computed once (and again only if what it came from changed)
+    # The preview the organisers saw, computed once (and again only if what it came from changed); a large call's
+    # is the worker's to compute, never the request's.
+    if current(call) is None:
+        raise ServiceError(_("The results are being computed: publish them once they are ready."))
     if call.prizes and not awards_of(call):
         # Prizes never given by hand follow the computed order: the results never go out without winners.
         for entry_id, prize_id in default_awards(call).items():
@@ -77,14 +85,64 @@ def publish(actor: User, call: Call, notice_days: int, top_n: int | None) -> Non
     record(actor, "results.publish", "call", call.id, notice_days=notice_days, top_n=top_n)
     if notice_days == 0:  # no notice period: nobody can object, so the results are final now, by the same person
         _make_final(actor, call, now, notice_days=0)
+    if jobs.in_worker(call):  # too many mails to render in a request: the worker writes them, in batches
+        jobs.queue(call, JobKind.MAIL, total=db.session.scalar(
+            select(func.count(func.distinct(Entry.author_id))).where(*_approved(call))))
+    else:
+        following.tell_results_published(call, already_told=tell_entrants(call))
+
+
+def _approved(call: Call) -> tuple:
+    return Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED
+
+
+def tell_entrants(call: Call, after: int = 0, limit: int | None = None) -> list[User]:
+    """Tell each entrant of an approved entry of the call, by user id above `after` and at most `limit` of them,
+    that the results are published: one mail each listing their entries with the address of each one's feedback.
+    The people told, by id."""
+    people = select(Entry.author_id).where(*_approved(call), Entry.author_id > after).distinct() \
+        .order_by(Entry.author_id)
+    ids = list(db.session.scalars(people.limit(limit) if limit else people))
+    if not ids:
+        return []
     authors = db.session.execute(select(Entry, User).join(User, User.id == Entry.author_id).where(
-        Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED).order_by(Entry.id)).all()
-    entrants = [author for _entry, author in authors]
+        *_approved(call), Entry.author_id.in_(ids)).order_by(Entry.author_id, Entry.id)).all()
+    entrants = list({author.id: author for _entry, author in authors}.values())
     send_once_each([(author, FeedbackLink(entry, external_url("submit.feedback", entry_id=entry.id)))
                     for entry, author in authors], "results_published", kind=MailKind.RESULTS, call=call,
                    results_url=external_url("public.results", call_id=call.id),
                    per_person=following.unfollow_links(call, entrants))
-    following.tell_results_published(call, already_told=entrants)
+    return entrants
+
+
+def mail_queued(now: datetime | None = None) -> int:
+    """The worker's clock: tell the entrants of each call published with a mailing left to the worker, MAIL_BATCH
+    people a transaction, each batch's mails committed with how far it got (the job's cursor, the last user id
+    told), so that a worker that dies or fails leaves the rest to the next without telling anyone twice; then
+    the call's followers who are no entrant. How many mailings ended."""
+    ended = 0
+    for job in jobs.claimed(JobKind.MAIL, now):
+        job_id, call_id, cursor, done, total = job.id, job.call_id, job.cursor or 0, job.done, job.total
+        try:
+            while told := tell_entrants(db.session.get(Call, call_id), after=cursor, limit=MAIL_BATCH):
+                cursor, done = told[-1].id, done + len(told)
+                jobs.progress(job_id, "mail", done, max(done, total), cursor=cursor)  # with the batch's mails
+            call = db.session.get(Call, call_id)
+            entrants = db.session.scalars(select(User).where(User.id.in_(
+                select(Entry.author_id).where(*_approved(call)))).options(load_only(User.id))).all()
+            following.tell_results_published(call, already_told=entrants)
+            jobs.finish(job_id)
+            ended += 1
+        except Exception as error:  # noqa: BLE001 - shown to the organisers as failed, with a retry
+            log.exception("the results mails of call %s stopped after user %s", call_id, cursor)
+            jobs.failed(job_id, error)
+    return ended
+
+
+def mailing(call: Call) -> jobs.Progress | None:
+    """The worker's mailing of the publication to a large call's entrants as the organisers see it, or None when
+    there is none under way."""
+    return jobs.shown(call, JobKind.MAIL)
 
 
 def in_notice_period(call: Call, now: datetime | None = None) -> bool:

@@ -2,9 +2,12 @@
 the published one read back, and the call's figures."""
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -18,6 +21,8 @@ from contest.models import (
     CombineOn,
     Entry,
     EntryStatus,
+    JobKind,
+    JobState,
     PublicMode,
     Round,
     RoundEntry,
@@ -26,12 +31,15 @@ from contest.models import (
     User,
 )
 from contest.models.types import utcnow
+from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import rounds as round_service
 from contest.services.audit import record
-from contest.services.results import stored
+from contest.services.results import jobs, stored
 from contest.snapshot import CriterionShown, Figures, FormulaUsed, Place, RoundSummary, Row, Snapshot, Summary
+
+log = logging.getLogger(__name__)
 
 BOOTSTRAP_SAMPLES = 1000
 
@@ -162,17 +170,26 @@ def _round_summary(round_: Round, entry_ids: list[int]) -> tuple[RoundSummary, d
     return summary, places
 
 
-def compute(call: Call) -> Snapshot:
-    """The final ranking and everything the results page shows, as one snapshot."""
+def compute(call: Call, progress: Callable[[str, int, int], None] | None = None) -> Snapshot:
+    """The final ranking and everything the results page shows, as one snapshot. `progress` (the worker's) is told
+    each step as it begins: its name, the steps done and their number (the last, storing, is the caller's)."""
     rounds = list(call.rounds)
+    steps = len(rounds) + 3
+
+    def step(name: str, done: int) -> None:
+        if progress is not None:
+            progress(name, done, steps)
+
     value = Formula.of(call)
     expert, public = _last(rounds, RoundKind.EXPERT), _last(rounds, RoundKind.PUBLIC)
     taking_part = {r.id: _taking_part(r) for r in rounds}
     finalists = taking_part[rounds[-1].id] if rounds else []
     summaries, places = [], {}
-    for round_ in rounds:
+    for n, round_ in enumerate(rounds):
+        step(f"round:{n + 1}:{len(rounds)}", n)
         summary, places[round_.id] = _round_summary(round_, taking_part[round_.id])
         summaries.append(summary)
+    step("combine", len(rounds))
 
     parts = []
     if expert is not None:
@@ -201,6 +218,7 @@ def compute(call: Call) -> Snapshot:
             rows.append(Row(entry=entry_id, out_in=round_.title,
                             **{"expert" if round_.kind is RoundKind.EXPERT else "public": place}))
         placed.update(out)
+    step("figures", len(rounds) + 1)
     return Snapshot(
         computed_at=utcnow(),
         formula=FormulaUsed(value.expert_weight, value.public_weight, value.combine_on.value,
@@ -254,11 +272,65 @@ def snapshot(call: Call) -> Summary | None:
 
 def current(call: Call) -> Summary | None:
     """The snapshot the organisers work with: the published one, else the stored preview, else (every round
-    being over) computed now and stored; None while a round is still to come or under way."""
+    being over) computed now and stored, or for a large call (jobs.in_worker) asked of the worker; None while a
+    round is still to come or under way, or while the worker computes it (`computation` says how far it got)."""
     value = stored.summary(call)
     if value is not None or call.results_published_at is not None or not rounds_over(call):
         return value
+    if jobs.in_worker(call):
+        jobs.queue(call, JobKind.SNAPSHOT)
+        return None
     return stored.store(call, compute(call))
+
+
+def computation(call: Call) -> jobs.Progress | None:
+    """The worker's computation of the call's snapshot as the organisers see it (queued, how far, or failed), or
+    None when there is none under way."""
+    return jobs.shown(call, JobKind.SNAPSHOT)
+
+
+def compute_queued(now: datetime | None = None) -> int:
+    """The worker's clock: compute and store each snapshot a page asked for, each call claimed by one worker, its
+    progress committed as it goes; a snapshot whose inputs changed while it was computed is thrown away and
+    computed again at the next pass, one that fails is shown as failed. How many were stored."""
+    done = 0
+    for job in jobs.claimed(JobKind.SNAPSHOT, now):
+        job_id, generation, call_id = job.id, job.generation, job.call_id
+        steps = [1]
+
+        def progress(stage: str, step: int, total: int, job_id: int = job_id, steps: list = steps) -> None:
+            steps[0] = total
+            jobs.progress(job_id, stage, step, total)
+
+        try:
+            progress("start", 0, 1)  # commits the claim: the page says the worker took it
+            call = db.session.get(Call, call_id)
+            if call.results_published_at is not None or not rounds_over(call):
+                jobs.finish(job_id)  # nothing to compute: a published snapshot stays as published
+                continue
+            snap = compute(call, progress)
+            progress("store", steps[0] - 1, steps[0])
+            if not jobs.finish(job_id, generation):  # first: it waits for a change being committed (its lock)
+                db.session.rollback()
+                jobs.again_later(job_id)
+                continue
+            stored.store(db.session.get(Call, call_id), snap)  # committed with the job marked done
+            done += 1
+        except Exception as error:  # noqa: BLE001 - shown to the organisers as failed, with a retry
+            log.exception("the results of call %s could not be computed", call_id)
+            jobs.failed(job_id, error)
+    return done
+
+
+def retry(actor: User, call: Call) -> None:
+    """The organisers ask the worker again for what failed: the snapshot, or the rest of the publication's mails."""
+    if not can_manage_call(actor, call):
+        raise ServiceError(_("You do not run this call."))
+    for kind in JobKind:
+        job = jobs.job_of(call, kind)
+        if job is not None and job.state is JobState.FAILED:
+            jobs.queue(call, kind, again=True)
+            record(actor, "results.retry", "call", call.id, kind=kind.value)
 
 
 def remap_snapshot(snap: dict, entries: dict[int, int], rounds: dict[int, int],

@@ -27,6 +27,7 @@ from contest.models import (
     Score,
     Vote,
 )
+from contest.services.results import jobs
 from contest.snapshot import Place, Row, Snapshot, Summary, row_record_from_json, row_record_json
 
 RESULTS_PAGE = 100  # rows of the ranking on one page of the results
@@ -61,11 +62,16 @@ def discard(call_ids: Iterable[int]) -> None:
 
 def _discard_previews(session: Session, call_ids: Iterable[int]) -> None:
     ids = sorted(set(call_ids))
-    waiting = list(session.scalars(select(Call.id).where(
-        Call.id.in_(ids), Call.results_snapshot.is_not(None), Call.results_published_at.is_(None)))) if ids else []
-    if not waiting:
+    if not ids:
         return
     connection = session.connection()
+    # First: a computation being stored now is waited for (its job's row is locked), so that the look below
+    # sees what it stored; one still under way is made out of date.
+    jobs.changed(ids, connection)
+    waiting = list(session.scalars(select(Call.id).where(
+        Call.id.in_(ids), Call.results_snapshot.is_not(None), Call.results_published_at.is_(None))))
+    if not waiting:
+        return
     connection.execute(delete(ResultRow).where(ResultRow.call_id.in_(waiting)))
     connection.execute(update(Call).where(Call.id.in_(waiting), Call.results_published_at.is_(None))
                        .values(results_snapshot=None))
