@@ -12,7 +12,9 @@ answer also giving its size. Then, in the same run: the search of the idea call'
 words, a word in no entry), the peak memory of the entries CSV export and of the call's archive
 (bench/export_memory.py, in child processes), and votes per second into an open round with the city's votes
 stored against the same votes after the vote table is emptied (TRUNCATE). The snapshot's time is its
-computing and storing, as when the organisers first open the results. Prints the table and one line of JSON:
+computing and storing, as when the organisers first open the results (for the city call, larger than
+RESULTS_INLINE_ENTRIES: their request asking the worker, and the worker's pass); publishing's, the request's
+(the entrants' mails are the worker's, timed apart). Prints the table and one line of JSON:
 {"bench": "city", "worst_ratio": ..., "worst_page": ..., "largest_html_kb": ..., "search_ms": ...,
 "vote_ratio": ..., "snapshot_s": ..., "csv_peak_mb": ..., ...}. The downloads of a call's whole data (the CSV
 exports) count in worst_ratio by their time per row, and not in largest_html_kb (they are not pages).
@@ -236,14 +238,19 @@ def fill(url: str, folder: str, scale: float) -> dict:
         admin = db.session.get(User, admin_id)
         for name in sizes:
             call = db.session.get(Call, ids[name]["idea_call"])
-            began = time.perf_counter()  # the snapshot computed and stored, as when the organisers first look
-            ranking.current(call)
+            began = time.perf_counter()  # the snapshot computed and stored, as when the organisers first look:
+            ranking.current(call)  # in their request for a small call; a large one's is asked of the worker
             db.session.commit()
+            figures[f"results_request_{name}_s"] = time.perf_counter() - began
+            figures[f"snapshot_{name}_worker"] = ranking.compute_queued() > 0  # the worker's pass
             figures[f"snapshot_{name}_s"] = time.perf_counter() - began
             began = time.perf_counter()
             publication.publish(admin, call, 7, None)
             db.session.commit()
             figures[f"publish_{name}_s"] = time.perf_counter() - began
+            began = time.perf_counter()  # the entrants' mails: the worker's for a large call (none left for a small)
+            publication.mail_queued()
+            figures[f"results_mails_{name}_s"] = time.perf_counter() - began
         ids["vote_bench"] = vote_bench(db, new_call, entries, now, citizen_ids)
         db.session.commit()
         db.engine.dispose()
@@ -437,8 +444,11 @@ def report(figures: dict, scale: float) -> None:
     city = figures["ids"]["city"]
     print(f"city (scale {scale}): {city['ideas']:,} ideas, {city['votes']:,} votes, {city['designs']:,} designs, "
           f"{city['comparisons']:,} comparisons; filled in {figures['fill_s']:.1f} s; "
-          f"snapshot {figures['snapshot_city_s']:.1f} s (small {figures['snapshot_small_s'] * 1000:.0f} ms), "
-          f"publishing {figures['publish_city_s']:.1f} s")
+          f"snapshot {figures['snapshot_city_s']:.1f} s (small {figures['snapshot_small_s'] * 1000:.0f} ms; "
+          f"{'by the worker' if figures['snapshot_city_worker'] else 'in the request'}, the organisers' request "
+          f"{figures['results_request_city_s'] * 1000:.0f} ms), publishing {figures['publish_city_s']:.2f} s "
+          f"(small {figures['publish_small_s'] * 1000:.0f} ms), the entrants' mails by the worker "
+          f"{figures['results_mails_city_s']:.1f} s")
     print(f"{'page':34}{'100 entries':>14}{'city size':>14}{'city KB':>10}{'ratio':>9}")
     worst, worst_page, largest = 0.0, "", 0.0
     per_row = {}
@@ -472,7 +482,9 @@ def report(figures: dict, scale: float) -> None:
                       "largest_html_kb": round(largest), "search_ms": round(search_ms, 1),
                       "download_per_row_ratio": {page: round(r, 2) for page, r in per_row.items()},
                       "vote_ratio": round(votes["ratio"], 3), "snapshot_s": round(figures["snapshot_city_s"], 2),
-                      "publish_s": round(figures["publish_city_s"], 2), "fill_s": round(figures["fill_s"], 1),
+                      "publish_s": round(figures["publish_city_s"], 2),
+                      "results_mails_s": round(figures["results_mails_city_s"], 2),
+                      "fill_s": round(figures["fill_s"], 1),
                       "csv_peak_mb": [exports["csv_peak_mb_small"], exports["csv_peak_mb_large"]],
                       "csv_peak_ratio": exports["csv_ratio"],
                       "archive_peak_mb": [exports["archive_peak_mb_small"], exports["archive_peak_mb_large"]],
