@@ -6,7 +6,6 @@ import secrets
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import BigInteger, cast
 from sqlalchemy.orm import joinedload, load_only, selectinload
 from wtforms import SelectChoice
 
@@ -169,19 +168,14 @@ def unfollow_by_link(token: str):
                            following=following.is_following(user, call))
 
 
-PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
-
-
-def _gallery_order(call: Call):
-    """Newest first; during a public round, an order random for each visitor but stable for them, so that
-    no entry wins votes by being first."""
-    if public_service.open_public_round(call) is not None:
-        if "order_seed" not in session:
-            session["order_seed"] = secrets.randbelow(PRIME - 2) + 1
-        seed = session["order_seed"]
-        a, b = seed, (seed * 7919) % PRIME
-        return ((cast(Entry.id, BigInteger) * a + b) % PRIME, Entry.id)
-    return (Entry.id.desc(),)
+def _order_seed(call: Call) -> int | None:
+    """During a public round, the visitor's seed of the gallery's shuffled order (stable for them, different for
+    each); None otherwise (newest first)."""
+    if public_service.open_public_round(call) is None:
+        return None
+    if "order_seed" not in session:
+        session["order_seed"] = secrets.randbelow(search.SHUFFLE_PRIME - 2) + 1
+    return session["order_seed"]
 
 
 @bp.route("/calls/<int:call_id>/entries")
@@ -195,23 +189,22 @@ def gallery(call_id: int):
     # part only beside a search's hits). Merged entries stay reachable by their address, but the gallery shows
     # only the entry kept.
     columns = [Entry.id, Entry.title, Entry.status] + ([Entry.description] if query else [])
-    found = search.search_public(query, filters, call_id=call.id)
-    stmt = (found
-            .options(load_only(*columns),
-                     selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
-                                                            EntryImage.position, EntryImage.alt_text,
-                                                            EntryImage.is_scan)
-                     .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height)
-                     .lazyload(Image.files))
-            .order_by(None).order_by(*_gallery_order(call)))
-    pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
-    narrowed = bool(query or filters)
-    total = search.count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
-    beyond = narrowed and total > search.COUNT_CAP  # the pages then hold the first COUNT_CAP found
-    pagination.total = min(total, search.COUNT_CAP) if beyond else total
-    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total,
-                           beyond=beyond, cap=search.COUNT_CAP,
-                           query=query, words=search.query_words(query), filters=filters, narrowed=narrowed,
+    page = search.public_page(
+        call, query, filters, search.Cursor.from_args(request.args), per_page,
+        load_only(*columns),
+        selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id, EntryImage.position,
+                                               EntryImage.alt_text, EntryImage.is_scan)
+        .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height).lazyload(Image.files),
+        seed=_order_seed(call))
+    # What every page link keeps: the page's size, the words and the filters.
+    kept = {"per_page": per_page if per_page != 24 else None, "q": query or None, **filters.as_args()}
+
+    def page_url(cursor: search.Cursor) -> str:
+        return url_for("public.gallery", call_id=call.id, **kept, **cursor.as_args())
+
+    return render_template("calls/gallery.html", call=call, page=page, per_page=per_page, page_url=page_url,
+                           cap=search.COUNT_CAP, first=search.FIRST, last=search.LAST,
+                           query=query, words=search.query_words(query), filters=filters,
                            choices=search.filter_choices(call), channels=CHANNEL_LABELS,
                            highlight=search.highlight)
 

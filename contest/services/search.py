@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, event, func, select, text
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, event, func, select, text
 from sqlalchemy.orm import Session
 
 from contest.models import Channel, Entry, EntryTag, Tag
@@ -297,6 +297,120 @@ def counting(stmt: Select, cap: int | None = None) -> Select:
     cap = COUNT_CAP if cap is None else cap
     bounded = stmt.order_by(None).with_only_columns(Entry.id).limit(cap + 1).subquery()
     return select(func.count()).select_from(bounded)
+
+
+# -- a page of a call's entries: followed by a seek, never a deep OFFSET ------------------------------------------
+
+SHUFFLE_PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of entries begins: after an entry (the next page), before one (the previous page), at the end
+    (the last page) or, with none of them, at the start. Entries are named by their ids in every order, so a link
+    holds its place whatever is sent meanwhile."""
+
+    after: int | None = None
+    before: int | None = None
+    last: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> Cursor:
+        """From a URL's query string; a value that is no entry id is no cursor (the first page)."""
+        def number(name: str) -> int | None:
+            value = args.get(name, type=int)
+            return value if value and value > 0 else None
+
+        after, before = number("after"), number("before")
+        return cls(after=after, before=None if after else before,
+                   last=not (after or before) and args.get("last") == "1")
+
+    def as_args(self) -> dict[str, object]:
+        args = {"after": self.after, "before": self.before, "last": 1 if self.last else None}
+        return {k: v for k, v in args.items() if v is not None}
+
+
+FIRST = Cursor()
+LAST = Cursor(last=True)
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """One page of a call's public entries, where the pages beside it begin (None: there is none that way), and
+    how many entries there are: all of the call's, or those a search or a filter finds counted up to
+    COUNT_CAP + 1 (`capped`: more than COUNT_CAP were found)."""
+
+    entries: list[Entry]
+    next: Cursor | None
+    prev: Cursor | None
+    total: int
+    narrowed: bool
+    capped: bool
+
+
+@dataclass(frozen=True)
+class _Order:
+    """The gallery's order: its ORDER BY forwards and backwards, and the clauses of the entries after and before
+    one of them."""
+
+    forwards: tuple
+    backwards: tuple
+    after: object  # entry id -> clause
+    before: object
+
+
+def _order(seed: int | None) -> _Order:
+    """Newest first (the id backwards, which the gallery index reads as it is), or during a public round shuffled
+    by a visitor's seed, so that no entry wins votes by being first: (id * a + b) mod a prime, one entry's key
+    only (no index can read a shuffle; the page is still found without an OFFSET)."""
+    if seed is None:
+        return _Order((Entry.id.desc(),), (Entry.id.asc(),), lambda i: Entry.id < i, lambda i: Entry.id > i)
+    a, b = seed % SHUFFLE_PRIME or 1, (seed * 7919) % SHUFFLE_PRIME
+    key = (cast(Entry.id, BigInteger) * a + b) % SHUFFLE_PRIME
+    return _Order((key.asc(),), (key.desc(),), lambda i: key > (i * a + b) % SHUFFLE_PRIME,
+                  lambda i: key < (i * a + b) % SHUFFLE_PRIME)
+
+
+def seek(stmt: Select, cursor: Cursor, per_page: int, seed: int | None = None
+         ) -> tuple[list[Entry], Cursor | None, Cursor | None]:
+    """A page of a statement over entries in the gallery's order from the cursor (a seek on the order's key, read
+    one past the page to know whether another follows), and the cursors of the next and previous pages."""
+    from contest.extensions import db
+
+    order = _order(seed)
+    backwards = cursor.before is not None or cursor.last
+    stmt = stmt.order_by(None)
+    if cursor.after is not None:
+        stmt = stmt.where(order.after(cursor.after))
+    elif cursor.before is not None:
+        stmt = stmt.where(order.before(cursor.before))
+    rows = list(db.session.scalars(stmt.order_by(*(order.backwards if backwards else order.forwards))
+                                   .limit(per_page + 1)).unique())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    if not rows:  # past the end (the entries after a cursor were withdrawn meanwhile): the last page is behind
+        return rows, None, (LAST if cursor.after is not None else None)
+    # Read forwards, a page follows when one more was found, and one precedes when the page began after an entry;
+    # read backwards, the other way round.
+    following = Cursor(after=rows[-1].id) if (cursor.before is not None if backwards else more) else None
+    preceding = Cursor(before=rows[0].id) if (more if backwards else cursor.after is not None) else None
+    return rows, following, preceding
+
+
+def public_page(call, query: str, filters: Filters, cursor: Cursor, per_page: int, *options,
+                seed: int | None = None) -> EntryPage:
+    """A page of a call's public entries (the gallery's, the API's), narrowed to a query's words and the filters,
+    and their count; newest first, or shuffled by `seed`."""
+    from contest.services.visibility import public_counts
+
+    found = search_public(query, filters, call_id=call.id)
+    entries, following, preceding = seek(found.options(*options), cursor, per_page, seed)
+    narrowed = bool(query_words(query) or filters)
+    total = count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
+    capped = narrowed and total > COUNT_CAP
+    return EntryPage(entries, following, preceding, COUNT_CAP if capped else total, narrowed, capped)
 
 
 # -- highlighting ---------------------------------------------------------------------------------------------

@@ -426,3 +426,77 @@ def test_the_organisers_follow_up_runs_the_same_queries_and_pages_by_a_seek(clie
         page = following.group(1).replace("&amp;", "&") if following else None
     rows = {f.id: (f.updated_at, f.id) for f in db.session.scalars(select(FollowUp))}
     assert seen == sorted(adopted, key=lambda i: rows[i], reverse=True)  # each once, the latest updated first
+
+
+GALLERY_CARD = re.compile(r'class="entry-card">\s*<a href="/entries/(\d+)"')
+
+
+def _gallery_pages(client, url: str, rel: str = "next") -> list[list[int]]:
+    """The entries of each page of a gallery, following its `rel` links from `url` to the end."""
+    pages = []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        pages.append([int(i) for i in GALLERY_CARD.findall(html)])
+        following = re.search(rf'href="([^"]+)" rel="{rel}"', html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+    return pages
+
+
+def _link_to_last_page(html: str) -> str:
+    return re.search(r'href="([^"]*last=1[^"]*)"', html).group(1).replace("&amp;", "&")
+
+
+def test_the_gallery_follows_its_pages_by_a_seek_and_reaches_its_last_page_in_the_same_queries(
+        client, idea_call, count_queries):
+    """Newest first, twelve a page: every entry once over three pages, by a seek on the id (no OFFSET); the last
+    page is a link from the first and costs the queries the first does, however many entries come before it."""
+    base = f"/calls/{idea_call.id}/entries?per_page=12&channel=web"
+    ids = more_entries(idea_call, 2 * 12 + 5)
+    pages = _gallery_pages(client, base)
+    assert [len(p) for p in pages] == [12, 12, 5] and sum(pages, []) == sorted(ids, reverse=True)
+    first = client.get(base).get_data(as_text=True)
+    assert "channel=web" in _link_to_last_page(first)  # the filters (words, the page's size) stay in the URL
+    backwards = _gallery_pages(client, _link_to_last_page(first), rel="prev")
+    assert sum(reversed(backwards), []) == sorted(ids, reverse=True)
+    assert backwards[0] == sorted(ids, reverse=True)[-12:]  # the last page: the twelve oldest
+
+    plain = f"/calls/{idea_call.id}/entries?per_page=12"  # no words: every entry of the call, counted
+    last = _link_to_last_page(client.get(plain).get_data(as_text=True))
+    with count_queries() as small:
+        client.get(last)
+    more_entries(idea_call, 60, first=100)
+    with count_queries() as big:
+        html = client.get(last).get_data(as_text=True)
+    assert [int(i) for i in GALLERY_CARD.findall(html)] == sorted(ids, reverse=True)[-12:]
+    assert big.n == small.n, "\n".join(big.statements)
+    # (SQLite's statements always say "LIMIT ? OFFSET ?", with 0; PostgreSQL's say OFFSET only when there is one.)
+    assert db.engine.dialect.name != "postgresql" or not any("OFFSET" in s for s in big.statements), big.statements
+
+
+def test_the_gallery_shuffled_during_a_public_round_shows_every_entry_once_forwards_and_backwards(
+        client, idea_call, transport_organiser):
+    ids = more_entries(idea_call, 2 * 12 + 5)
+    make_public_round(idea_call, transport_organiser, mode="votes")
+    db.session.expire_all()  # the call's rounds, loaded before this one was made
+    base = f"/calls/{idea_call.id}/entries?per_page=12"
+    pages = _gallery_pages(client, base)
+    shown = sum(pages, [])
+    assert sorted(shown) == sorted(ids) and shown != sorted(ids, reverse=True)  # the visitor's own order
+    backwards = _gallery_pages(client, _link_to_last_page(client.get(base).get_data(as_text=True)), rel="prev")
+    assert sum(reversed(backwards), []) == shown
+
+
+def test_the_api_follows_a_calls_entries_by_a_seek(client, idea_call):
+    ids = more_entries(idea_call, 25)
+    seen, url = [], f"/api/v1/calls/{idea_call.id}/entries?per_page=10"
+    while url:
+        body = client.get(url).get_json()
+        assert body["total"] == 25 and body["total_capped"] is False
+        seen.append([e["id"] for e in body["items"]])
+        url = body["next"] and body["next"].removeprefix("http://localhost")
+    assert [len(p) for p in seen] == [10, 10, 5] and sum(seen, []) == sorted(ids, reverse=True)
+    last = client.get(f"/api/v1/calls/{idea_call.id}/entries?per_page=10&last=1").get_json()
+    assert [e["id"] for e in last["items"]] == sorted(ids, reverse=True)[-10:] and last["next"] is None
+    assert "before=" in last["prev"]
+    refused = client.get(f"/api/v1/calls/{idea_call.id}/entries?page=3")
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_parameter"
