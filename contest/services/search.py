@@ -447,27 +447,45 @@ class Choices:
     channels: list[Channel]
 
 
+CHOICE_COLUMNS = {"topic": Entry.topic_id, "theme": Entry.theme_id, "place": Entry.place_id, "channel": Entry.channel}
+
+
+def _used_values(column, shown) -> Select:
+    """The distinct values of a column among some entries, by a skip scan of an index on (call, column): the
+    smallest value, then the smallest above it, and so on, each the first row of the index a probe finds (a
+    recursive query: one probe a value used, never the entries read whole)."""
+    def smallest(above=None):
+        beyond = column.is_not(None) if above is None else column > above
+        return select(column).where(*shown, beyond).order_by(column).limit(1).scalar_subquery()
+
+    used = select(smallest().label("value")).cte("used", recursive=True)
+    used = used.union_all(select(smallest(used.c.value)).where(used.c.value.is_not(None)))
+    return select(used.c.value).where(used.c.value.is_not(None))
+
+
+def choice_statements(call) -> dict[str, Select]:
+    """The statements of the call's filter choices: the values its public entries use of each column; for its
+    tags, those some public entry carries (asked of each tag, which its index answers at the first entry)."""
+    from contest.services.visibility import public_entries_of_published
+
+    shown = public_entries_of_published(call)
+    statements = {name: _used_values(column, shown) for name, column in CHOICE_COLUMNS.items()}
+    tagged = (select(EntryTag.entry_id).join(Entry, Entry.id == EntryTag.entry_id)
+              .where(EntryTag.tag_id == Tag.id, *shown).exists())
+    statements["tag"] = select(Tag.id, Tag.name).where(Tag.call_id == call.id, tagged).order_by(Tag.name)
+    return statements
+
+
 def filter_choices(call) -> Choices:
     from contest.extensions import db
     from contest.models import CallTheme, Department
-    from contest.services.visibility import public_entries
 
-    shown = (Entry.call_id == call.id, *public_entries())
-    # One pass over the call's public entries (not a second one joined to the first); a tag is asked whether some
-    # public entry has it, which its index answers at the first one found.
-    used = select(Entry.topic_id, Entry.theme_id, Entry.place_id, Entry.channel).where(*shown).distinct()
-    rows = db.session.execute(used).all()
-    topic_ids = {r[0] for r in rows if r[0]}
-    theme_ids = {r[1] for r in rows if r[1]}
-    place_ids = {r[2] for r in rows if r[2]}
-    channels = {r[3] for r in rows}
-    topics = [(t.id, t.title) for t in call.topics if t.id in topic_ids]
-    themes = [(t.id, t.name) for t in db.session.scalars(select(CallTheme).where(CallTheme.id.in_(theme_ids))
-                                                        .order_by(CallTheme.id))] if theme_ids else []
+    statements = choice_statements(call)
+    used = {name: set(db.session.scalars(statements[name])) for name in CHOICE_COLUMNS}
+    topics = [(t.id, t.title) for t in call.topics if t.id in used["topic"]]
+    themes = [(t.id, t.name) for t in db.session.scalars(select(CallTheme).where(CallTheme.id.in_(used["theme"]))
+                                                        .order_by(CallTheme.id))] if used["theme"] else []
     places = [(d.id, d.display_name) for d in db.session.scalars(
-        select(Department).where(Department.id.in_(place_ids)).order_by(Department.id))] if place_ids else []
-    tagged = (select(EntryTag.entry_id).join(Entry, Entry.id == EntryTag.entry_id)
-              .where(EntryTag.tag_id == Tag.id, *shown).exists())
-    tags = [(i, n) for i, n in db.session.execute(
-        select(Tag.id, Tag.name).where(Tag.call_id == call.id, tagged).order_by(Tag.name))]
-    return Choices(topics, themes, places, tags, [c for c in Channel if c in channels])
+        select(Department).where(Department.id.in_(used["place"])).order_by(Department.id))] if used["place"] else []
+    tags = [(i, n) for i, n in db.session.execute(statements["tag"])]
+    return Choices(topics, themes, places, tags, [c for c in Channel if c in used["channel"]])

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from contest.extensions import db
 from contest.models import Channel, Comparison, Entry, EntryStatus, ParticipantGroup, User, Vote
@@ -117,13 +117,14 @@ def test_a_page_of_a_votes_round_shows_the_counts_of_its_entries(client, railing
     assert last.count(zh_n("%(num)d vote", "%(num)d votes", 1)) == 1  # ids[-1]'s, not ids[1]'s of the first page
 
 
-def _plan(statement) -> str:
+def _plan(statement, run: bool = False) -> str:
     """The plan the database chooses for a statement, with sequential scans made as dear as they go (PostgreSQL),
-    so that a missing index shows whatever the table's size."""
+    so that a missing index shows whatever the table's size. `run`: the plan as run (EXPLAIN ANALYZE), which alone
+    shows the subqueries of a recursive query's columns on PostgreSQL."""
     compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
-        rows = db.session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
+        rows = db.session.execute(text(f"EXPLAIN {'ANALYZE ' if run else ''}{compiled}")).scalars().all()
     else:
         rows = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()]
     db.session.rollback()
@@ -500,3 +501,32 @@ def test_the_api_follows_a_calls_entries_by_a_seek(client, idea_call):
     assert "before=" in last["prev"]
     refused = client.get(f"/api/v1/calls/{idea_call.id}/entries?page=3")
     assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_parameter"
+
+
+def test_the_gallerys_filter_choices_are_served_by_indexes(app, idea_call, transport_organiser):
+    """Which topics, themes, places and channels a call's public entries use, each read from an index of the call's
+    public entries by that column (one probe per value used), not from the call's entries read whole."""
+    from contest.models import CallTheme, Department
+    from contest.services import search
+
+    ids = more_entries(idea_call, 300)  # enough rows for the planner to tell an index read at its first row
+    theme = CallTheme(call_id=idea_call.id, name="适老化")
+    db.session.add(theme)
+    db.session.flush()
+    place = db.session.scalar(select(Department.id).limit(1))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[::3])).values(topic_id=idea_call.topics[0].id))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[1::3])).values(topic_id=idea_call.topics[1].id))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[::5])).values(theme_id=theme.id))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[::4])).values(place_id=place))
+    db.session.commit()
+    _tag_in_bulk(idea_call, transport_organiser, ids[:3], "停车")
+    choices = search.filter_choices(idea_call)
+    assert ([t for t, _ in choices.topics], [t for t, _ in choices.themes], [p for p, _ in choices.places],
+            choices.channels) == ([t.id for t in idea_call.topics[:2]], [theme.id], [place], [Channel.WEB])
+    db.session.execute(text("ANALYZE"))
+    plans = {name: _plan(stmt, run=True) for name, stmt in search.choice_statements(idea_call).items()}
+    assert set(plans) == {"topic", "theme", "place", "channel", "tag"}
+    assert {name: _full_scans(plan) for name, plan in plans.items()} == {name: [] for name in plans}
+    for name in ("topic", "theme", "place", "channel"):
+        assert plans[name].count(f"ix_entry_public_{name}") == 2, (name, plans[name])  # the first value, the next
+        assert not re.search(r"ix_entry_gallery|Sort|HashAggregate|TEMP B-TREE", plans[name]), (name, plans[name])
