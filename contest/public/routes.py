@@ -7,7 +7,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, load_only, selectinload
-from wtforms import SelectChoice
 
 from contest.display import TEXT_SIZES
 from contest.extensions import db, limiter
@@ -261,13 +260,9 @@ def results(call_id: int):
     snap = results_service.snapshot(call)
     if snap is None:
         abort(404)
-    form = ObjectionForm()
     rows, page, pages = results_service.stored.page(call, snap, request.args.get("page", 1, type=int))
     context = results_service.results_context(call, snap, rows)
-    # The entries of the page shown: an objection to another entry is filed from its page of the ranking.
-    form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
-        SelectChoice(str(r.entry), context["entries"][r.entry].title) for r in rows if r.entry in context["entries"]]
-    return render_template("results/results.html", form=form, page=page, pages=pages,
+    return render_template("results/results.html", form=ObjectionForm(), page=page, pages=pages,
                            open_for_objections=results_service.in_notice_period(call), **context)
 
 
@@ -277,9 +272,8 @@ def results(call_id: int):
 def file_objection(call_id: int):
     call = public_call(call_id)
     form = ObjectionForm()
-    form.entry_id.choices = None  # any value; the service checks the entry belongs to the call
     if form.validate_on_submit():
-        entry_id = int(form.entry_id.data) if (form.entry_id.data or "").isdigit() else None
+        entry_id = int(form.entry_id.data) if (form.entry_id.data or "").strip() else None  # none: the whole
         with saving() as saved:
             results_service.file_objection(current_user, call, entry_id, form.reason.data or "")
         if saved:

@@ -193,6 +193,40 @@ def test_the_results_page_shows_a_page_of_the_ranking_in_the_same_queries(client
     assert many.n == few.n, "\n".join(many.statements)
 
 
+def test_a_citizen_objects_to_an_entry_far_down_the_ranking_by_its_number(client, transport_commission,
+                                                                         transport_organiser):
+    """The objection form asks for the number shown beside each entry (no list of the page's entries to choose
+    from); a number that is no entry of this call is refused with a message that says so; empty, it is the results
+    as a whole."""
+    from contest.models import Objection
+    from contest.services.results import RESULTS_PAGE
+    from tests.helpers import log_in, make_user, post_form, zh
+
+    call = _published_call(transport_commission, transport_organiser, RESULTS_PAGE + 30, first=0)
+    elsewhere = _published_call(transport_commission, transport_organiser, 2, first=5000)
+    results = f"/calls/{call.id}/results"
+    log_in(client, make_user("objector@example.org").email)
+    first = client.get(results).get_data(as_text=True)
+    assert re.search(r'<input[^>]+name="entry_id"', first) and "<select" not in first
+    second = client.get(results + "?page=2").get_data(as_text=True)
+    far = int(re.findall(r'<a href="/entries/(\d+)">', second)[-1])
+    assert zh("No. %(number)d", number=far) in second  # the number a citizen types is beside the title
+
+    def objecting(number: str) -> str:
+        return post_form(client, results + "/objections", {"entry_id": number, "reason": "计票有误，请复核。"},
+                         page=results, follow_redirects=True).get_data(as_text=True)
+
+    assert zh("Your objection is filed. The organisers answer it publicly on this page.") in objecting(str(far))
+    assert db.session.scalar(select(Objection.entry_id)) == far
+    other = db.session.scalar(select(Entry.id).where(Entry.call_id == elsewhere.id))
+    assert zh("No entry of this call has the number %(number)d.", number=other) in objecting(f" {other} ")
+    assert zh("Give the entry's number in digits, e.g. 1024, or leave it empty to object to the results as a "
+              "whole.") in objecting("第12号")
+    assert db.session.scalar(select(db.func.count()).select_from(Objection)) == 1
+    objecting("")
+    assert sorted(db.session.scalars(select(Objection.entry_id)), key=str) == [far, None]
+
+
 def test_the_next_pair_reads_counts_by_entry_that_equal_counting_every_comparison(app, railing_call,
                                                                                   transport_organiser):
     import random
