@@ -176,7 +176,8 @@ def cursor_arg():
     if int_arg("page", 1) != 1:
         raise ApiError(400, "invalid_parameter", _l("This list has no page numbers: follow its “next” and “prev” "
                                                     "links (after=, before=), or ask for last=1."))
-    int_arg("after"), int_arg("before")  # refused when they are no ids
+    for name in ("after", "before"):
+        int_arg(name)  # refused when it is no id
     return Cursor.from_args(request.args), min(int_arg("per_page", PER_PAGE), MAX_PER_PAGE)
 
 

@@ -203,7 +203,7 @@ def gallery(call_id: int):
 
     return render_template("calls/gallery.html", call=call, page=page, per_page=per_page, page_url=page_url,
                            cap=search.COUNT_CAP, first=search.FIRST, last=search.LAST,
-                           query=query, words=search.query_words(query), filters=filters,
+                           query=query, words=page.words, filters=filters,
                            choices=search.filter_choices(call), channels=CHANNEL_LABELS,
                            highlight=search.highlight)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -346,6 +347,7 @@ class EntryPage:
     total: int
     narrowed: bool
     capped: bool
+    words: list[str]  # the query's, for highlighting
 
 
 @dataclass(frozen=True)
@@ -355,8 +357,8 @@ class _Order:
 
     forwards: tuple
     backwards: tuple
-    after: object  # entry id -> clause
-    before: object
+    after: Callable[[int], ColumnElement[bool]]  # the entries after the one of this id
+    before: Callable[[int], ColumnElement[bool]]
 
 
 def _order(seed: int | None) -> _Order:
@@ -407,10 +409,11 @@ def public_page(call, query: str, filters: Filters, cursor: Cursor, per_page: in
 
     found = search_public(query, filters, call_id=call.id)
     entries, following, preceding = seek(found.options(*options), cursor, per_page, seed)
-    narrowed = bool(query_words(query) or filters)
+    words = query_words(query)
+    narrowed = bool(words or filters)
     total = count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
     capped = narrowed and total > COUNT_CAP
-    return EntryPage(entries, following, preceding, COUNT_CAP if capped else total, narrowed, capped)
+    return EntryPage(entries, following, preceding, COUNT_CAP if capped else total, narrowed, capped, words)
 
 
 # -- highlighting ---------------------------------------------------------------------------------------------
