@@ -229,7 +229,12 @@ def fill(url: str, folder: str, scale: float) -> dict:
             design_call = new_call(CallKind.DESIGN, f"口袋公园设计方案（{name}）", designs)
             pround = pairwise_round(design_call, entries(design_call, designs, images=True), comparisons)
             db.session.commit()
-            ids[name] = {"idea_call": idea_call.id, "votes_round": vround.id, "design_call": design_call.id,
+            # The API pages a call's entries by a seek: its hundredth page (20 a page, newest first) begins after
+            # the entry that ends the 99th.
+            api_page = min(100, max(1, ideas // 20))
+            newest = sorted(idea_entries, reverse=True)
+            ids[name] = {"api_page": api_page, "api_after": newest[(api_page - 1) * 20 - 1] if api_page > 1 else None,
+                         "idea_call": idea_call.id, "votes_round": vround.id, "design_call": design_call.id,
                          "pairwise_round": pround.id, "ideas": ideas, "votes": votes, "designs": designs,
                          "comparisons": comparisons}
         figures["fill_s"] = time.perf_counter() - started
@@ -324,7 +329,6 @@ def log_in(base: str, email: str = "admin@example.org") -> requests.Session:
 
 def pages(ids: dict) -> dict[str, str]:
     idea = ids["idea_call"]
-    last_gallery = max(1, -(-ids["ideas"] // 24))
     return {
         "results page, votes round": f"/calls/{idea}/results",
         "organiser's entry list": f"/console/calls/{idea}/",
@@ -341,8 +345,10 @@ def pages(ids: dict) -> dict[str, str]:
         "organiser's pairwise round page": f"/console/rounds/{ids['pairwise_round']}/",
         "call page, with its journey": f"/calls/{idea}",
         "moderation queue": f"/console/calls/{idea}/moderation",
-        "API entries, page 100": f"/api/v1/calls/{idea}/entries?page={min(100, max(1, ids['ideas'] // 20))}",
-        "gallery, last page": f"/calls/{idea}/entries?page={last_gallery}",
+        # Both page by a seek: the API's hundredth page from the entry before it, the gallery's last from the end.
+        "API entries, page 100": f"/api/v1/calls/{idea}/entries" + (f"?after={ids['api_after']}"
+                                                                    if ids["api_after"] else ""),
+        "gallery, last page": f"/calls/{idea}/entries?last=1",
     }
 
 

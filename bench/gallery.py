@@ -1,6 +1,7 @@
 """Benchmark: the public gallery and entry pages of a call with 10,000 approved entries, against the same
 templates rendered from data already in memory; and the number of SQL queries a page takes, which must not
-grow with the page number or the page size."""
+grow with the page number or the page size. The gallery pages by a seek: its page N is the page after the entry
+that ends page N - 1."""
 from __future__ import annotations
 
 import sys
@@ -12,7 +13,6 @@ sys.path.insert(0, str(ROOT))
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
 import flask_migrate  # noqa: E402
-from flask import render_template, request  # noqa: E402
+from flask import render_template, request, url_for  # noqa: E402
 from sqlalchemy import event, insert, select  # noqa: E402
 from sqlalchemy.orm import joinedload, selectinload  # noqa: E402
 
@@ -43,6 +43,7 @@ from contest.models import (  # noqa: E402
 )
 from contest.models.types import utcnow  # noqa: E402
 from contest.services.issues import provenance  # noqa: E402
+from contest.services.search import FIRST, LAST, Choices, Cursor, EntryPage, Filters  # noqa: E402
 
 ENTRIES = 10_000
 AUTHORS = 500  # each author holds ENTRIES // AUTHORS slots of the call
@@ -116,40 +117,27 @@ def fill() -> tuple[int, list[int]]:
 # The baseline: the same templates, from data already in memory ---------------------------------------
 
 @dataclass
-class InMemoryPagination:
-    """What the gallery template reads of Flask-SQLAlchemy's Pagination."""
+class InMemoryPage:
+    """A page of the gallery as the template reads it (contest.services.search.EntryPage), and its number."""
 
-    items: list
-    page: int
-    per_page: int
-    total: int
+    number: int
+    page: EntryPage
 
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
+def newest_first(entry_ids: list[int]) -> list[int]:
+    return sorted(entry_ids, reverse=True)
 
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
+def cursor_of(entry_ids: list[int], number: int, per_page: int = TIMING_PER_PAGE) -> Cursor:
+    """The gallery pages by a seek: page `number` begins after the entry that ends the one before it."""
+    return Cursor(after=newest_first(entry_ids)[(number - 1) * per_page - 1]) if number > 1 else Cursor()
 
 
 @dataclass
 class InMemory:
     call: Call | None = None
     total: int = 0
-    pages: list[InMemoryPagination] = field(default_factory=list)
+    pages: list[InMemoryPage] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     provenances: list = field(default_factory=list)  # what the entry page shows of meetings and merges
 
@@ -172,10 +160,12 @@ def load_in_memory(memory: InMemory, call_id: int, entry_ids: list[int]) -> None
                 .order_by(Entry.id.desc()))
     memory.call = call
     memory.total = len(entry_ids)
-    for page in sample_pages(IN_MEMORY_SAMPLES):
-        items = db.session.scalars(approved.limit(TIMING_PER_PAGE).offset((page - 1) * TIMING_PER_PAGE)).all()
-        memory.pages.append(InMemoryPagination(items=list(items), page=page, per_page=TIMING_PER_PAGE,
-                                               total=memory.total))
+    for number in sample_pages(IN_MEMORY_SAMPLES):
+        items = list(db.session.scalars(approved.limit(TIMING_PER_PAGE).offset((number - 1) * TIMING_PER_PAGE)))
+        more = number * TIMING_PER_PAGE < memory.total
+        memory.pages.append(InMemoryPage(number, EntryPage(
+            items, Cursor(after=items[-1].id) if more else None, Cursor(before=items[0].id) if number > 1 else None,
+            memory.total, narrowed=False, capped=False, words=[])))
     memory.entries = list(db.session.scalars(
         select(Entry).where(Entry.id.in_(sample_entry_ids(entry_ids, IN_MEMORY_SAMPLES)))
         .options(selectinload(Entry.pictures).joinedload(EntryImage.image).selectinload(Image.files),
@@ -188,9 +178,14 @@ def load_in_memory(memory: InMemory, call_id: int, entry_ids: list[int]) -> None
 
 def add_baseline_routes(app, memory: InMemory) -> None:
     def gallery_in_memory():
-        pagination = memory.pages[request.args.get("i", 0, type=int) % len(memory.pages)]
-        return render_template("calls/gallery.html", call=memory.call, pagination=pagination,
-                               per_page=pagination.per_page, total=memory.total)
+        shown = memory.pages[request.args.get("i", 0, type=int) % len(memory.pages)]
+
+        def page_url(cursor: Cursor) -> str:
+            return url_for("public.gallery", call_id=memory.call.id, **cursor.as_args())
+
+        return render_template("calls/gallery.html", call=memory.call, page=shown.page, per_page=TIMING_PER_PAGE,
+                               page_url=page_url, first=FIRST, last=LAST, query="", filters=Filters(),
+                               choices=Choices([], [], [], [], [Channel.WEB]))  # what the real page finds
 
     def entry_in_memory():
         k = request.args.get("i", 0, type=int) % len(memory.entries)
@@ -292,11 +287,12 @@ def run() -> dict:
         client = app.test_client()
 
         def gallery(page: int, per_page: int = TIMING_PER_PAGE) -> str:
-            return f"/calls/{call_id}/entries?page={page}&per_page={per_page}"
+            after = cursor_of(entry_ids, page, per_page).after
+            return f"/calls/{call_id}/entries?per_page={per_page}" + (f"&after={after}" if after else "")
 
         # The baseline must show what the real page shows, and ask the database nothing.
         same_html = all(
-            main_content(client.get(gallery(p.page)).get_data(as_text=True))
+            main_content(client.get(gallery(p.number)).get_data(as_text=True))
             == main_content(client.get(f"/_bench/gallery?i={k}").get_data(as_text=True))
             for k, p in enumerate(memory.pages)
         ) and all(

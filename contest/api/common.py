@@ -166,3 +166,29 @@ def page_of(stmt, endpoint: str, represent, **values):
     return {"items": items, "page": page, "per_page": per_page, "total": pagination.total,
             "next": link(page + 1) if page * per_page < pagination.total else None,
             "prev": link(min(page - 1, max(pagination.pages, 1))) if page > 1 else None}
+
+
+def cursor_arg():
+    """Where a list paged by a seek begins (`after`, `before` or `last=1`: contest.services.search.Cursor) and its
+    page's size. Such a list has no page numbers: a `page` past the first is refused, not read as the first."""
+    from contest.services.search import Cursor
+
+    if int_arg("page", 1) != 1:
+        raise ApiError(400, "invalid_parameter", _l("This list has no page numbers: follow its “next” and “prev” "
+                                                    "links (after=, before=), or ask for last=1."))
+    for name in ("after", "before"):
+        int_arg(name)  # refused when it is no id
+    return Cursor.from_args(request.args), min(int_arg("per_page", PER_PAGE), MAX_PER_PAGE)
+
+
+def seek_page_of(page, per_page: int, endpoint: str, represent, **values):
+    """A page read by a seek (contest.services.search.EntryPage) as the API's list envelope: items, per_page,
+    total (with total_capped: more than total were found), and the next and prev links."""
+    extra = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "after", "before", "last")}
+
+    def link(cursor):
+        return url_for(endpoint, per_page=per_page, _external=True, **values, **extra, **cursor.as_args())
+
+    return {"items": represent(page.entries), "per_page": per_page, "total": page.total,
+            "total_capped": page.capped, "next": link(page.next) if page.next else None,
+            "prev": link(page.prev) if page.prev else None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contest.api.common import MAX_PER_PAGE, PER_PAGE
 from contest.models.entries import Channel
 from contest.services.results.stored import RESULTS_PAGE
+from contest.services.search import COUNT_CAP
 from contest.text import DESCRIPTION, PICTURE_DESCRIPTION, TITLE
 
 VERSION = "1.0.0"
@@ -57,6 +58,19 @@ def _page(item: str) -> dict:
         "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "total": COUNT,
         "next": _null(URL), "prev": _null(URL),
     }, f"One page of {item} items, newest or first in order.")
+
+
+def _seek_page(item: str) -> dict:
+    return _obj({
+        "items": _array(_ref(item)),
+        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+        "total": {**COUNT, "description": f"The entries listed, or found by a search or a filter; a search counts up "
+                                          f"to {COUNT_CAP:,} only (then total is {COUNT_CAP:,} and total_capped "
+                                          f"is true)."},
+        "total_capped": {**BOOLEAN, "description": f"More than total were found (a search counts up to "
+                                                   f"{COUNT_CAP:,}); every one of them is still in the pages."},
+        "next": _null(URL), "prev": _null(URL),
+    }, f"One page of {item} items. The pages follow one another by a seek, not by numbers: follow next and prev.")
 
 
 def _keyed(key: dict) -> dict:
@@ -216,6 +230,14 @@ PAGE_PARAMS = [
     _param("per_page", "query", {"type": "integer", "minimum": 1, "default": PER_PAGE},
            f"Items per page; more than {MAX_PER_PAGE} are given as {MAX_PER_PAGE}."),
 ]
+SEEK_PARAMS = [
+    _param("after", "query", ID, "The page after this entry (what a next link holds)."),
+    _param("before", "query", ID, "The page before this entry (what a prev link holds)."),
+    _param("last", "query", _enum("1"), "The last page."),
+    _param("page", "query", {"type": "integer", "minimum": 1, "maximum": 1, "default": 1},
+           "No page numbers: a page past the first is refused with 400."),
+    PAGE_PARAMS[1],
+]
 CALL_ID = _param("call_id", "path", ID, "The call.")
 
 
@@ -293,7 +315,8 @@ def document(server: str) -> dict:
         "info": {
             "title": NAME, "version": VERSION,
             "description": "Published calls, their approved entries, rounds, published results, follow-up and "
-                           "statistics, without personal data. Lists are paged (`page`, `per_page`). A mobile "
+                           "statistics, without personal data. Lists are paged (`page`, `per_page`; a call's "
+                           "entries by a seek, `after` or `before`, through their next and prev links). A mobile "
                            "client sends entries and votes with a token its user makes on the account page "
                            "/account/api-tokens, as `Authorization: Bearer <token>`. Errors are "
                            "`{\"error\": {\"code\", \"message\"}}`, the message in the account's language or "
@@ -322,7 +345,8 @@ def document(server: str) -> dict:
                 _param("place", "query", ID, "Only entries about this place (a department's id)."),
                 _param("tag", "query", ID, "Only entries the organisers gave this tag (a common issue)."),
                 _param("channel", "query", _enum(*[c.value for c in Channel]), "Only entries sent this way."),
-            ], paged=True,
+                *SEEK_PARAMS,
+            ],
                                               not_found="No published call.") | {
                 "post": _write("Send an entry", [CALL_ID], {"201": _ok("SubmittedEntry", "Received.")},
                                ENTRY_FORM) | {"description": "Through the same rules as the web form; channel "
@@ -369,7 +393,8 @@ def document(server: str) -> dict:
             },
         },
         "components": {
-            "schemas": SCHEMAS | {f"{name}Page": _page(name) for name in ("Call", "Entry", "Round", "FollowUp")},
+            "schemas": SCHEMAS | {f"{name}Page": _page(name) for name in ("Call", "Round", "FollowUp")}
+                       | {"EntryPage": _seek_page("Entry")},
             "securitySchemes": {"bearerToken": {
                 "type": "http", "scheme": "bearer",
                 "description": "A token made on /account/api-tokens (shown once; revocable there)."}},

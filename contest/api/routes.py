@@ -11,11 +11,13 @@ from contest.api import bp, represent
 from contest.api.common import (
     ApiError,
     api_view,
+    cursor_arg,
     error_response,
     http_error,
     int_arg,
     json_response,
     page_of,
+    seek_page_of,
     token_key,
     token_required,
     token_user,
@@ -101,9 +103,10 @@ def call(call_id: int):
 @api_view
 def call_entries(call_id: int):
     call = _published_call(call_id)
-    stmt = (search.search_public(request.args.get("q", ""), search.Filters.from_args(request.args), call_id=call.id)
-            .options(*represent.ENTRY_OPTIONS))
-    return _read(page_of(stmt, "api.call_entries", represent.entries, call_id=call.id))
+    cursor, per_page = cursor_arg()
+    page = search.public_page(call, request.args.get("q", ""), search.Filters.from_args(request.args), cursor,
+                              per_page, *represent.ENTRY_OPTIONS)
+    return _read(seek_page_of(page, per_page, "api.call_entries", represent.entries, call_id=call.id))
 
 
 GEOJSON_PER_PAGE, GEOJSON_MAX_PER_PAGE = 500, 1000

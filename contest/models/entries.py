@@ -63,6 +63,9 @@ STATUS_LABELS = {
 
 MERGED_ROWS = text("merged_into_id IS NOT NULL")
 MAP_ROWS = text("status = 'approved' AND merged_into_id IS NULL AND lat IS NOT NULL")
+# The entries a gallery lists (visibility.public_entries, once the call is known to be published), in the literal
+# words of the partial indexes below, which a query repeats so that the planner matches them.
+PUBLIC_ROWS = text("status = 'approved' AND merged_into_id IS NULL")
 
 
 class Entry(db.Model):
@@ -79,6 +82,11 @@ class Entry(db.Model):
         Index("ix_entry_map_lat", "call_id", "lat", "lng", postgresql_where=MAP_ROWS, sqlite_where=MAP_ROWS),
         # The common-issues view lists a call's latest merged entries: few among many.
         Index("ix_entry_merged", "call_id", "merged_at", postgresql_where=MERGED_ROWS, sqlite_where=MERGED_ROWS),
+        # The gallery's filter choices: which topics, themes, places and channels a call's public entries use,
+        # read one value at a time (contest.services.search.filter_choices).
+        *(Index(f"ix_entry_public_{name}", "call_id", column, postgresql_where=PUBLIC_ROWS, sqlite_where=PUBLIC_ROWS)
+          for name, column in (("topic", "topic_id"), ("theme", "theme_id"), ("place", "place_id"),
+                               ("channel", "channel"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,9 +6,7 @@ import secrets
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import BigInteger, cast
 from sqlalchemy.orm import joinedload, load_only, selectinload
-from wtforms import SelectChoice
 
 from contest.display import TEXT_SIZES
 from contest.extensions import db, limiter
@@ -169,19 +167,14 @@ def unfollow_by_link(token: str):
                            following=following.is_following(user, call))
 
 
-PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
-
-
-def _gallery_order(call: Call):
-    """Newest first; during a public round, an order random for each visitor but stable for them, so that
-    no entry wins votes by being first."""
-    if public_service.open_public_round(call) is not None:
-        if "order_seed" not in session:
-            session["order_seed"] = secrets.randbelow(PRIME - 2) + 1
-        seed = session["order_seed"]
-        a, b = seed, (seed * 7919) % PRIME
-        return ((cast(Entry.id, BigInteger) * a + b) % PRIME, Entry.id)
-    return (Entry.id.desc(),)
+def _order_seed(call: Call) -> int | None:
+    """During a public round, the visitor's seed of the gallery's shuffled order (stable for them, different for
+    each); None otherwise (newest first)."""
+    if public_service.open_public_round(call) is None:
+        return None
+    if "order_seed" not in session:
+        session["order_seed"] = secrets.randbelow(search.SHUFFLE_PRIME - 2) + 1
+    return session["order_seed"]
 
 
 @bp.route("/calls/<int:call_id>/entries")
@@ -195,23 +188,22 @@ def gallery(call_id: int):
     # part only beside a search's hits). Merged entries stay reachable by their address, but the gallery shows
     # only the entry kept.
     columns = [Entry.id, Entry.title, Entry.status] + ([Entry.description] if query else [])
-    found = search.search_public(query, filters, call_id=call.id)
-    stmt = (found
-            .options(load_only(*columns),
-                     selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id,
-                                                            EntryImage.position, EntryImage.alt_text,
-                                                            EntryImage.is_scan)
-                     .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height)
-                     .lazyload(Image.files))
-            .order_by(None).order_by(*_gallery_order(call)))
-    pagination = db.paginate(stmt, per_page=per_page, error_out=False, count=False)
-    narrowed = bool(query or filters)
-    total = search.count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
-    beyond = narrowed and total > search.COUNT_CAP  # the pages then hold the first COUNT_CAP found
-    pagination.total = min(total, search.COUNT_CAP) if beyond else total
-    return render_template("calls/gallery.html", call=call, pagination=pagination, per_page=per_page, total=total,
-                           beyond=beyond, cap=search.COUNT_CAP,
-                           query=query, words=search.query_words(query), filters=filters, narrowed=narrowed,
+    page = search.public_page(
+        call, query, filters, search.Cursor.from_args(request.args), per_page,
+        load_only(*columns),
+        selectinload(Entry.pictures).load_only(EntryImage.entry_id, EntryImage.image_id, EntryImage.position,
+                                               EntryImage.alt_text, EntryImage.is_scan)
+        .joinedload(EntryImage.image).load_only(Image.id, Image.width, Image.height).lazyload(Image.files),
+        seed=_order_seed(call))
+    # What every page link keeps: the page's size, the words and the filters.
+    kept = {"per_page": per_page if per_page != 24 else None, "q": query or None, **filters.as_args()}
+
+    def page_url(cursor: search.Cursor) -> str:
+        return url_for("public.gallery", call_id=call.id, **kept, **cursor.as_args())
+
+    return render_template("calls/gallery.html", call=call, page=page, per_page=per_page, page_url=page_url,
+                           cap=search.COUNT_CAP, first=search.FIRST, last=search.LAST,
+                           query=query, words=page.words, filters=filters,
                            choices=search.filter_choices(call), channels=CHANNEL_LABELS,
                            highlight=search.highlight)
 
@@ -268,13 +260,9 @@ def results(call_id: int):
     snap = results_service.snapshot(call)
     if snap is None:
         abort(404)
-    form = ObjectionForm()
     rows, page, pages = results_service.stored.page(call, snap, request.args.get("page", 1, type=int))
     context = results_service.results_context(call, snap, rows)
-    # The entries of the page shown: an objection to another entry is filed from its page of the ranking.
-    form.entry_id.choices = [SelectChoice("", _("The results as a whole"))] + [
-        SelectChoice(str(r.entry), context["entries"][r.entry].title) for r in rows if r.entry in context["entries"]]
-    return render_template("results/results.html", form=form, page=page, pages=pages,
+    return render_template("results/results.html", form=ObjectionForm(), page=page, pages=pages,
                            open_for_objections=results_service.in_notice_period(call), **context)
 
 
@@ -284,9 +272,8 @@ def results(call_id: int):
 def file_objection(call_id: int):
     call = public_call(call_id)
     form = ObjectionForm()
-    form.entry_id.choices = None  # any value; the service checks the entry belongs to the call
     if form.validate_on_submit():
-        entry_id = int(form.entry_id.data) if (form.entry_id.data or "").isdigit() else None
+        entry_id = int(form.entry_id.data) if (form.entry_id.data or "").strip() else None  # none: the whole
         with saving() as saved:
             results_service.file_objection(current_user, call, entry_id, form.reason.data or "")
         if saved:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, event, func, select, text
+from sqlalchemy import BigInteger, ColumnElement, Select, cast, event, func, select, text
 from sqlalchemy.orm import Session
 
 from contest.models import Channel, Entry, EntryTag, Tag
@@ -299,6 +300,122 @@ def counting(stmt: Select, cap: int | None = None) -> Select:
     return select(func.count()).select_from(bounded)
 
 
+# -- a page of a call's entries: followed by a seek, never a deep OFFSET ------------------------------------------
+
+SHUFFLE_PRIME = 2_147_483_647  # (id * a + b) mod a prime is a permutation of the ids below it
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of entries begins: after an entry (the next page), before one (the previous page), at the end
+    (the last page) or, with none of them, at the start. Entries are named by their ids in every order, so a link
+    holds its place whatever is sent meanwhile."""
+
+    after: int | None = None
+    before: int | None = None
+    last: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> Cursor:
+        """From a URL's query string; a value that is no entry id is no cursor (the first page)."""
+        def number(name: str) -> int | None:
+            value = args.get(name, type=int)
+            return value if value and value > 0 else None
+
+        after, before = number("after"), number("before")
+        return cls(after=after, before=None if after else before,
+                   last=not (after or before) and args.get("last") == "1")
+
+    def as_args(self) -> dict[str, object]:
+        args = {"after": self.after, "before": self.before, "last": 1 if self.last else None}
+        return {k: v for k, v in args.items() if v is not None}
+
+
+FIRST = Cursor()
+LAST = Cursor(last=True)
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """One page of a call's public entries, where the pages beside it begin (None: there is none that way), and
+    how many entries there are: all of the call's, or those a search or a filter finds counted up to
+    COUNT_CAP + 1 (`capped`: more than COUNT_CAP were found)."""
+
+    entries: list[Entry]
+    next: Cursor | None
+    prev: Cursor | None
+    total: int
+    narrowed: bool
+    capped: bool
+    words: list[str]  # the query's, for highlighting
+
+
+@dataclass(frozen=True)
+class _Order:
+    """The gallery's order: its ORDER BY forwards and backwards, and the clauses of the entries after and before
+    one of them."""
+
+    forwards: tuple
+    backwards: tuple
+    after: Callable[[int], ColumnElement[bool]]  # the entries after the one of this id
+    before: Callable[[int], ColumnElement[bool]]
+
+
+def _order(seed: int | None) -> _Order:
+    """Newest first (the id backwards, which the gallery index reads as it is), or during a public round shuffled
+    by a visitor's seed, so that no entry wins votes by being first: (id * a + b) mod a prime, one entry's key
+    only (no index can read a shuffle; the page is still found without an OFFSET)."""
+    if seed is None:
+        return _Order((Entry.id.desc(),), (Entry.id.asc(),), lambda i: Entry.id < i, lambda i: Entry.id > i)
+    a, b = seed % SHUFFLE_PRIME or 1, (seed * 7919) % SHUFFLE_PRIME
+    key = (cast(Entry.id, BigInteger) * a + b) % SHUFFLE_PRIME
+    return _Order((key.asc(),), (key.desc(),), lambda i: key > (i * a + b) % SHUFFLE_PRIME,
+                  lambda i: key < (i * a + b) % SHUFFLE_PRIME)
+
+
+def seek(stmt: Select, cursor: Cursor, per_page: int, seed: int | None = None
+         ) -> tuple[list[Entry], Cursor | None, Cursor | None]:
+    """A page of a statement over entries in the gallery's order from the cursor (a seek on the order's key, read
+    one past the page to know whether another follows), and the cursors of the next and previous pages."""
+    from contest.extensions import db
+
+    order = _order(seed)
+    backwards = cursor.before is not None or cursor.last
+    stmt = stmt.order_by(None)
+    if cursor.after is not None:
+        stmt = stmt.where(order.after(cursor.after))
+    elif cursor.before is not None:
+        stmt = stmt.where(order.before(cursor.before))
+    rows = list(db.session.scalars(stmt.order_by(*(order.backwards if backwards else order.forwards))
+                                   .limit(per_page + 1)).unique())
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    if not rows:  # past the end (the entries after a cursor were withdrawn meanwhile): the last page is behind
+        return rows, None, (LAST if cursor.after is not None else None)
+    # Read forwards, a page follows when one more was found, and one precedes when the page began after an entry;
+    # read backwards, the other way round.
+    following = Cursor(after=rows[-1].id) if (cursor.before is not None if backwards else more) else None
+    preceding = Cursor(before=rows[0].id) if (more if backwards else cursor.after is not None) else None
+    return rows, following, preceding
+
+
+def public_page(call, query: str, filters: Filters, cursor: Cursor, per_page: int, *options,
+                seed: int | None = None) -> EntryPage:
+    """A page of a call's public entries (the gallery's, the API's), narrowed to a query's words and the filters,
+    and their count; newest first, or shuffled by `seed`."""
+    from contest.services.visibility import public_counts
+
+    found = search_public(query, filters, call_id=call.id)
+    entries, following, preceding = seek(found.options(*options), cursor, per_page, seed)
+    words = query_words(query)
+    narrowed = bool(words or filters)
+    total = count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
+    capped = narrowed and total > COUNT_CAP
+    return EntryPage(entries, following, preceding, COUNT_CAP if capped else total, narrowed, capped, words)
+
+
 # -- highlighting ---------------------------------------------------------------------------------------------
 
 def highlight(value: str, words: list[str], *, around: int | None = None) -> Markup:
@@ -333,27 +450,45 @@ class Choices:
     channels: list[Channel]
 
 
+CHOICE_COLUMNS = {"topic": Entry.topic_id, "theme": Entry.theme_id, "place": Entry.place_id, "channel": Entry.channel}
+
+
+def _used_values(column, shown) -> Select:
+    """The distinct values of a column among some entries, by a skip scan of an index on (call, column): the
+    smallest value, then the smallest above it, and so on, each the first row of the index a probe finds (a
+    recursive query: one probe a value used, never the entries read whole)."""
+    def smallest(above=None):
+        beyond = column.is_not(None) if above is None else column > above
+        return select(column).where(*shown, beyond).order_by(column).limit(1).scalar_subquery()
+
+    used = select(smallest().label("value")).cte("used", recursive=True)
+    used = used.union_all(select(smallest(used.c.value)).where(used.c.value.is_not(None)))
+    return select(used.c.value).where(used.c.value.is_not(None))
+
+
+def choice_statements(call) -> dict[str, Select]:
+    """The statements of the call's filter choices: the values its public entries use of each column; for its
+    tags, those some public entry carries (asked of each tag, which its index answers at the first entry)."""
+    from contest.services.visibility import public_entries_of_published
+
+    shown = public_entries_of_published(call)
+    statements = {name: _used_values(column, shown) for name, column in CHOICE_COLUMNS.items()}
+    tagged = (select(EntryTag.entry_id).join(Entry, Entry.id == EntryTag.entry_id)
+              .where(EntryTag.tag_id == Tag.id, *shown).exists())
+    statements["tag"] = select(Tag.id, Tag.name).where(Tag.call_id == call.id, tagged).order_by(Tag.name)
+    return statements
+
+
 def filter_choices(call) -> Choices:
     from contest.extensions import db
     from contest.models import CallTheme, Department
-    from contest.services.visibility import public_entries
 
-    shown = (Entry.call_id == call.id, *public_entries())
-    # One pass over the call's public entries (not a second one joined to the first); a tag is asked whether some
-    # public entry has it, which its index answers at the first one found.
-    used = select(Entry.topic_id, Entry.theme_id, Entry.place_id, Entry.channel).where(*shown).distinct()
-    rows = db.session.execute(used).all()
-    topic_ids = {r[0] for r in rows if r[0]}
-    theme_ids = {r[1] for r in rows if r[1]}
-    place_ids = {r[2] for r in rows if r[2]}
-    channels = {r[3] for r in rows}
-    topics = [(t.id, t.title) for t in call.topics if t.id in topic_ids]
-    themes = [(t.id, t.name) for t in db.session.scalars(select(CallTheme).where(CallTheme.id.in_(theme_ids))
-                                                        .order_by(CallTheme.id))] if theme_ids else []
+    statements = choice_statements(call)
+    used = {name: set(db.session.scalars(statements[name])) for name in CHOICE_COLUMNS}
+    topics = [(t.id, t.title) for t in call.topics if t.id in used["topic"]]
+    themes = [(t.id, t.name) for t in db.session.scalars(select(CallTheme).where(CallTheme.id.in_(used["theme"]))
+                                                        .order_by(CallTheme.id))] if used["theme"] else []
     places = [(d.id, d.display_name) for d in db.session.scalars(
-        select(Department).where(Department.id.in_(place_ids)).order_by(Department.id))] if place_ids else []
-    tagged = (select(EntryTag.entry_id).join(Entry, Entry.id == EntryTag.entry_id)
-              .where(EntryTag.tag_id == Tag.id, *shown).exists())
-    tags = [(i, n) for i, n in db.session.execute(
-        select(Tag.id, Tag.name).where(Tag.call_id == call.id, tagged).order_by(Tag.name))]
-    return Choices(topics, themes, places, tags, [c for c in Channel if c in channels])
+        select(Department).where(Department.id.in_(used["place"])).order_by(Department.id))] if used["place"] else []
+    tags = [(i, n) for i, n in db.session.execute(statements["tag"])]
+    return Choices(topics, themes, places, tags, [c for c in Channel if c in used["channel"]])

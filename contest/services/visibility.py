@@ -22,6 +22,21 @@ def public_entries(*, merged: bool = False) -> tuple[ColumnElement[bool], ...]:
     return tuple(conditions)
 
 
+def public_entries_of_published(call: Call) -> tuple[ColumnElement[bool], ...]:
+    """`public_entries()` of one call, asked of the call already loaded instead of the call table: the entry's own
+    part in the literal words of the partial indexes of a call's public entries (PUBLIC_ROWS), so that the planner
+    reads them (a statement over one table, which min() reads from its index at the first row). Nothing, for a
+    call not published."""
+    from sqlalchemy import false
+
+    from contest.models.entries import PUBLIC_ROWS
+
+    if call.published_at is None:
+        return (false(),)
+    return (Entry.call_id == call.id, Entry.status == EntryStatus.APPROVED, Entry.merged_into_id.is_(None),
+            PUBLIC_ROWS)
+
+
 def public_counts(call_ids: list[int]) -> dict[int, int]:
     """Public entries per call as the galleries list them (merged ones are shown by the entry kept), in one
     query; a call without any is missing from the answer."""

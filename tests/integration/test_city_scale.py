@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from contest.extensions import db
 from contest.models import Channel, Comparison, Entry, EntryStatus, ParticipantGroup, User, Vote
@@ -117,13 +117,14 @@ def test_a_page_of_a_votes_round_shows_the_counts_of_its_entries(client, railing
     assert last.count(zh_n("%(num)d vote", "%(num)d votes", 1)) == 1  # ids[-1]'s, not ids[1]'s of the first page
 
 
-def _plan(statement) -> str:
+def _plan(statement, run: bool = False) -> str:
     """The plan the database chooses for a statement, with sequential scans made as dear as they go (PostgreSQL),
-    so that a missing index shows whatever the table's size."""
+    so that a missing index shows whatever the table's size. `run`: the plan as run (EXPLAIN ANALYZE), which alone
+    shows the subqueries of a recursive query's columns on PostgreSQL."""
     compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
-        rows = db.session.execute(text(f"EXPLAIN {compiled}")).scalars().all()
+        rows = db.session.execute(text(f"EXPLAIN {'ANALYZE ' if run else ''}{compiled}")).scalars().all()
     else:
         rows = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()]
     db.session.rollback()
@@ -190,6 +191,40 @@ def test_the_results_page_shows_a_page_of_the_ranking_in_the_same_queries(client
     second = client.get(f"/calls/{big.id}/results?page=2").get_data(as_text=True)
     assert len(ranked.findall(second)) == 30 and 'rel="prev"' in second
     assert many.n == few.n, "\n".join(many.statements)
+
+
+def test_a_citizen_objects_to_an_entry_far_down_the_ranking_by_its_number(client, transport_commission,
+                                                                         transport_organiser):
+    """The objection form asks for the number shown beside each entry (no list of the page's entries to choose
+    from); a number that is no entry of this call is refused with a message that says so; empty, it is the results
+    as a whole."""
+    from contest.models import Objection
+    from contest.services.results import RESULTS_PAGE
+    from tests.helpers import log_in, make_user, post_form, zh
+
+    call = _published_call(transport_commission, transport_organiser, RESULTS_PAGE + 30, first=0)
+    elsewhere = _published_call(transport_commission, transport_organiser, 2, first=5000)
+    results = f"/calls/{call.id}/results"
+    log_in(client, make_user("objector@example.org").email)
+    first = client.get(results).get_data(as_text=True)
+    assert re.search(r'<input[^>]+name="entry_id"', first) and "<select" not in first
+    second = client.get(results + "?page=2").get_data(as_text=True)
+    far = int(re.findall(r'<a href="/entries/(\d+)">', second)[-1])
+    assert zh("No. %(number)d", number=far) in second  # the number a citizen types is beside the title
+
+    def objecting(number: str) -> str:
+        return post_form(client, results + "/objections", {"entry_id": number, "reason": "计票有误，请复核。"},
+                         page=results, follow_redirects=True).get_data(as_text=True)
+
+    assert zh("Your objection is filed. The organisers answer it publicly on this page.") in objecting(str(far))
+    assert db.session.scalar(select(Objection.entry_id)) == far
+    other = db.session.scalar(select(Entry.id).where(Entry.call_id == elsewhere.id))
+    assert zh("No entry of this call has the number %(number)d.", number=other) in objecting(f" {other} ")
+    assert zh("Give the entry's number in digits, e.g. 1024, or leave it empty to object to the results as a "
+              "whole.") in objecting("第12号")
+    assert db.session.scalar(select(db.func.count()).select_from(Objection)) == 1
+    objecting("")
+    assert sorted(db.session.scalars(select(Objection.entry_id)), key=str) == [far, None]
 
 
 def test_the_next_pair_reads_counts_by_entry_that_equal_counting_every_comparison(app, railing_call,
@@ -426,3 +461,106 @@ def test_the_organisers_follow_up_runs_the_same_queries_and_pages_by_a_seek(clie
         page = following.group(1).replace("&amp;", "&") if following else None
     rows = {f.id: (f.updated_at, f.id) for f in db.session.scalars(select(FollowUp))}
     assert seen == sorted(adopted, key=lambda i: rows[i], reverse=True)  # each once, the latest updated first
+
+
+GALLERY_CARD = re.compile(r'class="entry-card">\s*<a href="/entries/(\d+)"')
+
+
+def _gallery_pages(client, url: str, rel: str = "next") -> list[list[int]]:
+    """The entries of each page of a gallery, following its `rel` links from `url` to the end."""
+    pages = []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        pages.append([int(i) for i in GALLERY_CARD.findall(html)])
+        following = re.search(rf'href="([^"]+)" rel="{rel}"', html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+    return pages
+
+
+def _link_to_last_page(html: str) -> str:
+    return re.search(r'href="([^"]*last=1[^"]*)"', html).group(1).replace("&amp;", "&")
+
+
+def test_the_gallery_follows_its_pages_by_a_seek_and_reaches_its_last_page_in_the_same_queries(
+        client, idea_call, count_queries):
+    """Newest first, twelve a page: every entry once over three pages, by a seek on the id (no OFFSET); the last
+    page is a link from the first and costs the queries the first does, however many entries come before it."""
+    base = f"/calls/{idea_call.id}/entries?per_page=12&channel=web"
+    ids = more_entries(idea_call, 2 * 12 + 5)
+    pages = _gallery_pages(client, base)
+    assert [len(p) for p in pages] == [12, 12, 5] and sum(pages, []) == sorted(ids, reverse=True)
+    first = client.get(base).get_data(as_text=True)
+    assert "channel=web" in _link_to_last_page(first)  # the filters (words, the page's size) stay in the URL
+    backwards = _gallery_pages(client, _link_to_last_page(first), rel="prev")
+    assert sum(reversed(backwards), []) == sorted(ids, reverse=True)
+    assert backwards[0] == sorted(ids, reverse=True)[-12:]  # the last page: the twelve oldest
+
+    plain = f"/calls/{idea_call.id}/entries?per_page=12"  # no words: every entry of the call, counted
+    last = _link_to_last_page(client.get(plain).get_data(as_text=True))
+    with count_queries() as small:
+        client.get(last)
+    more_entries(idea_call, 60, first=100)
+    with count_queries() as big:
+        html = client.get(last).get_data(as_text=True)
+    assert [int(i) for i in GALLERY_CARD.findall(html)] == sorted(ids, reverse=True)[-12:]
+    assert big.n == small.n, "\n".join(big.statements)
+    # (SQLite's statements always say "LIMIT ? OFFSET ?", with 0; PostgreSQL's say OFFSET only when there is one.)
+    assert db.engine.dialect.name != "postgresql" or not any("OFFSET" in s for s in big.statements), big.statements
+
+
+def test_the_gallery_shuffled_during_a_public_round_shows_every_entry_once_forwards_and_backwards(
+        client, idea_call, transport_organiser):
+    ids = more_entries(idea_call, 2 * 12 + 5)
+    make_public_round(idea_call, transport_organiser, mode="votes")
+    db.session.expire_all()  # the call's rounds, loaded before this one was made
+    base = f"/calls/{idea_call.id}/entries?per_page=12"
+    pages = _gallery_pages(client, base)
+    shown = sum(pages, [])
+    assert sorted(shown) == sorted(ids) and shown != sorted(ids, reverse=True)  # the visitor's own order
+    backwards = _gallery_pages(client, _link_to_last_page(client.get(base).get_data(as_text=True)), rel="prev")
+    assert sum(reversed(backwards), []) == shown
+
+
+def test_the_api_follows_a_calls_entries_by_a_seek(client, idea_call):
+    ids = more_entries(idea_call, 25)
+    seen, url = [], f"/api/v1/calls/{idea_call.id}/entries?per_page=10"
+    while url:
+        body = client.get(url).get_json()
+        assert body["total"] == 25 and body["total_capped"] is False
+        seen.append([e["id"] for e in body["items"]])
+        url = body["next"] and body["next"].removeprefix("http://localhost")
+    assert [len(p) for p in seen] == [10, 10, 5] and sum(seen, []) == sorted(ids, reverse=True)
+    last = client.get(f"/api/v1/calls/{idea_call.id}/entries?per_page=10&last=1").get_json()
+    assert [e["id"] for e in last["items"]] == sorted(ids, reverse=True)[-10:] and last["next"] is None
+    assert "before=" in last["prev"]
+    refused = client.get(f"/api/v1/calls/{idea_call.id}/entries?page=3")
+    assert refused.status_code == 400 and refused.get_json()["error"]["code"] == "invalid_parameter"
+
+
+def test_the_gallerys_filter_choices_are_served_by_indexes(app, idea_call, transport_organiser):
+    """Which topics, themes, places and channels a call's public entries use, each read from an index of the call's
+    public entries by that column (one probe per value used), not from the call's entries read whole."""
+    from contest.models import CallTheme, Department
+    from contest.services import search
+
+    ids = more_entries(idea_call, 300)  # enough rows for the planner to tell an index read at its first row
+    theme = CallTheme(call_id=idea_call.id, name="适老化")
+    db.session.add(theme)
+    db.session.flush()
+    place = db.session.scalar(select(Department.id).limit(1))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[::3])).values(topic_id=idea_call.topics[0].id))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[1::3])).values(topic_id=idea_call.topics[1].id))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[::5])).values(theme_id=theme.id))
+    db.session.execute(update(Entry).where(Entry.id.in_(ids[::4])).values(place_id=place))
+    db.session.commit()
+    _tag_in_bulk(idea_call, transport_organiser, ids[:3], "停车")
+    choices = search.filter_choices(idea_call)
+    assert ([t for t, _ in choices.topics], [t for t, _ in choices.themes], [p for p, _ in choices.places],
+            choices.channels) == ([t.id for t in idea_call.topics[:2]], [theme.id], [place], [Channel.WEB])
+    db.session.execute(text("ANALYZE"))
+    plans = {name: _plan(stmt, run=True) for name, stmt in search.choice_statements(idea_call).items()}
+    assert set(plans) == {"topic", "theme", "place", "channel", "tag"}
+    assert {name: _full_scans(plan) for name, plan in plans.items()} == {name: [] for name in plans}
+    for name in ("topic", "theme", "place", "channel"):
+        assert plans[name].count(f"ix_entry_public_{name}") == 2, (name, plans[name])  # the first value, the next
+        assert not re.search(r"ix_entry_gallery|Sort|HashAggregate|TEMP B-TREE", plans[name]), (name, plans[name])

@@ -253,18 +253,35 @@ def test_a_searchs_page_and_its_count_read_the_words_index_and_no_whole_entry_ta
     assert db.session.scalar(statements["count"]) == 1
 
 
-def test_a_search_finding_more_than_it_counts_says_so_and_pages_through_the_first_found(client, idea_call, ideas,
-                                                                                        monkeypatch):
-    """The count stops past COUNT_CAP (1,000): made 2 here, the topic's four ideas are "more than 2", and the pages
-    hold the first 2 found."""
+def test_a_search_finding_more_than_it_counts_says_so_and_pages_through_all_it_found(client, idea_call, ideas,
+                                                                                   monkeypatch):
+    """The count stops past COUNT_CAP (1,000): made 2 here, the topic's four ideas are "more than 2" (counted up to
+    3), and the pages, followed by a seek, still hold every one of them."""
     monkeypatch.setattr(search, "COUNT_CAP", 2)
     topic = idea_call.topics[0]
-    page = client.get(f"/calls/{idea_call.id}/entries?topic={topic.id}&per_page=12").text
-    more = "More than %(num)s entries found: the first %(num)s are shown. Add words or a filter to find the others."
+    url = f"/calls/{idea_call.id}/entries?topic={topic.id}&per_page=12"
+    page = client.get(url).text
+    more = "More than %(num)s entries found: add words or a filter to narrow them."
     assert helpers.zh(more, num="2") in page
-    assert 'rel="next"' not in page  # one page holds the first 2 found
+    found = [e.id for e in db.session.scalars(search.search_public("", search.Filters(topic_id=topic.id),
+                                                                   call_id=idea_call.id))]
+    assert _found(client, url) == found and len(found) == 4  # one page holds all four
     assert search.count(search.search_public("", search.Filters(topic_id=topic.id), call_id=idea_call.id)) == 3
     monkeypatch.setattr(search, "COUNT_CAP", 4)
     page = client.get(f"/calls/{idea_call.id}/entries?topic={topic.id}").text
     assert helpers.zh(more, num="4") not in page
     assert helpers.zh_n("%(num)d entry found", "%(num)d entries found", 4) in page
+
+
+def test_the_apis_search_counts_as_far_as_the_pages_and_says_so(client, idea_call, ideas, monkeypatch):
+    """The API's total stops where the gallery's count does, and says it stopped (total_capped); its pages, by a
+    seek, still reach every entry found."""
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    topic = idea_call.topics[0]
+    body = client.get(f"/api/v1/calls/{idea_call.id}/entries?topic={topic.id}&per_page=2").get_json()
+    assert (body["total"], body["total_capped"], len(body["items"])) == (2, True, 2)
+    rest = client.get(body["next"].removeprefix("http://localhost")).get_json()
+    assert len(rest["items"]) == 2 and rest["next"] is None and f"topic={topic.id}" in body["next"]
+    monkeypatch.setattr(search, "COUNT_CAP", 4)
+    body = client.get(f"/api/v1/calls/{idea_call.id}/entries?topic={topic.id}").get_json()
+    assert (body["total"], body["total_capped"]) == (4, False)

@@ -162,7 +162,7 @@ def file_objection(user: User, call: Call, entry_id: int | None, reason: str) ->
         raise ServiceError(_("Write the reason for your objection."))
     if entry_id is not None and db.session.scalar(select(Entry.id).where(
             Entry.id == entry_id, Entry.call_id == call.id, *public_entries(merged=True))) is None:
-        raise ServiceError(_("Choose an entry of this call, or the results as a whole."))
+        raise ServiceError(_("No entry of this call has the number %(number)d.", number=entry_id))
     objection = Objection(call_id=call.id, entry_id=entry_id, author_id=user.id, reason=reason.strip()[:5000])
     db.session.add(objection)
     db.session.add(CallEvent(call_id=call.id, kind="objection_filed", detail={}))
