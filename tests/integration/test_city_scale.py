@@ -426,3 +426,78 @@ def test_the_organisers_follow_up_runs_the_same_queries_and_pages_by_a_seek(clie
         page = following.group(1).replace("&amp;", "&") if following else None
     rows = {f.id: (f.updated_at, f.id) for f in db.session.scalars(select(FollowUp))}
     assert seen == sorted(adopted, key=lambda i: rows[i], reverse=True)  # each once, the latest updated first
+
+
+PAIR = re.compile(r'<li class="card"><p><a href="/entries/(\d+)">.*?<a href="/entries/(\d+)">', re.S)
+
+
+def _indexed(ids: list[int]) -> list[int]:
+    """Entries written in bulk, indexed as bench/city.py indexes them (words, bands and similar entries)."""
+    from contest.services.search import index_entries
+
+    index_entries(db.session.connection(), ids)
+    db.session.commit()
+    return ids
+
+
+def _pairs_shown(html: str) -> list[tuple[int, int]]:
+    section = html.split('id="similar-heading"')[1].split("</section>")[0]
+    return [(int(a), int(b)) for a, b in PAIR.findall(section)]
+
+
+def test_the_common_issues_view_reads_its_similar_texts_in_the_same_queries_whatever_their_number(
+        client, idea_call, transport_organiser, count_queries):
+    """more_entries' texts differ by their number only: every entry says what every other says, so that every
+    band's bucket holds them all. Finding an entry's pairs reads a few of each bucket; the view reads a page."""
+    from contest.models import SimilarEntry
+    from contest.services.issues import SIMILAR_PAIRS
+    from contest.services.similar import KEPT
+    from tests.helpers import count_rows, log_in
+
+    _indexed(more_entries(idea_call, 6))
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{idea_call.id}/issues"
+    client.get(page)  # warm
+    with count_queries() as few:
+        html = client.get(page).get_data(as_text=True)
+    assert 1 <= len(_pairs_shown(html)) < SIMILAR_PAIRS and "pairs_after=" not in html
+
+    _indexed(more_entries(idea_call, 150, first=100))
+    with count_queries() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert len(_pairs_shown(html)) == SIMILAR_PAIRS and "pairs_after=" in html
+    assert many.n == few.n, "\n".join(many.statements)
+    assert count_rows(SimilarEntry) <= KEPT * 156  # a few pairs an entry, not every pair of the 156
+
+
+def test_the_similar_texts_follow_one_another_by_a_seek(client, idea_call, transport_organiser):
+    from contest.models import SimilarEntry
+    from tests.helpers import log_in
+
+    _indexed(more_entries(idea_call, 40))
+    stored = [(e, o) for _s, e, o in db.session.execute(
+        select(SimilarEntry.similarity, SimilarEntry.entry_id, SimilarEntry.other_id)
+        .order_by(SimilarEntry.similarity.desc(), SimilarEntry.entry_id.desc(), SimilarEntry.other_id.desc()))]
+    log_in(client, transport_organiser.email)
+    page, seen = f"/console/calls/{idea_call.id}/issues", []
+    while page:
+        html = client.get(page).get_data(as_text=True)
+        seen += _pairs_shown(html)
+        following = re.search(r'href="([^"]+pairs_after=[^"]+)" rel="next"', html)
+        page = following.group(1).replace("&amp;", "&") if following else None
+    assert len(stored) > 30 and seen == stored  # every pair once, in order
+
+
+def test_the_queries_of_similar_texts_are_served_by_indexes(app, idea_call):
+    from contest.minhash import text_bands
+    from contest.services.issues import similar_pairs_query
+    from contest.services.similar import candidates_query
+
+    ids = _indexed(more_entries(idea_call, 30))
+    values = text_bands("建议7：小区停车难 错峰开放停车场。")
+    statements = {"a page of pairs": similar_pairs_query(idea_call, "0.9_5_9", 31),
+                  "an entry's candidates": candidates_query(idea_call.id, values, ids[7]),
+                  "a new text's candidates": candidates_query(idea_call.id, values)}
+    scans = {name: re.findall(r"(?:Seq Scan on|^SCAN) (entry|similar_entry|entry_band)\b", _plan(stmt), re.M)
+             for name, stmt in statements.items()}
+    assert scans == {name: [] for name in statements}, {name: _plan(s) for name, s in statements.items()}
