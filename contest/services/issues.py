@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from contest.extensions import db
-from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, Tag, User
+from contest.minhash import jaccard, shingles, text_bands
+from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, SimilarEntry, Tag, User
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError, search, similar
@@ -308,8 +309,6 @@ def similar_pairs(call: Call, after: str | None = None,
 
 def similar_pairs_query(call: Call, after: str | None, limit: int) -> Select:
     """The statement `similar_pairs` runs."""
-    from contest.models import SimilarEntry
-
     first, second = aliased(Entry), aliased(Entry)
 
     def live(entry):
@@ -330,8 +329,6 @@ def similar_pairs_query(call: Call, after: str | None, limit: int) -> Select:
 def similar_sent(call: Call, title: str, description: str, limit: int = 5) -> list[Entry]:
     """Public entries of the call saying what a citizen is writing: a hint beside their form, never a block.
     Read through the bands' index as an entry's pairs are found: only a few entries of each band are compared."""
-    from contest.minhash import jaccard, shingles, text_bands
-
     text = similar.entry_text(title, description)
     values = text_bands(text)
     if not values:
