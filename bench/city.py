@@ -161,7 +161,8 @@ def fill(url: str, folder: str, scale: float) -> dict:
                              "rejection_reason": ""})
             ids = list(db.session.scalars(insert(Entry).returning(Entry.id, sort_by_parameter_order=True), rows))
             # Written in bulk, past the session hook that keeps the search index in step: index them as it would
-            # (jieba's words, the MinHash bands), or the searches below would search an empty index.
+            # (jieba's words, the MinHash bands, the similar entries each finds), or the searches below would search
+            # an empty index and the common-issues view would show no similar texts.
             index_entries(db.session.connection(), ids)
             if images:
                 image_ids = list(db.session.scalars(insert(Image).returning(Image.id, sort_by_parameter_order=True), [

@@ -67,7 +67,7 @@ def demo_command(force: bool) -> None:
 
 @click.command("reindex-search")
 def reindex_search_command() -> None:
-    """Segment every entry's words again (the migration that made the search index did it once)."""
+    """Segment every entry's words again and find its similar entries again (the migrations did it once)."""
     from contest.services.search import reindex_all
 
     count = reindex_all(db.session.connection())

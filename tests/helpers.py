@@ -328,3 +328,26 @@ def rows_holding(needle: str) -> list[tuple[str, str]]:
             if hit:
                 found.append((table.name, column.name))
     return found
+
+
+def query_plan(statement, run: bool = False) -> str:
+    """The plan the database chooses for a statement, as text, with sequential scans made as dear as they go
+    (PostgreSQL), so that a missing index shows whatever the table's size. `run`: the plan as run (EXPLAIN ANALYZE),
+    which alone shows the subqueries of a recursive query's columns on PostgreSQL.
+
+    The tables the statement reads are analysed first, in the same transaction: the statistics are then those of
+    the rows the test made, not what an earlier test's rolled-back rows left of a table's size (PostgreSQL keeps a
+    table's row count outside the transaction that analysed it)."""
+    compiled = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    connection = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        for name in [t.name for t in db.metadata.sorted_tables] + ["entry_search"]:
+            if re.search(rf"\b{name}\b", compiled):
+                connection.exec_driver_sql(f'ANALYZE "{name}"')
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        explain = "EXPLAIN ANALYZE " if run else "EXPLAIN "
+    else:
+        explain = "EXPLAIN QUERY PLAN "
+    rows = connection.exec_driver_sql(explain + compiled.replace("%", "%%")).all()
+    db.session.rollback()
+    return "\n".join(str(row[-1]) for row in rows)

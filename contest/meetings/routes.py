@@ -138,10 +138,13 @@ def _issues_page(call: Call, tag_form: TagForm | None = None, merge_form: MergeF
     tag_form = tag_form or TagForm()
     tag_form.tag_id.choices = [SelectChoice(i.tag.id, i.tag.name) for i in issues]
     merged, merged_total = issue_service.merged_entries(call)
+    pairs_after = request.args.get("pairs_after")
+    similar, next_pairs = issue_service.similar_pairs(call, pairs_after)
     return render_template("meetings/issues.html", call=call, issues=issues, entries=entries, filtered=filtered,
                            after=after, next_after=next_after, tags=issue_service.tags_of(entries),
                            tag_form=tag_form, merge_form=merge_form or MergeForm(prefix="merge"), merged=merged,
-                           merged_total=merged_total, similar=issue_service.similar_pairs(call)), status
+                           merged_total=merged_total, similar=similar, pairs_after=pairs_after,
+                           next_pairs=next_pairs), status
 
 
 def _chosen_entries() -> list[Entry]:

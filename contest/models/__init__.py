@@ -33,6 +33,7 @@ from contest.models.entries import (
     EntryTag,
     MapCell,
     PendingUpload,
+    SimilarEntry,
     Tag,
 )
 from contest.models.judging import (
@@ -79,7 +80,7 @@ __all__ = [
     "STAGE_LABELS", "Award", "CombineOn", "FollowUp", "FollowUpStage", "FollowUpUpdate", "Objection", "ResultRow",
     "JobKind", "JobState", "ResultsJob",
     "EntryTag",
-    "MapCell",
+    "MapCell", "SimilarEntry",
     "PendingUpload", "Tag", "MAIL_KIND_LABELS", "ApiToken", "CallFollower", "MailKind", "OutboxMail",
     "MEETING_KIND_LABELS", "Meeting", "MeetingKind", "Poster", "REPORT_LABELS", "Comment", "CommentEndorsement",
     "CommentReport", "CommentStatus", "ReportCategory",

@@ -195,12 +195,28 @@ class EntryBand(db.Model):
     candidates for saying the same thing, found by the index without reading every entry."""
 
     __tablename__ = "entry_band"
-    __table_args__ = (Index("ix_entry_band_call_id_band_value", "call_id", "band", "value"),)
+    # The entries of a bucket in id order, so that a few of them are read from either side of an id, however
+    # many texts the bucket holds (contest.services.similar).
+    __table_args__ = (Index("ix_entry_band_call_id_band_value", "call_id", "band", "value", "entry_id"),)
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class SimilarEntry(db.Model):
+    """Two entries of a call whose texts say nearly the same thing (the exact share of their shingles), found once
+    when the text of either was indexed (contest.services.similar), never when a page is viewed; entry_id is the
+    lower id."""
+
+    __tablename__ = "similar_entry"
+    __table_args__ = (Index("ix_similar_entry_call_id_similarity", "call_id", "similarity", "entry_id", "other_id"),)
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True, index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    similarity: Mapped[float] = mapped_column(Float)
 
 
 class MapCell(db.Model):

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from contest.extensions import db
-from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, Tag, User
+from contest.minhash import jaccard, shingles, text_bands
+from contest.models import Call, Entry, EntryStatus, EntryTag, Meeting, SimilarEntry, Tag, User
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
-from contest.services import ServiceError, search
+from contest.services import ServiceError, search, similar
 from contest.services.audit import record
 from contest.services.visibility import Byline, public_bylines, public_entries
 
@@ -278,57 +279,63 @@ class SimilarPair:
     second: Entry
     similarity: float
 
-
-SIMILAR = 0.5  # Jaccard similarity of the shingles from which two texts are shown as saying the same thing
-SIMILAR_PAIRS = 30  # pairs the common-issues view shows, most bands shared first
-
-
-def _text(entry: Entry) -> str:
-    return f"{entry.title or ''} {entry.description or ''}"
+    @property
+    def key(self) -> str:
+        """Where the next page of pairs starts after this one (a seek on the index, never an OFFSET)."""
+        return f"{self.similarity!r}_{self.first.id}_{self.second.id}"
 
 
-def similar_pairs(call: Call, limit: int = SIMILAR_PAIRS) -> list[SimilarPair]:
-    """Entries of the call (approved or waiting, not merged) whose texts say the same thing: candidates are pairs
-    sharing a MinHash band (the index on call, band and value), checked against their shingles' exact share."""
-    from sqlalchemy.orm import aliased
+SIMILAR_PAIRS = 30  # pairs the common-issues view shows on a page, most similar first
 
-    from contest.minhash import jaccard, shingles
-    from contest.models import EntryBand
 
-    a, b = aliased(EntryBand), aliased(EntryBand)
-    live = select(Entry.id).where(Entry.call_id == call.id, Entry.merged_into_id.is_(None),
-                                  Entry.status.in_([EntryStatus.APPROVED, EntryStatus.SUBMITTED]))
-    shared = func.count()
-    candidates = db.session.execute(
-        select(a.entry_id, b.entry_id).join(b, (b.call_id == a.call_id) & (b.band == a.band) & (b.value == a.value)
-                                            & (b.entry_id > a.entry_id))
-        .where(a.call_id == call.id, a.entry_id.in_(live), b.entry_id.in_(live))
-        .group_by(a.entry_id, b.entry_id).order_by(shared.desc(), a.entry_id, b.entry_id).limit(limit * 2)).all()
-    ids = {i for pair in candidates for i in pair}
-    entries = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids)))} if ids else {}
-    pairs = []
-    for first, second in candidates:
-        similarity = jaccard(shingles(_text(entries[first])), shingles(_text(entries[second])))
-        if similarity >= SIMILAR:
-            pairs.append(SimilarPair(entries[first], entries[second], similarity))
-    return sorted(pairs, key=lambda p: (-p.similarity, p.first.id, p.second.id))[:limit]
+def _pair_key(after: str | None) -> tuple[float, int, int] | None:
+    try:
+        similarity, first, second = (after or "").split("_")
+        return float(similarity), int(first), int(second)
+    except ValueError:  # none, or not one we made: the first page
+        return None
+
+
+def similar_pairs(call: Call, after: str | None = None,
+                  limit: int = SIMILAR_PAIRS) -> tuple[list[SimilarPair], str | None]:
+    """A page of the call's entries (approved or waiting, not merged) whose texts say the same thing, most similar
+    first, from after the pair `after` (a pair's key); and the key the next page follows (None: this is the
+    last). Read from the pairs stored when the texts were indexed (contest.services.similar), by their index:
+    one query, whatever the number of near-duplicates."""
+    rows = db.session.execute(similar_pairs_query(call, after, limit + 1)).all()
+    pairs = [SimilarPair(a, b, similarity) for similarity, a, b in rows[:limit]]
+    return pairs, (pairs[-1].key if len(rows) > limit else None)
+
+
+def similar_pairs_query(call: Call, after: str | None, limit: int) -> Select:
+    """The statement `similar_pairs` runs."""
+    first, second = aliased(Entry), aliased(Entry)
+
+    def live(entry):
+        return (entry.merged_into_id.is_(None), entry.status.in_([EntryStatus.APPROVED, EntryStatus.SUBMITTED]))
+
+    stmt = (select(SimilarEntry.similarity, first, second)
+            .join(first, first.id == SimilarEntry.entry_id).join(second, second.id == SimilarEntry.other_id)
+            .where(SimilarEntry.call_id == call.id, *live(first), *live(second)))
+    seek = _pair_key(after)
+    if seek is not None:
+        stmt = stmt.where(tuple_(SimilarEntry.similarity, SimilarEntry.entry_id, SimilarEntry.other_id)
+                          < tuple_(*seek))
+    return (stmt.options(*[load_only(e.id, e.call_id, e.title, e.status, e.merged_into_id) for e in (first, second)])
+            .order_by(SimilarEntry.similarity.desc(), SimilarEntry.entry_id.desc(), SimilarEntry.other_id.desc())
+            .limit(limit))
 
 
 def similar_sent(call: Call, title: str, description: str, limit: int = 5) -> list[Entry]:
     """Public entries of the call saying what a citizen is writing: a hint beside their form, never a block.
-    Read through the bands' index: only the entries sharing a band are compared."""
-    from contest.minhash import jaccard, shingles, text_bands
-    from contest.models import EntryBand
-
-    text = f"{title} {description}"
+    Read through the bands' index as an entry's pairs are found: only a few entries of each band are compared."""
+    text = similar.entry_text(title, description)
     values = text_bands(text)
     if not values:
         return []
-    candidates = (select(EntryBand.entry_id).where(
-        EntryBand.call_id == call.id,
-        or_(*[(EntryBand.band == n) & (EntryBand.value == v) for n, v in enumerate(values)]))
-        .group_by(EntryBand.entry_id).order_by(func.count().desc()).limit(limit * 4))
-    entries = db.session.scalars(select(Entry).where(Entry.id.in_(candidates), *public_entries())).all()
+    ids = similar.candidates(db.session.connection(), call.id, values, limit=limit * 4)
+    entries = db.session.scalars(select(Entry).where(Entry.id.in_(ids), *public_entries())).all() if ids else []
     mine = shingles(text)
-    scored = sorted(((jaccard(mine, shingles(_text(e))), e) for e in entries), key=lambda p: (-p[0], p[1].id))
-    return [e for score, e in scored if score >= SIMILAR][:limit]
+    scored = sorted(((jaccard(mine, shingles(similar.entry_text(e.title, e.description))), e) for e in entries),
+                    key=lambda p: (-p[0], p[1].id))
+    return [e for score, e in scored if score >= similar.SIMILAR][:limit]

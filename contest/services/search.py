@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, cast, event, func, sel
 from sqlalchemy.orm import Session
 
 from contest.models import Channel, Entry, EntryTag, Tag
+from contest.services import similar
 
 TABLE = "entry_search"
 MAX_QUERY = 100  # characters of a query; more says nothing a search needs
@@ -105,8 +106,9 @@ def _document(title: str, description: str, tags: list[str]) -> str:
     return " ".join(segment(" ".join([title or "", description or "", *tags])))
 
 
-def index_entries(connection, entry_ids) -> None:
-    """(Re)write the words of these entries, on a connection inside the caller's transaction."""
+def index_entries(connection, entry_ids, *, pairs: bool = True, every: bool = False) -> None:
+    """(Re)write the words of these entries, on a connection inside the caller's transaction, and their MinHash
+    bands; with `pairs`, the similar entries of those whose bands changed (of all of them with `every`)."""
     entry_ids = sorted(set(entry_ids))
     if not entry_ids:
         return
@@ -115,7 +117,7 @@ def index_entries(connection, entry_ids) -> None:
         chunk = entry_ids[start:start + 500]
         rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
                                   .where(Entry.id.in_(chunk))).all()
-        write_bands(connection, rows)
+        similar.write_bands(connection, rows, pairs=pairs, every=every)
         tags: dict[int, list[str]] = {}
         for entry_id, name in connection.execute(
                 select(EntryTag.entry_id, Tag.name).join(Tag, Tag.id == EntryTag.tag_id)
@@ -132,24 +134,11 @@ def index_entries(connection, entry_ids) -> None:
             connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
 
 
-def write_bands(connection, rows) -> None:
-    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again."""
-    from sqlalchemy import delete, insert
-
-    from contest.minhash import text_bands
-    from contest.models import EntryBand
-
-    connection.execute(delete(EntryBand).where(EntryBand.entry_id.in_([r[0] for r in rows])))
-    values = [{"entry_id": i, "band": n, "call_id": c, "value": v}
-              for i, t, d, c in rows for n, v in enumerate(text_bands(f"{t or ''} {d or ''}"))]
-    if values:
-        connection.execute(insert(EntryBand), values)
-
-
-def reindex_all(connection) -> int:
-    """Index every entry (the migration that makes the index, and `flask reindex-search`)."""
+def reindex_all(connection, *, pairs: bool = True) -> int:
+    """Index every entry, and find their similar entries again (`flask reindex-search`); without `pairs` (the
+    migration that made the index, before the table of similar entries was made), the words and bands alone."""
     ids = connection.execute(select(Entry.id).order_by(Entry.id)).scalars().all()
-    index_entries(connection, ids)
+    index_entries(connection, ids, pairs=pairs, every=True)
     return len(ids)
 
 

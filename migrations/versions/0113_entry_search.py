@@ -45,7 +45,7 @@ def upgrade():
         op.execute("CREATE VIRTUAL TABLE entry_search USING fts5(words)")
     from contest.services.search import reindex_all
 
-    reindex_all(connection)
+    reindex_all(connection, pairs=False)  # the similar entries' table comes in 0122
 
 
 def downgrade():

@@ -2,7 +2,7 @@
 values used from them, one probe a value, whatever the call's size
 
 Revision ID: 0124
-Revises: 0121
+Revises: 0122
 Create Date: 2026-12-03 08:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0124'
-down_revision = '0121'
+down_revision = '0122'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from contest.models.types import utcnow
 from contest.services import public as public_service
 from contest.services.public.settings import ROUND_PAGE
 from contest.services.rounds import entries_in_round
-from tests.helpers import approved_entries, make_public_round, zh_n
+from tests.helpers import approved_entries, make_public_round, query_plan, zh_n
 
 CARD = re.compile(r'class="entry-card" id="entry-(\d+)"')
 
@@ -117,20 +117,6 @@ def test_a_page_of_a_votes_round_shows_the_counts_of_its_entries(client, railing
     assert last.count(zh_n("%(num)d vote", "%(num)d votes", 1)) == 1  # ids[-1]'s, not ids[1]'s of the first page
 
 
-def _plan(statement, run: bool = False) -> str:
-    """The plan the database chooses for a statement, with sequential scans made as dear as they go (PostgreSQL),
-    so that a missing index shows whatever the table's size. `run`: the plan as run (EXPLAIN ANALYZE), which alone
-    shows the subqueries of a recursive query's columns on PostgreSQL."""
-    compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL enable_seqscan = off"))
-        rows = db.session.execute(text(f"EXPLAIN {'ANALYZE ' if run else ''}{compiled}")).scalars().all()
-    else:
-        rows = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()]
-    db.session.rollback()
-    return "\n".join(rows)
-
-
 def _full_scans(plan: str) -> list[str]:
     """The entry, vote and comparison tables read whole: "Seq Scan on vote" (PostgreSQL), "SCAN vote" (SQLite, which
     says SEARCH when it uses an index)."""
@@ -151,8 +137,8 @@ def test_the_main_queries_of_a_round_are_served_by_indexes(app, railing_call, tr
             Comparison.right_id == ids[0]),
         "an entry's wins": select(db.func.count()).select_from(Comparison).where(Comparison.winner_id == ids[0]),
     }
-    scans = {name: _full_scans(_plan(stmt)) for name, stmt in statements.items()}
-    assert scans == {name: [] for name in statements}, {name: _plan(s) for name, s in statements.items()}
+    scans = {name: _full_scans(query_plan(stmt)) for name, stmt in statements.items()}
+    assert scans == {name: [] for name in statements}, {name: query_plan(s) for name, s in statements.items()}
 
 
 def _published_call(department, organiser, size: int, first: int):
@@ -346,7 +332,7 @@ def test_the_integrity_queries_are_served_by_indexes(app, railing_call, transpor
                .group_by(Vote.entry_id).order_by(db.func.count().desc(), Vote.entry_id).limit(51))
     new_accounts = (select(Vote.id).join(User, User.id == Vote.user_id)
                     .where(Vote.round_id == round_.id, User.created_at >= utcnow()))
-    scans = {name: _full_scans(_plan(stmt)) for name, stmt in
+    scans = {name: _full_scans(query_plan(stmt)) for name, stmt in
              {"addresses": addresses, "counts": counted, "new accounts' votes": new_accounts}.items()}
     assert scans == {"addresses": [], "counts": [], "new accounts' votes": []}
 
@@ -558,9 +544,84 @@ def test_the_gallerys_filter_choices_are_served_by_indexes(app, idea_call, trans
     assert ([t for t, _ in choices.topics], [t for t, _ in choices.themes], [p for p, _ in choices.places],
             choices.channels) == ([t.id for t in idea_call.topics[:2]], [theme.id], [place], [Channel.WEB])
     db.session.execute(text("ANALYZE"))
-    plans = {name: _plan(stmt, run=True) for name, stmt in search.choice_statements(idea_call).items()}
+    plans = {name: query_plan(stmt, run=True) for name, stmt in search.choice_statements(idea_call).items()}
     assert set(plans) == {"topic", "theme", "place", "channel", "tag"}
     assert {name: _full_scans(plan) for name, plan in plans.items()} == {name: [] for name in plans}
     for name in ("topic", "theme", "place", "channel"):
         assert plans[name].count(f"ix_entry_public_{name}") == 2, (name, plans[name])  # the first value, the next
         assert not re.search(r"ix_entry_gallery|Sort|HashAggregate|TEMP B-TREE", plans[name]), (name, plans[name])
+
+
+PAIR = re.compile(r'<li class="card"><p><a href="/entries/(\d+)">.*?<a href="/entries/(\d+)">', re.S)
+
+
+def _indexed(ids: list[int]) -> list[int]:
+    """Entries written in bulk, indexed as bench/city.py indexes them (words, bands and similar entries)."""
+    from contest.services.search import index_entries
+
+    index_entries(db.session.connection(), ids)
+    db.session.commit()
+    return ids
+
+
+def _pairs_shown(html: str) -> list[tuple[int, int]]:
+    section = html.split('id="similar-heading"')[1].split("</section>")[0]
+    return [(int(a), int(b)) for a, b in PAIR.findall(section)]
+
+
+def test_the_common_issues_view_reads_its_similar_texts_in_the_same_queries_whatever_their_number(
+        client, idea_call, transport_organiser, count_queries):
+    """more_entries' texts differ by their number only: every entry says what every other says, so that every
+    band's bucket holds them all. Finding an entry's pairs reads a few of each bucket; the view reads a page."""
+    from contest.models import SimilarEntry
+    from contest.services.issues import SIMILAR_PAIRS
+    from contest.services.similar import KEPT
+    from tests.helpers import count_rows, log_in
+
+    _indexed(more_entries(idea_call, 6))
+    log_in(client, transport_organiser.email)
+    page = f"/console/calls/{idea_call.id}/issues"
+    client.get(page)  # warm
+    with count_queries() as few:
+        html = client.get(page).get_data(as_text=True)
+    assert 1 <= len(_pairs_shown(html)) < SIMILAR_PAIRS and "pairs_after=" not in html
+
+    _indexed(more_entries(idea_call, 150, first=100))
+    with count_queries() as many:
+        html = client.get(page).get_data(as_text=True)
+    assert len(_pairs_shown(html)) == SIMILAR_PAIRS and "pairs_after=" in html
+    assert many.n == few.n, "\n".join(many.statements)
+    assert count_rows(SimilarEntry) <= KEPT * 156  # a few pairs an entry, not every pair of the 156
+
+
+def test_the_similar_texts_follow_one_another_by_a_seek(client, idea_call, transport_organiser):
+    from contest.models import SimilarEntry
+    from tests.helpers import log_in
+
+    _indexed(more_entries(idea_call, 40))
+    stored = [(e, o) for _s, e, o in db.session.execute(
+        select(SimilarEntry.similarity, SimilarEntry.entry_id, SimilarEntry.other_id)
+        .order_by(SimilarEntry.similarity.desc(), SimilarEntry.entry_id.desc(), SimilarEntry.other_id.desc()))]
+    log_in(client, transport_organiser.email)
+    page, seen = f"/console/calls/{idea_call.id}/issues", []
+    while page:
+        html = client.get(page).get_data(as_text=True)
+        seen += _pairs_shown(html)
+        following = re.search(r'href="([^"]+pairs_after=[^"]+)" rel="next"', html)
+        page = following.group(1).replace("&amp;", "&") if following else None
+    assert len(stored) > 30 and seen == stored  # every pair once, in order
+
+
+def test_the_queries_of_similar_texts_are_served_by_indexes(app, idea_call):
+    from contest.minhash import text_bands
+    from contest.services.issues import similar_pairs_query
+    from contest.services.similar import candidates_query
+
+    ids = _indexed(more_entries(idea_call, 30))
+    values = text_bands("建议7：小区停车难 错峰开放停车场。")
+    statements = {"a page of pairs": similar_pairs_query(idea_call, "0.9_5_9", 31),
+                  "an entry's candidates": candidates_query(idea_call.id, values, ids[7]),
+                  "a new text's candidates": candidates_query(idea_call.id, values)}
+    scans = {name: re.findall(r"(?:Seq Scan on|^SCAN) (entry|similar_entry|entry_band)\b", query_plan(stmt), re.M)
+             for name, stmt in statements.items()}
+    assert scans == {name: [] for name in statements}, {name: query_plan(s) for name, s in statements.items()}

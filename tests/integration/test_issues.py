@@ -1,5 +1,6 @@
 """A call's common issues: organisers tag entries in their own words and see the most frequent tags first; two
 near-identical ideas are merged without losing either one's provenance, and no vote moves."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,19 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from contest.extensions import db
-from contest.models import AuditEvent, CallKind, Channel, Entry, EntryStatus, EntryTag, MeetingKind, Tag, Vote
+from contest.minhash import jaccard, shingles
+from contest.models import (
+    AuditEvent,
+    CallKind,
+    Channel,
+    Entry,
+    EntryStatus,
+    EntryTag,
+    MeetingKind,
+    SimilarEntry,
+    Tag,
+    Vote,
+)
 from contest.models.types import utcnow
 from contest.services import ServiceError
 from contest.services import issues as issue_service
@@ -15,6 +28,7 @@ from contest.services import meetings as meeting_service
 from contest.services import public as public_service
 from contest.services.entries import EntryData, submit_entry
 from contest.services.results import figures
+from contest.services.similar import SIMILAR
 from tests.helpers import (
     count_rows,
     csrf_token,
@@ -282,3 +296,70 @@ def test_the_issues_page_runs_a_fixed_number_of_queries(organiser_client, idea_c
     assert "乙44" in html and count_rows(EntryTag) == 50
     assert many.n == few.n, many.statements
     print(f"issues page: {few.n} queries with 5 tagged entries, {many.n} with 50")
+
+
+# Texts that say the same thing ------------------------------------------------------------------------------
+
+NEAR = ("小区门口停车太难了", "晚上回家找不到车位，建议在小区门口划出临时停车位，方便居民停车。")
+NEARLY = ("小区门口停车太难", "晚上回家找不到车位！建议在小区门口划出临时停车位，方便居民停车")
+APART = ("菜场周末也开门", "希望菜场周末也开门，方便上班的人买菜。")
+PAIR = re.compile(r'<li class="card"><p><a href="/entries/(\d+)">.*?<a href="/entries/(\d+)">', re.S)
+
+
+def sent(call, text, email):
+    """An approved idea of the call with this title and description, sent by a citizen of its own."""
+    author = make_user(email, name="居民")
+    with current_app.test_request_context():
+        entry = submit_entry(author, call, EntryData(title=text[0], description=text[1],
+                                                     topic_id=call.topics[0].id), [], accepted_terms=True)
+    entry.status = EntryStatus.APPROVED
+    db.session.commit()
+    return entry
+
+
+def similar_shown(client, call) -> list[tuple[int, int]]:
+    page = client.get(f"/console/calls/{call.id}/issues")
+    assert page.status_code == 200
+    section = page.get_data(as_text=True).split('id="similar-heading"')[1].split("</section>")[0]
+    return [(int(a), int(b)) for a, b in PAIR.findall(section)]
+
+
+def stored_pairs() -> list[tuple[int, int]]:
+    return [tuple(r) for r in db.session.execute(select(SimilarEntry.entry_id, SimilarEntry.other_id)
+                                                 .order_by(SimilarEntry.entry_id, SimilarEntry.other_id))]
+
+
+def test_texts_that_say_the_same_thing_are_paired_when_sent_and_shown_to_the_organisers(organiser_client,
+                                                                                        idea_call):
+    near, nearly = sent(idea_call, NEAR, "near@example.org"), sent(idea_call, NEARLY, "nearly@example.org")
+    apart = sent(idea_call, APART, "apart@example.org")
+    assert stored_pairs() == [(near.id, nearly.id)]  # found when the texts were written, not when viewed
+    similarity = db.session.scalar(select(SimilarEntry.similarity))
+    assert similarity == pytest.approx(jaccard(shingles(" ".join(NEAR)), shingles(" ".join(NEARLY))))
+    assert similarity >= SIMILAR
+    assert similar_shown(organiser_client, idea_call) == [(near.id, nearly.id)]
+    assert apart.id not in {i for pair in similar_shown(organiser_client, idea_call) for i in pair}
+
+
+def test_editing_an_entrys_text_finds_its_pairs_again(organiser_client, another_client, idea_call):
+    near, nearly = sent(idea_call, NEAR, "near@example.org"), sent(idea_call, NEARLY, "nearly@example.org")
+    apart = sent(idea_call, APART, "apart@example.org")
+    log_in(another_client, "nearly@example.org")
+    edited = {"title": "菜场周末也要开门", "description": "希望菜场周末也开门，方便上班的人买菜！",
+              "topic_id": str(idea_call.topics[0].id), "place_id": "0"}
+    assert post_form(another_client, f"/entries/{nearly.id}/edit", edited).status_code == 302
+    assert stored_pairs() == [(nearly.id, apart.id)]
+    assert similar_shown(organiser_client, idea_call) == [(nearly.id, apart.id)]  # waiting again, still shown
+    assert near.id not in {i for pair in similar_shown(organiser_client, idea_call) for i in pair}
+
+
+def test_merged_entries_leave_the_similar_texts_and_deleted_ones_take_their_pairs(organiser_client, idea_call):
+    near, nearly = sent(idea_call, NEAR, "near@example.org"), sent(idea_call, NEARLY, "nearly@example.org")
+    assert similar_shown(organiser_client, idea_call) == [(near.id, nearly.id)]
+    assert merge(organiser_client, idea_call, nearly, near).status_code == 302
+    page = organiser_client.get(f"/console/calls/{idea_call.id}/issues").get_data(as_text=True)
+    assert zh("No two entries say the same thing.") in page.split('id="similar-heading"')[1].split("</section>")[0]
+    assert stored_pairs() == [(near.id, nearly.id)]  # kept: un-merging shows it again
+    db.session.delete(db.session.get(Entry, nearly.id))
+    db.session.commit()
+    assert stored_pairs() == []

@@ -107,3 +107,39 @@ def test_the_english_texts_migration_keeps_the_chinese_texts_where_they_are(empt
         assert tuple(row) == ("道路栏杆请您绘", "为城市道路栏杆征集设计", "## 征集内容", None, None)
         assert name == "上海市交通委员会"
         db.engine.dispose()
+
+
+@pytest.mark.real_commits  # migrations run on connections of their own
+def test_the_similar_entries_migration_pairs_the_texts_already_there(empty_database, app_factory):
+    import sqlalchemy as sa
+    from flask import current_app
+
+    from contest.models import CallKind, EntryStatus
+    from contest.services.entries import EntryData, submit_entry
+    from tests.helpers import make_call, make_department, make_user
+
+    texts = [("小区门口停车太难了", "晚上回家找不到车位，建议在小区门口划出临时停车位，方便居民停车。"),
+             ("小区门口停车太难", "晚上回家找不到车位！建议在小区门口划出临时停车位，方便居民停车"),
+             ("菜场周末也开门", "希望菜场周末也开门，方便上班的人买菜。")]
+    app = app_factory(SQLALCHEMY_DATABASE_URI=empty_database)
+    with app.app_context():
+        upgrade()
+        call = make_call(make_department("上海市规划和自然资源局"), kind=CallKind.IDEA, title="15分钟社区生活圈",
+                         images_min=0)
+        ids = []
+        for n, (title, description) in enumerate(texts):
+            with current_app.test_request_context():
+                entry = submit_entry(make_user(f"resident{n}@example.org"), call,
+                                     EntryData(title=title, description=description, topic_id=call.topics[0].id),
+                                     [], accepted_terms=True)
+            entry.status = EntryStatus.APPROVED
+            db.session.commit()
+            ids.append(entry.id)
+        call_id = call.id
+        db.session.remove()
+        downgrade(revision="0123")  # before the pairs were stored: the view compared the bands on each visit
+        upgrade()
+        with db.engine.connect() as connection:
+            pairs = connection.execute(sa.text("SELECT entry_id, other_id, call_id FROM similar_entry")).all()
+        assert [tuple(p) for p in pairs] == [(ids[0], ids[1], call_id)]
+        db.engine.dispose()
