@@ -96,3 +96,29 @@ def claimed_one_by_one(model, ids, conditions):
             continue
         yield db.session.get(model, row_id)
         db.session.commit()
+
+
+def dialect_insert(table):
+    """The INSERT of this database's dialect, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from contest.extensions import db
+
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def insert_ignoring_conflicts(model, values: dict, keys: list[str] | None = None) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; True if the row was inserted.
+
+    With `keys`, only a conflict on that unique constraint is ignored; without, a conflict on any.
+
+    RETURNING tells for sure (a row comes back only when one was written); rowcount is not reliable for
+    this statement on every driver.
+    """
+    from contest.extensions import db
+
+    table = model.__table__
+    statement = (dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+                 .returning(table.primary_key.columns.values()[0]))
+    return db.session.execute(statement).first() is not None

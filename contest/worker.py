@@ -1,6 +1,7 @@
 """The worker (`flask --app wsgi worker`): sends the outbox's mail, retrying while the mail server is down, and runs
 what the clock drives: the daily digest, jurors' reminders before a round closes, notice periods that ended, the
-results of large calls computed and their entrants told of the publication (contest/services/results/jobs.py).
+results of large calls computed once their last round ends and their entrants told of the publication
+(contest/services/results/jobs.py).
 
 Any number of workers may run at once, on one server or several: each mail and each clock-driven task is claimed
 in the database by one of them.
@@ -202,7 +203,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
     from contest.services.notifications import send_digests
     from contest.services.pending_uploads import purge_expired
     from contest.services.public import refresh_open_pairwise_fits
-    from contest.services.results import compute_queued, mail_queued, tell_notice_periods_over
+    from contest.services.results import compute_queued, jobs, mail_queued, tell_notice_periods_over
     from contest.services.rounds import remind_before_closing
 
     now = now or utcnow()
@@ -213,6 +214,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
         "rounds_opened": tell_rounds_opened(now),
         "held_pictures": _committed(purge_expired(now)),
         "pairwise_fits": refresh_open_pairwise_fits(now),
+        "results_queued": jobs.queue_due(now),  # first: computed in this same pass
         "results": compute_queued(now),
         "results_mails": mail_queued(now),
     }

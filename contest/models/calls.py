@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false, true
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, Text, UniqueConstraint, cast, false, or_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ class Call(Bilingual, db.Model):
     notice_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     results_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notice_over_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # organisers told it ended
-    results_snapshot: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    # None is written as NULL (a dropped preview), not as JSON's null
+    results_snapshot: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), deferred=True)
     award_statement: Mapped[str] = mapped_column(Text, default="", server_default="")  # why awards depart
     award_statement_en: Mapped[str | None] = mapped_column(Text)
     # Comments: closed by the organisers altogether, or only while an expert round of the call is open
@@ -136,6 +137,12 @@ class Call(Bilingual, db.Model):
     @property
     def state(self) -> CallState:
         return self.state_at(utcnow())
+
+    @classmethod
+    def no_results_snapshot(cls) -> ColumnElement[bool]:
+        """SQL: no results snapshot is stored: NULL, or the JSON null that a dropped preview was written as before
+        the column wrote None as NULL."""
+        return or_(cls.results_snapshot.is_(None), cast(cls.results_snapshot, Text) == "null")
 
     @property
     def departments(self) -> list[Department]:

@@ -6,7 +6,20 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    false,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contest.extensions import db
@@ -126,6 +139,17 @@ class Round(Bilingual, db.Model):
     @property
     def state(self) -> RoundState:
         return self.state_at(utcnow())
+
+    @classmethod
+    def over_at(cls, now: datetime) -> ColumnElement[bool]:
+        """SQL: the round is over at `now` (closed or decided), as RoundState.at says: for the clock's queries."""
+        return or_(cls.decided_at.is_not(None), cls.closes_at <= now)
+
+    @classmethod
+    def ended_at(cls) -> ColumnElement[datetime]:
+        """SQL: when the round ended: its closing date (an early close moves it), or its decision if that came
+        first (a round is decided once closed, but the date is what the state reads)."""
+        return case((cls.decided_at < cls.closes_at, cls.decided_at), else_=cls.closes_at)
 
     @property
     def scale_marks(self) -> list[str]:

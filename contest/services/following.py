@@ -11,10 +11,8 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from contest.database import claimed_one_by_one
+from contest.database import claimed_one_by_one, dialect_insert
 from contest.extensions import db
 from contest.links import external_url
 from contest.mail import send_once_each
@@ -26,10 +24,6 @@ from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
 UNFOLLOW_PURPOSE = "unfollow"
 UNFOLLOW_LINK_AGE = timedelta(days=365)  # a mail kept for months still stops what it brought
-
-
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def is_following(user: User, call: Call) -> bool:
@@ -45,7 +39,7 @@ def follow(actor: User, call: Call) -> None:
     if call.published_at is None:
         raise ServiceError(_("This call is not published."))
     now = utcnow()
-    statement = _insert()(CallFollower).values(call_id=call.id, user_id=actor.id, since=now, automatic=False)
+    statement = dialect_insert(CallFollower).values(call_id=call.id, user_id=actor.id, since=now, automatic=False)
     db.session.execute(statement.on_conflict_do_update(
         index_elements=["call_id", "user_id"], set_={"since": now, "automatic": False, "stopped_at": None},
         where=CallFollower.stopped_at.is_not(None)))
@@ -57,14 +51,14 @@ def follow_automatically(user: User | int, call: Call | int) -> None:
     follow it already or stopped following it. One insert-or-ignore: safe under concurrent votes."""
     user_id = user if isinstance(user, int) else user.id
     call_id = call if isinstance(call, int) else call.id
-    db.session.execute(_insert()(CallFollower).values(call_id=call_id, user_id=user_id, since=utcnow(),
+    db.session.execute(dialect_insert(CallFollower).values(call_id=call_id, user_id=user_id, since=utcnow(),
                                                       automatic=True).on_conflict_do_nothing())
 
 
 def stop_following(actor: User, call: Call) -> None:
     """The citizen stops following the call; kept as stopped, so that taking part does not follow it again."""
     now = utcnow()
-    statement = _insert()(CallFollower).values(call_id=call.id, user_id=actor.id, since=now, automatic=False,
+    statement = dialect_insert(CallFollower).values(call_id=call.id, user_id=actor.id, since=now, automatic=False,
                                                stopped_at=now)
     db.session.execute(statement.on_conflict_do_update(
         index_elements=["call_id", "user_id"], set_={"stopped_at": now}, where=CallFollower.stopped_at.is_(None)))

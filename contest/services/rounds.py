@@ -672,10 +672,13 @@ def close_now(actor: User, round_: Round) -> None:
     refusal = close_refusal(round_)
     if refusal:
         raise ServiceError(refusal)
+    from contest.services.results import jobs  # below this module: the results read the rounds
+
     round_.closes_at = to_minute(utcnow())
     db.session.add(CallEvent(call_id=round_.call_id, kind="round_closed", actor_id=actor.id,
                              detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id}))
     record(actor, "round.close", "round", round_.id)
+    jobs.queue_if_due(round_.call)  # the last round: a large call's results are computed at once
 
 
 def advancing_ids(round_: Round, mode: AdvanceMode, value: float | None, picked: set[int]) -> list[int]:

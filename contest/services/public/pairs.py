@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, exists, func, insert, or_, select, union_all, update
 
 from contest import pairwise
+from contest.database import insert_ignoring_conflicts
 from contest.extensions import db
 from contest.models import (
     Comparison,
@@ -26,7 +27,6 @@ from contest.models import (
 from contest.models.types import utcnow
 from contest.services import ServiceError, following
 from contest.services.public.settings import check_eligible
-from contest.services.public.votes import _insert_ignoring_conflicts
 from contest.services.rounds import (
     CARD_OPTIONS,
     entries_in_round,
@@ -70,7 +70,7 @@ def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
         return None
     left, right = pair
     # Two page views at the same moment: the database keeps one outstanding pair, and both show that one.
-    _insert_ignoring_conflicts(ShownPair, {
+    insert_ignoring_conflicts(ShownPair, {
         "round_id": round_.id, "user_id": user.id, "nonce": secrets.token_hex(16), "left_id": left,
         "right_id": right, "shown_at": utcnow(), "refusals": 0})
     shown = _outstanding_pair(user, round_)
@@ -173,7 +173,7 @@ def answer_pair(user: User, round_: Round, token: str, choice: str, address: str
     if shown.answered_at is not None:
         return _refuse(shown, PairAnswer.REPEATED)
     # The unique index on (round, citizen, pair) decides between answers sent at the same moment.
-    if not _insert_ignoring_conflicts(Comparison, {
+    if not insert_ignoring_conflicts(Comparison, {
             "round_id": round_.id, "user_id": user.id, "nonce": shown.nonce, "left_id": left, "right_id": right,
             "winner_id": winner, "created_at": utcnow(), "address": address[:64], "voided_reason": ""}):
         return _refuse(shown, PairAnswer.REPEATED)

@@ -207,10 +207,13 @@ def close_voting_now(actor: User, round_: Round) -> None:
         raise ServiceError(_("This is not a public round."))
     if round_.state is not RoundState.OPEN:
         raise ServiceError(_("Voting can only be closed early while it is open."))
+    from contest.services.results import jobs  # below this module: the results read the rounds
+
     round_.closes_at = max(to_minute(utcnow()), round_.opens_at)
     db.session.add(CallEvent(call_id=round_.call_id, kind="voting_closed", actor_id=actor.id,
                              detail={"round": round_.title, "round_en": round_.title_en, "round_id": round_.id}))
     record(actor, "round.close_public", "round", round_.id)
+    jobs.queue_if_due(round_.call)  # the last round: a large call's results are computed at once
 
 
 def removal_refused(round_: Round) -> str | None:

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.orm import joinedload
 
+from contest.database import dialect_insert, insert_ignoring_conflicts
 from contest.extensions import db
 from contest.models import (
     Call,
@@ -41,31 +41,11 @@ from contest.services.rounds import (
 from contest.sessions import SessionAccount, still_stands
 
 
-def _insert(table):
-    """The INSERT of this database's dialect, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def _insert_ignoring_conflicts(model, values: dict, keys: list[str] | None = None) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike; True if the row was inserted.
-
-    With `keys`, only a conflict on that unique constraint is ignored; without, a conflict on any.
-
-    RETURNING tells for sure (a row comes back only when one was written); rowcount is not reliable for
-    this statement on every driver.
-    """
-    table = model.__table__
-    statement = (_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-                 .returning(table.primary_key.columns.values()[0]))
-    return db.session.execute(statement).first() is not None
-
-
 def _take_one_vote(round_: Round, user: User) -> bool:
     """Use one of the citizen's votes, if one is left, in one atomic statement: an upsert whose update only
     happens below the quota (the database, not this process, decides; concurrent votes queue on the row)."""
     table = VoteAllowance.__table__
-    statement = _insert(table).values(round_id=round_.id, user_id=user.id, used=1)
+    statement = dialect_insert(table).values(round_id=round_.id, user_id=user.id, used=1)
     statement = statement.on_conflict_do_update(
         index_elements=["round_id", "user_id"], set_={"used": table.c.used + 1},
         where=table.c.used < round_.votes_per_citizen,
@@ -81,7 +61,7 @@ def cast_vote(user: User, round_: Round, entry: Entry, address: str = "") -> boo
     check_eligible(user, round_)
     taking_part = entry.call_id == round_.call_id and takes_part(round_, entry.id)
     _check_ballot(round_.public_mode, taking_part, entry.author_id == user.id)
-    inserted = _insert_ignoring_conflicts(Vote, {
+    inserted = insert_ignoring_conflicts(Vote, {
         "round_id": round_.id, "user_id": user.id, "entry_id": entry.id, "created_at": utcnow(),
         "address": address[:64], "voided_reason": ""}, ["round_id", "user_id", "entry_id"])
     if not inserted:

@@ -2,8 +2,11 @@
 job queued by a request, claimed by one worker, its progress written as it goes, and what the organisers are shown.
 
 A call with more entries than RESULTS_INLINE_ENTRIES has its snapshot computed (ranking.compute_queued) and its
-entrants mailed of the publication (publication.mail_queued) by the worker; a smaller one in the request. Each job
-is one row per call and kind, claimed with a lease: a worker that dies leaves it to another once the lease is over.
+entrants mailed of the publication (publication.mail_queued) by the worker; a smaller one in the request. Its
+snapshot is asked for when its last round ends (queue_due, on the clock; queue_if_due, when an organiser closes a
+round early), so that it is ready when the organisers first look, and again by their page if it was dropped since.
+Each job is one row per call and kind, claimed with a lease: a worker that dies leaves it to another once the lease
+is over.
 """
 from __future__ import annotations
 
@@ -13,20 +16,33 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 
-from contest.database import claimed_one_by_one
+from contest.database import claimed_one_by_one, insert_ignoring_conflicts
 from contest.extensions import db
-from contest.models import Call, Entry, JobKind, JobState, ResultsJob
+from contest.models import Call, Entry, JobKind, JobState, ResultsJob, Round
 from contest.models.types import utcnow
 
 LEASE = timedelta(minutes=15)  # a job not heard of for this long is taken up by another worker
+QUEUED_PER_PASS = 20  # snapshots the clock asks for at one turn (the same pass computes them)
+
+
+def _large(call_id) -> ColumnElement[bool]:
+    """SQL: the call (an id, or a column) has more entries than RESULTS_INLINE_ENTRIES: whether its entry at that
+    offset exists, read off the call's index of entries no further than that, not counted whole."""
+    limit = current_app.config["RESULTS_INLINE_ENTRIES"]
+    return select(Entry.id).where(Entry.call_id == call_id).limit(1).offset(limit).exists()
 
 
 def in_worker(call: Call) -> bool:
     """Whether this call's results are too large for a request: more entries than RESULTS_INLINE_ENTRIES."""
-    limit = current_app.config["RESULTS_INLINE_ENTRIES"]
-    return db.session.scalar(select(func.count()).select_from(Entry).where(Entry.call_id == call.id)) > limit
+    return bool(db.session.scalar(select(_large(call.id))))
+
+
+def _afresh(total: int = 0, now: datetime | None = None) -> dict:
+    """A job's columns when it is asked for from the start."""
+    return {"state": JobState.QUEUED, "requested_at": now or utcnow(), "error": "", "stage": "", "done": 0,
+            "total": total, "cursor": None, "finished_at": None}
 
 
 def job_of(call: Call, kind: JobKind) -> ResultsJob | None:
@@ -43,11 +59,67 @@ def queue(call: Call, kind: JobKind, total: int = 0, again: bool = False) -> Res
         db.session.add(job)
         db.session.flush()
     elif job.state is JobState.DONE:  # wanted again from the start
-        job.state, job.requested_at, job.error, job.stage, job.done = JobState.QUEUED, utcnow(), "", "", 0
-        job.total, job.cursor, job.finished_at = total, None, None
+        for name, value in _afresh(total).items():
+            setattr(job, name, value)
     elif job.state is JobState.FAILED and again:  # taken up where it stopped (a mailing, after its last batch)
         job.state, job.requested_at, job.error, job.finished_at = JobState.QUEUED, utcnow(), "", None
     return job
+
+
+def _ended(call_id) -> ColumnElement[datetime]:
+    """SQL: when the call's last round ended (contest.models.Round.ended_at)."""
+    return (select(func.max(Round.ended_at())).where(Round.call_id == call_id).correlate_except(Round)
+            .scalar_subquery())
+
+
+def _snapshot_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """SQL, on Call: a large call whose rounds are all over by their dates, with no snapshot stored or published,
+    whose snapshot nobody asked for since its last round ended (never, or done before a round was added: a job
+    done since and its snapshot dropped is asked for again by the organisers' page, not by the clock; a queued,
+    running or failed one is left as it is). Each part an indexed look-up of the call's rows."""
+    rounds = select(Round.id).where(Round.call_id == Call.id)
+    asked_since = select(ResultsJob.id).where(
+        ResultsJob.call_id == Call.id, ResultsJob.kind == JobKind.SNAPSHOT,
+        or_(ResultsJob.state != JobState.DONE, ResultsJob.requested_at >= _ended(Call.id)))
+    return (Call.results_published_at.is_(None), Call.no_results_snapshot(), rounds.exists(),
+            ~rounds.where(~Round.over_at(now)).exists(), ~asked_since.exists(), _large(Call.id))
+
+
+def _claim_snapshot(call_id: int, now: datetime) -> bool:
+    """Ask for the call's snapshot, once however many workers try at once: its job inserted (a conflict on the
+    call's job means another asked a moment ago), or one done before its last round ended made queued again by a
+    conditional update. Whether this worker asked."""
+    if insert_ignoring_conflicts(ResultsJob, {"call_id": call_id, "kind": JobKind.SNAPSHOT, **_afresh(now=now)},
+                                 keys=["call_id", "kind"]):
+        return True
+    return bool(db.session.execute(update(ResultsJob).where(
+        ResultsJob.call_id == call_id, ResultsJob.kind == JobKind.SNAPSHOT, ResultsJob.state == JobState.DONE,
+        ResultsJob.requested_at < _ended(call_id)).values(**_afresh(now=now))
+        .execution_options(synchronize_session=False)).rowcount)
+
+
+def queue_due(now: datetime | None = None) -> int:
+    """The worker's clock: ask for the snapshot of each large call whose last round has ended (by time passing:
+    nobody needs to ask), at most QUEUED_PER_PASS a turn, each claim committed on its own. How many were asked."""
+    now = now or utcnow()
+    db.session.commit()  # each claim starts a fresh transaction (SQLite refuses to upgrade a stale read)
+    call_ids = list(db.session.scalars(select(Call.id).where(*_snapshot_due(now)).order_by(Call.id)
+                                       .limit(QUEUED_PER_PASS)))
+    queued = 0
+    for call_id in call_ids:
+        queued += _claim_snapshot(call_id, now)
+        db.session.commit()
+    return queued
+
+
+def queue_if_due(call: Call) -> bool:
+    """An organiser's action ended a round early: if that was the call's last and the call is large, its snapshot
+    is asked for now, in the action's transaction, rather than at the clock's next turn. Whether it was."""
+    now = utcnow()
+    db.session.flush()  # the round's new closing date
+    if db.session.scalar(select(Call.id).where(Call.id == call.id, *_snapshot_due(now))) is None:
+        return False
+    return _claim_snapshot(call.id, now)
 
 
 def changed(call_ids: Iterable[int], connection) -> None:

@@ -272,7 +272,8 @@ def snapshot(call: Call) -> Summary | None:
 
 def current(call: Call) -> Summary | None:
     """The snapshot the organisers work with: the published one, else the stored preview, else (every round
-    being over) computed now and stored, or for a large call (jobs.in_worker) asked of the worker; None while a
+    being over) computed now and stored, or for a large call (jobs.in_worker) asked of the worker (which the clock
+    did already when its last round ended, unless the preview was dropped since); None while a
     round is still to come or under way, or while the worker computes it (`computation` says how far it got)."""
     value = stored.summary(call)
     if value is not None or call.results_published_at is not None or not rounds_over(call):
@@ -290,7 +291,8 @@ def computation(call: Call) -> jobs.Progress | None:
 
 
 def compute_queued(now: datetime | None = None) -> int:
-    """The worker's clock: compute and store each snapshot a page asked for, each call claimed by one worker, its
+    """The worker's clock: compute and store each snapshot asked for (by the clock when the call's last round
+    ended, by an organiser closing it early, or by a page), each call claimed by one worker, its
     progress committed as it goes; a snapshot whose inputs changed while it was computed is thrown away and
     computed again at the next pass, one that fails is shown as failed. How many were stored."""
     done = 0
@@ -309,6 +311,10 @@ def compute_queued(now: datetime | None = None) -> int:
                 jobs.finish(job_id)  # nothing to compute: a published snapshot stays as published
                 continue
             snap = compute(call, progress)
+            # Storing reports no progress of its own, batch by batch: it is one transaction (all the rows or
+            # none), which holds the job's row locked from finish() on; a batch's progress could only be written
+            # by committing half the rows, or from a second transaction, which would wait on that very lock on
+            # PostgreSQL (and on the one writer's lock on SQLite) until this one ends.
             progress("store", steps[0] - 1, steps[0])
             if not jobs.finish(job_id, generation):  # first: it waits for a change being committed (its lock)
                 db.session.rollback()

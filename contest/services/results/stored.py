@@ -1,6 +1,7 @@
 """The stored results snapshot: computed once (when the organisers first look at the results once every round is
-over, or by the worker for a large call, or on publication), then read by the part each reader needs: the summary
-on the call (one small JSON value), a page of the ranking or one entry's row from `result_row` by its key.
+over, or by the worker for a large call as soon as its last round ends, or on publication), then read by the part
+each reader needs: the summary on the call (one small JSON value), a page of the ranking or one entry's row from
+`result_row` by its key.
 
 Before publication the stored snapshot is the organisers' preview, and it is dropped as soon as anything it was
 computed from changes (a vote voided, a score, a round or its entries, an entry's status, the formula): the
