@@ -247,8 +247,10 @@ def test_the_http_backend_posts_to_the_provider(app_factory):
             assert sms_outbox() == []
             assert zh("Your mobile number is verified.") in type_code(client, code).get_data(as_text=True)
         server.shutdown()
-        # A provider that does not answer: the page says so and nothing is stored as sent.
-        app = app_factory(SMS_BACKEND="http", SMS_HTTP_URL=f"http://127.0.0.1:{server.server_port}/send")
+        # A provider that does not answer (its port still open, nobody serving it) within the time allowed: the page
+        # says so and nothing is stored as sent.
+        app = app_factory(SMS_BACKEND="http", SMS_HTTP_URL=f"http://127.0.0.1:{server.server_port}/send",
+                          SMS_HTTP_TIMEOUT=0.5)
         with app.app_context():
             other = make_voter("other@example.org")
             client = app.test_client()
