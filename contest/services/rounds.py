@@ -288,12 +288,21 @@ CARD_OPTIONS = (selectinload(Entry.pictures).joinedload(EntryImage.image).lazylo
 def candidates(round_: Round, start: int | None = None, limit: int | None = None) -> list[Entry]:
     """The entries that take part in the round, loaded with their covers, in the order of their ids; `start` and
     `limit`: at most `limit` of them from the id `start` on (a seek on the key, never a deep OFFSET)."""
-    stmt = select(Entry).where(Entry.id.in_(entries_in_round(round_.id))).options(*CARD_OPTIONS)
+    return list(db.session.scalars(candidates_statement(round_, start, limit)))
+
+
+def candidates_statement(round_: Round, start: int | None = None, limit: int | None = None) -> Select:
+    """The statement of `candidates`. The entries are read from the round's call, approved (what the rule takes
+    from already), by the gallery's index (call, status, id) in id order, each checked against the rule: a page then
+    seeks within its call, instead of walking every call's ids from the first, past the entries of the calls
+    before it (at city size, 160,000 ideas for each page of a 5,000-entry round)."""
+    stmt = (select(Entry).where(Entry.call_id == round_.call_id, Entry.status == EntryStatus.APPROVED,
+                                Entry.id.in_(entries_in_round(round_.id))).options(*CARD_OPTIONS))
     if start is not None:
         stmt = stmt.where(Entry.id >= start)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return list(db.session.scalars(stmt.order_by(Entry.id)))
+    return stmt.order_by(Entry.id)
 
 
 def source_of(round_: Round) -> Round | None:

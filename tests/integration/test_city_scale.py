@@ -625,3 +625,29 @@ def test_the_queries_of_similar_texts_are_served_by_indexes(app, idea_call):
     scans = {name: re.findall(r"(?:Seq Scan on|^SCAN) (entry|similar_entry|entry_band)\b", query_plan(stmt), re.M)
              for name, stmt in statements.items()}
     assert scans == {name: [] for name in statements}, {name: query_plan(s) for name, s in statements.items()}
+
+
+def test_a_page_of_a_rounds_entries_seeks_within_its_call(app, idea_call, railing_call, transport_organiser):
+    """A round's page is read from its call's entries by an index of the call (PostgreSQL: the gallery's, (call,
+    status, id), in id order from the page's first id), not along every call's ids from the first, past all the
+    entries of the calls before it (at city size, 160,000 ideas walked for each page of a 5,000-entry round)."""
+    from contest.services.rounds import candidates_statement
+
+    more_entries(idea_call, 600)  # the larger call's entries come before (as the city's 160,000 ideas did) and after
+    ids = more_entries(railing_call, 2 * ROUND_PAGE, first=600)
+    more_entries(idea_call, 600, first=600 + 2 * ROUND_PAGE)
+    round_ = make_public_round(railing_call, transport_organiser, mode="pairwise", hide_counts=False)
+    first = _outer_entry_read(query_plan(candidates_statement(round_, limit=ROUND_PAGE + 1)))
+    assert re.search(r"ix_entry_(gallery|call_id)\b.*\(?call_id ?=", first), first
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL may seek a later page by the id alone at this size
+        later = _outer_entry_read(query_plan(candidates_statement(round_, start=ids[ROUND_PAGE], limit=ROUND_PAGE + 1)))
+        assert re.search(r"ix_entry_(gallery|call_id)\b.*\(?call_id ?=", later), later
+
+
+def _outer_entry_read(plan: str) -> str:
+    """How a plan reads the statement's own `entry` (not the rule's alias of it), with its index condition."""
+    lines = plan.split("\n")
+    for k, line in enumerate(lines):
+        if re.search(r"^SEARCH entry USING|Scan(?: Backward)? using \w+ on entry  ", line):
+            return " ".join(lines[k:k + 2])
+    return plan
