@@ -293,6 +293,9 @@ class VoteAllowance(db.Model):
     used: Mapped[int] = mapped_column(default=0)
 
 
+VOIDED = text("voided_at IS NOT NULL")
+
+
 class Vote(db.Model):
     """One citizen's vote for one entry in a votes round; the unique key makes a second copy impossible."""
 
@@ -305,6 +308,9 @@ class Vote(db.Model):
         # The addresses many accounts voted from (the integrity view), from the index alone.
         Index("ix_vote_address", "round_id", "address", "user_id", sqlite_where=text("voided_at IS NULL"),
               postgresql_where=text("voided_at IS NULL")),
+        # The few voided votes of a round and their reasons (the integrity view, the results), never the round's
+        # counted votes read to find them.
+        Index("ix_vote_voided", "round_id", "voided_reason", sqlite_where=VOIDED, postgresql_where=VOIDED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -346,6 +352,7 @@ class Comparison(db.Model):
               sqlite_where=NOT_VOIDED, postgresql_where=NOT_VOIDED),
         Index("ix_comparison_address", "round_id", "address", "user_id", sqlite_where=NOT_VOIDED,
               postgresql_where=NOT_VOIDED),
+        Index("ix_comparison_voided", "round_id", "voided_reason", sqlite_where=VOIDED, postgresql_where=VOIDED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,18 +58,25 @@ def is_new_account(ballot_at, account_at, new_days: int = NEW_ACCOUNT_DAYS):
     return _epoch(ballot_at) - _epoch(account_at) < new_days * 86400
 
 
+def new_account_ballots(model, round_: Round, new_days: int = NEW_ACCOUNT_DAYS) -> tuple:
+    """In SQL, joined to the ballot's User: the ballots of new accounts (is_new_account). Only accounts made from
+    `new_days` before the round opened can be new when they vote, so the accounts read are the recent ones (by
+    their index), never every voter of a round of 500,000 ballots."""
+    return (User.created_at >= round_.opens_at - timedelta(days=new_days),
+            is_new_account(model.created_at, User.created_at, new_days))
+
+
 def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: int = NEW_ACCOUNT_DAYS,
            threshold: int = 5, limit: int = BURSTS_SHOWN) -> list[Burst]:
     """Many new accounts backing the same entry within a short time: ballots of accounts younger than `new_days`
     counted per entry and time bucket of `window`, in SQL (a round of 500,000 votes is never read into Python),
-    the `limit` largest buckets of `threshold` ballots or more. Only accounts made from `new_days` before the
-    round opened can be new when they vote, so the accounts read are the recent ones."""
+    the `limit` largest buckets of `threshold` ballots or more, among the recent accounts only
+    (new_account_ballots)."""
     model, target = _ballots(round_)
     step = int(window.total_seconds())
     bucket = (_epoch(model.created_at) // step).label("bucket")
-    new_account = is_new_account(model.created_at, User.created_at, new_days)
     counted = (model.round_id == round_.id, model.voided_at.is_(None), target.is_not(None),
-               User.created_at >= round_.opens_at - timedelta(days=new_days), new_account)
+               *new_account_ballots(model, round_, new_days))
     size = func.count()
     found = db.session.execute(
         select(target, bucket, size, func.min(model.created_at)).join(User, User.id == model.user_id)

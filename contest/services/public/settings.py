@@ -112,8 +112,10 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
 
 
 def held_count(round_: Round) -> int:
-    """How many entries the round holds now, counted in the database (not loaded)."""
-    return db.session.scalar(select(func.count()).select_from(entries_in_round(round_.id).subquery()))
+    """How many entries the round holds now, counted in the database (not loaded). The call is named too: the
+    planner then reads that call's entries by their index, not every entry of every call."""
+    return db.session.scalar(select(func.count()).select_from(
+        entries_in_round(round_.id).where(Entry.call_id == round_.call_id).subquery()))
 
 
 def round_holding(round_: Round) -> Holding:
