@@ -112,6 +112,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
     )
     from contest.models.types import utcnow
     from contest.services.accounts import hash_password
+    from contest.services.counts import recount
     from contest.services.results import jobs, publication, ranking
     from contest.services.search import index_entries
 
@@ -166,6 +167,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
             # (jieba's words, the MinHash bands, the similar entries each finds), or the searches below would search
             # an empty index and the common-issues view would show no similar texts.
             index_entries(db.session.connection(), ids)
+            recount(db.session.connection(), [call.id])  # and count them, as the counts' hook would
             if images:
                 image_ids = list(db.session.scalars(insert(Image).returning(Image.id, sort_by_parameter_order=True), [
                     {"format": "JPEG", "width": 4000, "height": 3000, "byte_size": 3_000_000,

@@ -123,6 +123,7 @@ def fill(url: str, folder: str, large: int) -> dict:
     from contest.models import Call, CallKind, Channel, Department, DepartmentKind, Entry, EntryStatus, User
     from contest.models.types import utcnow
     from contest.services.accounts import hash_password
+    from contest.services.counts import recount
 
     rng = random.Random(18)
     app = _app(url, folder)
@@ -158,6 +159,7 @@ def fill(url: str, folder: str, large: int) -> dict:
                                  "licence_accepted_at": now, "created_at": now, "updated_at": now,
                                  "moderated_at": now, "rejection_reason": ""})
                 db.session.execute(insert(Entry), rows)
+                recount(db.session.connection(), [call.id])  # past the session: count them as its hook would
             calls[name] = call.id
         db.session.commit()
         db.engine.dispose()

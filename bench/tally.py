@@ -44,6 +44,7 @@ def build(app):
         User,
     )
     from contest.models.types import utcnow
+    from contest.services.counts import recount
 
     now = utcnow()
     department = Department(name="交通委", kind=DepartmentKind.CITY)
@@ -59,6 +60,7 @@ def build(app):
         {"id": i + 1, "call_id": call.id, "author_id": i + 1, "slot": 1, "channel": Channel.WEB,
          "status": EntryStatus.APPROVED, "title": f"e{i}", "description": "", "created_at": now,
          "updated_at": now, "author_name": "", "rejection_reason": ""} for i in range(ENTRIES)])
+    recount(db.session.connection(), [call.id])  # past the session: count them as its hook would
     round_ = Round(call=call, position=1, kind=RoundKind.EXPERT, title="r", opens_at=now - timedelta(days=1),
                    closes_at=now + timedelta(days=1), jurors_per_entry=K, seed=7)
     weights = [30, 20, 20, 20, 10]

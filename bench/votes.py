@@ -98,6 +98,7 @@ def fill(url: str, folder: str) -> dict:
     )
     from contest.models.types import utcnow
     from contest.services.accounts import hash_password
+    from contest.services.counts import recount
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "UPLOAD_DIR": folder,
                       "MAIL_BACKEND": "log", "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://"})
@@ -130,6 +131,7 @@ def fill(url: str, folder: str) -> dict:
              "status": EntryStatus.APPROVED, "title": f"海派栏杆 第{n + 1}号", "description": "以石库门纹样为灵感。",
              "licence_accepted_at": now, "created_at": now, "updated_at": now, "moderated_at": now,
              "rejection_reason": ""} for n, author_id in enumerate(author_ids)]))
+        recount(db.session.connection(), [call.id])  # past the session: count them as its hook would
         voter_hash = hash_password(PASSWORD)
         voters = CLIENTS * VOTERS_PER_CLIENT
         voter_rows = [user(f"voter{n}@example.org", f"投票人{n}", voter_hash, 3) for n in range(voters + 1)]

@@ -51,7 +51,10 @@ def _init_extensions(app: Flask) -> None:
     from contest.display import TEXT_SIZES, text_size
     from contest.extensions import babel, csrf, db, limiter, login_manager, migrate
     from contest.i18n import HTML_LANG, LANGUAGE_NAMES, select_locale, vary_on_language
-    from contest.services import search  # noqa: F401  (its session hook keeps the search index in step)
+    from contest.services import (
+        counts,  # noqa: F401  (its session hook keeps the entries' counts in step)
+        search,  # noqa: F401  (its session hook keeps the search index in step)
+    )
 
     db.init_app(app)
     from contest.database import end_session

@@ -159,6 +159,9 @@ def _restore(reader: _Reader, data: dict[str, list[dict]]) -> Imported:
 
     index_entries(db.session.connection(), ids.get("entry", {}).values())
     result.call_id = ids[ROOT][data[ROOT][0]["id"]]
+    from contest.services.counts import recount  # and counted (an archive made before the counts has none)
+
+    recount(db.session.connection(), [result.call_id])
     return result
 
 

@@ -236,6 +236,18 @@ class MapCell(db.Model):
     entry_id: Mapped[int] = mapped_column(Integer)  # no key: a cell is rewritten whenever its entries change
 
 
+class EntryCount(db.Model):
+    """A call's entries counted by status, those merged into another apart: the totals of its gallery, the API and
+    the console read from these few rows, never from its entries. Kept in step by contest.services.counts."""
+
+    __tablename__ = "entry_count"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), primary_key=True)
+    merged: Mapped[bool] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class Tag(db.Model):
     """An issue an organiser names in their own words ("not enough benches"), to group a call's entries."""
 

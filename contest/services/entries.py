@@ -460,9 +460,13 @@ def duplicate_pairs(viewer: User, call: Call) -> list[DuplicatePair]:
 
 
 def status_counts(call: Call) -> dict[str, int]:
-    """How many entries of a call are in each status (status value -> count)."""
-    return {status.value: n for status, n in db.session.execute(
-        select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status)).all()}
+    """How many entries of a call are in each status (status value -> count), from the counts kept by
+    contest.services.counts."""
+    from contest.models import EntryCount
+
+    return {status.value: int(n) for status, n in db.session.execute(
+        select(EntryCount.status, func.sum(EntryCount.count)).where(EntryCount.call_id == call.id)
+        .group_by(EntryCount.status)).all() if n}
 
 
 def entries_of_call(call: Call, ids) -> list[Entry]:

@@ -284,9 +284,13 @@ def count(stmt: Select, cap: int | None = None) -> int:
 
 def counting(stmt: Select, cap: int | None = None) -> Select:
     """The statement `count` runs."""
+    return select(func.count()).select_from(bounded_ids(stmt, cap).subquery())
+
+
+def bounded_ids(stmt: Select, cap: int | None = None) -> Select:
+    """The ids of the entries a statement over entries finds, `cap + 1` at most, in no order."""
     cap = COUNT_CAP if cap is None else cap
-    bounded = stmt.order_by(None).with_only_columns(Entry.id).limit(cap + 1).subquery()
-    return select(func.count()).select_from(bounded)
+    return stmt.order_by(None).with_only_columns(Entry.id).limit(cap + 1)
 
 
 # -- a page of a call's entries: followed by a seek, never a deep OFFSET ------------------------------------------
@@ -394,13 +398,24 @@ def public_page(call, query: str, filters: Filters, cursor: Cursor, per_page: in
                 seed: int | None = None) -> EntryPage:
     """A page of a call's public entries (the gallery's, the API's), narrowed to a query's words and the filters,
     and their count; newest first, or shuffled by `seed`."""
+    from contest.extensions import db
     from contest.services.visibility import public_counts
 
     found = search_public(query, filters, call_id=call.id)
-    entries, following, preceding = seek(found.options(*options), cursor, per_page, seed)
     words = query_words(query)
     narrowed = bool(words or filters)
-    total = count(found) if narrowed else public_counts([call.id]).get(call.id, 0)
+    if narrowed:
+        # The entries found are read once, by the words' index, up to the cap: that is their count, and when they
+        # are all there the page is read from them by their ids. Asked for the page with the words' clause, the
+        # planner would walk the call's newest entries and ask each for its words, which for a rare word (or one
+        # in no entry) is every entry of the call.
+        hits = list(db.session.scalars(bounded_ids(found)))
+        total = len(hits)
+        if total <= COUNT_CAP:
+            found = select(Entry).where(Entry.id.in_(hits))
+    else:
+        total = public_counts([call.id]).get(call.id, 0)
+    entries, following, preceding = seek(found.options(*options), cursor, per_page, seed)
     capped = narrowed and total > COUNT_CAP
     return EntryPage(entries, following, preceding, COUNT_CAP if capped else total, narrowed, capped, words)
 

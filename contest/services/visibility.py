@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select
 
 from contest.extensions import db
 from contest.models import Call, Entry, EntryStatus, Round, RoundKind
@@ -40,11 +40,18 @@ def public_entries_of_published(call: Call) -> tuple[ColumnElement[bool], ...]:
 def public_counts(call_ids: list[int]) -> dict[int, int]:
     """Public entries per call as the galleries list them (merged ones are shown by the entry kept), in one
     query; a call without any is missing from the answer."""
+    from sqlalchemy import false
+
+    from contest.models import EntryCount
+
     if not call_ids:
         return {}
+    # Read from the counts kept by contest.services.counts: the entries of public_entries(), counted.
     return dict(db.session.execute(
-        select(Entry.call_id, func.count()).where(Entry.call_id.in_(call_ids), *public_entries())
-        .group_by(Entry.call_id)).all())
+        select(EntryCount.call_id, EntryCount.count).where(
+            EntryCount.call_id.in_(call_ids), EntryCount.status == EntryStatus.APPROVED, EntryCount.merged == false(),
+            EntryCount.count > 0, EntryCount.call_id.in_(select(Call.id).where(Call.published_at.is_not(None))))
+    ).all())
 
 
 def is_public(entry: Entry) -> bool:

@@ -9,6 +9,7 @@ from contest.extensions import db
 from contest.models import Channel, Comparison, Entry, EntryStatus, ParticipantGroup, User, Vote
 from contest.models.types import utcnow
 from contest.services import public as public_service
+from contest.services.counts import recount
 from contest.services.public.settings import ROUND_PAGE
 from contest.services.rounds import entries_in_round
 from tests.helpers import approved_entries, make_public_round, query_plan, zh_n
@@ -28,6 +29,7 @@ def more_entries(call, n: int, first: int = 0) -> list[int]:
          "title": f"建议{first + k}：小区停车难", "description": "错峰开放停车场。", "licence_accepted_at": now,
          "created_at": now, "updated_at": now, "moderated_at": now, "rejection_reason": ""}
         for k, a in enumerate(authors)]))
+    recount(db.session.connection(), [call.id])  # past the session: counted as its hook would
     db.session.commit()
     return ids
 
@@ -679,3 +681,63 @@ def _outer_entry_read(plan: str) -> str:
         if re.search(r"^SEARCH entry USING|Scan(?: Backward)? using \w+ on entry  ", line):
             return " ".join(lines[k:k + 2])
     return plan
+
+
+def _live_counts(call) -> tuple[dict[str, int], int]:
+    """The call's entries counted from the entries themselves: by status, and those the public sees."""
+    from sqlalchemy import func
+
+    from contest.services.visibility import public_entries
+
+    by_status = {s.value: n for s, n in db.session.execute(
+        select(Entry.status, func.count()).where(Entry.call_id == call.id).group_by(Entry.status))}
+    public = db.session.scalar(select(func.count()).where(Entry.call_id == call.id, *public_entries()))
+    return by_status, public
+
+
+def _kept_counts(call) -> tuple[dict[str, int], int]:
+    from contest.services.entries import status_counts
+    from contest.services.visibility import public_counts
+
+    return status_counts(call), public_counts([call.id]).get(call.id, 0)
+
+
+def test_a_calls_counts_follow_every_write_to_its_entries(app, railing_call, transport_organiser, citizen):
+    """Sent, approved, rejected, merged, withdrawn, deleted: the counts kept are those of the entries, each time."""
+    from contest.services import issues as issue_service
+    from contest.services.entries import moderate, withdraw_entry
+
+    first, second, third, fourth = approved_entries(railing_call, 4)
+    assert _kept_counts(railing_call) == _live_counts(railing_call) == ({"approved": 4}, 4)
+    moderate(transport_organiser, [fourth], approve=False, reason="不符合要求")
+    db.session.commit()
+    assert _kept_counts(railing_call) == _live_counts(railing_call) == ({"approved": 3, "rejected": 1}, 3)
+    issue_service.merge(transport_organiser, second, first, "同一个设计")
+    db.session.commit()
+    assert _kept_counts(railing_call) == _live_counts(railing_call) == ({"approved": 3, "rejected": 1}, 2)
+    db.session.expire_all()  # a change to entries loaded afresh counts the same
+    withdraw_entry(third.author, db.session.get(Entry, third.id))
+    db.session.commit()
+    assert _kept_counts(railing_call) == _live_counts(railing_call) == ({"approved": 2, "rejected": 1,
+                                                                          "withdrawn": 1}, 1)
+    db.session.delete(db.session.get(Entry, fourth.id))
+    db.session.commit()
+    assert _kept_counts(railing_call) == _live_counts(railing_call) == ({"approved": 2, "withdrawn": 1}, 1)
+
+
+def test_a_calls_totals_are_read_from_its_counts_never_from_its_entries(organiser_client, railing_call,
+                                                                        count_queries):
+    """The gallery's, the API's and the console's totals of a city call (160,000 ideas counted on every view: 33
+    to 38 ms of the page) are read from the call's few counts."""
+    more_entries(railing_call, 30)
+    for url in (f"/calls/{railing_call.id}/entries", f"/calls/{railing_call.id}/entries?last=1",
+                f"/api/v1/calls/{railing_call.id}/entries", f"/console/calls/{railing_call.id}/"):
+        with count_queries() as queries:
+            answer = organiser_client.get(url)
+        assert answer.status_code == 200, url
+        if "/api/" in url:
+            assert answer.get_json()["total"] == 30
+        else:
+            assert "30" in answer.text, url
+        counted = [s for s in queries.statements if re.search(r"count\(\*\)(?:(?!FROM \().)*FROM entry\b", s, re.S)]
+        assert not counted, (url, counted)

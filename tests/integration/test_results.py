@@ -33,6 +33,7 @@ from contest.services import ServiceError
 from contest.services import public as public_service
 from contest.services import results as results_service
 from contest.services import rounds as round_service
+from contest.services.counts import recount
 from contest.snapshot import Snapshot, Summary
 from tests.helpers import (
     SITE,
@@ -391,6 +392,7 @@ def big_call(department, organiser, n_entries, n_jurors, n_votes):
     entry_ids = db.session.execute(insert(Entry).returning(Entry.id), [
         {"call_id": call.id, "author_id": a, "slot": 0, "channel": "web", "status": EntryStatus.APPROVED,
          "title": f"作品{i}", "created_at": now, "updated_at": now} for i, a in enumerate(authors)]).scalars().all()
+    recount(db.session.connection(), [call.id])  # past the session: counted as its hook would
     expert = Round(call=call, position=1, kind=RoundKind.EXPERT, title="专家评审", opens_at=now - timedelta(days=9),
                    closes_at=now - timedelta(days=8), normalise=True)
     from contest.models import Criterion
