@@ -348,6 +348,9 @@ def test_into_a_site_with_its_own_calls_every_id_is_translated(source, site):
         names = {"round": "round", "entry": "entry", "follow-up": "follow_up", "progress": "follow_up",
                  "wins": "round"}
         url = re.sub(r'data-entry="(\d+)"', lambda m: f'data-entry="{ids["entry"][int(m[1])]}"', url)
+        # An entry's public number is its id (the one an objection names), renumbered with it.
+        url = re.sub(rf"({re.escape(helpers.zh('No. %(number)d', number=0)[:-1])})(\d+)\b",
+                     lambda m: f"{m[1]}{ids['entry'][int(m[2])]}", url)
         return re.sub(r"\b(round|entry|follow-up|progress|wins)-(\d+)\b",
                       lambda m: f"{m[1]}-{ids[names[m[1]]][int(m[2])]}", url)
 
