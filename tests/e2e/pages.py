@@ -52,3 +52,11 @@ def write_railing_call_texts(organiser) -> None:
     """The stories' design call: its texts typed into the new call's Chinese fields (the English ones left empty)."""
     for label, text in RAILING_CALL_TEXTS.items():
         organiser.get_by_label(label, exact=True).fill(text)
+
+
+def entry_number(page, title: str) -> str:
+    """An entry's number as a citizen reads it beside its title in the results' ranking ("No. 12")."""
+    row = page.locator("tr", has_text=title).first
+    match = re.search(r"No\. (\d+)", row.inner_text())
+    assert match, f"no number beside {title} in the ranking"
+    return match.group(1)

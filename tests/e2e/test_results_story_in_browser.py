@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from contest.extensions import db
 from contest.models import Call, Round
 from contest.models.types import utcnow
-from tests.e2e.pages import id_in, load_images, local, status_says, write_railing_call_texts
+from tests.e2e.pages import entry_number, id_in, load_images, local, status_says, write_railing_call_texts
 from tests.helpers import PASSWORD, last_mail, link_in, make_user, make_voter, picture_bytes
 
 pytestmark = pytest.mark.browser
@@ -227,7 +227,7 @@ def test_the_railing_story_from_call_to_street(app, live_server, browser, outbox
         expect(winners.locator(".entry-card").first).to_contain_text("First prize")
         expect(winners.locator(".entry-card").nth(1)).to_contain_text("Second prize")
         expect(citizen.get_by_text("out in “Expert round”")).to_be_visible()  # Wave stopped there
-        citizen.get_by_label("What you object to").select_option(label=STONE_GATE)
+        citizen.get_by_label("Number of the entry you object to").fill(entry_number(citizen, STONE_GATE))
         reason = "Most citizens voted for the stone-gate railing. Why is it only second?"
         citizen.get_by_label("Your reason").fill(reason)
         citizen.get_by_role("button", name="File the objection").click()

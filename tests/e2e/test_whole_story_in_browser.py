@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import SHANGHAI, id_in, load_images, local, status_says, write_railing_call_texts
+from tests.e2e.pages import SHANGHAI, entry_number, id_in, load_images, local, status_says, write_railing_call_texts
 from tests.helpers import PASSWORD, link_in, make_user, picture_bytes
 
 pytestmark = pytest.mark.browser
@@ -353,7 +353,7 @@ def test_the_whole_story_through_the_pages_alone(app, live_server, browser, outb
         chen.get_by_role("link", name="See the results").click()
         winners = chen.get_by_role("region", name="Winners")
         expect(winners.locator(".entry-card").first).to_contain_text(MAGNOLIA)
-        chen.get_by_label("What you object to").select_option(label=STONE_GATE)
+        chen.get_by_label("Number of the entry you object to").fill(entry_number(chen, STONE_GATE))
         reason = "The stone-gate railing won the public vote. Why is it only second?"
         chen.get_by_label("Your reason").fill(reason)
         chen.get_by_role("button", name="File the objection").click()
