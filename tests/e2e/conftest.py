@@ -17,29 +17,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 
 
-# Tests that run in one pass of the suite only: the other pass deselects them, and says so, rather than skip them.
-ONE_PASS_ONLY = {  # marker -> (the pass that runs them, why the other does not)
-    "postgresql": ("postgresql", "they need a PostgreSQL server (to cut mid-run, or under the production stack), "
-                                 "which SQLite does not have; the PostgreSQL pass runs them"),
-    "sqlite_pass_only": ("sqlite", "they check pages, whatever the database; the SQLite pass runs them"),
-}
-
-
 def pytest_collection_modifyitems(config, items):
     # Every test here drives a server in another thread or process, which sees only what was committed.
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.real_commits)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    for marker, (runs_in, why) in ONE_PASS_ONLY.items():
-        if config.getoption("--db") == runs_in:
-            continue
-        other_pass = [item for item in items if item.get_closest_marker(marker)]
-        if other_pass:
-            items[:] = [item for item in items if item not in other_pass]
-            config.hook.pytest_deselected(items=other_pass)
-            if reporter is not None:
-                reporter.write_line(f"deselected {len(other_pass)} test(s) marked {marker}: {why}")
 
 
 def _whole_bodies(app):

@@ -11,9 +11,8 @@ from contest.services import similar
 from tests.integration.test_city_scale import _indexed, more_entries
 
 
+@pytest.mark.postgresql  # the LATERAL path is PostgreSQL's
 def test_postgresqls_one_statement_finds_each_entrys_candidates(app, idea_call, railing_call):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the LATERAL path is PostgreSQL's")
     ids = _indexed(more_entries(idea_call, 40) + more_entries(railing_call, 5, first=500))
     connection = db.session.connection()
     bands = {}
