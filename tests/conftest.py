@@ -127,6 +127,8 @@ def database_url(request, tmp_path_factory):
     # A database of its own for this run.
     with new_database(request.config.getoption("--db"), tmp_path_factory.mktemp("db")) as url:
         yield url
+        for engine in SHARED_ENGINES.values():
+            engine.dispose()
 
 
 @pytest.fixture
@@ -251,6 +253,32 @@ def _url_builders_compiled_once() -> None:
 
 
 _url_builders_compiled_once()
+
+
+SHARED_ENGINES: dict[str, object] = {}  # the engine options (URL included) -> the one engine the run's apps share
+
+
+def _engines_shared_by_the_run() -> None:
+    """Flask-SQLAlchemy makes an engine for each app, and an engine compiles each SQL statement afresh into a cache
+    of its own: with an app per test, compiling the same statements again was a fifth of an integration test's time.
+    The run's apps on the same database with the same engine options share one engine, so its cache of compiled
+    statements lasts the run; each test still has a transaction of its own (app_factory) and a pool disposed at its
+    end. The engine-wide listeners (contest/__init__.py) are on the Engine class, not on one engine."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    make_engine = SQLAlchemy._make_engine
+
+    def shared(self, bind_key, options, app):
+        key = repr(sorted((name, repr(value)) for name, value in options.items()))
+        engine = SHARED_ENGINES.get(key)
+        if engine is None:
+            engine = SHARED_ENGINES[key] = make_engine(self, bind_key, options, app)
+        return engine
+
+    SQLAlchemy._make_engine = shared
+
+
+_engines_shared_by_the_run()
 
 
 class RequestIsolatingClient(FlaskClient):
