@@ -54,6 +54,23 @@ def test_a_second_view_of_the_votes_round_page_reads_the_stored_standing_not_the
     assert any("round_standing" in s for s in second.statements)
 
 
+def test_a_page_of_the_standing_is_read_by_its_index_in_its_order(app, railing_call, transport_organiser):
+    from contest.services.public.standings import _page
+    from tests.helpers import query_plan
+
+    round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)
+    ids = more_entries(railing_call, 40)
+    _votes_for(round_, ids, lambda k: 1 + k % 4)
+    with app.test_request_context():
+        public_service.refresh_standing(round_)
+        db.session.commit()
+    for key in (None, (2.0, ids[5])):
+        if db.engine.dialect.name == "postgresql":  # a Sort is cheaper for 40 rows: can the index serve the order?
+            db.session.connection().exec_driver_sql("SET LOCAL enable_sort = off")
+        plan = query_plan(_page(round_, key, 51))
+        assert "ix_round_standing_order" in plan and not re.search(r"TEMP B-TREE|Sort\b", plan), plan
+
+
 def test_the_standing_equals_a_fresh_count_and_follows_a_vote_voided_taken_back_or_cast(
         client, app, railing_call, transport_organiser):
     round_ = make_public_round(railing_call, transport_organiser, mode="votes", hide_counts=False)

@@ -137,16 +137,20 @@ def standings(round_: Round, after: str | None = None,
     by entry id), after the key `after`, and the key of the next page (None: this is the last): one query, by the
     standing's index in that order, with the page's titles. In a votes round, entries with no vote yet are not
     listed."""
-    key = _key(after)
+    rows = [Standing(entry_id, title, value) for entry_id, title, value in db.session.execute(
+        _page(round_, _key(after), per_page + 1))]
+    if len(rows) > per_page:
+        last = rows[per_page - 1]
+        return rows[:per_page], f"{last.value!r}:{last.entry_id}"
+    return rows, None
+
+
+def _page(round_: Round, key: tuple[float, int] | None, limit: int):
+    """The statement of a page of the stored standing after `key`: read by ix_round_standing_order, in its order."""
     statement = (select(RoundStanding.entry_id, Entry.title, RoundStanding.value)
                  .join(Entry, Entry.id == RoundStanding.entry_id).where(RoundStanding.round_id == round_.id))
     if key is not None:
         # `value <= ` bounds the index's range; the rest skips the ties already shown.
         statement = statement.where(RoundStanding.value <= key[0], or_(
             RoundStanding.value < key[0], and_(RoundStanding.value == key[0], RoundStanding.entry_id > key[1])))
-    rows = [Standing(entry_id, title, value) for entry_id, title, value in db.session.execute(
-        statement.order_by(RoundStanding.value.desc(), RoundStanding.entry_id).limit(per_page + 1))]
-    if len(rows) > per_page:
-        last = rows[per_page - 1]
-        return rows[:per_page], f"{last.value!r}:{last.entry_id}"
-    return rows, None
+    return statement.order_by(RoundStanding.value.desc(), RoundStanding.entry_id).limit(limit)
