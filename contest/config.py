@@ -115,9 +115,12 @@ DEFAULTS = {
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "EMAIL_CONFIRM_MAX_AGE": timedelta(days=7),
     "PASSWORD_RESET_MAX_AGE": timedelta(hours=1),
-    # A pairwise round's page makes its stored Bradley-Terry fit again when it is older than this and answers came
-    # since (the worker refits open rounds once a minute, so a page rarely has to)
-    "PAIRWISE_FIT_MAX_AGE": timedelta(minutes=2),
+    # A public round's page makes its stored standing (counted votes, or the Bradley-Terry fit) again when it is
+    # older than this and ballots came since (the worker makes those of open rounds again once a minute, so a page
+    # rarely has to); a votes round whose last count found fewer votes than STANDING_LIVE_VOTES is counted again on
+    # the next view after any vote (contest/services/public/standings.py)
+    "STANDING_MAX_AGE": timedelta(minutes=2),
+    "STANDING_LIVE_VOTES": 20000,
     # A call with more entries than this has its results snapshot computed, and its entrants mailed of the
     # publication, by the worker (the page shows the progress); a smaller one in the request, as it takes well
     # under a second (contest/services/results/jobs.py)

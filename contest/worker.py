@@ -202,7 +202,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
     from contest.services.following import tell_rounds_opened
     from contest.services.notifications import send_digests
     from contest.services.pending_uploads import purge_expired
-    from contest.services.public import refresh_open_pairwise_fits
+    from contest.services.public import refresh_open_standings
     from contest.services.results import compute_queued, jobs, mail_queued, tell_notice_periods_over
     from contest.services.rounds import remind_before_closing
 
@@ -213,7 +213,7 @@ def run_clock(now: datetime | None = None) -> dict[str, int]:
         "notice_periods": tell_notice_periods_over(now),
         "rounds_opened": tell_rounds_opened(now),
         "held_pictures": _committed(purge_expired(now)),
-        "pairwise_fits": refresh_open_pairwise_fits(now),
+        "standings": refresh_open_standings(now),
         "results_queued": jobs.queue_due(now),  # first: computed in this same pass
         "results": compute_queued(now),
         "results_mails": mail_queued(now),

@@ -243,13 +243,13 @@ def void(round_: Round):
 
 
 def _public_round(round_: Round):
-    if round_.public_mode is PublicMode.PAIRWISE and public_service.pairwise_fit_stale(round_):
-        with_retries(lambda: public_service.refresh_pairwise_fit(round_))  # this view writes: see PAIRWISE_FIT_MAX_AGE
+    if public_service.standing_stale(round_):
+        with_retries(lambda: public_service.refresh_standing(round_))  # this view writes: see STANDING_MAX_AGE
     standings, next_key = public_service.standings(round_, request.args.get("after"))
     bursts = public_service.bursts(round_)
     matrix, wins, shown = [], {}, []
     if round_.public_mode is PublicMode.PAIRWISE:
-        scores = public_service.stored_pairwise_scores(round_)
+        scores = public_service.stored_standing(round_)
         best = sorted(scores, key=lambda e: (-scores[e], e))
         shown = best if request.args.get("all") == "win-matrix" else best[:pictures.MATRIX_SHOWN]
         wins = public_service.wins(round_, shown)

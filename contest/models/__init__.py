@@ -43,12 +43,12 @@ from contest.models.judging import (
     Comparison,
     Conflict,
     Criterion,
-    PairwiseFit,
     PublicMode,
     Round,
     RoundEntry,
     RoundKind,
     RoundMember,
+    RoundStanding,
     RoundState,
     Score,
     ShownPair,
@@ -73,7 +73,7 @@ from contest.models.results import (
 
 __all__ = [
     "AdvanceMode", "Assignment", "Conflict", "Criterion", "Round", "RoundEntry", "RoundKind", "RoundMember",
-    "RoundState", "Score", "ShownPair", "Comparison", "PairwiseFit", "PublicMode", "Vote", "VoteAllowance",
+    "RoundState", "Score", "ShownPair", "Comparison", "RoundStanding", "PublicMode", "Vote", "VoteAllowance",
     "ALLOWED_PARENTS", "CHANNEL_LABELS", "GROUP_LABELS", "RENDITIONS", "STAFF_CHANNELS",
     "AuditEvent", "Call", "CallDepartment", "CallEvent", "CallKind", "CallState", "CallTheme", "Channel",
     "Department", "DepartmentKind", "DepartmentMember", "DuplicateFlag", "Entry", "EntryBand", "EntryImage",

@@ -123,8 +123,10 @@ class Round(Bilingual, db.Model):
     advance_value: Mapped[float | None]
     # When the call's followers were told that the round opened (once: claimed by the worker)
     opening_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # When a pairwise round's stored fit (PairwiseFit) was made; None: there is none, or it is out of date
-    pairwise_fitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A public round's stored standing (RoundStanding): when it was made (None: there is none, or it is out of
+    # date) and how many ballots it counted (what decides how soon it is made again: services/public/standings.py)
+    standing_made_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    standing_ballots: Mapped[int | None]
 
     call: Mapped[Call] = relationship(back_populates="rounds")
     source_round: Mapped[Round | None] = relationship(remote_side="Round.id", foreign_keys=[source_round_id])
@@ -374,17 +376,23 @@ class Comparison(db.Model):
     voided_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
-class PairwiseFit(db.Model):
-    """An entry's chance to be preferred in a pairwise round, from the Bradley-Terry fit made at the round's
-    `pairwise_fitted_at` (contest/services/public/pairs.py): stored, so that the round's page reads the chances of
-    its page of entries rather than fitting every comparison of the round on every view."""
+class RoundStanding(db.Model):
+    """An entry's standing in a public round as it was at the round's `standing_made_at`: its counted votes, or its
+    chance to be preferred from the Bradley-Terry fit of every counted comparison (0 to 1). Stored
+    (contest/services/public/standings.py), so that the round's pages read a page of it, by its index in the
+    standing's order, rather than counting or fitting every ballot of the round on every view. The results never
+    read it: they count and fit the ballots themselves."""
 
-    __tablename__ = "pairwise_fit"
+    __tablename__ = "round_standing"
 
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True,
                                           index=True)
-    chance: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+
+
+# The results so far, a page at a time: the most first, ties by entry, sought after the last one shown.
+Index("ix_round_standing_order", RoundStanding.round_id, RoundStanding.value.desc(), RoundStanding.entry_id)
 
 
 OUTSTANDING = text("answered_at IS NULL AND dropped_at IS NULL")

@@ -40,9 +40,9 @@ def round(round_id: int):
     round_ = public_round(round_id)
     visible = public_service.counts_visible(round_, current_user)
     pairwise = visible and round_.public_mode is PublicMode.PAIRWISE
-    if pairwise and public_service.pairwise_fit_stale(round_):
-        # This view makes the round's stored fit again (see PAIRWISE_FIT_MAX_AGE): it writes.
-        with_retries(lambda: public_service.refresh_pairwise_fit(round_))
+    if pairwise and public_service.standing_stale(round_):
+        # This view makes the round's stored standing again (see STANDING_MAX_AGE): it writes.
+        with_retries(lambda: public_service.refresh_standing(round_))
     entries, next_start = public_service.page_of_round(round_, request.args.get("start", type=int))
     problem, log_in_first = None, False
     try:
@@ -58,7 +58,7 @@ def round(round_id: int):
         log_in_first=log_in_first, mine=mine, next_start=next_start,
         counts=public_service.vote_counts(round_, [e.id for e in entries])
         if visible and round_.public_mode is PublicMode.VOTES else None,
-        scores=public_service.stored_pairwise_scores(round_, [e.id for e in entries]) if pairwise else None,
+        scores=public_service.stored_standing(round_, [e.id for e in entries]) if pairwise else None,
         made=public_service.comparisons_made(current_user, round_), form=BallotForm(),
         voided=public_service.voided_summary(round_) if visible else [], outcome=outcome,
     )

@@ -80,7 +80,7 @@ def test_a_pairwise_round_page_reads_its_stored_fit_whatever_the_rounds_size(cli
     big_ids = small_ids + more_entries(railing_call, 2 * ROUND_PAGE, first=3)
     other = db.session.scalar(select(User).where(User.email == f"bulk{railing_call.id}-1@example.org"))
     _comparisons(round_, big_ids, other.id, 600, first=3)
-    db.session.execute(text("UPDATE round SET pairwise_fitted_at = NULL WHERE id = :id"), {"id": round_.id})
+    db.session.execute(text("UPDATE round SET standing_made_at = NULL WHERE id = :id"), {"id": round_.id})
     db.session.commit()
     client.get(page)  # the fit is made again, with every answer
     with count_queries() as big:
@@ -88,7 +88,7 @@ def test_a_pairwise_round_page_reads_its_stored_fit_whatever_the_rounds_size(cli
     assert big.n == small.n, "\n".join(big.statements)
     assert not any("FROM comparison" in s and "winner_id" in s for s in big.statements)
     assert len(CARD.findall(html)) == ROUND_PAGE
-    assert public_service.stored_pairwise_scores(round_, big_ids) == pytest.approx(
+    assert public_service.stored_standing(round_, big_ids) == pytest.approx(
         public_service.pairwise_scores(round_), abs=1e-12)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from contest import pairwise
 from contest.extensions import db
-from contest.models import Comparison, PairwiseFit, User, Vote
+from contest.models import Comparison, RoundStanding, User, Vote
 from contest.models.types import utcnow
 from contest.services import public as public_service
 from contest.worker import run_clock
@@ -469,8 +469,8 @@ def test_a_vote_from_an_ended_session_or_none_asks_to_log_in(app, client, voter,
 
 def _stored_fit(round_) -> dict[int, float]:
     db.session.expire_all()
-    return dict(db.session.execute(select(PairwiseFit.entry_id, PairwiseFit.chance)
-                                   .where(PairwiseFit.round_id == round_.id)).all())
+    return dict(db.session.execute(select(RoundStanding.entry_id, RoundStanding.value)
+                                   .where(RoundStanding.round_id == round_.id)).all())
 
 
 def _answer(app, round_, citizens, n, prefer):
@@ -519,17 +519,17 @@ def test_the_round_page_shows_the_stored_fit_and_fits_again_when_answers_came(cl
     _answer(app, round_, citizens, 10, _higher_wins)
     client.get(f"/rounds/{round_.id}")
     assert _stored_fit(round_) == stored  # fitted moments ago: the page reads it as it is
-    round_.pairwise_fitted_at = utcnow() - app.config["PAIRWISE_FIT_MAX_AGE"] - timedelta(seconds=1)
+    round_.standing_made_at = utcnow() - app.config["STANDING_MAX_AGE"] - timedelta(seconds=1)
     db.session.commit()
     client.get(f"/rounds/{round_.id}")
     refitted, fresh = _stored_fit(round_), public_service.pairwise_scores(round_)
     assert refitted == pytest.approx(fresh, abs=1e-12) and refitted != pytest.approx(stored)
     _answered_earlier(round_, 10)
-    old = round_.pairwise_fitted_at = utcnow() - app.config["PAIRWISE_FIT_MAX_AGE"] - timedelta(minutes=1)
+    old = round_.standing_made_at = utcnow() - app.config["STANDING_MAX_AGE"] - timedelta(minutes=1)
     db.session.commit()
     client.get(f"/rounds/{round_.id}")  # old, but no answer came since: not fitted again
     db.session.expire_all()
-    assert round_.pairwise_fitted_at == old
+    assert round_.standing_made_at == old
 
 
 def test_a_voided_answer_makes_the_round_fit_again(client, app, fitted_round, transport_organiser):
@@ -541,7 +541,7 @@ def test_a_voided_answer_makes_the_round_fit_again(client, app, fitted_round, tr
     with app.test_request_context():
         assert public_service.void(transport_organiser, round_, wins_of_first, "同一地址集中比较") == len(wins_of_first)
         db.session.commit()
-    assert round_.pairwise_fitted_at is None
+    assert round_.standing_made_at is None
     client.get(f"/rounds/{round_.id}")
     after, fresh = _stored_fit(round_), public_service.pairwise_scores(round_)
     assert after == pytest.approx(fresh, abs=1e-12)
@@ -552,9 +552,9 @@ def test_the_worker_fits_open_pairwise_rounds_that_had_answers(client, app, fitt
     round_, _entries, citizens = fitted_round
     client.get(f"/rounds/{round_.id}")
     _answered_earlier(round_, 1)
-    assert run_clock()["pairwise_fits"] == 0  # fitted by the page, no answer since
+    assert run_clock()["standings"] == 0  # fitted by the page, no answer since
     _answer(app, round_, citizens, 6, _higher_wins)
-    assert run_clock()["pairwise_fits"] == 1
+    assert run_clock()["standings"] == 1
     assert _stored_fit(round_) == pytest.approx(public_service.pairwise_scores(round_), abs=1e-12)
     _answered_earlier(round_, 1)
-    assert run_clock()["pairwise_fits"] == 0
+    assert run_clock()["standings"] == 0

@@ -5,7 +5,6 @@ from contest.services import ServiceError
 from contest.services.public.integrity import (
     Burst,
     PairTrouble,
-    _ballots,
     ballot_total,
     bursts,
     crowded_addresses,
@@ -19,11 +18,7 @@ from contest.services.public.pairs import (
     answer_pair,
     comparisons_made,
     next_pair,
-    pairwise_fit_stale,
     pairwise_scores,
-    refresh_open_pairwise_fits,
-    refresh_pairwise_fit,
-    stored_pairwise_scores,
 )
 from contest.services.public.settings import (
     Holding,
@@ -31,6 +26,7 @@ from contest.services.public.settings import (
     NotFound,
     NotLoggedIn,
     PublicRoundData,
+    _ballots,
     check_eligible,
     close_voting_now,
     create_public_round,
@@ -44,7 +40,16 @@ from contest.services.public.settings import (
     round_holding,
     update_public_round,
 )
-from contest.services.public.standings import STANDINGS_PAGE, Standing, standings
+from contest.services.public.standings import (
+    STANDINGS_PAGE,
+    Standing,
+    forget_standing,
+    refresh_open_standings,
+    refresh_standing,
+    standing_stale,
+    standings,
+    stored_standing,
+)
 from contest.services.public.tallies import (
     HourCount,
     Opponent,
@@ -71,8 +76,8 @@ __all__ = [
     "answer_pair", "ballot_total", "ballots_for_export", "ballots_per_hour", "bursts", "cast_vote", "cast_vote_as",
     "check_eligible", "close_voting_now", "comparisons_made", "counts_visible", "create_public_round",
     "crowded_addresses", "entries_of", "held_count", "holding", "my_votes", "next_pair", "page_of_round",
-    "open_public_round", "pair_trouble", "pairwise_fit_stale", "pairwise_scores", "public_round",
-    "public_round_and_entry", "refresh_open_pairwise_fits", "refresh_pairwise_fit", "stored_pairwise_scores",
+    "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry",
+    "forget_standing", "refresh_open_standings", "refresh_standing", "standing_stale", "stored_standing",
     "removal_refused", "remove_round", "round_holding", "standings", "take_back", "update_public_round", "void",
     "voided_summary", "vote_counts", "wins", "wins_after_closing", "wins_against",
 ]

@@ -11,19 +11,18 @@ from sqlalchemy import BigInteger, Integer, case, func, select, update
 
 from contest.extensions import db
 from contest.models import (
-    Comparison,
     PublicMode,
     Round,
     RoundState,
     ShownPair,
     User,
-    Vote,
 )
 from contest.models.types import utcnow
 from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.audit import record
-from contest.services.public.pairs import forget_pairwise_fit
+from contest.services.public.settings import _ballots
+from contest.services.public.standings import forget_standing
 from contest.services.results import stored as results_stored
 
 
@@ -33,12 +32,6 @@ class Burst:
     start: datetime
     count: int
     ids: list[int]
-
-
-def _ballots(round_: Round):
-    model = Vote if round_.public_mode is PublicMode.VOTES else Comparison
-    target = Vote.entry_id if model is Vote else Comparison.winner_id
-    return model, target
 
 
 BURSTS_SHOWN = 20  # bursts the integrity view lists, the largest first
@@ -146,8 +139,7 @@ def void(actor: User, round_: Round, ids: list[int], reason: str) -> int:
         .values(voided_at=utcnow(), voided_by_id=actor.id, voided_reason=reason.strip()[:500])).rowcount
     if changed:
         results_stored.discard([round_.call_id])  # a bulk update: the preview's hook does not see it
-        if model is Comparison:
-            forget_pairwise_fit(round_)
+        forget_standing(round_)
     record(actor, "round.void", "round", round_.id, ids=sorted(ids), reason=reason.strip(), count=changed)
     return changed
 

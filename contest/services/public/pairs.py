@@ -6,11 +6,10 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, func, insert, or_, select, union_all, update
+from sqlalchemy import func, or_, select, union_all, update
 
 from contest import pairwise
 from contest.database import insert_ignoring_conflicts
@@ -18,8 +17,6 @@ from contest.extensions import db
 from contest.models import (
     Comparison,
     Entry,
-    PairwiseFit,
-    PublicMode,
     Round,
     ShownPair,
     User,
@@ -198,75 +195,14 @@ def comparisons_made(user: User, round_: Round) -> int:
 
 def pairwise_scores(round_: Round) -> dict[int, float]:
     """Each entry's chance of beating a randomly chosen other entry, from a Bradley-Terry fit of every counted
-    comparison, made now (the results are made from this; the round's page reads the stored fit instead)."""
+    comparison, made now (the results are made from this; the round's pages read the stored standing instead:
+    contest/services/public/standings.py)."""
+    return pairwise_fit(round_)[0]
+
+
+def pairwise_fit(round_: Round) -> tuple[dict[int, float], int]:
+    """pairwise_scores, and how many comparisons the fit counted."""
     ids = list(db.session.scalars(entries_in_round(round_.id).order_by(Entry.id)))
     outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
         select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(*_counted(round_))).all()]
-    return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes))
-
-
-# An answer stored with its time a moment before a fit began may be committed after the fit read the comparisons:
-# answers this much older than the fit still make it out of date (it is then made once more, needlessly at worst).
-_IN_FLIGHT = timedelta(seconds=5)
-
-
-def pairwise_fit_stale(round_: Round, max_age: timedelta | None = None, now: datetime | None = None) -> bool:
-    """Whether the round's stored fit is to be made again: there is none (or a voided answer put it out of
-    date), or it is older than `max_age` (the PAIRWISE_FIT_MAX_AGE setting) and answers came since. One indexed
-    query at most, whatever the round's size."""
-    fitted = round_.pairwise_fitted_at
-    if fitted is None:
-        return True
-    max_age = current_app.config["PAIRWISE_FIT_MAX_AGE"] if max_age is None else max_age
-    if (now or utcnow()) - fitted < max_age:
-        return False
-    return bool(db.session.scalar(select(exists().where(
-        Comparison.round_id == round_.id, Comparison.created_at > fitted - _IN_FLIGHT))))
-
-
-def refresh_pairwise_fit(round_: Round, max_age: timedelta | None = None) -> bool:
-    """Fit the round again and store each entry's chance when the stored fit is stale; True when it did. The
-    round's row is locked first (on PostgreSQL), so that two views at once fit once. The caller commits."""
-    seen = db.session.scalar(select(Round.pairwise_fitted_at).where(Round.id == round_.id).with_for_update())
-    round_.pairwise_fitted_at = seen  # another view may have fitted it while this one waited for the lock
-    if not pairwise_fit_stale(round_, max_age):
-        return False
-    now = utcnow()
-    chances = pairwise_scores(round_)
-    db.session.execute(delete(PairwiseFit).where(PairwiseFit.round_id == round_.id))
-    if chances:
-        db.session.execute(insert(PairwiseFit), [
-            {"round_id": round_.id, "entry_id": entry_id, "chance": chance} for entry_id, chance in chances.items()])
-    round_.pairwise_fitted_at = now
-    db.session.flush()
-    return True
-
-
-def stored_pairwise_scores(round_: Round, entry_ids: list[int] | None = None) -> dict[int, float]:
-    """The stored chances of these entries (a page of the round; None: every entry): one query, no fit."""
-    if entry_ids is not None and not entry_ids:
-        return {}
-    statement = select(PairwiseFit.entry_id, PairwiseFit.chance).where(PairwiseFit.round_id == round_.id)
-    if entry_ids is not None:
-        statement = statement.where(PairwiseFit.entry_id.in_(entry_ids))
-    return dict(db.session.execute(statement).all())
-
-
-def forget_pairwise_fit(round_: Round) -> None:
-    """The stored fit no longer holds (an answer was voided): the next view makes it again."""
-    round_.pairwise_fitted_at = None
-
-
-def refresh_open_pairwise_fits(now: datetime | None = None) -> int:
-    """The worker's clock: fit again every open pairwise round that had answers since its fit, each committed on
-    its own, so that the rounds' pages rarely find their fit out of date. How many were fitted."""
-    now = now or utcnow()
-    rounds = db.session.scalars(select(Round).where(
-        Round.public_mode == PublicMode.PAIRWISE, Round.opens_at <= now, Round.closes_at > now,
-        Round.decided_at.is_(None)).order_by(Round.id)).all()
-    fitted = 0
-    for round_ in rounds:
-        if pairwise_fit_stale(round_, timedelta(0), now) and refresh_pairwise_fit(round_, timedelta(0)):
-            fitted += 1
-        db.session.commit()
-    return fitted
+    return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes)), len(outcomes)

@@ -41,6 +41,13 @@ from contest.services.rounds import (
 )
 
 
+def _ballots(round_: Round):
+    """The table of a public round's ballots (votes, or answers to pairs) and the entry a ballot backs."""
+    model = Vote if round_.public_mode is PublicMode.VOTES else Comparison
+    target = Vote.entry_id if model is Vote else Comparison.winner_id
+    return model, target
+
+
 class NotEligible(ServiceError):
     """This person may not vote here (yet)."""
 

@@ -34,6 +34,7 @@ from contest.services.public.settings import (
     _quota_used_up,
     check_eligible,
 )
+from contest.services.public.standings import forget_standing
 from contest.services.rounds import (
     entries_in_round,
     takes_part,
@@ -203,6 +204,7 @@ def take_back(user: User, round_: Round, entry: Entry) -> None:
         Vote.voided_at.is_(None))).rowcount
     if not removed:
         raise ServiceError(_("You had not voted for this entry."))
+    forget_standing(round_)  # no ballot's time says the standing lost one: it is counted again
     db.session.execute(update(VoteAllowance).where(
         VoteAllowance.round_id == round_.id, VoteAllowance.user_id == user.id, VoteAllowance.used > 0)
         .values(used=VoteAllowance.used - 1))
