@@ -121,7 +121,18 @@ def zh(message: str, **variables) -> str:
 # Calls and entries ----------------------------------------------------------------------------
 
 def picture_bytes(seed: int = 1, size=(800, 600), fmt: str = "JPEG", **save) -> bytes:
-    """A small picture that is not blank: stripes and a disc placed by the seed, so seeds differ."""
+    """A small picture that is not blank: stripes and a disc placed by the seed, so seeds differ. The same
+    arguments give the same bytes, drawn once a run."""
+    key = (seed, tuple(size), fmt, tuple(sorted(save.items())))
+    if key not in _PICTURES:
+        _PICTURES[key] = _draw_picture(seed, tuple(size), fmt, **save)
+    return _PICTURES[key]
+
+
+_PICTURES: dict[tuple, bytes] = {}
+
+
+def _draw_picture(seed: int, size: tuple[int, int], fmt: str, **save) -> bytes:
     import io
     import random
 

@@ -256,14 +256,15 @@ def _public_round(round_: Round):
     entries = {e.id: e for e in entry_service.entries_by_ids({b.entry_id for b in bursts} | set(shown))}
     if shown:  # the picture draws the top only: the others' titles are never read
         matrix = [(e, entries[e].title if e in entries else f"#{e}") for e in best]
-    hours = public_service.ballots_per_hour(round_)  # their sum is the ballots counted: not counted twice
+    tallies = public_service.stored_tallies(round_)  # counted with the standing, as of its time
+    hours = tallies.hours  # their sum is the ballots counted: not counted twice
     return render_template(
         "rounds/public.html", round=round_, call=round_.call, standings=standings, next_key=next_key,
         first_page=request.args.get("after") is not None, bursts=bursts, entries=entries,
         hours=hours,
         hour_span=(round_.opens_at, min(round_.closes_at, utcnow())),
         burst_marks=[(b.entry_id, b.start, b.count) for b in bursts], matrix=matrix, wins=wins,
-        addresses=public_service.crowded_addresses(round_), pair_trouble=public_service.pair_trouble(round_),
+        addresses=tallies.addresses, pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=sum(h.ballots for h in hours),
         source=round_service.source_of(round_), held=public_service.held_count(round_), void_form=VoidForm(),
         action_form=ActionForm())

@@ -127,6 +127,9 @@ class Round(Bilingual, db.Model):
     # date) and how many ballots it counted (what decides how soon it is made again: services/public/standings.py)
     standing_made_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     standing_ballots: Mapped[int | None]
+    # The round's ballots per hour and crowded addresses, counted with the standing (standings.Tallies as JSON;
+    # None: there is none, the standing is made again)
+    standing_tallies: Mapped[dict | None] = mapped_column(JSON)
 
     call: Mapped[Call] = relationship(back_populates="rounds")
     source_round: Mapped[Round | None] = relationship(remote_side="Round.id", foreign_keys=[source_round_id])

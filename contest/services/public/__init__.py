@@ -7,7 +7,6 @@ from contest.services.public.integrity import (
     PairTrouble,
     ballot_total,
     bursts,
-    crowded_addresses,
     pair_trouble,
     void,
     voided_summary,
@@ -43,17 +42,20 @@ from contest.services.public.settings import (
 from contest.services.public.standings import (
     STANDINGS_PAGE,
     Standing,
+    Tallies,
     forget_standing,
     refresh_open_standings,
     refresh_standing,
     standing_stale,
     standings,
     stored_standing,
+    stored_tallies,
 )
 from contest.services.public.tallies import (
     HourCount,
     Opponent,
     ballots_per_hour,
+    crowded_addresses,
     wins,
     wins_after_closing,
     wins_against,
@@ -72,12 +74,13 @@ from contest.services.public.votes import (
 
 __all__ = [
     "Burst", "Holding", "HourCount", "NotEligible", "NotFound", "NotLoggedIn", "Opponent", "PAIR_MAX_AGE",
-    "PairAnswer", "PairTrouble", "PublicRoundData", "STANDINGS_PAGE", "ServiceError", "Standing", "_ballots",
+    "PairAnswer", "PairTrouble", "PublicRoundData", "STANDINGS_PAGE", "ServiceError", "Standing", "Tallies", "_ballots",
     "answer_pair", "ballot_total", "ballots_for_export", "ballots_per_hour", "bursts", "cast_vote", "cast_vote_as",
     "check_eligible", "close_voting_now", "comparisons_made", "counts_visible", "create_public_round",
     "crowded_addresses", "entries_of", "held_count", "holding", "my_votes", "next_pair", "page_of_round",
     "open_public_round", "pair_trouble", "pairwise_scores", "public_round", "public_round_and_entry",
     "forget_standing", "refresh_open_standings", "refresh_standing", "standing_stale", "stored_standing",
+    "stored_tallies",
     "removal_refused", "remove_round", "round_holding", "standings", "take_back", "update_public_round", "void",
     "voided_summary", "vote_counts", "wins", "wins_after_closing", "wins_against",
 ]

@@ -1,5 +1,5 @@
-"""The integrity of a public round: bursts, troubled pairs, crowded addresses, and voiding ballots with a
-reason."""
+"""The integrity of a public round: bursts, troubled pairs, and voiding ballots with a reason (the crowded
+addresses are a tally: tallies.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, Integer, case, func, select, update
+from sqlalchemy import case, func, select, update
 
 from contest.extensions import db
 from contest.models import (
@@ -23,6 +23,7 @@ from contest.services import ServiceError
 from contest.services.audit import record
 from contest.services.public.settings import _ballots
 from contest.services.public.standings import forget_standing
+from contest.services.public.tallies import NEW_ACCOUNT_DAYS, _epoch, new_account_ballots
 from contest.services.results import stored as results_stored
 
 
@@ -35,28 +36,6 @@ class Burst:
 
 
 BURSTS_SHOWN = 20  # bursts the integrity view lists, the largest first
-NEW_ACCOUNT_DAYS = 7  # a ballot cast this soon after its account was made is a new account's
-
-
-def _epoch(column):
-    """Whole seconds since 1970 of a stored UTC moment, in SQL."""
-    if db.engine.dialect.name == "postgresql":
-        return func.cast(func.floor(func.extract("epoch", column)), BigInteger)
-    return func.cast(func.strftime("%s", column), Integer)
-
-
-def is_new_account(ballot_at, account_at, new_days: int = NEW_ACCOUNT_DAYS):
-    """In SQL: the ballot was cast less than `new_days` after its account was made. The one rule of a "new
-    account" for the bursts and the picture of ballots per hour."""
-    return _epoch(ballot_at) - _epoch(account_at) < new_days * 86400
-
-
-def new_account_ballots(model, round_: Round, new_days: int = NEW_ACCOUNT_DAYS) -> tuple:
-    """In SQL, joined to the ballot's User: the ballots of new accounts (is_new_account). Only accounts made from
-    `new_days` before the round opened can be new when they vote, so the accounts read are the recent ones (by
-    their index), never every voter of a round of 500,000 ballots."""
-    return (User.created_at >= round_.opens_at - timedelta(days=new_days),
-            is_new_account(model.created_at, User.created_at, new_days))
 
 
 def bursts(round_: Round, *, window: timedelta = timedelta(hours=1), new_days: int = NEW_ACCOUNT_DAYS,
@@ -114,17 +93,6 @@ def pair_trouble(round_: Round, now: datetime | None = None) -> list[PairTrouble
         .group_by(ShownPair.user_id, User.display_name).having((refused > 0) | (abandoned > 0))
         .order_by(refused.desc(), abandoned.desc(), ShownPair.user_id)).all()
     return [PairTrouble(*row) for row in rows]
-
-
-def crowded_addresses(round_: Round, threshold: int = 5) -> list[tuple[str, int, int]]:
-    """Addresses many accounts voted from: (address, accounts, ballots). A school may be innocent: look first."""
-    model, _target = _ballots(round_)
-    rows = db.session.execute(
-        select(model.address, func.count(func.distinct(model.user_id)), func.count())
-        .where(model.round_id == round_.id, model.voided_at.is_(None), model.address != "")
-        .group_by(model.address).having(func.count(func.distinct(model.user_id)) >= threshold)
-        .order_by(func.count(func.distinct(model.user_id)).desc())).all()
-    return [tuple(r) for r in rows]
 
 
 def void(actor: User, round_: Round, ids: list[int], reason: str) -> int:

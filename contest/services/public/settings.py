@@ -17,6 +17,7 @@ from contest.models import (
     CallState,
     Comparison,
     Entry,
+    EntryStatus,
     PublicMode,
     Round,
     RoundKind,
@@ -30,6 +31,7 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call, runs_call
 from contest.services import ServiceError
 from contest.services.audit import record
+from contest.services.entries import status_counts
 from contest.services.rounds import (
     awaited_round,
     candidates,
@@ -119,8 +121,12 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
 
 
 def held_count(round_: Round) -> int:
-    """How many entries the round holds now, counted in the database (not loaded). The call is named too: the
-    planner then reads that call's entries by their index, not every entry of every call."""
+    """How many entries the round holds now (the rule of `entries_in_round`). Every approved entry of the call:
+    read from the call's counts (contest.services.counts), whatever its size. A source round's advanced entries:
+    counted in the database (not loaded), the call named too, so that the planner reads that call's entries by
+    their index, not every entry of every call."""
+    if source_of(round_) is None:
+        return status_counts(round_.call).get(EntryStatus.APPROVED.value, 0)
     return db.session.scalar(select(func.count()).select_from(
         entries_in_round(round_.id).where(Entry.call_id == round_.call_id).subquery()))
 

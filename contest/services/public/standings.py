@@ -1,11 +1,13 @@
 """A public round's standing, stored: each entry's counted votes (a votes round) or chance to be preferred (a
 pairwise round), made at the round's `standing_made_at` and made again when stale, by the page that finds it so
 or by the worker's clock. The organisers' results so far read one page of it, the most first, followed by a seek
-on (value, entry id), never a deep OFFSET. The results never read it: they count and fit the ballots themselves."""
+on (value, entry id), never a deep OFFSET; their pictures of the ballots per hour and of the crowded addresses are
+counted with it (Tallies), so that no view of the page groups every ballot of the round. The results never read
+it: they count and fit the ballots themselves."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select
@@ -15,6 +17,7 @@ from contest.models import Entry, PublicMode, Round, RoundKind, RoundStanding, V
 from contest.models.types import utcnow
 from contest.services.public.pairs import pairwise_fit
 from contest.services.public.settings import _ballots
+from contest.services.public.tallies import HourCount, ballots_per_hour, crowded_addresses
 
 STANDINGS_PAGE = 50  # entries on one page of a round's results so far
 
@@ -40,7 +43,7 @@ def standing_stale(round_: Round, max_age: timedelta | None = None, now: datetim
     put it out of date), or it is older than `max_age` (by default the round's, `_max_age`) and ballots came
     since. One indexed query at most, whatever the round's size."""
     made = round_.standing_made_at
-    if made is None:
+    if made is None or round_.standing_tallies is None:
         return True
     max_age = _max_age(round_) if max_age is None else max_age
     if (now or utcnow()) - made < max_age:
@@ -78,9 +81,35 @@ def refresh_standing(round_: Round, max_age: timedelta | None = None) -> bool:
             db.session.execute(insert(RoundStanding), [
                 {"round_id": round_.id, "entry_id": entry_id, "value": chance}
                 for entry_id, chance in chances.items()])
+    round_.standing_tallies = Tallies(ballots_per_hour(round_), crowded_addresses(round_)).to_json()
     round_.standing_made_at, round_.standing_ballots = now, ballots
     db.session.flush()
     return True
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """What the round's pictures of its ballots show, counted with its standing: the ballots per hour (those of new
+    accounts apart) and the addresses many accounts voted from (tallies.py makes both)."""
+
+    hours: list[HourCount]
+    addresses: list[tuple[str, int, int]]  # (address, accounts, ballots)
+
+    def to_json(self) -> dict:
+        return {"hours": [[h.hour.isoformat(), h.ballots, h.new] for h in self.hours],
+                "addresses": [list(a) for a in self.addresses]}
+
+    @classmethod
+    def from_json(cls, stored: dict) -> Tallies:
+        return cls([HourCount(datetime.fromisoformat(at).astimezone(UTC), ballots, new)
+                    for at, ballots, new in stored["hours"]],
+                   [(address, accounts, ballots) for address, accounts, ballots in stored["addresses"]])
+
+
+def stored_tallies(round_: Round) -> Tallies:
+    """The ballots per hour and the crowded addresses as counted with the stored standing (the caller refreshed
+    it: refresh_standing); none when there is no standing."""
+    return Tallies.from_json(round_.standing_tallies) if round_.standing_tallies else Tallies([], [])
 
 
 def stored_standing(round_: Round, entry_ids: list[int] | None = None) -> dict[int, float]:

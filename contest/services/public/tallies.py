@@ -1,23 +1,48 @@
-"""What the organisers' pictures of a public round read, each in one grouped query: ballots per hour (those of new
-accounts apart) and, in a pairwise round, how often each entry was preferred to each other."""
+"""What the organisers' pictures of a public round read, each in one grouped query over the round's ballots:
+ballots per hour (those of new accounts apart: the one rule of a new account is here), the addresses many
+accounts voted from, and, in a pairwise round, how often each entry was preferred to each other. The round's page
+reads the first two as stored with its standing (standings.Tallies)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, Integer, case, func, select
 
 from contest.extensions import db
 from contest.models import Comparison, Entry, PublicMode, Round, RoundKind, RoundState, User
-from contest.services.public.integrity import _ballots, new_account_ballots
+from contest.services.public.settings import _ballots
 from contest.services.rounds import takes_part
 from contest.services.visibility import public_entries
+
+NEW_ACCOUNT_DAYS = 7  # a ballot cast this soon after its account was made is a new account's
+
+
+def _epoch(column):
+    """Whole seconds since 1970 of a stored UTC moment, in SQL."""
+    if db.engine.dialect.name == "postgresql":
+        return func.cast(func.floor(func.extract("epoch", column)), BigInteger)
+    return func.cast(func.strftime("%s", column), Integer)
+
+
+def is_new_account(ballot_at, account_at, new_days: int = NEW_ACCOUNT_DAYS):
+    """In SQL: the ballot was cast less than `new_days` after its account was made. The one rule of a "new
+    account" for the bursts and the picture of ballots per hour."""
+    return _epoch(ballot_at) - _epoch(account_at) < new_days * 86400
+
+
+def new_account_ballots(model, round_: Round, new_days: int = NEW_ACCOUNT_DAYS) -> tuple:
+    """In SQL, joined to the ballot's User: the ballots of new accounts (is_new_account). Only accounts made from
+    `new_days` before the round opened can be new when they vote, so the accounts read are the recent ones (by
+    their index), never every voter of a round of 500,000 ballots."""
+    return (User.created_at >= round_.opens_at - timedelta(days=new_days),
+            is_new_account(model.created_at, User.created_at, new_days))
 
 
 class HourCount(NamedTuple):
     hour: datetime  # the hour's start, UTC
     ballots: int
-    new: int  # of them, cast by new accounts (integrity.is_new_account)
+    new: int  # of them, cast by new accounts (is_new_account)
 
 
 def _hour(column, dialect: str):
@@ -46,6 +71,17 @@ def ballots_per_hour(round_: Round) -> list[HourCount]:
         .where(*counted, *new_account_ballots(model, round_)).group_by(hour)).all())
     rows = db.session.execute(select(hour, func.count()).where(*counted).group_by(hour).order_by(hour)).all()
     return [HourCount(_hour_start(at), count, new.get(at, 0)) for at, count in rows]
+
+
+def crowded_addresses(round_: Round, threshold: int = 5) -> list[tuple[str, int, int]]:
+    """Addresses many accounts voted from: (address, accounts, ballots). A school may be innocent: look first."""
+    model, _target = _ballots(round_)
+    rows = db.session.execute(
+        select(model.address, func.count(func.distinct(model.user_id)), func.count())
+        .where(model.round_id == round_.id, model.voided_at.is_(None), model.address != "")
+        .group_by(model.address).having(func.count(func.distinct(model.user_id)) >= threshold)
+        .order_by(func.count(func.distinct(model.user_id)).desc())).all()
+    return [tuple(r) for r in rows]
 
 
 def wins(round_: Round, entry_ids: list[int] | None = None) -> dict[tuple[int, int], int]:
