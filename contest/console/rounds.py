@@ -257,6 +257,7 @@ def _public_round(round_: Round):
     if shown:  # the picture draws the top only: the others' titles are never read
         matrix = [(e, entries[e].title if e in entries else f"#{e}") for e in best]
     tallies = public_service.stored_tallies(round_)  # counted with the standing, as of its time
+    source = round_service.source_of(round_)
     hours = tallies.hours  # their sum is the ballots counted: not counted twice
     return render_template(
         "rounds/public.html", round=round_, call=round_.call, standings=standings, next_key=next_key,
@@ -266,7 +267,7 @@ def _public_round(round_: Round):
         burst_marks=[(b.entry_id, b.start, b.count) for b in bursts], matrix=matrix, wins=wins,
         addresses=tallies.addresses, pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=sum(h.ballots for h in hours),
-        source=round_service.source_of(round_), held=public_service.held_count(round_), void_form=VoidForm(),
+        source=source, held=public_service.held_count(round_, source), void_form=VoidForm(),
         action_form=ActionForm())
 
 

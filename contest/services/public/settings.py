@@ -120,12 +120,13 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
     return Holding(source, entries)
 
 
-def held_count(round_: Round) -> int:
-    """How many entries the round holds now (the rule of `entries_in_round`). Every approved entry of the call:
-    read from the call's counts (contest.services.counts), whatever its size. A source round's advanced entries:
-    counted in the database (not loaded), the call named too, so that the planner reads that call's entries by
-    their index, not every entry of every call."""
-    if source_of(round_) is None:
+def held_count(round_: Round, source: Round | None) -> int:
+    """How many entries the round holds now (the rule of `entries_in_round`), given its source (`source_of`, which
+    its caller reads to name it). Every approved entry of the call: read from the call's counts
+    (contest.services.counts), whatever its size. A source round's advanced entries: counted in the database (not
+    loaded), the call named too, so that the planner reads that call's entries by their index, not every entry of
+    every call."""
+    if source is None:
         return status_counts(round_.call).get(EntryStatus.APPROVED.value, 0)
     return db.session.scalar(select(func.count()).select_from(
         entries_in_round(round_.id).where(Entry.call_id == round_.call_id).subquery()))
