@@ -29,6 +29,9 @@ USER_WITHHELD = ("password_hash", "session_token", "last_login_at", "is_admin")
 # The network addresses votes came from become pseudonyms, the same for the same address within one archive:
 # the archive still shows many accounts voting from one place without saying where that was.
 PSEUDONYMISED = (("vote", "address"), ("comparison", "address"))
+# Counted again by the site that restores the call, not exported: a public round's tallies beside its standing
+# name the network addresses many accounts voted from (standings.Tallies).
+RECOUNTED = (("round", "standing_tallies"),)
 STREAM_BATCH = 2000  # rows read at once from a server-side cursor
 
 
@@ -122,7 +125,10 @@ def _write_data(writer: _Writer, call_id: int) -> tuple[dict[str, int], list[tup
                 for fk in tables[name].foreign_keys]
         keys = [(column, into) for column, into in keys if into is not None]
         pseudonymised = [column for table, column in PSEUDONYMISED if table == name]
+        recounted = [column for table, column in RECOUNTED if table == name]
         for row in rows:
+            for column in recounted:
+                row[column] = None
             for column in pseudonymised:
                 if row[column]:
                     row[column] = "pseudonym-" + hashlib.sha256(salt + row[column].encode()).hexdigest()[:16]

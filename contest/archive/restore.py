@@ -19,7 +19,7 @@ from contest.storage import StorageError, check_key, storage
 # JSON columns holding ids, translated on import; the others hold none (a test keeps these lists complete).
 JSON_WITH_IDS = (("call", "results_snapshot"), ("result_row", "data"), ("score", "marks"), ("call_event", "detail"),
                  ("audit_event", "detail"))
-JSON_WITHOUT_IDS = (("call", "image_formats"), ("user", "mail_off"))
+JSON_WITHOUT_IDS = (("call", "image_formats"), ("user", "mail_off"), ("round", "standing_tallies"))  # none: RECOUNTED
 # Keys of the details that hold ids, by the table the ids are of; "awards" (entry -> prize) and "ids" (the
 # ballots of a round: votes or comparisons) are translated by hand. Other keys hold no ids.
 EVENT_DETAIL_IDS = {"entry_id": "entry", "round_id": "round"}
