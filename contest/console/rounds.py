@@ -267,7 +267,7 @@ def _public_round(round_: Round):
         burst_marks=[(b.entry_id, b.start, b.count) for b in bursts], matrix=matrix, wins=wins,
         addresses=tallies.addresses, pair_trouble=public_service.pair_trouble(round_),
         voided=public_service.voided_summary(round_), total=sum(h.ballots for h in hours),
-        source=source, held=public_service.held_count(round_, source), void_form=VoidForm(),
+        source=source, held=round_service.held_count(round_, source), void_form=VoidForm(),
         action_form=ActionForm())
 
 

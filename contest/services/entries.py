@@ -24,6 +24,7 @@ from contest.models import (
     Department,
     DuplicateFlag,
     Entry,
+    EntryCount,
     EntryImage,
     EntryStatus,
     Image,
@@ -462,8 +463,6 @@ def duplicate_pairs(viewer: User, call: Call) -> list[DuplicatePair]:
 def status_counts(call: Call) -> dict[str, int]:
     """How many entries of a call are in each status (status value -> count), from the counts kept by
     contest.services.counts."""
-    from contest.models import EntryCount
-
     return {status.value: int(n) for status, n in db.session.execute(
         select(EntryCount.status, func.sum(EntryCount.count)).where(EntryCount.call_id == call.id)
         .group_by(EntryCount.status)).all() if n}

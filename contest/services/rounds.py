@@ -47,6 +47,7 @@ from contest.permissions import can_manage_call
 from contest.services import ServiceError
 from contest.services.accounts import find_user_by_email
 from contest.services.audit import record
+from contest.services.entries import status_counts
 from contest.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
 INVITATION_MAX_AGE = timedelta(days=30)
@@ -311,6 +312,18 @@ def source_of(round_: Round) -> Round | None:
     this = aliased(Round)
     source_id = db.session.scalar(select(_source(this)).where(this.id == round_.id))
     return db.session.get(Round, source_id) if source_id is not None else None
+
+
+def held_count(round_: Round, source: Round | None) -> int:
+    """How many entries the round holds now (the count of `entries_in_round`), given its source (`source_of`,
+    which its caller reads to name it). Every approved entry of the call: read from the call's counts
+    (contest.services.counts), whatever its size. A source round's advanced entries: counted in the database (not
+    loaded), the call named too, so that the planner reads that call's entries by their index, not every entry of
+    every call."""
+    if source is None:
+        return status_counts(round_.call).get(EntryStatus.APPROVED.value, 0)
+    return db.session.scalar(select(func.count()).select_from(
+        entries_in_round(round_.id).where(Entry.call_id == round_.call_id).subquery()))
 
 
 def entries_from(call: Call, source: Round | None) -> list[Entry]:

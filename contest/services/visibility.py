@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, false, select
 
 from contest.extensions import db
-from contest.models import Call, Entry, EntryStatus, Round, RoundKind
+from contest.models import Call, Entry, EntryCount, EntryStatus, Round, RoundKind
 
 
 def public_entries(*, merged: bool = False) -> tuple[ColumnElement[bool], ...]:
@@ -40,10 +40,6 @@ def public_entries_of_published(call: Call) -> tuple[ColumnElement[bool], ...]:
 def public_counts(call_ids: list[int]) -> dict[int, int]:
     """Public entries per call as the galleries list them (merged ones are shown by the entry kept), in one
     query; a call without any is missing from the answer."""
-    from sqlalchemy import false
-
-    from contest.models import EntryCount
-
     if not call_ids:
         return {}
     # Read from the counts kept by contest.services.counts: the entries of public_entries(), counted.

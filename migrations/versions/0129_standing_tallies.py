@@ -21,7 +21,6 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('round', schema=None) as batch_op:
         batch_op.add_column(sa.Column('standing_tallies', sa.JSON(), nullable=True))
-    op.execute("UPDATE round SET standing_made_at = NULL")
 
 
 def downgrade():

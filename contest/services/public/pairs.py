@@ -197,12 +197,7 @@ def pairwise_scores(round_: Round) -> dict[int, float]:
     """Each entry's chance of beating a randomly chosen other entry, from a Bradley-Terry fit of every counted
     comparison, made now (the results are made from this; the round's pages read the stored standing instead:
     contest/services/public/standings.py)."""
-    return pairwise_fit(round_)[0]
-
-
-def pairwise_fit(round_: Round) -> tuple[dict[int, float], int]:
-    """pairwise_scores, and how many comparisons the fit counted."""
     ids = list(db.session.scalars(entries_in_round(round_.id).order_by(Entry.id)))
     outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
         select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(*_counted(round_))).all()]
-    return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes)), len(outcomes)
+    return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes))

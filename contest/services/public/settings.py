@@ -17,7 +17,6 @@ from contest.models import (
     CallState,
     Comparison,
     Entry,
-    EntryStatus,
     PublicMode,
     Round,
     RoundKind,
@@ -31,13 +30,11 @@ from contest.models.types import utcnow
 from contest.permissions import can_manage_call, runs_call
 from contest.services import ServiceError
 from contest.services.audit import record
-from contest.services.entries import status_counts
 from contest.services.rounds import (
     awaited_round,
     candidates,
     decided_rounds,
     entries_from,
-    entries_in_round,
     opens_after_previous,
     source_of,
 )
@@ -118,18 +115,6 @@ def holding(call: Call, source_round_id: int | None = None, all_approved: bool =
             raise ServiceError(_("This round would hold no entries: no entry of this call is approved. Approve "
                                  "entries first."))
     return Holding(source, entries)
-
-
-def held_count(round_: Round, source: Round | None) -> int:
-    """How many entries the round holds now (the rule of `entries_in_round`), given its source (`source_of`, which
-    its caller reads to name it). Every approved entry of the call: read from the call's counts
-    (contest.services.counts), whatever its size. A source round's advanced entries: counted in the database (not
-    loaded), the call named too, so that the planner reads that call's entries by their index, not every entry of
-    every call."""
-    if source is None:
-        return status_counts(round_.call).get(EntryStatus.APPROVED.value, 0)
-    return db.session.scalar(select(func.count()).select_from(
-        entries_in_round(round_.id).where(Entry.call_id == round_.call_id).subquery()))
 
 
 def round_holding(round_: Round) -> Holding:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select
 from contest.extensions import db
 from contest.models import Entry, PublicMode, Round, RoundKind, RoundStanding, Vote
 from contest.models.types import utcnow
-from contest.services.public.pairs import pairwise_fit
+from contest.services.public.pairs import pairwise_scores
 from contest.services.public.settings import _ballots
 from contest.services.public.tallies import HourCount, ballots_per_hour, crowded_addresses
 
@@ -59,7 +59,8 @@ def refresh_standing(round_: Round, max_age: timedelta | None = None) -> bool:
     commits.
 
     A votes round is counted by one INSERT ... SELECT grouped by entry (the counts never come into Python); a
-    pairwise round is fitted over every counted comparison (pairs.pairwise_fit)."""
+    pairwise round is fitted over every counted comparison (pairs.pairwise_scores). The ballots it counted are
+    the sum of its ballots per hour, counted with it."""
     made, ballots = db.session.execute(select(Round.standing_made_at, Round.standing_ballots)
                                        .where(Round.id == round_.id).with_for_update()).one()
     # Another view may have made it while this one waited for the lock.
@@ -73,16 +74,15 @@ def refresh_standing(round_: Round, max_age: timedelta | None = None) -> bool:
             ["round_id", "entry_id", "value"],
             select(literal(round_.id), Vote.entry_id, func.count())
             .where(Vote.round_id == round_.id, Vote.voided_at.is_(None)).group_by(Vote.entry_id)))
-        ballots = int(db.session.scalar(select(func.coalesce(func.sum(RoundStanding.value), 0))
-                                        .where(RoundStanding.round_id == round_.id)))
     else:
-        chances, ballots = pairwise_fit(round_)
+        chances = pairwise_scores(round_)
         if chances:
             db.session.execute(insert(RoundStanding), [
                 {"round_id": round_.id, "entry_id": entry_id, "value": chance}
                 for entry_id, chance in chances.items()])
-    round_.standing_tallies = Tallies(ballots_per_hour(round_), crowded_addresses(round_)).to_json()
-    round_.standing_made_at, round_.standing_ballots = now, ballots
+    tallies = Tallies(ballots_per_hour(round_), crowded_addresses(round_))
+    round_.standing_tallies = tallies.to_json()
+    round_.standing_made_at, round_.standing_ballots = now, sum(hour.ballots for hour in tallies.hours)
     db.session.flush()
     return True
 
