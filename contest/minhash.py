@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,7 @@ def shingles(text: str) -> set[str]:
     return {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
 
 
+@lru_cache(maxsize=1 << 18)  # a language's two-character shingles repeat: most are hashed once
 def _hash(value: str) -> int:
     return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "little") % PRIME
 

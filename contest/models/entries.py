@@ -201,7 +201,8 @@ class EntryBand(db.Model):
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    # The entry's call, without a key of its own: the entry's key removes the row with it (0130).
+    call_id: Mapped[int] = mapped_column()
     value: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -215,7 +216,7 @@ class SimilarEntry(db.Model):
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), primary_key=True, index=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    call_id: Mapped[int] = mapped_column()  # the entries' call, without a key of its own (as EntryBand's)
     similarity: Mapped[float] = mapped_column(Float)
 
 

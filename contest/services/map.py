@@ -14,6 +14,7 @@ from sqlalchemy import Row, delete, event, func, insert, inspect, literal, selec
 from sqlalchemy.orm import Session, joinedload, load_only
 
 from contest import geo
+from contest.database import insert_rows
 from contest.extensions import db
 from contest.links import external_url, url_adapter
 from contest.models import Call, Department, DepartmentKind, Entry, EntryStatus, FollowUp, MapCell
@@ -136,7 +137,7 @@ def _refresh(connection, call_id: int, cells: Iterable[str]) -> None:
                 rows.append({"call_id": call_id, "cell": cell, "precision": level, "count": row[0], "lat": row[1],
                              "lng": row[2], "entry_id": row[3]})
         if rows:
-            connection.execute(insert(MapCell), rows)
+            insert_rows(connection, MapCell, rows)
 
 
 def rebuild_cells(connection, call_ids: Iterable[int] | None = None) -> None:

@@ -108,16 +108,18 @@ def _document(title: str, description: str, tags: list[str]) -> str:
 
 def index_entries(connection, entry_ids, *, pairs: bool = True, every: bool = False) -> None:
     """(Re)write the words of these entries, on a connection inside the caller's transaction, and their MinHash
-    bands; with `pairs`, the similar entries of those whose bands changed (of all of them with `every`)."""
+    bands; then, with `pairs`, the similar entries of those whose bands changed (of all of them with `every`),
+    once every entry's bands are written."""
     entry_ids = sorted(set(entry_ids))
     if not entry_ids:
         return
     _learn_tags(connection)
+    changed: list[int] = []
     for start in range(0, len(entry_ids), 500):
         chunk = entry_ids[start:start + 500]
         rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
                                   .where(Entry.id.in_(chunk))).all()
-        similar.write_bands(connection, rows, pairs=pairs, every=every)
+        changed += similar.write_bands(connection, rows, every=every)
         tags: dict[int, list[str]] = {}
         for entry_id, name in connection.execute(
                 select(EntryTag.entry_id, Tag.name).join(Tag, Tag.id == EntryTag.tag_id)
@@ -126,12 +128,16 @@ def index_entries(connection, entry_ids, *, pairs: bool = True, every: bool = Fa
         params = [{"id": i, "words": _document(t, d, tags.get(i, []))} for i, t, d, _ in rows]
         if not params:
             continue
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"INSERT INTO {TABLE} (entry_id, words) VALUES (:id, :words) "
-                                    "ON CONFLICT (entry_id) DO UPDATE SET words = excluded.words"), params)
+        if connection.dialect.name == "postgresql":  # the chunk in one statement (as database.insert_rows)
+            connection.execute(text(f"INSERT INTO {TABLE} (entry_id, words) "
+                                    "SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:words AS text[])) "
+                                    "ON CONFLICT (entry_id) DO UPDATE SET words = excluded.words"),
+                               {"ids": [p["id"] for p in params], "words": [p["words"] for p in params]})
         else:
             connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
             connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
+    if pairs:
+        similar.rewrite_pairs(connection, changed)
 
 
 def reindex_all(connection, *, pairs: bool = True) -> int:

@@ -10,11 +10,12 @@ words but not the bands, leaves them be). The hint beside a citizen's new idea r
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
-from sqlalchemy import BigInteger, Integer, Select, bindparam, delete, func, insert, or_, select, text, union_all
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Integer, Select, bindparam, delete, func, or_, select, text, union_all
 
+from contest.database import insert_rows
 from contest.minhash import jaccard, shingles, text_bands
 from contest.models import Entry, EntryBand, SimilarEntry
 
@@ -72,7 +73,9 @@ def _candidates_statement(bands: int, around: bool) -> Select:
 # neighbours: what `candidates` finds for each entry (tests/integration/test_similar.py holds them equal), without
 # a statement an entry (5 to 7 ms each: a quarter of an hour for the city's 165,000 entries in bulk).
 _NEIGHBOURS = text("""
-    SELECT a.entry_id, c.entry_id AS other_id, count(*) AS shared
+    SELECT entry_id, other_id FROM (
+    SELECT a.entry_id, c.entry_id AS other_id,
+           row_number() OVER (PARTITION BY a.entry_id ORDER BY count(*) DESC, c.entry_id DESC) AS place
     FROM entry_band a CROSS JOIN LATERAL (
         (SELECT b.entry_id FROM entry_band b
          WHERE b.call_id = a.call_id AND b.band = a.band AND b.value = a.value AND b.entry_id < a.entry_id
@@ -83,58 +86,91 @@ _NEIGHBOURS = text("""
          ORDER BY b.entry_id LIMIT :per_side)
     ) c
     WHERE a.entry_id = ANY(:ids)
-    GROUP BY a.entry_id, c.entry_id""")
+    GROUP BY a.entry_id, c.entry_id) AS found
+    WHERE place <= :limit
+    ORDER BY entry_id, place""")
 
 
 def neighbours(connection, ids: list[int], limit: int = CHECKED) -> dict[int, list[int]]:
-    """`candidates` of each of these entries, from their stored bands, in one statement (PostgreSQL only)."""
-    shared: dict[int, list[tuple[int, int]]] = {}
-    for entry_id, other_id, count in connection.execute(_NEIGHBOURS, {"ids": ids, "per_side": PER_SIDE}):
-        shared.setdefault(entry_id, []).append((count, other_id))
-    return {entry_id: [other for _count, other in sorted(found, reverse=True)[:limit]]
-            for entry_id, found in shared.items()}
+    """`candidates` of each of these entries, from their stored bands, in one statement (PostgreSQL only): the
+    database keeps each one's first `limit`, so that only those cross to the process."""
+    found: dict[int, list[int]] = {}
+    for entry_id, other_id in connection.execute(_NEIGHBOURS, {"ids": ids, "per_side": PER_SIDE, "limit": limit}):
+        found.setdefault(entry_id, []).append(other_id)
+    return found
 
 
-def write_bands(connection, rows, *, pairs: bool = True, every: bool = False) -> None:
-    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again; and, with
-    `pairs`, the similar entries of those whose bands changed (of all of them with `every`)."""
+def write_bands(connection, rows, *, every: bool = False) -> list[int]:
+    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again; the ids of
+    those whose bands changed (all of them with `every`), whose similar entries are to be found again."""
     ids = [r[0] for r in rows]
     before: dict[int, list[tuple[int, int]]] = {}
-    if pairs and not every:
+    if not every:
         for entry_id, band, value in connection.execute(
                 select(EntryBand.entry_id, EntryBand.band, EntryBand.value).where(EntryBand.entry_id.in_(ids))):
             before.setdefault(entry_id, []).append((band, value))
     connection.execute(delete(EntryBand).where(EntryBand.entry_id.in_(ids)))
     bands = {r[0]: text_bands(entry_text(r[1], r[2])) for r in rows}
-    values = [{"entry_id": i, "band": n, "call_id": c, "value": v}
-              for i, _t, _d, c in rows for n, v in enumerate(bands[i])]
-    if values:
-        connection.execute(insert(EntryBand), values)
-    if pairs:
-        changed = [r for r in rows if every or sorted(before.get(r[0], [])) != list(enumerate(bands[r[0]]))]
-        write_pairs(connection, changed, bands)
+    insert_rows(connection, EntryBand, [{"entry_id": i, "band": n, "call_id": c, "value": v}
+                                        for i, _t, _d, c in rows for n, v in enumerate(bands[i])])
+    return [r[0] for r in rows if every or sorted(before.get(r[0], [])) != list(enumerate(bands[r[0]]))]
 
 
-def write_pairs(connection, rows, bands: dict[int, list[int]]) -> None:
-    """Find again the similar entries of these entries (rows of id, title, description, call id, with their
-    bands), forgetting the pairs they were in."""
-    ids = [r[0] for r in rows]
-    if not ids:
+def rewrite_pairs(connection, ids) -> None:
+    """Find again the similar entries of these entries, from the bands stored (all written first, so that an
+    entry of a batch finds its alike on either side of it): their pairs forgotten, then each one's best found."""
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        connection.execute(delete(SimilarEntry).where(or_(SimilarEntry.entry_id.in_(chunk),
+                                                          SimilarEntry.other_id.in_(chunk))))
+    find_pairs(connection, ids)
+
+
+def find_pairs(connection, ids, *, after_chunk: Callable[[], None] | None = None) -> None:
+    """Store the KEPT most similar entries of each of these entries, from the bands stored, beside the pairs
+    already there, a chunk at a time (`after_chunk` called after each: a bulk indexer's commit). Two processes may
+    find pairs at once (bench/city.py's fill): each chunk's pairs are written in one order, so that two writers of
+    the same pairs wait for each other, never in a circle."""
+    ids = sorted(set(ids))
+    texts: dict[int, str] = {}
+    parts: dict[int, set[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
+                                  .where(Entry.id.in_(chunk))).all()
+        # A chunk's candidates are mostly its own entries and the last chunk's: their texts and shingles are kept
+        # for the next chunk, no longer.
+        kept = set(chunk) | set(ids[max(0, start - CHUNK):start])
+        for held in (texts, parts):
+            for entry_id in [i for i in held if i not in kept]:
+                del held[entry_id]
+        bands: dict[int, list[int]] = {}
+        for entry_id, value in connection.execute(select(EntryBand.entry_id, EntryBand.value)
+                                                  .where(EntryBand.entry_id.in_(chunk))
+                                                  .order_by(EntryBand.entry_id, EntryBand.band)):
+            bands.setdefault(entry_id, []).append(value)
+        _write_pairs(connection, rows, bands, texts, parts)
+        if after_chunk:
+            after_chunk()
+
+
+def _write_pairs(connection, rows, bands: dict[int, list[int]], texts: dict[int, str],
+                 parts: dict[int, set[str]]) -> None:
+    """The similar entries of these entries (rows of id, title, description, call id, with their bands), with the
+    texts and the shingles of entries already read (added to)."""
+    banded = [r for r in rows if bands.get(r[0])]
+    if not banded:
         return
-    connection.execute(delete(SimilarEntry).where(or_(SimilarEntry.entry_id.in_(ids),
-                                                      SimilarEntry.other_id.in_(ids))))
-    banded = [r for r in rows if bands[r[0]]]
     if connection.dialect.name == "postgresql":
         found = neighbours(connection, [r[0] for r in banded])
     else:
         found = {r[0]: candidates(connection, r[3], bands[r[0]], around=r[0]) for r in banded}
-    texts = {r[0]: entry_text(r[1], r[2]) for r in rows}
+    texts.update((r[0], entry_text(r[1], r[2])) for r in rows)
     missing = sorted({i for cands in found.values() for i in cands} - texts.keys())
     for start in range(0, len(missing), CHUNK):
         texts.update((i, entry_text(t, d)) for i, t, d in connection.execute(
             select(Entry.id, Entry.title, Entry.description).where(Entry.id.in_(missing[start:start + CHUNK]))))
-    parts: dict[int, set[str]] = {}
-
     def shingled(entry_id: int) -> set[str]:
         if entry_id not in parts:
             parts[entry_id] = shingles(texts.get(entry_id, ""))
@@ -149,7 +185,5 @@ def write_pairs(connection, rows, bands: dict[int, list[int]]) -> None:
             low, high = min(entry_id, other), max(entry_id, other)
             pairs[(low, high)] = {"entry_id": low, "other_id": high, "call_id": call_of[entry_id],
                                   "similarity": similarity}
-    if pairs:
-        # Two texts indexed at once in two transactions may both find their pair: the first one written stands.
-        make = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        connection.execute(make(SimilarEntry).on_conflict_do_nothing(), list(pairs.values()))
+    # Two texts indexed at once in two transactions may both find their pair: the first one written stands.
+    insert_rows(connection, SimilarEntry, [pairs[key] for key in sorted(pairs)], ignore_conflicts=True)

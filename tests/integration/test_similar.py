@@ -40,3 +40,40 @@ def test_the_hint_to_a_citizen_reads_a_few_of_many_alike(app, idea_call):
     hint = issue_service.similar_sent(idea_call, "建议61：小区停车难", "错峰开放停车场。")
     assert len(hint) == 5 and {e.id for e in hint} <= set(ids)
     assert issue_service.similar_sent(idea_call, "菜场", "希望菜场周末也开门，方便上班的人买菜。") == []
+
+
+def test_a_chunk_of_bands_and_pairs_is_written_in_one_statement_and_a_pair_found_twice_is_kept_once(
+        app, idea_call):
+    from sqlalchemy import event
+
+    from contest.database import insert_rows
+
+    ids = more_entries(idea_call, 30)
+    writes: list[tuple[str, bool]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO entry_band") or statement.startswith("INSERT INTO similar_entry"):
+            writes.append((statement.split()[2], executemany))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        _indexed(ids)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert {table for table, _many in writes} == {"entry_band", "similar_entry"}
+    if db.engine.dialect.name == "postgresql":  # the rows as arrays, not a statement a row (SQLite: in process)
+        assert writes == [("entry_band", False), ("similar_entry", False)]
+    pairs = [{"entry_id": e, "other_id": o, "call_id": c, "similarity": s}
+             for e, o, c, s in db.session.execute(select(SimilarEntry.entry_id, SimilarEntry.other_id,
+                                                         SimilarEntry.call_id, SimilarEntry.similarity))]
+    assert len(pairs) >= 30
+    again = [dict(pair, similarity=0.0) for pair in pairs[:5]]
+    new = {"entry_id": ids[0], "other_id": ids[-1], "call_id": idea_call.id, "similarity": 0.9}
+    db.session.execute(SimilarEntry.__table__.delete().where(SimilarEntry.entry_id == ids[0],
+                                                             SimilarEntry.other_id == ids[-1]))
+    insert_rows(db.session, SimilarEntry, [*again, new], ignore_conflicts=True)
+    stored = dict(((e, o), s) for e, o, s in db.session.execute(
+        select(SimilarEntry.entry_id, SimilarEntry.other_id, SimilarEntry.similarity)))
+    assert len(stored) == len({(p["entry_id"], p["other_id"]) for p in pairs} | {(ids[0], ids[-1])})
+    assert all(stored[(p["entry_id"], p["other_id"])] == p["similarity"] for p in pairs[:5])  # the first stands
+    assert stored[(ids[0], ids[-1])] == 0.9

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select
 
+from contest.database import insert_rows
 from contest.extensions import db
 from contest.models import Entry, PublicMode, Round, RoundKind, RoundStanding, Vote
 from contest.models.types import utcnow
@@ -77,7 +78,7 @@ def refresh_standing(round_: Round, max_age: timedelta | None = None) -> bool:
     else:
         chances = pairwise_scores(round_)
         if chances:
-            db.session.execute(insert(RoundStanding), [
+            insert_rows(db.session, RoundStanding, [
                 {"round_id": round_.id, "entry_id": entry_id, "value": chance}
                 for entry_id, chance in chances.items()])
     tallies = Tallies(ballots_per_hour(round_), crowded_addresses(round_))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import delete, event, func, insert, inspect, select, update
+from sqlalchemy import delete, event, func, inspect, select, update
 from sqlalchemy.orm import Session
 
+from contest.database import insert_rows
 from contest.extensions import db
 from contest.models import (
     Assignment,
@@ -40,7 +41,7 @@ def store(call: Call, snap: Snapshot) -> Summary:
     db.session.execute(delete(ResultRow).where(ResultRow.call_id == call.id))
     records = snap.row_records()
     for start in range(0, len(records), INSERT_BATCH):
-        db.session.execute(insert(ResultRow), [
+        insert_rows(db.session, ResultRow, [
             {"call_id": call.id, "position": start + n, "entry_id": row.entry, "rank": row.rank,
              "finalist": row.finalist, "data": row_record_json(row, places)}
             for n, (row, places) in enumerate(records[start:start + INSERT_BATCH])])
