@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gc
 import os
 import secrets
@@ -314,6 +315,49 @@ def _engines_shared_by_the_run() -> None:
 
 
 _engines_shared_by_the_run()
+
+
+PROCESSED_PICTURES: dict[tuple, object] = {}  # (the upload's hash, the pipeline's options) -> its ProcessedImage
+PROCESSED_AT_MOST = 4 * 1024 * 1024  # larger uploads (the tests of huge photos) go through the pipeline every time
+
+
+def _pictures_made_once() -> None:
+    """The tests send the same pictures again and again (each demo load alone draws some 60 and puts each through
+    the image pipeline: a third of its time), and both are pure: the same arguments give the same bytes. The
+    demo's drawings are kept for the run, and so is what the pipeline made of an upload with the same options;
+    its ProcessedImage is frozen and holds only bytes, so whoever stores it gets what a fresh run gives. What the
+    pipeline refuses is not kept: it is checked and refused afresh each time, as is any upload when the pipeline's
+    guard against truncated images is off (it refuses to run then)."""
+    import hashlib
+
+    from PIL import ImageFile
+
+    from contest import demo_images, images
+
+    for name in ("railing", "street_photo", "manhole_cover"):
+        setattr(demo_images, name, functools.cache(getattr(demo_images, name)))
+
+    process_image = images.process_image
+
+    @functools.wraps(process_image)
+    def processed_once(data: bytes, **options):
+        if ImageFile.LOAD_TRUNCATED_IMAGES or len(data) > PROCESSED_AT_MOST:
+            return process_image(data, **options)
+        key = (hashlib.sha256(data).digest(),
+               tuple(sorted((name, repr(sorted(value) if isinstance(value, (set, frozenset)) else value))
+                            for name, value in options.items())))
+        result = PROCESSED_PICTURES.get(key)
+        if result is None:
+            result = PROCESSED_PICTURES[key] = process_image(data, **options)
+        return result
+
+    images.process_image = processed_once
+    from contest.services import media
+
+    media.process_image = processed_once
+
+
+_pictures_made_once()
 
 
 class RequestIsolatingClient(FlaskClient):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, null, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, null, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -278,7 +278,14 @@ def _entries_in_round(round_id) -> Select:
 
 def takes_part(round_: Round, entry_id: int) -> bool:
     """Whether one entry takes part in the round, in one query (this runs on every vote)."""
-    return bool(db.session.scalar(select(exists(entries_in_round(round_.id).where(Entry.id == entry_id)))))
+    return bool(db.session.scalar(_takes_part_statement(), {"round_id": round_.id, "entry_id": entry_id}))
+
+
+@functools.cache
+def _takes_part_statement() -> Select:
+    """`takes_part`'s statement, built once with the round and the entry as bind parameters: building it (its
+    aliases of Round, and the cache key of a new statement) cost more than running it, on every vote and pair."""
+    return select(exists(entries_in_round(bindparam("round_id")).where(Entry.id == bindparam("entry_id"))))
 
 
 # What a card of an entry shows (its title and its cover's sizes), loaded with the entries: one query for all the

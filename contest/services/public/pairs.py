@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import enum
+import functools
 import random
 import secrets
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import Select, bindparam, func, or_, select, union_all, update
 
 from contest import pairwise
 from contest.database import insert_ignoring_conflicts
@@ -50,8 +52,7 @@ def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
     """
     check_eligible(user, round_)
     # Ids and authors only: the two entries shown are loaded at the end, not the round's thousands.
-    authors = dict(db.session.execute(select(Entry.id, Entry.author_id).where(
-        Entry.id.in_(entries_in_round(round_.id))).order_by(Entry.id)).all())
+    authors = dict(db.session.execute(_statements().authors, {"round_id": round_.id}).all())
     own = {e for e, author in authors.items() if author == user.id}
     answered = _pairs_answered(user, round_)
     shown = _outstanding_pair(user, round_)
@@ -77,8 +78,7 @@ def next_pair(user: User, round_: Round) -> tuple[Entry, Entry, str] | None:
 
 
 def _shown_pair(shown: ShownPair) -> tuple[Entry, Entry, str]:
-    entries = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.id.in_([shown.left_id, shown.right_id]))
-                                                   .options(*CARD_OPTIONS))}
+    entries = {e.id: e for e in db.session.scalars(_statements().cards, {"ids": [shown.left_id, shown.right_id]})}
     return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
 
 
@@ -86,11 +86,46 @@ def _counted(round_: Round):
     return (Comparison.round_id == round_.id, Comparison.voided_at.is_(None))
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """The statements a pair shown and a pair answered run, each built once with its values as bind parameters
+    (`round_id`, `user_id`, ...): building a statement and its cache key anew cost more than running it."""
+
+    authors: Select  # the ids and authors of the round's entries
+    cards: Select  # the entries `ids`, as a card shows them
+    appearances: Select  # how often each entry was compared
+    pair_counts: Select  # how often each pair with the entry `entry_id` was compared
+    answered: Select  # the pairs this citizen answered
+    outstanding: Select  # the pair shown to this citizen and not yet answered
+    shown: Select  # the pair shown to this citizen with the `nonce`
+
+
+@functools.cache
+def _statements() -> _Statements:
+    round_id, user_id = bindparam("round_id"), bindparam("user_id")
+    counted = (Comparison.round_id == round_id, Comparison.voided_at.is_(None))
+    sides = union_all(select(Comparison.left_id.label("entry_id")).where(*counted),
+                      select(Comparison.right_id.label("entry_id")).where(*counted)).subquery()
+    entry_id = bindparam("entry_id")
+    return _Statements(
+        authors=select(Entry.id, Entry.author_id).where(Entry.id.in_(entries_in_round(round_id))).order_by(Entry.id),
+        cards=select(Entry).where(Entry.id.in_(bindparam("ids", expanding=True))).options(*CARD_OPTIONS),
+        appearances=select(sides.c.entry_id, func.count()).group_by(sides.c.entry_id),
+        pair_counts=select(Comparison.left_id, Comparison.right_id, func.count()).where(
+            *counted, or_(Comparison.left_id == entry_id, Comparison.right_id == entry_id))
+        .group_by(Comparison.left_id, Comparison.right_id),
+        answered=select(Comparison.left_id, Comparison.right_id).where(
+            Comparison.round_id == round_id, Comparison.user_id == user_id),
+        outstanding=select(ShownPair).where(ShownPair.round_id == round_id, ShownPair.user_id == user_id,
+                                            ShownPair.answered_at.is_(None), ShownPair.dropped_at.is_(None)),
+        shown=select(ShownPair).where(ShownPair.round_id == round_id, ShownPair.user_id == user_id,
+                                      ShownPair.nonce == bindparam("nonce")),
+    )
+
+
 def _appearances(round_: Round) -> Counter:
     """How often each entry of the round was compared (counted answers), in one grouped query."""
-    sides = union_all(select(Comparison.left_id.label("entry_id")).where(*_counted(round_)),
-                      select(Comparison.right_id.label("entry_id")).where(*_counted(round_))).subquery()
-    return Counter(dict(db.session.execute(select(sides.c.entry_id, func.count()).group_by(sides.c.entry_id)).all()))
+    return Counter(dict(db.session.execute(_statements().appearances, {"round_id": round_.id}).all()))
 
 
 class _PairCounts(Mapping):
@@ -102,9 +137,7 @@ class _PairCounts(Mapping):
         self.round, self.loaded, self.counts = round_, set(), Counter()
 
     def _load(self, entry_id: int) -> None:
-        rows = db.session.execute(select(Comparison.left_id, Comparison.right_id, func.count()).where(
-            *_counted(self.round), or_(Comparison.left_id == entry_id, Comparison.right_id == entry_id))
-            .group_by(Comparison.left_id, Comparison.right_id)).all()
+        rows = db.session.execute(_statements().pair_counts, {"round_id": self.round.id, "entry_id": entry_id}).all()
         for left, right, n in rows:
             if not {left, right} & self.loaded:  # a pair with an entry loaded before is counted already
                 self.counts[frozenset((left, right))] += n
@@ -125,14 +158,12 @@ class _PairCounts(Mapping):
 
 def _pairs_answered(user: User, round_: Round) -> set[frozenset]:
     """Every pair this citizen answered in the round, voided answers included: none is asked again."""
-    return {frozenset(pair) for pair in db.session.execute(select(Comparison.left_id, Comparison.right_id).where(
-        Comparison.round_id == round_.id, Comparison.user_id == user.id)).all()}
+    return {frozenset(pair) for pair in db.session.execute(_statements().answered,
+                                                           {"round_id": round_.id, "user_id": user.id}).all()}
 
 
 def _outstanding_pair(user: User, round_: Round) -> ShownPair | None:
-    return db.session.scalar(select(ShownPair).where(
-        ShownPair.round_id == round_.id, ShownPair.user_id == user.id, ShownPair.answered_at.is_(None),
-        ShownPair.dropped_at.is_(None)))
+    return db.session.scalar(_statements().outstanding, {"round_id": round_.id, "user_id": user.id})
 
 
 def _still_a_question(left: int, right: int, entries, own: set[int], answered: set[frozenset]) -> bool:
@@ -154,8 +185,8 @@ def answer_pair(user: User, round_: Round, token: str, choice: str, address: str
         raise ServiceError(_("This pair is no longer valid. Here is a new one.")) from None
     if data.get("round") != round_.id or data.get("user") != user.id:
         raise ServiceError(_("This pair is no longer valid. Here is a new one."))
-    shown = db.session.scalar(select(ShownPair).where(
-        ShownPair.round_id == round_.id, ShownPair.user_id == user.id, ShownPair.nonce == data.get("nonce")))
+    shown = db.session.scalar(_statements().shown, {"round_id": round_.id, "user_id": user.id,
+                                                    "nonce": data.get("nonce")})
     if shown is None:  # a token from before pairs were stored
         raise ServiceError(_("This pair is no longer valid. Here is a new one."))
     left, right = shown.left_id, shown.right_id

@@ -2,11 +2,12 @@
 the rules of a ballot, each in one place, that the ORM path and PostgreSQL's one statement both ask."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import Select, bindparam, delete, exists, func, select
 
 from contest.extensions import db
 from contest.i18n import english
@@ -325,10 +326,19 @@ def _quota_used_up(quota: int) -> ServiceError:
 def _roles_in_call(user: User, round_: Round) -> tuple[bool, bool]:
     """Whether the user runs the call (its department or a co-organiser) and whether they judge any of its
     rounds, in one query: this runs on every vote."""
-    juror = exists().where(RoundMember.user_id == user.id, RoundMember.round_id.in_(
-        select(Round.id).where(Round.call_id == round_.call_id)))
-    is_staff, is_juror = db.session.execute(select(runs_call(user.id, round_.call_id), juror)).one()
+    is_staff, is_juror = db.session.execute(_roles_in_call_statement(),
+                                            {"user_id": user.id, "call_id": round_.call_id}).one()
     return bool(is_staff), bool(is_juror)
+
+
+@functools.cache
+def _roles_in_call_statement() -> Select:
+    """`_roles_in_call`'s statement, built once with the user and the call as bind parameters (building it cost
+    more than running it)."""
+    user_id, call_id = bindparam("user_id"), bindparam("call_id")
+    juror = exists().where(RoundMember.user_id == user_id, RoundMember.round_id.in_(
+        select(Round.id).where(Round.call_id == call_id)))
+    return select(runs_call(user_id, call_id), juror)
 
 
 def open_public_round(call: Call, now: datetime | None = None) -> Round | None:
