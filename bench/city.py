@@ -6,8 +6,8 @@ A fresh PostgreSQL database (created and dropped by this script) is made by the 
 entries with a closed votes round of 500,000 votes from 50,000 citizens and published results, and a design
 call of 5,000 entries (one image each) with an open pairwise round of 200,000 comparisons. The small calls have
 100 entries and the same proportions of votes and comparisons. `--scale 0.1` divides every figure by ten. The
-entries are then indexed as `flask reindex-search` indexes them (words, MinHash bands, similar entries), in two
-processes; the whole fill is timed against FILL_TARGET_S ("a few minutes at most").
+entries are then indexed as `flask reindex-search` indexes them (words, MinHash bands, similar entries), in
+processes (INDEXERS); the whole fill is timed against FILL_TARGET_S ("a few minutes at most").
 
 The site (wsgi:app) is served by gunicorn; each page is asked for 5 times for each size (median), the first
 answer also giving its size. Then, in the same run: the search of the idea call's gallery (one word, two
@@ -294,7 +294,7 @@ def app_config(url: str, folder: str) -> dict:
             "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://"}
 
 
-INDEXERS = 2  # processes indexing the entries loaded, a core each
+INDEXERS = 3  # processes indexing the entries loaded: each waits for its database half the time, so 3 keep 2 cores busy
 INDEX_CHUNK = 500  # entries a transaction
 
 
