@@ -7,7 +7,7 @@ entries with a closed votes round of 500,000 votes from 50,000 citizens and publ
 call of 5,000 entries (one image each) with an open pairwise round of 200,000 comparisons. The small calls have
 100 entries and the same proportions of votes and comparisons. `--scale 0.1` divides every figure by ten. The
 entries are then indexed as `flask reindex-search` indexes them (words, MinHash bands, similar entries), in
-processes (INDEXERS); the whole fill is timed against FILL_TARGET_S ("a few minutes at most").
+INDEXERS processes; the whole fill is timed against FILL_TARGET_S ("a few minutes at most").
 
 The site (wsgi:app) is served by gunicorn; each page is asked for 5 times for each size (median), the first
 answer also giving its size. Then, in the same run: the search of the idea call's gallery (one word, two
