@@ -253,12 +253,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
         db.session.commit()
         figures["index_s"] = index_loaded(url, folder, loaded)
         figures["fill_s"] = time.perf_counter() - started
-        db.session.commit()
-        # VACUUM as well as ANALYZE: the rows COPY wrote leave the visibility map unset until a vacuum, and every
-        # index-only scan (a round's counts by entry, its crowded addresses) then reads each row from the table too,
-        # 5x slower; production's autovacuum sets it soon after a load (it is off on this machine).
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
+        vacuum(url)  # every table, before the pages are timed
         admin = db.session.get(User, admin_id)
         began = time.perf_counter()  # the clock's turn after the votes rounds closed: it asks for the large call's
         figures["clock_queued"] = jobs.queue_due()  # snapshot (every call of the run in the database)
@@ -319,14 +314,15 @@ def index_loaded(url: str, folder: str, ids: list[int]) -> dict[str, float]:
 
 
 def vacuum(url: str, *tables: str) -> None:
-    """VACUUM ANALYZE, as production's autovacuum does soon after a load (it is off on this machine): the rows
-    just written are then marked visible to all, so that reading the bands' index (the next stage's few
-    neighbours of each band) need not visit each row in the table too, and the planner knows the tables' sizes."""
-    from sqlalchemy import create_engine, text
+    """VACUUM ANALYZE of these tables (of every table without any), as production's autovacuum does soon after a
+    load (it is off on this machine). VACUUM as well as ANALYZE: the rows just written leave the visibility map
+    unset until a vacuum, and every index-only scan (the few neighbours of each band the similar entries are found
+    from, a round's counts by entry, its crowded addresses) then reads each row from the table too, 5x slower."""
+    from sqlalchemy import create_engine
 
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f"VACUUM ANALYZE {', '.join(tables)}"))
+        connection.exec_driver_sql(f"VACUUM ANALYZE {', '.join(tables)}")
     engine.dispose()
 
 

@@ -124,13 +124,15 @@ def insert_ignoring_conflicts(model, values: dict, keys: list[str] | None = None
     return db.session.execute(statement).first() is not None
 
 
-def insert_rows(executor, table, rows: list[dict], *, ignore_conflicts: bool = False) -> None:
+def insert_rows(executor, table, rows: list[dict], *, ignore_conflicts: bool = False,
+                update_on: list[str] | None = None) -> None:
     """Many rows (dicts with the same keys) into one table, on a connection or a session.
 
     On PostgreSQL in one statement, each column sent as one array and the arrays unnested into rows: an
     executemany sends the server a statement a row, ten times slower for the thousands of rows an entry's
     bands, a call's similar pairs or its results are. Elsewhere (SQLite, in the same process) an executemany.
-    With `ignore_conflicts`, a row that conflicts with one already there is left out (ON CONFLICT DO NOTHING).
+    With `ignore_conflicts`, a row that conflicts with one already there is left out (ON CONFLICT DO NOTHING);
+    with `update_on` (the columns of a unique key), it replaces the other columns of the row there.
     A column left out takes the database's default: one with a default of the model's alone must be given.
     """
     import json
@@ -141,25 +143,33 @@ def insert_rows(executor, table, rows: list[dict], *, ignore_conflicts: bool = F
     if not rows:
         return
     table = getattr(table, "__table__", table)
-    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor  # a session, or a connection
-    if bind.dialect.name != "postgresql":
-        statement = sqlite.insert(table)
-        executor.execute(statement.on_conflict_do_nothing() if ignore_conflicts else statement, rows)
-        return
     names = list(rows[0])
-    for column in table.c:
-        if column.name not in names and column.default is not None and column.server_default is None:
-            raise ValueError(f"insert_rows: {table.name}.{column.name} has a default of the model's: give it")
-    arrays, columns = [], []
-    for name in names:
-        kind = table.c[name].type
-        values = [row[name] for row in rows]
-        if isinstance(kind, JSON):  # sent as text and cast back: an array of JSON lists would be read as a matrix
-            values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-        arrays.append(bindparam(f"rows_{name}", values, type_=postgresql.ARRAY(Text if isinstance(kind, JSON)
-                                                                               else kind)))
-    unnested = func.unnest(*arrays).table_valued(*names).render_derived()
-    columns = [cast(unnested.c[name], table.c[name].type) if isinstance(table.c[name].type, JSON)
-               else unnested.c[name] for name in names]
-    statement = postgresql.insert(table).from_select(names, select(*columns), include_defaults=False)
-    executor.execute(statement.on_conflict_do_nothing() if ignore_conflicts else statement)
+    bind = executor.get_bind() if hasattr(executor, "get_bind") else executor  # a session, or a connection
+    postgres = bind.dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(table)
+    if postgres:
+        for column in table.c:
+            if column.name not in names and column.default is not None and column.server_default is None:
+                raise ValueError(f"insert_rows: {table.name}.{column.name} has a default of the model's: give it")
+        # JSON is sent as text and cast back: an array of JSON lists would be read as a matrix.
+        json_names = {name for name in names if isinstance(table.c[name].type, JSON)}
+        arrays = []
+        for name in names:
+            values = [row[name] for row in rows]
+            if name in json_names:
+                values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+            kind = Text if name in json_names else table.c[name].type
+            arrays.append(bindparam(f"rows_{name}", values, type_=postgresql.ARRAY(kind)))
+        unnested = func.unnest(*arrays).table_valued(*names).render_derived()
+        statement = statement.from_select(names, select(*[
+            cast(unnested.c[name], table.c[name].type) if name in json_names else unnested.c[name]
+            for name in names]), include_defaults=False)
+    if update_on:
+        statement = statement.on_conflict_do_update(
+            index_elements=update_on, set_={name: statement.excluded[name] for name in names if name not in update_on})
+    elif ignore_conflicts:
+        statement = statement.on_conflict_do_nothing()
+    if postgres:
+        executor.execute(statement)
+    else:
+        executor.execute(statement, rows)

@@ -21,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import BigInteger, ColumnElement, Select, cast, event, func, select, text
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, Text, cast, column, event, func, select, table, text
 from sqlalchemy.orm import Session
 
+from contest.database import insert_rows
 from contest.models import Channel, Entry, EntryTag, Tag
 from contest.services import similar
 
 TABLE = "entry_search"
+_POSTGRESQL_TABLE = table(TABLE, column("entry_id", Integer), column("words", Text))  # the columns written
 MAX_QUERY = 100  # characters of a query; more says nothing a search needs
 _WORD = re.compile(r"\w", re.UNICODE)  # a token with no letter or digit (punctuation, spaces) is not a word
 
@@ -114,12 +116,15 @@ def index_entries(connection, entry_ids, *, pairs: bool = True, every: bool = Fa
     if not entry_ids:
         return
     _learn_tags(connection)
-    changed: list[int] = []
+    changed_rows: list = []  # of the entries whose bands changed, with their bands
+    changed_bands: dict[int, list[int]] = {}
     for start in range(0, len(entry_ids), 500):
         chunk = entry_ids[start:start + 500]
         rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
                                   .where(Entry.id.in_(chunk))).all()
-        changed += similar.write_bands(connection, rows, every=every)
+        changed = similar.write_bands(connection, rows, every=every)
+        changed_rows += [r for r in rows if r[0] in changed]
+        changed_bands.update(changed)
         tags: dict[int, list[str]] = {}
         for entry_id, name in connection.execute(
                 select(EntryTag.entry_id, Tag.name).join(Tag, Tag.id == EntryTag.tag_id)
@@ -128,16 +133,14 @@ def index_entries(connection, entry_ids, *, pairs: bool = True, every: bool = Fa
         params = [{"id": i, "words": _document(t, d, tags.get(i, []))} for i, t, d, _ in rows]
         if not params:
             continue
-        if connection.dialect.name == "postgresql":  # the chunk in one statement (as database.insert_rows)
-            connection.execute(text(f"INSERT INTO {TABLE} (entry_id, words) "
-                                    "SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:words AS text[])) "
-                                    "ON CONFLICT (entry_id) DO UPDATE SET words = excluded.words"),
-                               {"ids": [p["id"] for p in params], "words": [p["words"] for p in params]})
+        if connection.dialect.name == "postgresql":  # its tsvector is a column the database makes from the words
+            insert_rows(connection, _POSTGRESQL_TABLE, [{"entry_id": p["id"], "words": p["words"]} for p in params],
+                        update_on=["entry_id"])
         else:
             connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
             connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
     if pairs:
-        similar.rewrite_pairs(connection, changed)
+        similar.rewrite_pairs(connection, changed_rows, changed_bands)
 
 
 def reindex_all(connection, *, pairs: bool = True) -> int:

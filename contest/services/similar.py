@@ -100,9 +100,9 @@ def neighbours(connection, ids: list[int], limit: int = CHECKED) -> dict[int, li
     return found
 
 
-def write_bands(connection, rows, *, every: bool = False) -> list[int]:
-    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again; the ids of
-    those whose bands changed (all of them with `every`), whose similar entries are to be found again."""
+def write_bands(connection, rows, *, every: bool = False) -> dict[int, list[int]]:
+    """The MinHash bands of entries' texts (rows of id, title, description, call id), written again; the bands of
+    those whose bands changed (of all of them with `every`), whose similar entries are to be found again."""
     ids = [r[0] for r in rows]
     before: dict[int, list[tuple[int, int]]] = {}
     if not every:
@@ -113,44 +113,56 @@ def write_bands(connection, rows, *, every: bool = False) -> list[int]:
     bands = {r[0]: text_bands(entry_text(r[1], r[2])) for r in rows}
     insert_rows(connection, EntryBand, [{"entry_id": i, "band": n, "call_id": c, "value": v}
                                         for i, _t, _d, c in rows for n, v in enumerate(bands[i])])
-    return [r[0] for r in rows if every or sorted(before.get(r[0], [])) != list(enumerate(bands[r[0]]))]
+    return {i: values for i, values in bands.items()
+            if every or sorted(before.get(i, [])) != list(enumerate(values))}
 
 
-def rewrite_pairs(connection, ids) -> None:
-    """Find again the similar entries of these entries, from the bands stored (all written first, so that an
-    entry of a batch finds its alike on either side of it): their pairs forgotten, then each one's best found."""
-    ids = sorted(set(ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+def rewrite_pairs(connection, rows, bands: dict[int, list[int]]) -> None:
+    """Find again the similar entries of these entries (rows of id, title, description, call id, with the bands
+    write_bands gave them), once the bands of all of them are stored (so that what an entry finds does not depend
+    on the chunk it fell in): their pairs forgotten, then each one's best found."""
+    rows = sorted(rows, key=lambda r: r[0])
+    for start in range(0, len(rows), CHUNK):
+        chunk = [r[0] for r in rows[start:start + CHUNK]]
         connection.execute(delete(SimilarEntry).where(or_(SimilarEntry.entry_id.in_(chunk),
                                                           SimilarEntry.other_id.in_(chunk))))
-    find_pairs(connection, ids)
+    _find_in_chunks(connection, ((rows[start:start + CHUNK], bands) for start in range(0, len(rows), CHUNK)))
 
 
 def find_pairs(connection, ids, *, after_chunk: Callable[[], None] | None = None) -> None:
-    """Store the KEPT most similar entries of each of these entries, from the bands stored, beside the pairs
-    already there, a chunk at a time (`after_chunk` called after each: a bulk indexer's commit). Two processes may
-    find pairs at once (bench/city.py's fill): each chunk's pairs are written in one order, so that two writers of
-    the same pairs wait for each other, never in a circle."""
+    """Store the KEPT most similar entries of each of these entries, from their texts and bands as stored, beside
+    the pairs already there, a chunk at a time (`after_chunk` called after each: a bulk indexer's commit). Two
+    processes may find pairs at once (bench/city.py's fill): each chunk's pairs are written in one order, so that
+    two writers of the same pairs wait for each other, never in a circle."""
     ids = sorted(set(ids))
+
+    def chunks():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            bands: dict[int, list[int]] = {}
+            for entry_id, value in connection.execute(select(EntryBand.entry_id, EntryBand.value)
+                                                      .where(EntryBand.entry_id.in_(chunk))
+                                                      .order_by(EntryBand.entry_id, EntryBand.band)):
+                bands.setdefault(entry_id, []).append(value)
+            yield connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
+                                     .where(Entry.id.in_(chunk)).order_by(Entry.id)).all(), bands
+
+    _find_in_chunks(connection, chunks(), after_chunk)
+
+
+def _find_in_chunks(connection, chunks, after_chunk: Callable[[], None] | None = None) -> None:
+    """The similar entries of each chunk (its rows, and bands by entry id), in id order. A chunk's candidates are
+    mostly its own entries and the last chunk's: their texts and shingles are kept for the next chunk, no longer."""
     texts: dict[int, str] = {}
     parts: dict[int, set[str]] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        rows = connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
-                                  .where(Entry.id.in_(chunk))).all()
-        # A chunk's candidates are mostly its own entries and the last chunk's: their texts and shingles are kept
-        # for the next chunk, no longer.
-        kept = set(chunk) | set(ids[max(0, start - CHUNK):start])
+    previous: set[int] = set()
+    for rows, bands in chunks:
+        current = {r[0] for r in rows}
         for held in (texts, parts):
-            for entry_id in [i for i in held if i not in kept]:
+            for entry_id in [i for i in held if i not in current and i not in previous]:
                 del held[entry_id]
-        bands: dict[int, list[int]] = {}
-        for entry_id, value in connection.execute(select(EntryBand.entry_id, EntryBand.value)
-                                                  .where(EntryBand.entry_id.in_(chunk))
-                                                  .order_by(EntryBand.entry_id, EntryBand.band)):
-            bands.setdefault(entry_id, []).append(value)
         _write_pairs(connection, rows, bands, texts, parts)
+        previous = current
         if after_chunk:
             after_chunk()
 
@@ -171,6 +183,7 @@ def _write_pairs(connection, rows, bands: dict[int, list[int]], texts: dict[int,
     for start in range(0, len(missing), CHUNK):
         texts.update((i, entry_text(t, d)) for i, t, d in connection.execute(
             select(Entry.id, Entry.title, Entry.description).where(Entry.id.in_(missing[start:start + CHUNK]))))
+
     def shingled(entry_id: int) -> set[str]:
         if entry_id not in parts:
             parts[entry_id] = shingles(texts.get(entry_id, ""))

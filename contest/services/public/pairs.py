@@ -82,8 +82,9 @@ def _shown_pair(shown: ShownPair) -> tuple[Entry, Entry, str]:
     return entries[shown.left_id], entries[shown.right_id], _pair_token(shown)
 
 
-def _counted(round_: Round):
-    return (Comparison.round_id == round_.id, Comparison.voided_at.is_(None))
+def _counted(round_id):
+    """The round's counted comparisons (a round's id, or the bind parameter of one)."""
+    return (Comparison.round_id == round_id, Comparison.voided_at.is_(None))
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class _Statements:
 @functools.cache
 def _statements() -> _Statements:
     round_id, user_id = bindparam("round_id"), bindparam("user_id")
-    counted = (Comparison.round_id == round_id, Comparison.voided_at.is_(None))
+    counted = _counted(round_id)
     sides = union_all(select(Comparison.left_id.label("entry_id")).where(*counted),
                       select(Comparison.right_id.label("entry_id")).where(*counted)).subquery()
     entry_id = bindparam("entry_id")
@@ -230,5 +231,5 @@ def pairwise_scores(round_: Round) -> dict[int, float]:
     contest/services/public/standings.py)."""
     ids = list(db.session.scalars(entries_in_round(round_.id).order_by(Entry.id)))
     outcomes = [pairwise.Outcome(left, right, winner) for left, right, winner in db.session.execute(
-        select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(*_counted(round_))).all()]
+        select(Comparison.left_id, Comparison.right_id, Comparison.winner_id).where(*_counted(round_.id))).all()]
     return pairwise.win_chances(pairwise.fit_bradley_terry(ids, outcomes))
