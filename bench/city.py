@@ -6,8 +6,9 @@ A fresh PostgreSQL database (created and dropped by this script) is made by the 
 entries with a closed votes round of 500,000 votes from 50,000 citizens and published results, and a design
 call of 5,000 entries (one image each) with an open pairwise round of 200,000 comparisons. The small calls have
 100 entries and the same proportions of votes and comparisons. `--scale 0.1` divides every figure by ten. The
-entries are then indexed as `flask reindex-search` indexes them (words, MinHash bands, similar entries), in
-INDEXERS processes; the whole fill is timed against FILL_TARGET_S ("a few minutes at most").
+entries are indexed as `flask reindex-search` indexes them (words, MinHash bands, similar entries), in INDEXERS
+processes: each call's words and bands as soon as its entries are in, while the rest loads, then the similar
+entries from all the bands; the whole fill is timed against FILL_TARGET_S ("a few minutes at most").
 
 The site (wsgi:app) is served by gunicorn; each page is asked for 5 times for each size (median), the first
 answer also giving its size. Then, in the same run: the search of the idea call's gallery (one word, two
@@ -173,8 +174,9 @@ def fill(url: str, folder: str, scale: float) -> dict:
             for start in range(0, len(rows), 20_000):
                 insert_rows(db.session, Entry, rows[start:start + 20_000])
             ids = list(db.session.scalars(select(Entry.id).where(Entry.call_id == call.id).order_by(Entry.id)))
-            loaded.extend(ids)  # indexed once every call is filled (index_loaded, below)
             recount(db.session.connection(), [call.id])  # counted, as the counts' hook would
+            db.session.commit()
+            indexers.words_and_bands(ids)  # while the rest loads
             if images:
                 image_ids = list(db.session.scalars(insert(Image).returning(Image.id, sort_by_parameter_order=True), [
                     {"format": "JPEG", "width": 4000, "height": 3000, "byte_size": 3_000_000,
@@ -234,7 +236,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
         sizes = {"small": (SMALL, SMALL * 500_000 // 160_000, SMALL, SMALL * 40),
                  "city": (int(160_000 * scale), int(500_000 * scale), int(5_000 * scale), int(200_000 * scale))}
         ids: dict = {}
-        loaded: list[int] = []
+        indexers = Indexers(url, folder)
         for name, (ideas, votes, designs, comparisons) in sizes.items():
             idea_call = new_call(CallKind.IDEA, f"社区微更新金点子征集（{name}）", ideas)
             idea_entries = entries(idea_call, ideas, images=False)
@@ -251,7 +253,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
                          "pairwise_round": pround.id, "ideas": ideas, "votes": votes, "designs": designs,
                          "comparisons": comparisons}
         db.session.commit()
-        figures["index_s"] = index_loaded(url, folder, loaded)
+        figures["index_s"] = indexers.finish()
         figures["fill_s"] = time.perf_counter() - started
         vacuum(url)  # every table, before the pages are timed
         admin = db.session.get(User, admin_id)
@@ -293,24 +295,47 @@ INDEXERS = 3  # processes indexing the entries loaded: each waits for its databa
 INDEX_CHUNK = 500  # entries a transaction
 
 
-def index_loaded(url: str, folder: str, ids: list[int]) -> dict[str, float]:
-    """The entries were written in bulk, past the session hook that keeps the search index in step: index them as
-    `flask reindex-search` does (contest.services.search.index_entries), or the searches would search an empty
-    index and the common-issues view would show no similar texts: first every entry's words and MinHash bands,
-    then, from all the bands, each entry's similar entries. Each stage is shared by INDEXERS processes, each one
-    the next run of ids, a chunk of entries a transaction (the pairs two processes both find are written once)."""
-    ids = sorted(ids)
-    size = -(-len(ids) // INDEXERS)
-    shares = [ids[start:start + size] for start in range(0, len(ids), size)]
-    took = {}
-    with ProcessPoolExecutor(INDEXERS, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for stage in ("words and bands", "similar entries"):
+class Indexers:
+    """The entries are written in bulk, past the session hook that keeps the search index in step: they are
+    indexed as `flask reindex-search` does (contest.services.search.index_entries), or the searches would search
+    an empty index and the common-issues view would show no similar texts. First every entry's words and MinHash
+    bands, a chunk of entries a task (a transaction), as soon as its call's entries are in, so that INDEXERS
+    processes index while the loader goes on with the votes and the next calls; then, from all the bands, each
+    entry's similar entries, each process the next run of ids (the pairs two processes both find are written
+    once)."""
+
+    def __init__(self, url: str, folder: str):
+        self.url = url
+        self.pool = ProcessPoolExecutor(INDEXERS, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_indexer, initargs=(url, folder))
+        self.ids: list[int] = []
+        self.words: list = []
+        self.began = time.perf_counter()
+
+    def words_and_bands(self, ids: list[int]) -> None:
+        self.ids += ids
+        self.words += [self.pool.submit(_index_words, ids[start:start + INDEX_CHUNK])
+                       for start in range(0, len(ids), INDEX_CHUNK)]
+
+    def finish(self) -> dict[str, float]:
+        """Once everything is loaded: the words and bands finished, then the similar entries; each stage's time
+        (the first from the first call's entries, beside the loading)."""
+        took = {}
+        try:
+            loaded = time.perf_counter()
+            for future in self.words:
+                future.result()
+            vacuum(self.url, "entry_band", "entry")
+            took["words and bands, after the load"] = time.perf_counter() - loaded
+            took["words and bands, in all"] = time.perf_counter() - self.began
             began = time.perf_counter()
-            list(pool.map(index_share, [url] * INDEXERS, [folder] * INDEXERS, shares, [stage] * INDEXERS))
-            if stage == "words and bands":
-                vacuum(url, "entry_band", "entry")
-            took[stage] = time.perf_counter() - began
-    return took
+            ids = sorted(self.ids)
+            size = -(-len(ids) // INDEXERS)
+            list(self.pool.map(_find_pairs, [ids[start:start + size] for start in range(0, len(ids), size)]))
+            took["similar entries"] = time.perf_counter() - began
+        finally:
+            self.pool.shutdown(cancel_futures=True)
+        return took
 
 
 def vacuum(url: str, *tables: str) -> None:
@@ -326,22 +351,29 @@ def vacuum(url: str, *tables: str) -> None:
     engine.dispose()
 
 
-def index_share(url: str, folder: str, ids: list[int], stage: str) -> None:
+def _start_indexer(url: str, folder: str) -> None:
+    """An indexing process's app, kept for its tasks."""
     from contest import create_app
+
+    create_app(app_config(url, folder)).app_context().push()
+
+
+def _index_words(ids: list[int]) -> None:
     from contest.extensions import db
-    from contest.services import similar
     from contest.services.search import index_entries
 
-    with create_app(app_config(url, folder)).app_context():
-        with db.engine.connect() as connection:
-            if stage == "words and bands":
-                for start in range(0, len(ids), INDEX_CHUNK):
-                    index_entries(connection, ids[start:start + INDEX_CHUNK], pairs=False, every=True)
-                    connection.commit()
-            else:
-                similar.find_pairs(connection, ids, after_chunk=connection.commit)
-                connection.commit()
-        db.engine.dispose()
+    with db.engine.connect() as connection:
+        index_entries(connection, ids, pairs=False, every=True)
+        connection.commit()
+
+
+def _find_pairs(ids: list[int]) -> None:
+    from contest.extensions import db
+    from contest.services import similar
+
+    with db.engine.connect() as connection:
+        similar.find_pairs(connection, ids, after_chunk=connection.commit)
+        connection.commit()
 
 
 def vote_bench(db, new_call, entries, now, citizen_ids) -> dict:

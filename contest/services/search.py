@@ -2,7 +2,8 @@
 
 Chinese has no spaces between words, and neither PostgreSQL's parsers nor SQLite's FTS5 tokenizers can find a
 two-character word such as 停车 inside a sentence. So an entry's title, description and tags are segmented into
-words by jieba (the call's tag names are in its dictionary, so an organiser's 适老化 is one word) and the words are
+words by jieba, in its Rust implementation (rjieba: the same words, twenty times faster; the call's tag names are
+in its dictionary, so an organiser's 适老化 is one word), and the words are
 stored, space-separated, in a side table of their own: `entry_search`. On PostgreSQL it holds a tsvector made by
 the 'simple' configuration over those words, with a GIN index; on SQLite it is an FTS5 table whose rowid is the
 entry's id. A query is segmented the same way and each of its words must match.
@@ -33,7 +34,7 @@ _POSTGRESQL_TABLE = table(TABLE, column("entry_id", Integer), column("words", Te
 MAX_QUERY = 100  # characters of a query; more says nothing a search needs
 _WORD = re.compile(r"\w", re.UNICODE)  # a token with no letter or digit (punctuation, spaces) is not a word
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # rjieba's segmenter refuses a word added while it cuts a text in another thread
 _tokenizer = None
 _known_tags: set[str] = set()
 
@@ -49,14 +50,9 @@ def _jieba():
     if _tokenizer is None:
         with _lock:
             if _tokenizer is None:
-                import logging
+                import rjieba
 
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                _tokenizer = tokenizer
+                _tokenizer = rjieba.Jieba()
     return _tokenizer
 
 
@@ -67,7 +63,7 @@ def learn_words(names) -> None:
         for name in names:
             name = name.strip().lower()
             if name and name not in _known_tags and " " not in name:
-                tokenizer.add_word(name, freq=100_000)
+                tokenizer.add_word(name, 100_000, None)
                 _known_tags.add(name)
 
 
@@ -75,15 +71,18 @@ def _learn_tags(connection) -> None:
     learn_words(connection.execute(select(Tag.name).distinct()).scalars())
 
 
+def _words(tokens) -> list[str]:
+    """The tokens that are words (with a letter or a digit), without the spaces around them."""
+    return [token for token in (token.strip() for token in tokens) if token and _WORD.search(token)]
+
+
 def segment(value: str) -> list[str]:
     """The words of a text, as the index stores them: jieba's search mode (a long word and the words inside
     it, 停车位 and 停车), lower-cased, without punctuation."""
-    words = []
-    for token in _jieba().cut_for_search(value.lower()):
-        token = token.strip()
-        if token and _WORD.search(token):
-            words.append(token)
-    return words
+    tokenizer = _jieba()
+    with _lock:
+        tokens = tokenizer.cut_for_search(value.lower())
+    return _words(tokens)
 
 
 def query_words(query: str) -> list[str]:
@@ -95,9 +94,11 @@ def query_words(query: str) -> list[str]:
     from contest.extensions import db
 
     _learn_tags(db.session.connection())
-    for token in _jieba().cut(query):
-        token = token.strip()
-        if token and _WORD.search(token) and token not in words:
+    tokenizer = _jieba()
+    with _lock:
+        tokens = tokenizer.cut(query)
+    for token in _words(tokens):
+        if token not in words:
             words.append(token)
     return words
 

@@ -73,7 +73,7 @@ def _candidates_statement(bands: int, around: bool) -> Select:
 # neighbours: what `candidates` finds for each entry (tests/integration/test_similar.py holds them equal), without
 # a statement an entry (5 to 7 ms each: a quarter of an hour for the city's 165,000 entries in bulk).
 _NEIGHBOURS = text("""
-    SELECT entry_id, other_id FROM (
+    SELECT entry_id, array_agg(other_id ORDER BY place) FROM (
     SELECT a.entry_id, c.entry_id AS other_id,
            row_number() OVER (PARTITION BY a.entry_id ORDER BY count(*) DESC, c.entry_id DESC) AS place
     FROM entry_band a CROSS JOIN LATERAL (
@@ -88,16 +88,13 @@ _NEIGHBOURS = text("""
     WHERE a.entry_id = ANY(:ids)
     GROUP BY a.entry_id, c.entry_id) AS found
     WHERE place <= :limit
-    ORDER BY entry_id, place""")
+    GROUP BY entry_id""")
 
 
 def neighbours(connection, ids: list[int], limit: int = CHECKED) -> dict[int, list[int]]:
-    """`candidates` of each of these entries, from their stored bands, in one statement (PostgreSQL only): the
-    database keeps each one's first `limit`, so that only those cross to the process."""
-    found: dict[int, list[int]] = {}
-    for entry_id, other_id in connection.execute(_NEIGHBOURS, {"ids": ids, "per_side": PER_SIDE, "limit": limit}):
-        found.setdefault(entry_id, []).append(other_id)
-    return found
+    """`candidates` of each of these entries that has bands, from their stored bands, in one statement
+    (PostgreSQL only): the database keeps each one's first `limit`, and sends them as one array an entry."""
+    return dict(connection.execute(_NEIGHBOURS, {"ids": ids, "per_side": PER_SIDE, "limit": limit}).all())
 
 
 def write_bands(connection, rows, *, every: bool = False) -> dict[int, list[int]]:
@@ -135,15 +132,18 @@ def find_pairs(connection, ids, *, after_chunk: Callable[[], None] | None = None
     processes may find pairs at once (bench/city.py's fill): each chunk's pairs are written in one order, so that
     two writers of the same pairs wait for each other, never in a circle."""
     ids = sorted(set(ids))
+    postgresql = connection.dialect.name == "postgresql"
 
     def chunks():
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            bands: dict[int, list[int]] = {}
-            for entry_id, value in connection.execute(select(EntryBand.entry_id, EntryBand.value)
-                                                      .where(EntryBand.entry_id.in_(chunk))
-                                                      .order_by(EntryBand.entry_id, EntryBand.band)):
-                bands.setdefault(entry_id, []).append(value)
+            bands: dict[int, list[int]] | None = None  # PostgreSQL reads them itself (`neighbours`)
+            if not postgresql:
+                bands = {}
+                for entry_id, value in connection.execute(select(EntryBand.entry_id, EntryBand.value)
+                                                          .where(EntryBand.entry_id.in_(chunk))
+                                                          .order_by(EntryBand.entry_id, EntryBand.band)):
+                    bands.setdefault(entry_id, []).append(value)
             yield connection.execute(select(Entry.id, Entry.title, Entry.description, Entry.call_id)
                                      .where(Entry.id.in_(chunk)).order_by(Entry.id)).all(), bands
 
@@ -151,27 +151,27 @@ def find_pairs(connection, ids, *, after_chunk: Callable[[], None] | None = None
 
 
 def _find_in_chunks(connection, chunks, after_chunk: Callable[[], None] | None = None) -> None:
-    """The similar entries of each chunk (its rows, and bands by entry id), in id order. A chunk's candidates are
-    mostly its own entries and the last chunk's: their texts and shingles are kept for the next chunk, no longer."""
+    """The similar entries of each chunk (its rows, and bands by entry id, or None for those stored), in id
+    order. The texts read stay for the next chunks (at most the call's: tens of MB at city size), as an entry's
+    candidates may be anywhere in its call; their shingles, ten times larger, stay for the next chunk only."""
     texts: dict[int, str] = {}
     parts: dict[int, set[str]] = {}
     previous: set[int] = set()
     for rows, bands in chunks:
         current = {r[0] for r in rows}
-        for held in (texts, parts):
-            for entry_id in [i for i in held if i not in current and i not in previous]:
-                del held[entry_id]
+        for entry_id in [i for i in parts if i not in current and i not in previous]:
+            del parts[entry_id]
         _write_pairs(connection, rows, bands, texts, parts)
         previous = current
         if after_chunk:
             after_chunk()
 
 
-def _write_pairs(connection, rows, bands: dict[int, list[int]], texts: dict[int, str],
+def _write_pairs(connection, rows, bands: dict[int, list[int]] | None, texts: dict[int, str],
                  parts: dict[int, set[str]]) -> None:
-    """The similar entries of these entries (rows of id, title, description, call id, with their bands), with the
-    texts and the shingles of entries already read (added to)."""
-    banded = [r for r in rows if bands.get(r[0])]
+    """The similar entries of these entries (rows of id, title, description, call id, with their bands, or None
+    on PostgreSQL for the bands stored), with the texts and the shingles of entries already read (added to)."""
+    banded = [r for r in rows if bands is None or bands.get(r[0])]
     if not banded:
         return
     if connection.dialect.name == "postgresql":

@@ -1,6 +1,7 @@
 """Finding entries by their words in Chinese (jieba's words in a tsvector with a GIN index, or FTS5), within a
 call's gallery with its filters, and across calls."""
 import re
+import threading
 
 import pytest
 from flask import current_app
@@ -99,6 +100,35 @@ def test_an_organisers_tag_is_one_word_of_the_dictionary(app, idea_call, ideas, 
     assert "社区食堂" in search.segment("社区食堂的价格")
     stmt = search.search_public("社区食堂", call_id=idea_call.id)
     assert [e.id for e in db.session.scalars(stmt)] == [ideas["canteen"].id]
+
+
+def test_tags_learnt_while_other_threads_segment_texts_are_learnt_and_no_text_fails():
+    """The segmenter (rjieba) refuses a word added while it cuts a text in another thread, as a site's threads
+    would do at once (a tag given, ideas sent)."""
+    failures: list[str] = []
+    names = [f"试点词{n}号" for n in range(3000)]
+
+    def cut() -> None:
+        try:
+            for _ in range(3000):
+                search.segment("老旧小区加装电梯适老化改造，建议在小区周边增设临时停车位。" * 4)
+        except Exception as error:  # any failure of a thread is the finding
+            failures.append(repr(error))
+
+    def learn() -> None:
+        try:
+            for name in names:
+                search.learn_words([name])
+        except Exception as error:
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=cut) for _ in range(3)] + [threading.Thread(target=learn)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert all(name in search.segment(f"关于{name}的建议") for name in names[::300])
 
 
 def test_the_gallerys_filters_combine_and_stay_in_the_url(client, idea_call, ideas, transport_organiser):
