@@ -162,7 +162,7 @@ def fill(url: str, folder: str, scale: float) -> dict:
             db.session.flush()
             return call
 
-        def entries(call: Call, size: int, images: bool) -> list[int]:
+        def entries(call: Call, size: int, images: bool, index: bool = True) -> list[int]:
             rows = []
             for n in range(size):
                 title, description = idea_text(rng, n + 1)
@@ -176,7 +176,8 @@ def fill(url: str, folder: str, scale: float) -> dict:
             ids = list(db.session.scalars(select(Entry.id).where(Entry.call_id == call.id).order_by(Entry.id)))
             recount(db.session.connection(), [call.id])  # counted, as the counts' hook would
             db.session.commit()
-            indexers.words_and_bands(ids)  # while the rest loads
+            if index:
+                indexers.words_and_bands(ids)  # while the rest loads
             if images:
                 image_ids = list(db.session.scalars(insert(Image).returning(Image.id, sort_by_parameter_order=True), [
                     {"format": "JPEG", "width": 4000, "height": 3000, "byte_size": 3_000_000,
@@ -385,7 +386,7 @@ def vote_bench(db, new_call, entries, now, citizen_ids) -> dict:
     from contest.services.accounts import hash_password
 
     call = new_call(CallKind.IDEA, "投票测速", VOTE_ENTRIES)
-    entry_ids = entries(call, VOTE_ENTRIES, images=False)
+    entry_ids = entries(call, VOTE_ENTRIES, images=False, index=False)  # voted for, never searched
     rounds = []
     for position in (1, 2):
         round_ = Round(call=call, position=position, kind=RoundKind.PUBLIC, title=f"投票{position}",
