@@ -71,18 +71,19 @@ def _learn_tags(connection) -> None:
     learn_words(connection.execute(select(Tag.name).distinct()).scalars())
 
 
-def _words(tokens) -> list[str]:
-    """The tokens that are words (with a letter or a digit), without the spaces around them."""
+def _words(text: str, *, search_mode: bool) -> list[str]:
+    """The words of a text by the segmenter (in search mode, a long word and the words inside it too): its
+    tokens with a letter or a digit, without the spaces around them. Under the lock, as learn_words adds words."""
+    tokenizer = _jieba()
+    with _lock:
+        tokens = tokenizer.cut_for_search(text) if search_mode else tokenizer.cut(text)
     return [token for token in (token.strip() for token in tokens) if token and _WORD.search(token)]
 
 
 def segment(value: str) -> list[str]:
     """The words of a text, as the index stores them: jieba's search mode (a long word and the words inside
     it, 停车位 and 停车), lower-cased, without punctuation."""
-    tokenizer = _jieba()
-    with _lock:
-        tokens = tokenizer.cut_for_search(value.lower())
-    return _words(tokens)
+    return _words(value.lower(), search_mode=True)
 
 
 def query_words(query: str) -> list[str]:
@@ -94,10 +95,7 @@ def query_words(query: str) -> list[str]:
     from contest.extensions import db
 
     _learn_tags(db.session.connection())
-    tokenizer = _jieba()
-    with _lock:
-        tokens = tokenizer.cut(query)
-    for token in _words(tokens):
+    for token in _words(query, search_mode=False):
         if token not in words:
             words.append(token)
     return words

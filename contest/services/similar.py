@@ -169,15 +169,14 @@ def _find_in_chunks(connection, chunks, after_chunk: Callable[[], None] | None =
 
 def _write_pairs(connection, rows, bands: dict[int, list[int]] | None, texts: dict[int, str],
                  parts: dict[int, set[str]]) -> None:
-    """The similar entries of these entries (rows of id, title, description, call id, with their bands, or None
-    on PostgreSQL for the bands stored), with the texts and the shingles of entries already read (added to)."""
-    banded = [r for r in rows if bands is None or bands.get(r[0])]
-    if not banded:
-        return
-    if connection.dialect.name == "postgresql":
-        found = neighbours(connection, [r[0] for r in banded])
+    """The similar entries of these entries (rows of id, title, description, call id, with their bands: None on
+    PostgreSQL, which reads those stored), with the texts and the shingles of entries already read (added to)."""
+    if connection.dialect.name == "postgresql":  # for the entries with bands stored
+        found = neighbours(connection, [r[0] for r in rows])
     else:
-        found = {r[0]: candidates(connection, r[3], bands[r[0]], around=r[0]) for r in banded}
+        found = {r[0]: candidates(connection, r[3], bands[r[0]], around=r[0]) for r in rows if bands.get(r[0])}
+    if not found:
+        return
     texts.update((r[0], entry_text(r[1], r[2])) for r in rows)
     missing = sorted({i for cands in found.values() for i in cands} - texts.keys())
     for start in range(0, len(missing), CHUNK):

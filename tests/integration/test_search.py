@@ -108,21 +108,24 @@ def test_tags_learnt_while_other_threads_segment_texts_are_learnt_and_no_text_fa
     failures: list[str] = []
     names = [f"试点词{n}号" for n in range(3000)]
 
+    def failing_aloud(work):
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:  # any failure of a thread is the finding
+                failures.append(repr(error))
+        return run
+
     def cut() -> None:
-        try:
-            for _ in range(3000):
-                search.segment("老旧小区加装电梯适老化改造，建议在小区周边增设临时停车位。" * 4)
-        except Exception as error:  # any failure of a thread is the finding
-            failures.append(repr(error))
+        for _ in range(3000):
+            search.segment("老旧小区加装电梯适老化改造，建议在小区周边增设临时停车位。" * 4)
 
     def learn() -> None:
-        try:
-            for name in names:
-                search.learn_words([name])
-        except Exception as error:
-            failures.append(repr(error))
+        for name in names:
+            search.learn_words([name])
 
-    threads = [threading.Thread(target=cut) for _ in range(3)] + [threading.Thread(target=learn)]
+    threads = [threading.Thread(target=failing_aloud(cut)) for _ in range(3)] + [
+        threading.Thread(target=failing_aloud(learn))]
     for thread in threads:
         thread.start()
     for thread in threads:
