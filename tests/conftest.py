@@ -298,8 +298,10 @@ def _engines_shared_by_the_run() -> None:
     """Flask-SQLAlchemy makes an engine for each app, and an engine compiles each SQL statement afresh into a cache
     of its own: with an app per test, compiling the same statements again was a fifth of an integration test's time.
     The run's apps on the same database with the same engine options share one engine, so its cache of compiled
-    statements lasts the run; each test still has a transaction of its own (app_factory) and a pool disposed at its
-    end. The engine-wide listeners (contest/__init__.py) are on the Engine class, not on one engine."""
+    statements lasts the run; each test still has a transaction of its own (app_factory), on a connection from the
+    engine's pool, which lasts the run too: a new connection for each test (on PostgreSQL a server process started
+    and its caches of the schema filled again) was a sixth of a PostgreSQL integration test's time. The engine-wide
+    listeners (contest/__init__.py) are on the Engine class, not on one engine."""
     from flask_sqlalchemy import SQLAlchemy
 
     make_engine = SQLAlchemy._make_engine
@@ -497,9 +499,6 @@ def app_factory(request, migrated_database, tmp_path):
     for connection in test_connection:
         connection.rollback()
         connection.close()
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture
