@@ -65,9 +65,19 @@ ONE_PASS_ONLY = {  # marker -> (the pass that runs them, why the other does not)
                                  "a statement of its own, which SQLite does not have; the PostgreSQL pass runs them"),
     "sqlite_pass_only": ("sqlite", "they check pages, whatever the database; the SQLite pass runs them"),
 }
+# The tests of tests/unit touch no database: the same code on the same inputs whatever --db says. When scripts/test
+# runs both passes (CONTEST_TEST_BOTH_PASSES=1) they run once, in the PostgreSQL pass, as the SQLite pass has the
+# accessibility walk besides; a pass run alone runs them.
+UNIT = ROOT / "tests" / "unit"
+if os.environ.get("CONTEST_TEST_BOTH_PASSES") == "1":
+    ONE_PASS_ONLY["database_free"] = ("postgresql", "they touch no database (tests/unit); the PostgreSQL pass "
+                                                    "beside this one runs them")
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if UNIT in item.path.parents:
+            item.add_marker(pytest.mark.database_free)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for marker, (runs_in, why) in ONE_PASS_ONLY.items():
         if config.getoption("--db") == runs_in:
