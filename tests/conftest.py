@@ -297,8 +297,67 @@ def _url_builders_compiled_once() -> None:
 
     rules.parse_converter_args = parsed_once
 
+    # What is left of a rule's compiling is parsing it into parts (the regular expressions the matcher is made of),
+    # again the same for the same rule text on the same kind of map. Parsed once, a later app's rule takes the
+    # parts (never changed once made), the trace and fresh copies of the converters, bound to its own map.
+    compile_rule = Rule.compile
+    parsed_rules: dict[tuple, tuple] = {}
+    built: dict[tuple, tuple] = {}  # (parsed rule, its defaults) -> its two builders
+
+    def compiled_once(self) -> None:
+        domain = (self.host if self.map.host_matching else self.subdomain) or ""
+        key = (self.rule, domain, self.merge_slashes, self.map.host_matching,
+               tuple(sorted(self.map.converters.items())))
+        known = parsed_rules.get(key)
+        if known is None:
+            compile_rule(self)
+            parsed_rules[key] = (tuple(self._parts), tuple(self._trace), dict(self._converters))
+            return
+        parts, trace, converters = known
+        self._parts, self._trace = list(parts), list(trace)
+        self._converters = {}
+        for name, converter in converters.items():
+            fresh = object.__new__(type(converter))
+            fresh.__dict__.update(vars(converter), map=self.map)
+            self._converters[name] = fresh
+        self.arguments.update(converters)
+        defaults = tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items()))
+        builders = built.get((key, defaults))
+        if builders is None:
+            builders = built[key, defaults] = (self._compile_builder(False), self._compile_builder(True))
+        self._build = builders[0].__get__(self, None)
+        self._build_unknown = builders[1].__get__(self, None)
+
+    Rule.compile = compiled_once
+
 
 _url_builders_compiled_once()
+
+
+def _static_names_hashed_once() -> None:
+    """Each app hashes every file under static/ for its names (contest/assets.py): a quarter of making an app once
+    the routes are compiled once. The site's own folder is hashed again only when a file in it changed (by the
+    names, sizes and times of its files); any other folder (the tests of the hashing) every time."""
+    from contest import assets
+
+    hashed_names = assets.hashed_names
+    site_static = ROOT / "static"
+    known: dict = {}
+
+    def hashed_once(folder: Path) -> dict[str, str]:
+        if Path(folder).resolve() != site_static:
+            return hashed_names(folder)
+        signature = tuple(sorted((os.path.join(top, name), os.stat(os.path.join(top, name)).st_mtime_ns,
+                                  os.stat(os.path.join(top, name)).st_size)
+                                 for top, _dirs, files in os.walk(folder) for name in files))
+        if known.get("signature") != signature:
+            known["signature"], known["names"] = signature, hashed_names(folder)
+        return dict(known["names"])
+
+    assets.hashed_names = hashed_once
+
+
+_static_names_hashed_once()
 
 
 SHARED_ENGINES: dict[str, object] = {}  # the engine options (URL included) -> the one engine the run's apps share
