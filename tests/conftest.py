@@ -11,7 +11,7 @@ import gc
 import os
 import secrets
 import tempfile
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,14 @@ from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import Integer, bindparam, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from contest import create_app
 from contest.extensions import db, limiter
-from contest.models import AdvanceMode, CallKind, CombineOn, DepartmentKind, Prize, Vote
+from contest.models import AdvanceMode, CallKind, CombineOn, DepartmentKind, Entry, Prize, Vote
 from contest.models.types import utcnow
-from contest.services import accounts
+from contest.services import accounts, search
 from contest.services import public as public_service
 from contest.services import rounds as round_service
 from tests import helpers
@@ -530,6 +530,89 @@ class WorkerOutbox(list):
     def clear(self):
         self.deliver_due()
         super().clear()
+
+
+class DemoSnapshot:
+    """The demo as `flask demo` loads it on a fresh site, made once per run and put into the sites of the tests
+    that start from the demo (`install`), which is a tenth of the time the command takes: every row of every
+    table, ids included, and every stored file. The tests of the command itself (test_cli) run it."""
+
+    def __init__(self, app) -> None:
+        with app.app_context():
+            result = app.test_cli_runner().invoke(args=["demo"])
+            assert result.exit_code == 0, result.output
+            self.made_at = utcnow()
+            connection = db.session.connection()
+            self.rows = [(table, [dict(row._mapping) for row in connection.execute(
+                select(table).order_by(*table.primary_key.columns))]) for table in db.metadata.sorted_tables]
+            self.words = search.stored_words(connection, [row["id"] for row in dict(self.rows)[Entry.__table__]])
+            db.session.remove()
+        uploads = Path(app.config["UPLOAD_DIR"])
+        self.files = {path.relative_to(uploads): path.read_bytes() for path in uploads.rglob("*") if path.is_file()}
+
+    def install(self, app) -> None:
+        """Put the demo into the app's empty site, in the current transaction, with its times moved on by the time
+        since it was made (a round that opened an hour before it was loaded opened an hour before now), as if the
+        command had just run; then commit."""
+        from contest.models import Department, User
+
+        connection = db.session.connection()
+        assert not connection.scalar(select(func.count()).select_from(User)) and \
+            not connection.scalar(select(func.count()).select_from(Department)), "the demo goes into an empty site"
+        later = utcnow() - self.made_at
+        days = (self.made_at + later).date() - self.made_at.date()
+
+        def moved(value):
+            if isinstance(value, datetime):
+                return value + later
+            if isinstance(value, date):
+                return value + days
+            return value
+
+        referring_back = []  # the rows' references to rows of their own table, set once every row is in
+        for table, rows in self.rows:
+            if not rows:
+                continue
+            own = [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
+            connection.execute(table.insert(), [{name: None if name in own else moved(value)
+                                                 for name, value in row.items()} for row in rows])
+            if own:
+                referring_back.append((table, own, rows))
+        for table, own, rows in referring_back:
+            keys = [column.name for column in table.primary_key.columns]
+            for name in own:
+                changed = [row for row in rows if row[name] is not None]
+                if changed:
+                    connection.execute(
+                        table.update().where(*(table.c[key] == bindparam(f"key_{key}") for key in keys))
+                        .values({name: bindparam(f"new_{name}")}),
+                        [{**{f"key_{key}": row[key] for key in keys}, f"new_{name}": row[name]} for row in changed])
+        if connection.dialect.name == "postgresql":  # the next id of each table follows the demo's, as on the site
+            for table, rows in self.rows:
+                keys = list(table.primary_key.columns)
+                if rows and len(keys) == 1 and keys[0].autoincrement is not False and \
+                        isinstance(keys[0].type, Integer):
+                    sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"),
+                                                 {"table": f'"{table.name}"', "column": keys[0].name})
+                    if sequence:
+                        connection.execute(text("SELECT setval(CAST(:sequence AS regclass), :value)"),
+                                           {"sequence": sequence, "value": max(row[keys[0].name] for row in rows)})
+        search.write_words(connection, self.words)  # the search's side table, which the models do not name
+        db.session.commit()
+        uploads = Path(app.config["UPLOAD_DIR"])
+        for relative, data in self.files.items():
+            (uploads / relative).parent.mkdir(parents=True, exist_ok=True)
+            (uploads / relative).write_bytes(data)
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(migrated_database, tmp_path_factory) -> DemoSnapshot:
+    """The demo loaded once, by its command, on an empty site whose ids start at 1 (the rows are deleted after)."""
+    app = create_app(settings_for_tests(migrated_database, tmp_path_factory.mktemp("demo")))
+    empty_all_tables(app)  # earlier tests rolled back their rows, but PostgreSQL's sequences went on
+    snapshot = DemoSnapshot(app)
+    empty_all_tables(app)
+    return snapshot
 
 
 @pytest.fixture

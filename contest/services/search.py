@@ -22,7 +22,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import BigInteger, ColumnElement, Integer, Select, Text, cast, column, event, func, select, table, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    column,
+    event,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from contest.database import insert_rows
@@ -129,17 +143,29 @@ def index_entries(connection, entry_ids, *, pairs: bool = True, every: bool = Fa
                 select(EntryTag.entry_id, Tag.name).join(Tag, Tag.id == EntryTag.tag_id)
                 .where(EntryTag.entry_id.in_(chunk))):
             tags.setdefault(entry_id, []).append(name)
-        params = [{"id": i, "words": _document(t, d, tags.get(i, []))} for i, t, d, _ in rows]
-        if not params:
-            continue
-        if connection.dialect.name == "postgresql":  # its tsvector is a column the database makes from the words
-            insert_rows(connection, _POSTGRESQL_TABLE, [{"entry_id": p["id"], "words": p["words"]} for p in params],
-                        update_on=["entry_id"])
-        else:
-            connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
-            connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
+        write_words(connection, {i: _document(t, d, tags.get(i, [])) for i, t, d, _ in rows})
     if pairs:
         similar.rewrite_pairs(connection, changed_rows, changed_bands)
+
+
+def write_words(connection, words: dict[int, str]) -> None:
+    """Store the segmented words of these entries (entry id -> words), in place of any they had."""
+    if not words:
+        return
+    if connection.dialect.name == "postgresql":  # its tsvector is a column the database makes from the words
+        insert_rows(connection, _POSTGRESQL_TABLE, [{"entry_id": i, "words": w} for i, w in words.items()],
+                    update_on=["entry_id"])
+    else:
+        params = [{"id": i, "words": w} for i, w in words.items()]
+        connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
+        connection.execute(text(f"INSERT INTO {TABLE} (rowid, words) VALUES (:id, :words)"), params)
+
+
+def stored_words(connection, entry_ids: list[int]) -> dict[int, str]:
+    """The segmented words stored for these entries (entry id -> words)."""
+    key = "entry_id" if connection.dialect.name == "postgresql" else "rowid"
+    return dict(connection.execute(text(f"SELECT {key}, words FROM {TABLE} WHERE {key} IN :ids")
+                                   .bindparams(bindparam("ids", expanding=True)), {"ids": list(entry_ids)}).all())
 
 
 def reindex_all(connection, *, pairs: bool = True) -> int:

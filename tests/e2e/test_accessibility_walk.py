@@ -311,9 +311,8 @@ def readme_pages(adapter: MapAdapter) -> dict[str, str]:
 # The walk -------------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def demo_site(app, live_server):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def demo_site(app, live_server, demo_snapshot):
+    demo_snapshot.install(app)
     facts = _demo_facts(app)
     # The test's session let go of the demo's objects, which the test client would otherwise expire again after
     # each of the crawl's thousand requests (a tenth of the crawl's time); the walk reads only the ids above.

@@ -91,7 +91,7 @@ def stored_files(call_id: int) -> dict[tuple[int, str], bytes]:
 
 
 @pytest.fixture(scope="module")
-def source(migrated_database, tmp_path_factory):
+def source(migrated_database, tmp_path_factory, demo_snapshot):
     folder = tmp_path_factory.mktemp("source")
     app = create_app(settings_for_tests(migrated_database, folder))
     app.test_client_class = RequestIsolatingClient
@@ -100,7 +100,7 @@ def source(migrated_database, tmp_path_factory):
     empty_all_tables(app)
     with app.app_context():
         runner = app.test_cli_runner()
-        assert runner.invoke(args=["demo"]).exit_code == 0
+        demo_snapshot.install(app)
         with app.test_request_context():  # the public rounds' standings and tallies made, as their pages make them
             for round_ in db.session.scalars(select(Round).where(Round.kind == RoundKind.PUBLIC)):
                 public_service.refresh_standing(round_, timedelta(0))

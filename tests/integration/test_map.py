@@ -173,10 +173,10 @@ def test_bad_near_is_a_clear_400(client, idea_call):
     assert client.get(f"/calls/{idea_call.id}/map?near=abc").status_code == 400
 
 
-def test_the_demos_fifteen_minute_and_pocket_park_calls_have_ideas_across_districts(runner, client):
+def test_the_demos_fifteen_minute_and_pocket_park_calls_have_ideas_across_districts(app, demo_snapshot, client):
     from contest.models import Call
 
-    assert runner.invoke(args=["demo"]).exit_code == 0
+    demo_snapshot.install(app)
     for title in ("15分钟", "口袋公园"):
         call = db.session.scalar(select(Call).where(Call.title.contains(title)).order_by(Call.id).limit(1))
         placed = db.session.scalars(select(Entry).where(Entry.call_id == call.id, Entry.lat.is_not(None))).all()
