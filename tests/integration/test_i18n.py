@@ -1,4 +1,5 @@
 """Chinese and English throughout: every message has its Chinese translation, and every page is walked in both."""
+import functools
 import re
 from pathlib import Path
 
@@ -18,7 +19,8 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 METHODS = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")]
 
 
-def extracted_messages() -> set:
+@functools.cache  # the sources do not change during a run; three tests ask
+def extracted_messages() -> frozenset:
     """Every message the code and the templates ask to translate (msgid, or (singular, plural))."""
     found = set()
     for folder in ("contest", "templates"):
@@ -26,7 +28,7 @@ def extracted_messages() -> set:
             ROOT / folder, METHODS, keywords=KEYWORDS
         ):
             found.add(message)
-    return found
+    return frozenset(found)
 
 
 @pytest.fixture(scope="module")
