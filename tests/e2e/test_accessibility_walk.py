@@ -49,10 +49,12 @@ SKIPPED_PATHS = re.compile(r"^/(lang|text-size|media|api|static)/"
 NOT_PAGES = re.compile(r"^(public\.set_language|public\.set_text_size|media\.image|api|api\..*|static)$"
                        r"|_(csv|xlsx|json)$|^posters\.(png|pdf)$|^feeds\.|^console\.results_notice$|^submit\.certificate$")
 
+# The page's language and axe's violations, in one call into the page (each call is a round trip to Chromium).
 RUN_AXE = """async () => {
   const results = await axe.run(document, {resultTypes: ["violations"]});
-  return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                      targets: v.nodes.map(n => n.target.join(" "))}));
+  return {lang: document.documentElement.lang,
+          violations: results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                    targets: v.nodes.map(n => n.target.join(" "))}))};
 }"""
 
 
@@ -121,8 +123,9 @@ class Walk:
     def check(self, page, role: str, language: str, status: int, label: str = "", came_from: str = "") -> Visit:
         """Run axe on the page as it stands."""
         path = _local(page.url, self.base)
-        assert page.evaluate("document.documentElement.lang").startswith(language), f"{path} is not in {language}"
-        visit = Visit(role, language, path, self.kind_of(path), status, page.evaluate(RUN_AXE), label,
+        checked = page.evaluate(RUN_AXE)
+        assert checked["lang"].startswith(language), f"{path} is not in {language}"
+        visit = Visit(role, language, path, self.kind_of(path), status, checked["violations"], label,
                       came_from=self.kind_of(came_from) if came_from else "")
         self.visits.append(visit)
         return visit
