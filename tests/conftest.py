@@ -536,9 +536,10 @@ class WorkerOutbox(list):
 
 
 class DemoSnapshot:
-    """The demo as `flask demo` loads it on a fresh site, made once per run and put into the sites of the tests
-    that start from the demo (`install`), which is a tenth of the time the command takes: every row of every
-    table, ids included, and every stored file. The tests of the command itself (test_cli) run it."""
+    """The demo as `flask demo` loads it on a fresh site, made once per pass and put into the sites of the tests
+    that start from the demo (`install`): every row of every table, ids included, the search's words and every
+    stored file. Putting it in takes 0.1 s on SQLite and 0.35 s on PostgreSQL, where the command takes 3 s and
+    5 s. The tests of the command itself (test_cli) run it."""
 
     def __init__(self, app) -> None:
         with app.app_context():
