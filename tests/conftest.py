@@ -302,10 +302,10 @@ def _url_builders_compiled_once() -> None:
 
     # What is left of a rule's compiling is parsing it into parts (the regular expressions the matcher is made of),
     # again the same for the same rule text on the same kind of map. Parsed once, a later app's rule takes the
-    # parts (never changed once made), the trace and fresh copies of the converters, bound to its own map.
+    # parts (never changed once made), the trace and fresh copies of the converters, bound to its own map; its
+    # builders come from `once` above.
     compile_rule = Rule.compile
     parsed_rules: dict[tuple, tuple] = {}
-    built: dict[tuple, tuple] = {}  # (parsed rule, its defaults) -> its two builders
 
     def compiled_once(self) -> None:
         domain = (self.host if self.map.host_matching else self.subdomain) or ""
@@ -324,12 +324,8 @@ def _url_builders_compiled_once() -> None:
             fresh.__dict__.update(vars(converter), map=self.map)
             self._converters[name] = fresh
         self.arguments.update(converters)
-        defaults = tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items()))
-        builders = built.get((key, defaults))
-        if builders is None:
-            builders = built[key, defaults] = (self._compile_builder(False), self._compile_builder(True))
-        self._build = builders[0].__get__(self, None)
-        self._build_unknown = builders[1].__get__(self, None)
+        self._build = self._compile_builder(False).__get__(self, None)
+        self._build_unknown = self._compile_builder(True).__get__(self, None)
 
     Rule.compile = compiled_once
 
@@ -350,9 +346,9 @@ def _static_names_hashed_once() -> None:
     def hashed_once(folder: Path) -> dict[str, str]:
         if Path(folder).resolve() != site_static:
             return hashed_names(folder)
-        signature = tuple(sorted((os.path.join(top, name), os.stat(os.path.join(top, name)).st_mtime_ns,
-                                  os.stat(os.path.join(top, name)).st_size)
-                                 for top, _dirs, files in os.walk(folder) for name in files))
+        files = [os.path.join(top, name) for top, _dirs, names in os.walk(folder) for name in names]
+        signature = tuple(sorted((path, stat.st_mtime_ns, stat.st_size) for path in files
+                                 for stat in (os.stat(path),)))
         if known.get("signature") != signature:
             known["signature"], known["names"] = signature, hashed_names(folder)
         return dict(known["names"])
@@ -550,6 +546,15 @@ class DemoSnapshot:
             self.rows = [(table, [dict(row._mapping) for row in connection.execute(
                 select(table).order_by(*table.primary_key.columns))]) for table in db.metadata.sorted_tables]
             self.words = search.stored_words(connection, [row["id"] for row in dict(self.rows)[Entry.__table__]])
+            self.sequences = {}  # PostgreSQL: table -> (its id sequence, the demo's last id)
+            if connection.dialect.name == "postgresql":
+                for table, rows in self.rows:
+                    keys = list(table.primary_key.columns)
+                    if rows and len(keys) == 1 and isinstance(keys[0].type, Integer):
+                        sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"),
+                                                     {"table": f'"{table.name}"', "column": keys[0].name})
+                        if sequence:
+                            self.sequences[table.name] = (sequence, max(row[keys[0].name] for row in rows))
             db.session.remove()
         uploads = Path(app.config["UPLOAD_DIR"])
         self.files = {path.relative_to(uploads): path.read_bytes() for path in uploads.rglob("*") if path.is_file()}
@@ -591,16 +596,9 @@ class DemoSnapshot:
                         table.update().where(*(table.c[key] == bindparam(f"key_{key}") for key in keys))
                         .values({name: bindparam(f"new_{name}")}),
                         [{**{f"key_{key}": row[key] for key in keys}, f"new_{name}": row[name]} for row in changed])
-        if connection.dialect.name == "postgresql":  # the next id of each table follows the demo's, as on the site
-            for table, rows in self.rows:
-                keys = list(table.primary_key.columns)
-                if rows and len(keys) == 1 and keys[0].autoincrement is not False and \
-                        isinstance(keys[0].type, Integer):
-                    sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:table, :column)"),
-                                                 {"table": f'"{table.name}"', "column": keys[0].name})
-                    if sequence:
-                        connection.execute(text("SELECT setval(CAST(:sequence AS regclass), :value)"),
-                                           {"sequence": sequence, "value": max(row[keys[0].name] for row in rows)})
+        for sequence, last in self.sequences.values():  # the next id of each table follows the demo's, as on the site
+            connection.execute(text("SELECT setval(CAST(:sequence AS regclass), :value)"),
+                               {"sequence": sequence, "value": last})
         search.write_words(connection, self.words)  # the search's side table, which the models do not name
         db.session.commit()
         uploads = Path(app.config["UPLOAD_DIR"])

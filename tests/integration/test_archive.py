@@ -95,8 +95,7 @@ def source(migrated_database, tmp_path_factory, demo_snapshot):
     folder = tmp_path_factory.mktemp("source")
     app = create_app(settings_for_tests(migrated_database, folder))
     app.test_client_class = RequestIsolatingClient
-    # The tests before it rolled back their rows, but PostgreSQL's sequences went on: start them again, so that
-    # the demo's ids here are the ones a fresh site has (the busy site's must differ from them).
+    # The demo goes into an empty site, with the ids a fresh site has (the busy site's must differ from them).
     empty_all_tables(app)
     with app.app_context():
         runner = app.test_cli_runner()
